@@ -1,0 +1,81 @@
+/*
+ * source.h - read-only query runners for application databases (PostgreSQL, SQLite).
+ *
+ * A source is opened read-only: PostgreSQL sessions run every query in a READ ONLY
+ * transaction with statement_timeout set, TimeZone=UTC and DateStyle=ISO; SQLite files are
+ * opened with mode=ro (SQLITE_OPEN_READONLY). Before any SQL reaches a source it passes the
+ * SQL guard: exactly one read-only SELECT (libpg_query for PostgreSQL: no DML, no
+ * data-modifying CTE, no FOR UPDATE/SHARE, no multiple statements, no SELECT INTO;
+ * sqlite3_stmt_readonly() plus a single-statement check for SQLite).
+ *
+ * Queries use named parameters ":since", ":instance_id" (SPEC section 3); the runner rewrites
+ * them to the driver's placeholders, skipping string literals, quoted identifiers, comments,
+ * dollar quotes and "::" casts. Every value comes back as text (NULL as a NULL pointer),
+ * the way PostgreSQL's text protocol returns it; SQLite integers and reals are printed in
+ * decimal. Timestamps parse with time_parse().
+ *
+ * A struct source is one connection; it is not thread-safe; a task run uses its own.
+ * On a broken PostgreSQL connection the next query reconnects (with backoff between failed
+ * attempts: 0.5s doubling to 30s) and fails fast with an error meanwhile.
+ */
+#ifndef SW_SOURCE_H
+#define SW_SOURCE_H
+
+#include "util/common.h"
+#include "config/config.h"
+
+struct source;
+
+struct source_param {
+	const char *name;  /* without the colon: "since", "instance_id" */
+	const char *value; /* text; NULL binds SQL NULL */
+	bool is_number;    /* SQLite: bind as a number (epoch seconds) rather than text */
+};
+
+/* A result: ncols column names and nrows rows of ncols text cells (NULL = SQL NULL). */
+struct source_rows {
+	size_t ncols;
+	char **cols;
+	size_t nrows;
+	char **cells; /* row-major: cells[r * ncols + c] */
+};
+
+static inline const char *source_cell(const struct source_rows *rs, size_t r, size_t c)
+{
+	return rs->cells[r * rs->ncols + c];
+}
+/* Column index by name (exact, case-sensitive after the driver's folding), or -1. */
+int source_rows_col(const struct source_rows *rs, const char *name);
+void source_rows_release(struct source_rows *rs);
+
+/* Open a connection described by cfg (kind, url, statement_timeout). Opening does not
+ * fail when the database is unreachable: the first query does, so watchers can back off. */
+int source_open(const struct sw_source *cfg, struct source **out, struct sw_err *err);
+void source_close(struct source *src);
+/* Run a guarded query; the SQL guard runs first. Returns 0 or -1 with err. */
+int source_query(struct source *src, const char *sql, const struct source_param *params,
+		 size_t nparams, struct source_rows *out, struct sw_err *err);
+/* The column names a query would return, reading no rows (PostgreSQL: describe a prepared
+ * statement; SQLite: prepare and read column names). rows->nrows is 0. */
+int source_describe(struct source *src, const char *sql, struct source_rows *out,
+		    struct sw_err *err);
+/* Cheap liveness check (SELECT 1). */
+int source_ping(struct source *src, struct sw_err *err);
+
+/*
+ * The SQL guard on its own (used by source_query and by `stepwatch check`): 0 when sql is
+ * exactly one read-only SELECT for that kind of database, else -1 with a reason such as
+ * "query must be a single SELECT: found DELETE". For SQLite a NULL db means "parse only
+ * with an in-memory connection". Named parameters are allowed.
+ */
+int source_guard(enum sw_db_kind kind, const char *sql, struct sw_err *err);
+
+/*
+ * Rewrite ":name" parameters for PostgreSQL to "$1", "$2", ... in order of first use of
+ * each name in names[]; a name not in names[] is an error. Returns malloc'd SQL and fills
+ * order[i] with the index into names[] of $i+1 and *norder, or NULL with err.
+ */
+char *source_rewrite_params(const char *sql, const char *const *names, size_t nnames,
+			    int *order, size_t *norder, struct sw_err *err);
+
+#endif

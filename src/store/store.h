@@ -1,0 +1,287 @@
+/*
+ * store.h - stepwatch's own database: step records, instances, alerts and their history,
+ * incidents, watermarks, the notification outbox. Public interface; the handle is opaque.
+ *
+ * Two backends behind one interface (store-int.h): SQLite in WAL mode (the zero-setup
+ * default, "sqlite:///path/stepwatch.db" or "sqlite://stepwatch.db" relative) and
+ * PostgreSQL ("postgresql://..."), chosen by URL. Both pass tests/store/ unchanged.
+ *
+ * Invariants live in the schema, not in callers:
+ *  - one open alert per (rule, workflow, instance_id, step): a unique partial index; opening
+ *    the same problem twice, from two threads or two nodes, yields one alert;
+ *  - one open incident per group_key: a unique partial index;
+ *  - state changes are compare-and-set on the current state ("UPDATE ... WHERE state = from"),
+ *    so a transition applied twice changes nothing the second time;
+ *  - alert history is append-only and written in the same transaction as the change.
+ *
+ * Times are int64 milliseconds since the epoch (TIME_NULL for NULL). Every function returns
+ * 0 on success or a negative STORE_E* code with err filled. Calls may be grouped in one
+ * transaction with store_tx_begin/commit; outside a transaction each call is atomic on its
+ * own. A struct store is one connection: use one per thread.
+ */
+#ifndef SW_STORE_H
+#define SW_STORE_H
+
+#include "util/common.h"
+#include "util/timeutil.h"
+#include "config/config.h"
+#include "core/alert.h"
+
+struct store;
+
+enum {
+	STORE_OK = 0,
+	STORE_ERROR = -1,     /* database error (connection, SQL) */
+	STORE_ENOTFOUND = -2, /* no such id */
+	STORE_ECONFLICT = -3, /* compare-and-set lost: the row is not in the expected state */
+	STORE_EBUSY = -4,     /* locked or unreachable: retry later */
+};
+
+int store_open(const char *url, struct store **out, struct sw_err *err);
+void store_close(struct store *st);
+enum sw_db_kind store_kind(const struct store *st);
+/* Apply pending migrations (embedded SQL, versioned, each in its own transaction, safe
+ * against two processes migrating at once). *applied gets the number applied (may be NULL). */
+int store_migrate(struct store *st, int *applied, struct sw_err *err);
+/* Current schema version (0 = empty) and the latest this binary knows. */
+int store_schema_version(struct store *st, int *version, struct sw_err *err);
+int store_schema_latest(void);
+int store_ping(struct store *st, struct sw_err *err);
+
+int store_tx_begin(struct store *st, struct sw_err *err);
+int store_tx_commit(struct store *st, struct sw_err *err);
+void store_tx_rollback(struct store *st);
+
+/* ---- watermarks ------------------------------------------------------------------------ */
+
+/* key: "workflow:<name>" or "watcher:<name>". *ms is TIME_NULL when unset; *raw (may be
+ * NULL) receives a malloc'd copy of the raw source text of the value, or NULL. */
+int store_watermark_get(struct store *st, const char *key, int64_t *ms, char **raw,
+			struct sw_err *err);
+int store_watermark_set(struct store *st, const char *key, int64_t ms, const char *raw,
+			struct sw_err *err);
+
+/* ---- step records and instances -------------------------------------------------------- */
+
+enum step_status { STEP_IN_PROGRESS = 0, STEP_SUCCESS = 1, STEP_FAILED = 2 };
+const char *step_status_name(enum step_status s);
+/* Case-insensitive "IN_PROGRESS" / "SUCCESS" / "FAILED"; -1 otherwise. */
+int step_status_parse(const char *s);
+
+struct step_record {
+	const char *instance_id;
+	const char *user_id;
+	const char *step;
+	int step_index;            /* position of step in the workflow */
+	enum step_status status;
+	const char *error;         /* NULL unless failed */
+	int64_t started_at;        /* TIME_NULL when absent */
+	int64_t finished_at;
+	int64_t updated_at;
+	const char *labels_json;   /* segment values as a JSON object, or NULL */
+};
+
+/*
+ * Record step records of one workflow. A record already stored (same workflow, instance,
+ * step, status and updated_at) is dropped; is_new[i] (caller-allocated, n entries, may be
+ * NULL) tells which were new. For new records it updates the instance's current step state
+ * (the record with the latest updated_at wins, so a late-committing older record never
+ * overwrites a newer state) and the instance: user_id, started_at (earliest), last progress
+ * (latest updated_at), furthest step index reached, completed_at when the last step
+ * (n_steps - 1) succeeded.
+ */
+int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
+		       const struct step_record *recs, size_t n, unsigned char *is_new,
+		       struct sw_err *err);
+
+/* Current state of one step of one instance. */
+struct instance_step {
+	char *workflow, *instance_id, *user_id, *step, *error, *labels_json;
+	int step_index;
+	enum step_status status;
+	int64_t started_at, finished_at, updated_at;
+};
+void instance_step_release(struct instance_step *s);
+void instance_steps_free(struct instance_step *v, size_t n);
+
+/* Steps IN_PROGRESS since before started_before with no open alert of rule "stuck";
+ * oldest first, at most limit. */
+int store_steps_stuck(struct store *st, const char *workflow, const char *step,
+		      int64_t started_before, size_t limit, struct instance_step **out,
+		      size_t *n, struct sw_err *err);
+/* Current step states of one instance, in step order. */
+int store_instance_steps(struct store *st, const char *workflow, const char *instance_id,
+			 struct instance_step **out, size_t *n, struct sw_err *err);
+
+/* ---- alerts ---------------------------------------------------------------------------- */
+
+struct alert {
+	int64_t id;
+	char *rule;        /* "failed", "stuck" or a custom watcher's name */
+	char *workflow, *step, *instance_id, *user_id;
+	int step_index;
+	enum alert_state state;
+	char *error;       /* may be NULL */
+	char *labels_json; /* JSON object, never NULL ("{}") */
+	char *group_key;
+	int64_t occurred_at, opened_at, updated_at, next_escalation_at;
+	int64_t abandon_after_ms; /* 0: never abandoned */
+	char *acked_by;    /* NULL unless acked */
+	int64_t acked_at;
+	int64_t resolved_at;
+	char *resolved_by; /* "resolver", "user:<name>", "incident"; NULL unless RESOLVED */
+	int64_t incident_id;
+	int64_t reopen_of; /* 0 if none */
+};
+void alert_release(struct alert *a);
+void alerts_free(struct alert *v, size_t n);
+
+struct alert_event {
+	int64_t id, alert_id, at;
+	char *actor, *event, *reason;
+	int from_state, to_state; /* -1 when not a state change */
+};
+void alert_events_free(struct alert_event *v, size_t n);
+
+/* An alert to open. */
+struct alert_new {
+	const char *rule, *workflow, *step;
+	int step_index;
+	const char *instance_id, *user_id;
+	const char *error;        /* may be NULL */
+	const char *labels_json;  /* may be NULL: {} */
+	const char *group_key;    /* incident key (core/grouping) */
+	const char *incident_labels_json; /* the group_by label values, for the incident */
+	int64_t occurred_at;
+	int64_t next_escalation_at; /* TIME_NULL: never escalates */
+	int64_t abandon_after_ms;
+};
+struct alert_opened {
+	int64_t alert_id;
+	int64_t incident_id;
+	int64_t reopen_of; /* 0 unless this reopened a closed alert of the same key */
+	bool created;      /* false: an open alert for the key existed; alert_id is that one */
+};
+
+/*
+ * Open alerts, idempotently. For each one, in one transaction: if an open alert exists for
+ * (rule, workflow, instance_id, step), nothing changes and out[i] names it. Otherwise the
+ * alert is inserted INITIATED with a history row (event "opened", or "reopened" with
+ * reopen_of set to the newest closed alert of the same key, whose rule flap count rises),
+ * and joined to the open incident of its group_key, created if there is none (incident
+ * total_alerts, open_alerts and affected_users updated).
+ */
+int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, size_t n,
+		      struct alert_opened *out, struct sw_err *err);
+
+/* A state change, compare-and-set on `from`. */
+struct alert_change {
+	int64_t alert_id;
+	enum alert_state from, to;
+	const char *event;          /* "escalated", "resolved", "abandoned" */
+	const char *actor;          /* "validator", "resolver", "expirer", "user:<name>" */
+	const char *reason;         /* free text, may be NULL */
+	int64_t next_escalation_at; /* for open targets; TIME_NULL when none */
+	const char *resolved_by;    /* for RESOLVED */
+};
+
+/*
+ * Apply changes in order, in one transaction. applied[i] (may be NULL) is set to whether
+ * change i took effect; one whose alert is not in state `from` is skipped (not an error),
+ * so replaying a batch is harmless. Each applied change writes one history row and updates
+ * the alert's incident: its level (highest open state), open_alerts, and, when its last
+ * open alert closes, state RESOLVED and resolved_at.
+ */
+int store_alerts_change(struct store *st, int64_t now, const struct alert_change *c, size_t n,
+			bool *applied, struct sw_err *err);
+
+/* Append a history row that is not a state change ("notified", "recovery_attempt", ...). */
+int store_alert_event_add(struct store *st, int64_t alert_id, int64_t at, const char *event,
+			  const char *actor, const char *reason, struct sw_err *err);
+
+/* Acknowledge: sets acked_by/acked_at and writes an "acked" history row (reason = note).
+ * STORE_ENOTFOUND for an unknown id, STORE_ECONFLICT when closed or already acked. */
+int store_alert_ack(struct store *st, int64_t id, int64_t now, const char *by, const char *note,
+		    struct sw_err *err);
+
+/* One alert, and (if hist != NULL) its history oldest first. STORE_ENOTFOUND if none. */
+int store_alert_get(struct store *st, int64_t id, struct alert *out, struct alert_event **hist,
+		    size_t *nhist, struct sw_err *err);
+
+struct alert_filter {
+	int state;                 /* -1: any */
+	bool open_only;
+	const char *rule, *workflow, *step, *user_id, *instance_id; /* NULL: any */
+	int64_t incident_id;       /* 0: any */
+	int64_t before_id;         /* cursor: only ids < before_id; 0: from the newest */
+	size_t limit;              /* 1..1000 */
+};
+/* Alerts matching f, newest (highest id) first. */
+int store_alerts_list(struct store *st, const struct alert_filter *f, struct alert **out,
+		      size_t *n, struct sw_err *err);
+
+/* Open alerts with next_escalation_at <= now, oldest due first, at most limit. */
+int store_alerts_due(struct store *st, int64_t now, size_t limit, struct alert **out, size_t *n,
+		     struct sw_err *err);
+
+/*
+ * Open alerts of rules "failed" and "stuck" in workflow whose instance shows recovery in the
+ * stored step states: the alert's step is now SUCCESS (for "stuck": no longer IN_PROGRESS),
+ * or the instance has a record for a later step (step_index greater than the alert's).
+ */
+int store_alerts_recovered(struct store *st, const char *workflow, size_t limit,
+			   struct alert **out, size_t *n, struct sw_err *err);
+
+/* Open alerts of one rule (any workflow), oldest first, ids > after_id, at most limit. */
+int store_alerts_open_by_rule(struct store *st, const char *rule, int64_t after_id,
+			      size_t limit, struct alert **out, size_t *n, struct sw_err *err);
+
+/*
+ * Open alerts with abandon_after_ms > 0 whose instance made no progress since
+ * now - abandon_after_ms (last progress = the instance's latest step record, or the alert's
+ * occurred_at when the instance is unknown), at most limit.
+ */
+int store_alerts_abandonable(struct store *st, int64_t now, size_t limit, struct alert **out,
+			     size_t *n, struct sw_err *err);
+
+/* ---- incidents ------------------------------------------------------------------------- */
+
+struct incident {
+	int64_t id;
+	char *workflow, *step, *rule, *group_key;
+	char *labels_json;
+	bool open;              /* state OPEN or RESOLVED */
+	enum alert_state level; /* highest state among its open alerts (last one when closed) */
+	int64_t open_alerts, total_alerts, affected_users;
+	int64_t opened_at, resolved_at;
+	char *acked_by;
+	int64_t acked_at;
+};
+void incident_release(struct incident *i);
+void incidents_free(struct incident *v, size_t n);
+
+int store_incident_get(struct store *st, int64_t id, struct incident *out, struct sw_err *err);
+struct incident_filter {
+	bool open_only;
+	const char *workflow; /* NULL: any */
+	int64_t before_id;    /* cursor, 0: newest */
+	size_t limit;
+};
+int store_incidents_list(struct store *st, const struct incident_filter *f,
+			 struct incident **out, size_t *n, struct sw_err *err);
+
+/* ---- counts for the demo, readiness and metrics ------------------------------------------ */
+
+struct alert_counts {
+	int64_t by_state[ALERT_STATE_COUNT]; /* every alert, by current state */
+	int64_t resolved_by_resolver;        /* RESOLVED with resolved_by = "resolver" */
+	int64_t open_incidents;
+	int64_t affected_users_open;         /* distinct users with an open alert */
+};
+int store_alert_counts(struct store *st, struct alert_counts *out, struct sw_err *err);
+
+/* Flap count of a rule in a workflow (times a closed problem came back). */
+int store_rule_flaps(struct store *st, const char *workflow, const char *rule, int64_t *flaps,
+		     struct sw_err *err);
+
+#endif
