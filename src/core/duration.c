@@ -44,6 +44,10 @@ int duration_parse(const char *s, int64_t *ms, char *why, size_t whylen)
 			snprintf(why, whylen, "expected a number at '%.16s'", p);
 			return -1;
 		}
+		if (*p == '.' || *p == ',') {
+			snprintf(why, whylen, "fractions are not allowed (write 1h30m, not 1.5h)");
+			return -1;
+		}
 		while (isalpha((unsigned char)p[ul]))
 			ul++;
 		for (size_t i = 0; i < ARRAY_SIZE(units); i++)

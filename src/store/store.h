@@ -83,8 +83,10 @@ struct step_record {
 
 /*
  * Record step records of one workflow. A record already stored (same workflow, instance,
- * step, status and updated_at) is dropped; is_new[i] (caller-allocated, n entries, may be
- * NULL) tells which were new. For new records it updates the instance's current step state
+ * step, status and updated_at) is dropped. is_new[i] (caller-allocated, n entries, may be
+ * NULL) is 0 for a record seen before, 1 for a new record older than the step's stored
+ * current state (a late-committing transaction), 2 for a new record that became the step's
+ * current state. Records are applied in array order. For new records it updates the instance's current step state
  * (the record with the latest updated_at wins, so a late-committing older record never
  * overwrites a newer state) and the instance: user_id, started_at (earliest), last progress
  * (latest updated_at), furthest step index reached, completed_at when the last step
@@ -191,6 +193,8 @@ struct alert_change {
  * so replaying a batch is harmless. Each applied change writes one history row and updates
  * the alert's incident: its level (highest open state), open_alerts, and, when its last
  * open alert closes, state RESOLVED and resolved_at.
+ * A change with from == to and event NULL only re-arms next_escalation_at (no history row):
+ * the validator uses it when an alert is due by a stale time.
  */
 int store_alerts_change(struct store *st, int64_t now, const struct alert_change *c, size_t n,
 			bool *applied, struct sw_err *err);

@@ -1,0 +1,31 @@
+/*
+ * health.h - what is healthy right now: one entry per component ("store", "source:lending",
+ * "workflow:loan_application", "watcher:disbursement_not_credited"), set by the tasks and
+ * read by /readyz, the API, the dashboard and the demo. Thread-safe.
+ */
+#ifndef SW_HEALTH_H
+#define SW_HEALTH_H
+
+#include "util/common.h"
+
+struct health;
+
+struct health_entry {
+	char *name;
+	bool ok;
+	char *message; /* last error when !ok, else NULL */
+	int64_t since; /* when it entered this state */
+	int64_t last_ok; /* last successful run, TIME_NULL if never */
+};
+
+struct health *health_new(void);
+void health_free(struct health *h);
+/* Record the outcome of a run of component name at now; message only when !ok. */
+void health_set(struct health *h, const char *name, bool ok, const char *message, int64_t now);
+/* A copy of every entry, sorted by name; free with health_entries_free. */
+size_t health_snapshot(struct health *h, struct health_entry **out);
+void health_entries_free(struct health_entry *v, size_t n);
+/* Whether every entry is ok (true when there are none). */
+bool health_all_ok(struct health *h);
+
+#endif

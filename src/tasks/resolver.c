@@ -1,0 +1,129 @@
+/*
+ * resolver.c - the resolve task: close alerts whose workflow recovered.
+ *
+ * Step-record rules ("failed", "stuck") resolve from the stored step states, which the
+ * watcher keeps current: the step succeeded (for "stuck": left IN_PROGRESS), or the
+ * instance reached a later step. Custom watchers resolve when their `resolve` query,
+ * run with :instance_id bound, returns a row. A query that fails resolves nothing.
+ */
+#include "util/common.h"
+#include "util/log.h"
+#include "tasks/tasks-int.h"
+
+static int resolve_batch(struct task *t, int64_t now, struct alert *v, size_t n,
+			 const bool *recovered, const char *reason, struct sw_err *err)
+{
+	struct alert_change *ch = xcalloc(n + 1, sizeof(*ch));
+	bool *applied = xcalloc(n + 1, sizeof(*applied));
+	size_t k = 0;
+	int rc;
+	for (size_t i = 0; i < n; i++) {
+		if (recovered && !recovered[i])
+			continue;
+		ch[k].alert_id = v[i].id;
+		ch[k].from = v[i].state;
+		ch[k].to = ALERT_RESOLVED;
+		ch[k].event = "resolved";
+		ch[k].actor = "resolver";
+		ch[k].reason = reason;
+		ch[k].next_escalation_at = TIME_NULL;
+		ch[k].resolved_by = "resolver";
+		k++;
+	}
+	rc = k ? store_alerts_change(t->store, now, ch, k, applied, err) : 0;
+	for (size_t i = 0; rc == 0 && i < k; i++)
+		t->stats.alerts_changed += applied[i];
+	free(ch);
+	free(applied);
+	return rc;
+}
+
+static int resolve_steps(struct task *t, int64_t now, const struct sw_workflow *wf,
+			 struct sw_err *err)
+{
+	size_t limit = task__batch(t);
+	for (int round = 0; round < 1000; round++) {
+		struct alert *v = NULL;
+		size_t n = 0;
+		int rc;
+		if (store_alerts_recovered(t->store, wf->name, limit, &v, &n, err) < 0)
+			return -1;
+		rc = resolve_batch(t, now, v, n, NULL, "workflow recovered", err);
+		alerts_free(v, n);
+		if (rc < 0)
+			return -1;
+		if (n < limit)
+			break;
+	}
+	return 0;
+}
+
+static int resolve_custom(struct task *t, int64_t now, const struct sw_watcher *w,
+			  struct sw_err *err)
+{
+	int64_t after = 0;
+	size_t limit = task__batch(t);
+	int rc = 0;
+	t->source_cfg = w->workflow->source;
+	if (task__source(t, err) < 0)
+		return -1;
+	for (;;) {
+		struct alert *v = NULL;
+		size_t n = 0;
+		bool *rec;
+		if (store_alerts_open_by_rule(t->store, w->name, after, limit, &v, &n, err) < 0)
+			return -1;
+		rec = xcalloc(n + 1, sizeof(*rec));
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			struct source_rows rs = {0};
+			struct source_param p = {"instance_id", v[i].instance_id, false};
+			if (source_query(t->source, w->resolve, &p, 1, &rs, err) < 0)
+				rc = -1;
+			else
+				rec[i] = rs.nrows > 0;
+			source_rows_release(&rs);
+		}
+		/* resolve what was checked even when a later query failed */
+		if (resolve_batch(t, now, v, n, rec, "resolve query returned a row", err) < 0)
+			rc = -1;
+		after = n ? v[n - 1].id : after;
+		alerts_free(v, n);
+		free(rec);
+		if (rc < 0 || n < limit)
+			break;
+	}
+	return rc;
+}
+
+int task__resolve(struct task *t, int64_t now, struct sw_err *err)
+{
+	const struct sw_config *cfg = t->env->cfg;
+	int rc = 0;
+	if (task__store(t, now, err) < 0)
+		return -1;
+	for (size_t i = 0; i < cfg->n_workflows; i++)
+		if (resolve_steps(t, now, &cfg->workflows[i], err) < 0)
+			return -1;
+	for (size_t i = 0; i < cfg->n_watchers; i++) {
+		const struct sw_watcher *w = &cfg->watchers[i];
+		struct sw_err werr = {""};
+		char comp[256];
+		if (!w->resolve)
+			continue;
+		/* one connection per source would be better; sources are few, reconnect cheap */
+		if (t->source && t->source_cfg != w->workflow->source) {
+			source_close(t->source);
+			t->source = NULL;
+		}
+		snprintf(comp, sizeof(comp), "watcher:%s:resolve", w->name);
+		if (resolve_custom(t, now, w, &werr) < 0) {
+			/* that watcher is unhealthy; the others keep going */
+			log_warn("resolve query failed", "watcher=%s error=%s", w->name, werr.msg);
+			health_set(t->env->health, comp, false, werr.msg, now);
+			rc = 0;
+		} else {
+			health_set(t->env->health, comp, true, NULL, now);
+		}
+	}
+	return rc;
+}

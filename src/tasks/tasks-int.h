@@ -1,0 +1,42 @@
+/*
+ * tasks-int.h - what the task files share: struct task and its connection helpers.
+ */
+#ifndef SW_TASKS_INT_H
+#define SW_TASKS_INT_H
+
+#include "tasks/tasks.h"
+#include "store/store.h"
+#include "source/source.h"
+
+struct task {
+	enum task_kind kind;
+	char *name;         /* "watch:loan_application", "validate", ... */
+	char *component;    /* health entry name */
+	int64_t every_ms;
+	const struct task_env *env;
+	const struct sw_workflow *wf; /* watch_steps */
+	const struct sw_watcher *watcher; /* watch_custom */
+	struct store *store;
+	struct source *source;
+	const struct sw_source *source_cfg;
+	struct task_stats stats;
+};
+
+/* Open (or reuse) the store connection; on failure the component is marked unhealthy. */
+int task__store(struct task *t, int64_t now, struct sw_err *err);
+/* Open (or reuse) the source connection of t->source_cfg. */
+int task__source(struct task *t, struct sw_err *err);
+/* Drop connections after an error so the next run starts clean. */
+void task__reset_store(struct task *t);
+/* The effective policy of a workflow's step by name; NULL when unknown. */
+const struct sw_step_policy *task__policy(const struct sw_config *cfg, const char *workflow,
+					  const char *step);
+size_t task__batch(const struct task *t);
+
+int task__watch_steps(struct task *t, int64_t now, struct sw_err *err);
+int task__watch_custom(struct task *t, int64_t now, struct sw_err *err);
+int task__validate(struct task *t, int64_t now, struct sw_err *err);
+int task__resolve(struct task *t, int64_t now, struct sw_err *err);
+int task__expire(struct task *t, int64_t now, struct sw_err *err);
+
+#endif

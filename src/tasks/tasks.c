@@ -1,0 +1,162 @@
+/*
+ * tasks.c - the task objects: construction from config, connections, run bookkeeping.
+ */
+#include "util/common.h"
+#include "util/log.h"
+#include "tasks/tasks-int.h"
+
+static const char *const kind_names[] = {"watch", "detect", "validate", "resolve", "expire"};
+
+struct task *task_new(enum task_kind kind, const struct task_env *env, const void *target)
+{
+	struct task *t = xcalloc(1, sizeof(*t));
+	t->kind = kind;
+	t->env = env;
+	switch (kind) {
+	case TASK_WATCH_STEPS:
+		t->wf = target;
+		t->name = xasprintf("watch:%s", t->wf->name);
+		t->component = xasprintf("workflow:%s", t->wf->name);
+		t->every_ms = t->wf->poll_ms;
+		t->source_cfg = t->wf->source;
+		break;
+	case TASK_WATCH_CUSTOM:
+		t->watcher = target;
+		t->name = xasprintf("detect:%s", t->watcher->name);
+		t->component = xasprintf("watcher:%s", t->watcher->name);
+		t->every_ms = t->watcher->every_ms;
+		t->source_cfg = t->watcher->workflow->source;
+		break;
+	case TASK_VALIDATE:
+	case TASK_RESOLVE:
+	case TASK_EXPIRE:
+		t->name = xstrdup(kind_names[kind]);
+		t->component = xasprintf("task:%s", kind_names[kind]);
+		t->every_ms = kind == TASK_EXPIRE ? 10000 : 1000;
+		/* the resolver follows the fastest poll so recovery is seen within one poll */
+		for (size_t i = 0; kind == TASK_RESOLVE && i < env->cfg->n_workflows; i++)
+			if (env->cfg->workflows[i].poll_ms > 0 &&
+			    env->cfg->workflows[i].poll_ms < t->every_ms)
+				t->every_ms = env->cfg->workflows[i].poll_ms;
+		break;
+	}
+	if (t->every_ms <= 0)
+		t->every_ms = 1000;
+	return t;
+}
+
+void task_free(struct task *t)
+{
+	if (!t)
+		return;
+	if (t->store)
+		store_close(t->store);
+	if (t->source)
+		source_close(t->source);
+	free(t->name);
+	free(t->component);
+	free(t);
+}
+
+const char *task_name(const struct task *t)
+{
+	return t->name;
+}
+
+int64_t task_every_ms(const struct task *t)
+{
+	return t->every_ms;
+}
+
+void task_stats(const struct task *t, struct task_stats *out)
+{
+	*out = t->stats;
+}
+
+size_t task__batch(const struct task *t)
+{
+	return t->env->batch_limit > 0 ? (size_t)t->env->batch_limit : 1000;
+}
+
+int task__store(struct task *t, int64_t now, struct sw_err *err)
+{
+	(void)now;
+	if (t->store)
+		return 0;
+	if (store_open(t->env->cfg->store_url, &t->store, err) < 0) {
+		t->store = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void task__reset_store(struct task *t)
+{
+	if (t->store) {
+		store_tx_rollback(t->store);
+		if (store_ping(t->store, NULL) < 0) {
+			store_close(t->store);
+			t->store = NULL;
+		}
+	}
+}
+
+int task__source(struct task *t, struct sw_err *err)
+{
+	if (t->source)
+		return 0;
+	if (!t->source_cfg)
+		return sw_err_set(err, "'%s' has no source", t->name);
+	return source_open(t->source_cfg, &t->source, err);
+}
+
+const struct sw_step_policy *task__policy(const struct sw_config *cfg, const char *workflow,
+					  const char *step)
+{
+	const struct sw_workflow *wf = config_workflow(cfg, workflow);
+	int i;
+	if (!wf)
+		return NULL;
+	i = config_step_index(wf, step);
+	return i < 0 ? NULL : &wf->steps[i].policy;
+}
+
+int task_run(struct task *t, int64_t now)
+{
+	struct sw_err err = {""};
+	int rc;
+	t->stats.runs++;
+	switch (t->kind) {
+	case TASK_WATCH_STEPS: rc = task__watch_steps(t, now, &err); break;
+	case TASK_WATCH_CUSTOM: rc = task__watch_custom(t, now, &err); break;
+	case TASK_VALIDATE: rc = task__validate(t, now, &err); break;
+	case TASK_RESOLVE: rc = task__resolve(t, now, &err); break;
+	case TASK_EXPIRE: rc = task__expire(t, now, &err); break;
+	default: BUG("task kind %d", (int)t->kind);
+	}
+	if (rc < 0) {
+		t->stats.failures++;
+		if (t->store)
+			task__reset_store(t);
+		log_warn("task failed", "task=%s error=%s", t->name, err.msg);
+	}
+	health_set(t->env->health, t->component, rc >= 0, rc < 0 ? err.msg : NULL, now);
+	return rc < 0 ? -1 : 0;
+}
+
+struct task **tasks_for_config(const struct task_env *env, size_t *n)
+{
+	const struct sw_config *cfg = env->cfg;
+	size_t cap = cfg->n_workflows + cfg->n_watchers + 3, k = 0;
+	struct task **v = xcalloc(cap, sizeof(*v));
+	for (size_t i = 0; i < cfg->n_workflows; i++)
+		if (cfg->workflows[i].steps_query && cfg->workflows[i].source)
+			v[k++] = task_new(TASK_WATCH_STEPS, env, &cfg->workflows[i]);
+	for (size_t i = 0; i < cfg->n_watchers; i++)
+		v[k++] = task_new(TASK_WATCH_CUSTOM, env, &cfg->watchers[i]);
+	v[k++] = task_new(TASK_VALIDATE, env, NULL);
+	v[k++] = task_new(TASK_RESOLVE, env, NULL);
+	v[k++] = task_new(TASK_EXPIRE, env, NULL);
+	*n = k;
+	return v;
+}

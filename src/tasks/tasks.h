@@ -1,0 +1,69 @@
+/*
+ * tasks.h - the periodic tasks of stepwatch: each is a function of (config, store, sources,
+ * clock) that reads, decides with core/ code, and commits its effects in one store
+ * transaction, so running it twice (a retry, a restart) changes nothing the second time.
+ *
+ *	watch_steps   one per workflow with a steps_query, every `poll`: read step records
+ *	              since the watermark minus `overlap`, store them, open "failed" and
+ *	              "stuck" alerts, move the watermark — all in one transaction
+ *	watch_custom  one per custom watcher, every `every`: run `detect`, open its alerts
+ *	validate      escalate due alerts by SLA (reads only due alerts, by index)
+ *	resolve       resolve alerts whose workflow recovered (step records), or whose custom
+ *	              watcher's `resolve` query returns a row
+ *	expire        ABANDONED after abandon_after without progress of the instance
+ *
+ * A task owns its connections (one store connection; one source connection where needed),
+ * opened lazily and reopened after errors; the runtime never runs one task concurrently
+ * with itself. A source error marks the task's component unhealthy, opens and resolves
+ * nothing, and leaves the watermark where it was.
+ */
+#ifndef SW_TASKS_H
+#define SW_TASKS_H
+
+#include "util/common.h"
+#include "util/timeutil.h"
+#include "config/config.h"
+#include "tasks/health.h"
+
+enum task_kind { TASK_WATCH_STEPS, TASK_WATCH_CUSTOM, TASK_VALIDATE, TASK_RESOLVE, TASK_EXPIRE };
+
+struct task_env {
+	const struct sw_config *cfg; /* must outlive the tasks built from it */
+	struct health *health;
+	int64_t batch_limit; /* alerts per store call; default 1000 when 0 */
+};
+
+struct task;
+
+/* target: the struct sw_workflow (watch_steps) or struct sw_watcher (watch_custom); NULL
+ * for the others. */
+struct task *task_new(enum task_kind kind, const struct task_env *env, const void *target);
+void task_free(struct task *t);
+const char *task_name(const struct task *t);
+int64_t task_every_ms(const struct task *t);
+/* Run once at time now. 0 ok, -1 on failure (logged, health updated). */
+int task_run(struct task *t, int64_t now);
+
+/* Every task a config calls for, in a new array (*n entries); free each with task_free. */
+struct task **tasks_for_config(const struct task_env *env, size_t *n);
+
+/* For tests and the demo: how many step records the last watch_steps run read and how many
+ * alerts it opened. */
+struct task_stats {
+	int64_t runs, failures;
+	int64_t rows_read, rows_rejected, alerts_opened, alerts_changed;
+};
+void task_stats(const struct task *t, struct task_stats *out);
+
+/*
+ * Check a steps_query's result columns against SPEC section 3.1 (used by the watcher at
+ * run time and by `stepwatch check`): 0, or -1 with
+ * "workflow 'loan_application': steps_query has no column 'updated_at'".
+ */
+int tasks_check_steps_columns(const struct sw_workflow *wf, char *const *cols, size_t ncols,
+			      struct sw_err *err);
+/* The same for a custom watcher's detect query (instance_id, user_id, occurred_at). */
+int tasks_check_detect_columns(const struct sw_watcher *w, char *const *cols, size_t ncols,
+			       struct sw_err *err);
+
+#endif

@@ -1,0 +1,534 @@
+/*
+ * watcher.c - the watch_steps and watch_custom tasks: read the source, open alerts.
+ *
+ * DESIGN: watch_steps reads `steps_query` with :since = watermark - overlap. Rows are
+ * validated one by one (a bad row is rejected and counted, never fatal), sorted by
+ * updated_at, and handed to store_steps_ingest, which drops records already seen (same
+ * instance, step, status, updated_at) and says which new record became its step's current
+ * state. Only a FAILED record that is the current state of its step, and the last of its
+ * step in this batch, opens a "failed" alert: a failure that already recovered before we
+ * saw it is no problem to ticket, and one that is superseded by a newer record is history.
+ * Ingest, alert opening and the watermark move commit in one transaction, so a crash
+ * anywhere either loses the whole run (it is re-read) or keeps all of it.
+ *
+ * The watermark is the highest updated_at read (never moving back); its raw text is kept
+ * so :since can be bound in the same textual style on SQLite, where timestamps are text or
+ * numbers compared as such. Before the first read :since is the epoch: text
+ * "1970-01-01T00:00:00Z" on PostgreSQL, the number 0 on SQLite (which sorts below text
+ * and numbers alike).
+ *
+ * Stuck steps (IN_PROGRESS longer than stuck_after) come from the stored step states,
+ * not the source, so they need no extra query against the application.
+ */
+#include "util/common.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+#include "core/grouping.h"
+#include "tasks/tasks-int.h"
+#include <jansson.h>
+
+static const char *const required_steps_cols[] = {"instance_id", "user_id", "step", "status",
+						  "updated_at"};
+static const char *const required_detect_cols[] = {"instance_id", "user_id", "occurred_at"};
+
+static int find_col(char *const *cols, size_t ncols, const char *name)
+{
+	for (size_t i = 0; i < ncols; i++)
+		if (!strcmp(cols[i], name))
+			return (int)i;
+	return -1;
+}
+
+int tasks_check_steps_columns(const struct sw_workflow *wf, char *const *cols, size_t ncols,
+			      struct sw_err *err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(required_steps_cols); i++)
+		if (find_col(cols, ncols, required_steps_cols[i]) < 0)
+			return sw_err_set(err, "workflow '%s': steps_query has no column '%s'",
+					  wf->name, required_steps_cols[i]);
+	if (find_col(cols, ncols, "started_at") < 0)
+		return sw_err_set(err, "workflow '%s': steps_query has no column 'started_at'",
+				  wf->name);
+	for (size_t i = 0; i < wf->n_segments; i++)
+		if (find_col(cols, ncols, wf->segments[i]) < 0)
+			return sw_err_set(err,
+					  "workflow '%s': steps_query has no column '%s' "
+					  "(listed in segments)",
+					  wf->name, wf->segments[i]);
+	return 0;
+}
+
+int tasks_check_detect_columns(const struct sw_watcher *w, char *const *cols, size_t ncols,
+			       struct sw_err *err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(required_detect_cols); i++)
+		if (find_col(cols, ncols, required_detect_cols[i]) < 0)
+			return sw_err_set(err, "watcher '%s': detect has no column '%s'", w->name,
+					  required_detect_cols[i]);
+	return 0;
+}
+
+/* ---- label lookup for grouping --------------------------------------------------------- */
+
+static const char *json_lookup(void *ctx, const char *name)
+{
+	json_t *v = ctx ? json_object_get(ctx, name) : NULL;
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Fill key/labels for an alert whose labels are the JSON object text labels_json. */
+static void group_for(const char *workflow, const char *step, const char *rule,
+		      const struct sw_step_policy *pol, const char *error, const char *labels_json,
+		      struct strbuf *key, struct strbuf *ilabels)
+{
+	json_t *labels = labels_json ? json_loads(labels_json, 0, NULL) : NULL;
+	grouping_key(workflow, step, rule, (const char *const *)pol->group_by, pol->n_group_by,
+		     error, json_lookup, labels, key, ilabels);
+	json_decref(labels);
+}
+
+/* ---- watch_steps ----------------------------------------------------------------------- */
+
+struct row {
+	struct step_record rec;
+	char *labels;    /* owned JSON text or NULL */
+	const char *raw_updated;
+	size_t order;
+};
+
+static int cmp_updated(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	if (x->rec.updated_at != y->rec.updated_at)
+		return x->rec.updated_at < y->rec.updated_at ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int cmp_key_time(const void *a, const void *b)
+{
+	const struct row *const *x = a, *const *y = b;
+	int c = strcmp((*x)->rec.instance_id, (*y)->rec.instance_id);
+	if (!c)
+		c = strcmp((*x)->rec.step, (*y)->rec.step);
+	if (!c && (*x)->rec.updated_at != (*y)->rec.updated_at)
+		c = (*x)->rec.updated_at < (*y)->rec.updated_at ? -1 : 1;
+	if (!c)
+		c = (*x)->order < (*y)->order ? -1 : (*x)->order > (*y)->order;
+	return c;
+}
+
+static int64_t cell_time(const struct source_rows *rs, size_t r, int c, int *bad)
+{
+	const char *v;
+	int64_t ms;
+	if (c < 0)
+		return TIME_NULL;
+	v = source_cell(rs, r, (size_t)c);
+	if (!v || !*v)
+		return TIME_NULL;
+	if (time_parse(v, &ms) < 0) {
+		*bad = 1;
+		return TIME_NULL;
+	}
+	return ms;
+}
+
+/* Validate one row into out; returns NULL or the reason it is rejected. */
+static const char *parse_row(const struct sw_workflow *wf, const struct source_rows *rs,
+			     size_t r, const int *col, const int *segcol, struct row *out)
+{
+	int bad = 0, si, st;
+	const char *status;
+	memset(out, 0, sizeof(*out));
+	out->rec.instance_id = source_cell(rs, r, (size_t)col[0]);
+	out->rec.user_id = source_cell(rs, r, (size_t)col[1]);
+	out->rec.step = source_cell(rs, r, (size_t)col[2]);
+	status = source_cell(rs, r, (size_t)col[3]);
+	out->raw_updated = source_cell(rs, r, (size_t)col[4]);
+	if (!out->rec.instance_id || !*out->rec.instance_id)
+		return "instance_id is null or empty";
+	if (!out->rec.user_id || !*out->rec.user_id)
+		return "user_id is null or empty";
+	if (!out->rec.step || (si = config_step_index(wf, out->rec.step)) < 0)
+		return "step is not one of the workflow's steps";
+	if (!status || (st = step_status_parse(status)) < 0)
+		return "status is not IN_PROGRESS, SUCCESS or FAILED";
+	out->rec.step_index = si;
+	out->rec.status = (enum step_status)st;
+	out->rec.updated_at = cell_time(rs, r, col[4], &bad);
+	if (bad || out->rec.updated_at == TIME_NULL)
+		return "updated_at is null or not a timestamp";
+	out->rec.started_at = cell_time(rs, r, col[5], &bad);
+	out->rec.finished_at = cell_time(rs, r, col[6], &bad);
+	if (bad)
+		return "started_at or finished_at is not a timestamp";
+	out->rec.error = col[7] >= 0 ? source_cell(rs, r, (size_t)col[7]) : NULL;
+	if (wf->n_segments) {
+		struct strbuf sb = STRBUF_INIT;
+		strbuf_addch(&sb, '{');
+		for (size_t i = 0; i < wf->n_segments; i++) {
+			const char *v = segcol[i] >= 0 ? source_cell(rs, r, (size_t)segcol[i]) : NULL;
+			if (i)
+				strbuf_addch(&sb, ',');
+			strbuf_add_json_str(&sb, wf->segments[i]);
+			strbuf_addch(&sb, ':');
+			if (v)
+				strbuf_add_json_str(&sb, v);
+			else
+				strbuf_addstr(&sb, "null");
+		}
+		strbuf_addch(&sb, '}');
+		out->labels = strbuf_detach(&sb, NULL);
+		out->rec.labels_json = out->labels;
+	}
+	return NULL;
+}
+
+static void since_param(const struct task *t, int64_t wm, const char *raw, char *buf, size_t n,
+			struct source_param *p)
+{
+	p->name = "since";
+	p->value = buf;
+	p->is_number = false;
+	if (wm == TIME_NULL) {
+		if (t->source_cfg->kind == SW_DB_SQLITE) {
+			snprintf(buf, n, "0");
+			p->is_number = true;
+		} else {
+			snprintf(buf, n, "1970-01-01T00:00:00Z");
+		}
+		return;
+	}
+	wm -= t->wf->overlap_ms;
+	if (t->source_cfg->kind == SW_DB_SQLITE) {
+		struct time_style st;
+		if (!raw || time_style_of(raw, &st) < 0) {
+			memset(&st, 0, sizeof(st));
+			st.t_sep = 1;
+			st.zulu = 1;
+			st.frac = 3;
+		}
+		time_format_style(wm, &st, buf, n);
+		p->is_number = st.numeric;
+	} else {
+		time_format_rfc3339(wm, buf, n);
+	}
+}
+
+int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
+{
+	const struct sw_workflow *wf = t->wf;
+	struct source_rows rs = {0};
+	struct source_param since;
+	struct row *rows = NULL;
+	struct row **byk = NULL;
+	unsigned char *is_new = NULL;
+	struct step_record *recs = NULL;
+	struct alert_new *an = NULL;
+	struct alert_opened *ao = NULL;
+	struct strbuf *keys = NULL, *ilabels = NULL;
+	size_t nrows = 0, nan = 0, rejected = 0;
+	char *wm_raw = NULL, sincebuf[64], wmkey[256];
+	const char *first_reject = NULL, *max_raw = NULL;
+	int64_t wm = TIME_NULL, max_updated = TIME_NULL;
+	int col[8], *segcol = NULL, rc = -1, in_tx = 0;
+	char **colnames;
+
+	snprintf(wmkey, sizeof(wmkey), "workflow:%s", wf->name);
+	if (task__store(t, now, err) < 0 || task__source(t, err) < 0)
+		goto out;
+	if (store_watermark_get(t->store, wmkey, &wm, &wm_raw, err) < 0)
+		goto out;
+	since_param(t, wm, wm_raw, sincebuf, sizeof(sincebuf), &since);
+	if (source_query(t->source, wf->steps_query, &since, 1, &rs, err) < 0)
+		goto out;
+	colnames = rs.cols;
+	if (tasks_check_steps_columns(wf, colnames, rs.ncols, err) < 0)
+		goto out;
+	col[0] = find_col(colnames, rs.ncols, "instance_id");
+	col[1] = find_col(colnames, rs.ncols, "user_id");
+	col[2] = find_col(colnames, rs.ncols, "step");
+	col[3] = find_col(colnames, rs.ncols, "status");
+	col[4] = find_col(colnames, rs.ncols, "updated_at");
+	col[5] = find_col(colnames, rs.ncols, "started_at");
+	col[6] = find_col(colnames, rs.ncols, "finished_at");
+	col[7] = find_col(colnames, rs.ncols, "error");
+	segcol = xcalloc(wf->n_segments + 1, sizeof(*segcol));
+	for (size_t i = 0; i < wf->n_segments; i++)
+		segcol[i] = find_col(colnames, rs.ncols, wf->segments[i]);
+
+	rows = xcalloc(rs.nrows + 1, sizeof(*rows));
+	for (size_t r = 0; r < rs.nrows; r++) {
+		const char *why = parse_row(wf, &rs, r, col, segcol, &rows[nrows]);
+		if (why) {
+			free(rows[nrows].labels);
+			if (!rejected++)
+				first_reject = why;
+			continue;
+		}
+		rows[nrows].order = nrows;
+		if (max_updated == TIME_NULL || rows[nrows].rec.updated_at > max_updated) {
+			max_updated = rows[nrows].rec.updated_at;
+			max_raw = rows[nrows].raw_updated;
+		}
+		nrows++;
+	}
+	t->stats.rows_read += (int64_t)rs.nrows;
+	t->stats.rows_rejected += (int64_t)rejected;
+	if (rejected)
+		log_warn("rejected step records", "workflow=%s rejected=%zu first_reason=%s",
+			 wf->name, rejected, first_reject);
+	if (!nrows)
+		goto stuck;
+
+	qsort(rows, nrows, sizeof(*rows), cmp_updated);
+	recs = xcalloc(nrows, sizeof(*recs));
+	is_new = xcalloc(nrows, 1);
+	for (size_t i = 0; i < nrows; i++) {
+		rows[i].order = i;
+		recs[i] = rows[i].rec;
+	}
+	/* the last record of each (instance, step) in this batch */
+	byk = xcalloc(nrows, sizeof(*byk));
+	for (size_t i = 0; i < nrows; i++)
+		byk[i] = &rows[i];
+	qsort(byk, nrows, sizeof(*byk), cmp_key_time);
+
+	if (store_tx_begin(t->store, err) < 0)
+		goto out;
+	in_tx = 1;
+	if (store_steps_ingest(t->store, wf->name, (int)wf->n_steps, recs, nrows, is_new, err) < 0)
+		goto out;
+
+	an = xcalloc(nrows, sizeof(*an));
+	keys = xcalloc(nrows, sizeof(*keys));
+	ilabels = xcalloc(nrows, sizeof(*ilabels));
+	for (size_t k = 0; k < nrows; k++) {
+		const struct row *rw = byk[k];
+		const struct sw_step_policy *pol;
+		struct alert_new *a;
+		if (k + 1 < nrows && !strcmp(byk[k + 1]->rec.instance_id, rw->rec.instance_id) &&
+		    !strcmp(byk[k + 1]->rec.step, rw->rec.step))
+			continue; /* superseded within the batch */
+		if (rw->rec.status != STEP_FAILED || is_new[rw->order] != 2)
+			continue;
+		pol = &wf->steps[rw->rec.step_index].policy;
+		a = &an[nan];
+		strbuf_init(&keys[nan], 0);
+		strbuf_init(&ilabels[nan], 0);
+		group_for(wf->name, rw->rec.step, "failed", pol, rw->rec.error, rw->rec.labels_json,
+			  &keys[nan], &ilabels[nan]);
+		a->rule = "failed";
+		a->workflow = wf->name;
+		a->step = rw->rec.step;
+		a->step_index = rw->rec.step_index;
+		a->instance_id = rw->rec.instance_id;
+		a->user_id = rw->rec.user_id;
+		a->error = rw->rec.error;
+		a->labels_json = rw->rec.labels_json;
+		a->group_key = keys[nan].buf;
+		a->incident_labels_json = ilabels[nan].buf;
+		a->occurred_at = rw->rec.finished_at != TIME_NULL ? rw->rec.finished_at
+								  : rw->rec.updated_at;
+		a->next_escalation_at = alert_next_escalation_at(ALERT_INITIATED, a->occurred_at,
+								 &pol->sla);
+		a->abandon_after_ms = pol->abandon_after_ms;
+		nan++;
+	}
+	if (nan) {
+		ao = xcalloc(nan, sizeof(*ao));
+		if (store_alerts_open(t->store, now, an, nan, ao, err) < 0)
+			goto out;
+		for (size_t i = 0; i < nan; i++)
+			t->stats.alerts_opened += ao[i].created;
+	}
+	if (wm == TIME_NULL || max_updated > wm) {
+		if (store_watermark_set(t->store, wmkey, max_updated, max_raw, err) < 0)
+			goto out;
+	}
+	if (store_tx_commit(t->store, err) < 0)
+		goto out;
+	in_tx = 0;
+	if (nan)
+		log_debug("step records read", "workflow=%s rows=%zu failures=%zu", wf->name, nrows,
+			  nan);
+stuck:
+	/* stuck steps, from the stored step states */
+	for (size_t s = 0; s < wf->n_steps; s++) {
+		const struct sw_step_policy *pol = &wf->steps[s].policy;
+		struct instance_step *is = NULL;
+		struct alert_new *sa = NULL;
+		struct alert_opened *so = NULL;
+		struct strbuf *sk = NULL, *sl = NULL;
+		size_t ns = 0;
+		int src;
+		if (pol->stuck_after_ms <= 0)
+			continue;
+		if (store_steps_stuck(t->store, wf->name, wf->steps[s].name, now - pol->stuck_after_ms,
+				      task__batch(t), &is, &ns, err) < 0)
+			goto out;
+		if (!ns) {
+			free(is);
+			continue;
+		}
+		sa = xcalloc(ns, sizeof(*sa));
+		so = xcalloc(ns, sizeof(*so));
+		sk = xcalloc(ns, sizeof(*sk));
+		sl = xcalloc(ns, sizeof(*sl));
+		for (size_t i = 0; i < ns; i++) {
+			strbuf_init(&sk[i], 0);
+			strbuf_init(&sl[i], 0);
+			group_for(wf->name, is[i].step, "stuck", pol, NULL, is[i].labels_json, &sk[i],
+				  &sl[i]);
+			sa[i].rule = "stuck";
+			sa[i].workflow = wf->name;
+			sa[i].step = is[i].step;
+			sa[i].step_index = is[i].step_index;
+			sa[i].instance_id = is[i].instance_id;
+			sa[i].user_id = is[i].user_id;
+			sa[i].labels_json = is[i].labels_json;
+			sa[i].group_key = sk[i].buf;
+			sa[i].incident_labels_json = sl[i].buf;
+			sa[i].occurred_at = (is[i].started_at != TIME_NULL ? is[i].started_at
+									   : is[i].updated_at) +
+					    pol->stuck_after_ms;
+			sa[i].next_escalation_at = alert_next_escalation_at(
+				ALERT_INITIATED, sa[i].occurred_at, &pol->sla);
+			sa[i].abandon_after_ms = pol->abandon_after_ms;
+		}
+		src = store_alerts_open(t->store, now, sa, ns, so, err);
+		for (size_t i = 0; i < ns; i++) {
+			t->stats.alerts_opened += src == 0 && so[i].created;
+			strbuf_release(&sk[i]);
+			strbuf_release(&sl[i]);
+		}
+		free(sk);
+		free(sl);
+		free(sa);
+		free(so);
+		instance_steps_free(is, ns);
+		if (src < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (in_tx)
+		store_tx_rollback(t->store);
+	for (size_t i = 0; i < nan; i++) {
+		strbuf_release(&keys[i]);
+		strbuf_release(&ilabels[i]);
+	}
+	for (size_t i = 0; i < nrows; i++)
+		free(rows[i].labels);
+	free(keys);
+	free(ilabels);
+	free(an);
+	free(ao);
+	free(byk);
+	free(recs);
+	free(is_new);
+	free(rows);
+	free(segcol);
+	free(wm_raw);
+	source_rows_release(&rs);
+	return rc;
+}
+
+/* ---- watch_custom ---------------------------------------------------------------------- */
+
+int task__watch_custom(struct task *t, int64_t now, struct sw_err *err)
+{
+	const struct sw_watcher *w = t->watcher;
+	const struct sw_workflow *wf = w->workflow;
+	const struct sw_step_policy *pol = &wf->steps[w->step_index].policy;
+	struct source_rows rs = {0};
+	struct alert_new *an = NULL;
+	struct alert_opened *ao = NULL;
+	struct strbuf *keys = NULL, *ilabels = NULL, *labels = NULL;
+	size_t n = 0, rejected = 0;
+	int ci, cu, co, ce, rc = -1;
+
+	if (task__store(t, now, err) < 0 || task__source(t, err) < 0)
+		goto out;
+	if (source_query(t->source, w->detect, NULL, 0, &rs, err) < 0)
+		goto out;
+	if (tasks_check_detect_columns(w, rs.cols, rs.ncols, err) < 0)
+		goto out;
+	ci = find_col(rs.cols, rs.ncols, "instance_id");
+	cu = find_col(rs.cols, rs.ncols, "user_id");
+	co = find_col(rs.cols, rs.ncols, "occurred_at");
+	ce = find_col(rs.cols, rs.ncols, "error");
+	an = xcalloc(rs.nrows + 1, sizeof(*an));
+	keys = xcalloc(rs.nrows + 1, sizeof(*keys));
+	ilabels = xcalloc(rs.nrows + 1, sizeof(*ilabels));
+	labels = xcalloc(rs.nrows + 1, sizeof(*labels));
+	for (size_t r = 0; r < rs.nrows; r++) {
+		struct alert_new *a = &an[n];
+		const char *occ = source_cell(&rs, r, (size_t)co);
+		int64_t occ_ms;
+		a->instance_id = source_cell(&rs, r, (size_t)ci);
+		a->user_id = source_cell(&rs, r, (size_t)cu);
+		if (!a->instance_id || !*a->instance_id || !a->user_id || !*a->user_id || !occ ||
+		    time_parse(occ, &occ_ms) < 0) {
+			rejected++;
+			continue;
+		}
+		a->error = ce >= 0 ? source_cell(&rs, r, (size_t)ce) : NULL;
+		strbuf_init(&labels[n], 0);
+		strbuf_addch(&labels[n], '{');
+		for (size_t c = 0, k = 0; c < rs.ncols; c++) {
+			const char *v = source_cell(&rs, r, c);
+			if ((int)c == ci || (int)c == cu || (int)c == co || (int)c == ce)
+				continue;
+			if (k++)
+				strbuf_addch(&labels[n], ',');
+			strbuf_add_json_str(&labels[n], rs.cols[c]);
+			strbuf_addch(&labels[n], ':');
+			if (v)
+				strbuf_add_json_str(&labels[n], v);
+			else
+				strbuf_addstr(&labels[n], "null");
+		}
+		strbuf_addch(&labels[n], '}');
+		strbuf_init(&keys[n], 0);
+		strbuf_init(&ilabels[n], 0);
+		group_for(wf->name, w->step, w->name, pol, a->error, labels[n].buf, &keys[n],
+			  &ilabels[n]);
+		a->rule = w->name;
+		a->workflow = wf->name;
+		a->step = w->step;
+		a->step_index = w->step_index;
+		a->labels_json = labels[n].buf;
+		a->group_key = keys[n].buf;
+		a->incident_labels_json = ilabels[n].buf;
+		a->occurred_at = occ_ms;
+		a->next_escalation_at = alert_next_escalation_at(ALERT_INITIATED, occ_ms, &pol->sla);
+		a->abandon_after_ms = pol->abandon_after_ms;
+		n++;
+	}
+	t->stats.rows_read += (int64_t)rs.nrows;
+	t->stats.rows_rejected += (int64_t)rejected;
+	if (rejected)
+		log_warn("rejected detect rows", "watcher=%s rejected=%zu", w->name, rejected);
+	if (n) {
+		ao = xcalloc(n, sizeof(*ao));
+		if (store_alerts_open(t->store, now, an, n, ao, err) < 0)
+			goto out;
+		for (size_t i = 0; i < n; i++)
+			t->stats.alerts_opened += ao[i].created;
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++) {
+		strbuf_release(&keys[i]);
+		strbuf_release(&ilabels[i]);
+		strbuf_release(&labels[i]);
+	}
+	free(keys);
+	free(ilabels);
+	free(labels);
+	free(an);
+	free(ao);
+	source_rows_release(&rs);
+	return rc;
+}
