@@ -171,16 +171,13 @@ size_t log_format(char *buf, size_t n, int64_t ts_ms, enum log_level level, cons
 
 #pragma GCC diagnostic pop
 
-void log_msg(enum log_level level, const char *msg, const char *kvfmt, ...)
+static void log_vmsg(enum log_level level, const char *msg, const char *kvfmt, va_list ap)
 {
 	char line[4096];
 	size_t len;
-	va_list ap;
 	if (level < min_level)
 		return;
-	va_start(ap, kvfmt);
 	len = log_format(line, sizeof(line), time_now_ms(), level, msg, kvfmt, ap);
-	va_end(ap);
 	if (len >= sizeof(line)) {
 		len = sizeof(line) - 1;
 		line[len - 1] = '\n';
@@ -188,4 +185,25 @@ void log_msg(enum log_level level, const char *msg, const char *kvfmt, ...)
 	if (write(STDERR_FILENO, line, len) < 0) {
 		/* nowhere left to report it */
 	}
+}
+
+static void log_novalues(enum log_level level, const char *msg, ...)
+{
+	va_list ap;
+	va_start(ap, msg);
+	log_vmsg(level, msg, NULL, ap);
+	va_end(ap);
+}
+
+void log_line(enum log_level level, const char *msg)
+{
+	log_novalues(level, msg);
+}
+
+void log_msg(enum log_level level, const char *msg, const char *kvfmt, ...)
+{
+	va_list ap;
+	va_start(ap, kvfmt);
+	log_vmsg(level, msg, kvfmt, ap);
+	va_end(ap);
 }

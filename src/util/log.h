@@ -22,6 +22,8 @@ void log_set_level(enum log_level min);
 /* Parse "debug|info|warn|error"; -1 when unknown. */
 int log_level_parse(const char *s);
 void log_msg(enum log_level level, const char *msg, const char *kvfmt, ...) SW_PRINTF(3, 4);
+/* A line with no key/value part. */
+void log_line(enum log_level level, const char *msg);
 /* Format one logfmt line into buf (for tests); returns its length. */
 size_t log_format(char *buf, size_t n, int64_t ts_ms, enum log_level level, const char *msg,
 		  const char *kvfmt, va_list ap);
