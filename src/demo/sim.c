@@ -48,62 +48,32 @@ enum {
 struct step_spec {
 	int64_t min_ms, max_ms;
 	double fail;
-	const char *errors[2];
 	double leave;
 	double retry;
 	int64_t retry_min_ms, retry_max_ms;
 };
 
+/* clang-format off */
 static const struct step_spec specs[SIM_NSTEPS] = {
-    [STEP_KYC] = {2 * MINUTE,
-                  5 * MINUTE,
-                  0.04,
-                  {"KYC_MISMATCH", "KYC_DOC_UNREADABLE"},
-                  0.01,
-                  0.70,
-                  2 * MINUTE,
-                  20 * MINUTE},
-    [STEP_BUREAU] = {10 * SECOND,
-                     60 * SECOND,
-                     0.01,
-                     {"BUREAU_BAD_RESPONSE", NULL},
-                     0,
-                     0.95,
-                     1 * MINUTE,
-                     5 * MINUTE},
-    [STEP_STATEMENT] = {5 * MINUTE,
-                        20 * MINUTE,
-                        0.05,
-                        {"STATEMENT_UNREADABLE", "STATEMENT_PASSWORD_PROTECTED"},
-                        0.015,
-                        0.60,
-                        5 * MINUTE,
-                        30 * MINUTE},
-    [STEP_UNDERWRITING] = {10 * MINUTE,
-                           40 * MINUTE,
-                           0.02,
-                           {"UW_RULES_ENGINE_ERROR", NULL},
-                           0,
-                           0.95,
-                           5 * MINUTE,
-                           20 * MINUTE},
-    [STEP_ESIGN] = {2 * MINUTE,
-                    30 * MINUTE,
-                    0.05,
-                    {"ESIGN_TIMEOUT", "ESIGN_OTP_FAILED"},
-                    0.015,
-                    0.65,
-                    2 * MINUTE,
-                    20 * MINUTE},
-    [STEP_DISBURSE] = {1 * MINUTE,
-                       5 * MINUTE,
-                       0.02,
-                       {"IMPS_TIMEOUT", "PENNY_DROP_FAILED"},
-                       0,
-                       0.95,
-                       2 * MINUTE,
-                       15 * MINUTE},
+	/*                     min          max          fail  leave  retry after ..             */
+	[STEP_KYC]          = {2 * MINUTE,  5 * MINUTE,  0.04, 0.01,  0.70, 2 * MINUTE, 20 * MINUTE},
+	[STEP_BUREAU]       = {10 * SECOND, 60 * SECOND, 0.01, 0,     0.95, 1 * MINUTE, 5 * MINUTE},
+	[STEP_STATEMENT]    = {5 * MINUTE,  20 * MINUTE, 0.05, 0.015, 0.60, 5 * MINUTE, 30 * MINUTE},
+	[STEP_UNDERWRITING] = {10 * MINUTE, 40 * MINUTE, 0.02, 0,     0.95, 5 * MINUTE, 20 * MINUTE},
+	[STEP_ESIGN]        = {2 * MINUTE,  30 * MINUTE, 0.05, 0.015, 0.65, 2 * MINUTE, 20 * MINUTE},
+	[STEP_DISBURSE]     = {1 * MINUTE,  5 * MINUTE,  0.02, 0,     0.95, 2 * MINUTE, 15 * MINUTE},
 };
+
+/* A background failure's error_code: one of two, chosen evenly (NULL: only the first). */
+static const char *const step_errors[SIM_NSTEPS][2] = {
+	[STEP_KYC]          = {"KYC_MISMATCH", "KYC_DOC_UNREADABLE"},
+	[STEP_BUREAU]       = {"BUREAU_BAD_RESPONSE", NULL},
+	[STEP_STATEMENT]    = {"STATEMENT_UNREADABLE", "STATEMENT_PASSWORD_PROTECTED"},
+	[STEP_UNDERWRITING] = {"UW_RULES_ENGINE_ERROR", NULL},
+	[STEP_ESIGN]        = {"ESIGN_TIMEOUT", "ESIGN_OTP_FAILED"},
+	[STEP_DISBURSE]     = {"IMPS_TIMEOUT", "PENNY_DROP_FAILED"},
+};
+/* clang-format on */
 
 static const char *const channels[] = {"web", "app", "partner"};
 static const double channel_weights[] = {0.45, 0.35, 0.20};
@@ -126,6 +96,7 @@ struct app {
 	uint8_t step;     /* current step */
 	uint8_t attempts; /* failed attempts of the current step */
 	uint8_t state;    /* enum app_state */
+	uint8_t held;     /* bureau_pull failed in the outage, retry pending or running */
 };
 
 enum ev_type {
@@ -368,8 +339,14 @@ static int on_start(struct sim *s, int64_t t, uint32_t app, struct sw_err *err)
 
 	if (row_start(s, t, app, err))
 		return -1;
-	if (a->attempts)
+	if (a->attempts || a->held)
 		s->stats.retries++;
+	if (a->held) {
+		/* The application's retry of a pull held during the outage: the bureau is
+		 * back and answers normally (no hang, no failure; see on_finish). */
+		ev_push(s, t + rng_duration(s, sp->min_ms, sp->max_ms), EV_FINISH, app, a->step);
+		return 0;
+	}
 	if (rng_unit(s) < sp->leave * s->o.fail_scale) {
 		/* The user walks away half-way: the row stays IN_PROGRESS for good. */
 		app_leave(s, a);
@@ -399,7 +376,7 @@ static int on_finish(struct sim *s, int64_t t, uint32_t app, struct sw_err *err)
 			return -1;
 		s->stats.failed_steps++;
 		s->stats.outage_failures++;
-		a->attempts++;
+		a->held = 1;
 		if (s->outage_to - t > s->o.walkaway_wait_ms && rng_unit(s) < s->o.walkaway)
 			app_leave(s, a);
 		else
@@ -410,8 +387,12 @@ static int on_finish(struct sim *s, int64_t t, uint32_t app, struct sw_err *err)
 
 	if (a->step == STEP_STATEMENT && a->partner == PARTNER_RAPIDCASH)
 		fail *= 4;
+	if (a->held)
+		fail = 0; /* the held pull's retry succeeds, so the outage's alerts resolve */
+	a->held = 0;
 	if (rng_unit(s) < fail) {
-		const char *e = sp->errors[sp->errors[1] && rng_unit(s) < 0.5 ? 1 : 0];
+		const char *const *errs = step_errors[a->step];
+		const char *e = errs[errs[1] && rng_unit(s) < 0.5 ? 1 : 0];
 		if (row_finish(s, t, app, e, err))
 			return -1;
 		s->stats.failed_steps++;
