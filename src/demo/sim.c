@@ -369,7 +369,7 @@ static int on_finish(struct sim *s, int64_t t, uint32_t app, struct sw_err *err)
 	double fail = sp->fail * s->o.fail_scale;
 
 	if (a->step == STEP_BUREAU && in_outage(s, t)) {
-		/* The bureau is down: every pull times out. The application holds the
+		/* The bureau is down: every pull times out. The lender holds the
 		 * application and retries once the bureau is back; a user facing a long wait
 		 * may give up first. */
 		if (row_finish(s, t, app, "BUREAU_TIMEOUT", err))
