@@ -104,7 +104,8 @@ static char *write_config(const char *dir, int port)
 		      "    step_overrides:\n"
 		      "      bureau_pull:\n"
 		      "        sla: { p2: 5m, p1: 30m, p0: 2h }\n"
-		      "        stuck_after: 20m\n");
+		      "        stuck_after: 20m\n"
+		      "        abandon_after: 30m\n");
 	f = fopen(path, "w");
 	if (!f || fwrite(sb.buf, 1, sb.len, f) != sb.len) {
 		fprintf(stderr, "stepwatch demo: cannot write '%s': %s\n", path, strerror(errno));
