@@ -1,0 +1,536 @@
+/*
+ * test_source.c - the source runners against a real PostgreSQL (STEPWATCH_TEST_PG) and real
+ * SQLite files: binding :since, NULLs, column names, describe, the guard and the read-only
+ * session as two separate walls, statement_timeout, unreachable servers and backoff,
+ * reconnection, result caps.
+ */
+#include "helpers.h"
+#include "source/source.h"
+#include "source/source-int.h"
+#include "util/timeutil.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static char *pg_db(void)
+{
+	char *url = test_pg_create_db("sw_source");
+	if (!url) {
+		if (!getenv("CI"))
+			skip();
+		fail_msg("STEPWATCH_TEST_PG is not set");
+	}
+	return url;
+}
+
+static struct source *open_src(const char *name, const char *url, enum sw_db_kind kind,
+                               int64_t timeout_ms)
+{
+	struct sw_source cfg = {0};
+	struct source *src = NULL;
+	struct sw_err err = {{0}};
+
+	cfg.name = (char *)(uintptr_t)name;
+	cfg.url = (char *)(uintptr_t)url;
+	cfg.kind = kind;
+	cfg.statement_timeout_ms = timeout_ms;
+	if (source_open(&cfg, &src, &err))
+		fail_msg("source_open: %s", err.msg);
+	return src;
+}
+
+static void query_ok(struct source *src, const char *sql, const struct source_param *params,
+                     size_t n, struct source_rows *rows)
+{
+	struct sw_err err = {{0}};
+	if (source_query(src, sql, params, n, rows, &err))
+		fail_msg("%s: %s", sql, err.msg);
+}
+
+static void query_fails(struct source *src, const char *sql, const char *needle)
+{
+	struct source_rows rows;
+	struct sw_err err = {{0}};
+	if (!source_query(src, sql, NULL, 0, &rows, &err)) {
+		source_rows_release(&rows);
+		fail_msg("%s: succeeded", sql);
+	}
+	if (!strstr(err.msg, needle))
+		fail_msg("%s: error '%s' lacks '%s'", sql, err.msg, needle);
+	assert_null(rows.cells);
+}
+
+static int64_t cell_time(const struct source_rows *rs, size_t r, const char *col)
+{
+	int c = source_rows_col(rs, col);
+	int64_t ms;
+	assert_true(c >= 0);
+	assert_non_null(source_cell(rs, r, (size_t)c));
+	if (time_parse(source_cell(rs, r, (size_t)c), &ms))
+		fail_msg("cannot parse time '%s'", source_cell(rs, r, (size_t)c));
+	return ms;
+}
+
+static void test_pg_query(void **state)
+{
+	char *url = pg_db();
+	struct source *src;
+	struct source_rows rows;
+	struct source_param p[] = {{"since", "2026-01-01 12:00:00.000+00", false},
+	                           {"instance_id", NULL, false}};
+	int64_t want;
+
+	(void)state;
+	test_pg_exec(url, "CREATE TABLE t (id int, name text, ts timestamptz, pts timestamp);"
+	                  "INSERT INTO t VALUES"
+	                  " (1, 'old', '2026-01-01 11:00:00+00', '2026-01-01 11:00:00'),"
+	                  " (2, 'new', '2026-01-01 13:00:00+00', '2026-01-01 13:00:00'),"
+	                  " (3, NULL, '2026-01-01 12:00:00.5+00', '2026-01-01 12:00:00.5')");
+	src = open_src("app", url, SW_DB_POSTGRES, 5000);
+
+	query_ok(src, "SELECT id, name AS \"Name\", ts FROM t WHERE ts > :since ORDER BY id", p, 2,
+	         &rows);
+	assert_int_equal(rows.ncols, 3);
+	assert_string_equal(rows.cols[0], "id");
+	assert_string_equal(rows.cols[1], "Name");
+	assert_int_equal(source_rows_col(&rows, "ts"), 2);
+	assert_int_equal(source_rows_col(&rows, "name"), -1);
+	assert_int_equal(rows.nrows, 2);
+	assert_string_equal(source_cell(&rows, 0, 0), "2");
+	assert_string_equal(source_cell(&rows, 0, 1), "new");
+	assert_string_equal(source_cell(&rows, 0, 2), "2026-01-01 13:00:00+00"); /* UTC, ISO */
+	assert_string_equal(source_cell(&rows, 1, 0), "3");
+	assert_null(source_cell(&rows, 1, 1));
+	assert_string_equal(source_cell(&rows, 1, 2), "2026-01-01 12:00:00.5+00");
+	assert_int_equal(time_parse("2026-01-01T12:00:00.5Z", &want), 0);
+	assert_true(cell_time(&rows, 1, "ts") == want);
+	source_rows_release(&rows);
+
+	/* a plain timestamp column compares with the same text, read as UTC */
+	query_ok(src, "SELECT id, pts FROM t WHERE pts > :since ORDER BY id", p, 1, &rows);
+	assert_int_equal(rows.nrows, 2);
+	assert_string_equal(source_cell(&rows, 0, 1), "2026-01-01 13:00:00");
+	assert_true(cell_time(&rows, 1, "pts") == want);
+	source_rows_release(&rows);
+
+	/* parameters used twice, a NULL value, casts and colons in strings */
+	query_ok(src,
+	         "SELECT count(*) AS n, ':since' AS lit, :instance_id::int IS NULL AS isnull "
+	         "FROM t WHERE ts > :since OR pts > :since::timestamp",
+	         p, 2, &rows);
+	assert_string_equal(source_cell(&rows, 0, 0), "2");
+	assert_string_equal(source_cell(&rows, 0, 1), ":since");
+	assert_string_equal(source_cell(&rows, 0, 2), "t");
+	source_rows_release(&rows);
+
+	/* no rows still has the columns */
+	query_ok(src, "SELECT id FROM t WHERE false", NULL, 0, &rows);
+	assert_int_equal(rows.ncols, 1);
+	assert_int_equal(rows.nrows, 0);
+	source_rows_release(&rows);
+
+	/* an unknown parameter is an error, naming the source */
+	{
+		struct sw_err err = {{0}};
+		assert_int_equal(source_query(src, "SELECT :nope", p, 2, &rows, &err), -1);
+		assert_string_equal(err.msg, "source 'app': unknown parameter ':nope'");
+	}
+	/* server-side errors carry the source name and PostgreSQL's message */
+	query_fails(src, "SELECT nocol FROM t", "source 'app': column \"nocol\" does not exist");
+	/* and the session is still usable */
+	{
+		struct sw_err err = {{0}};
+		assert_int_equal(source_ping(src, &err), 0);
+	}
+	source_close(src);
+	free(url);
+}
+
+static void test_pg_describe(void **state)
+{
+	char *url = pg_db();
+	struct source *src;
+	struct source_rows rows;
+	struct sw_err err = {{0}};
+
+	(void)state;
+	test_pg_exec(url, "CREATE TABLE t (id int, updated_at timestamptz);"
+	                  "INSERT INTO t VALUES (1, now())");
+	src = open_src("app", url, SW_DB_POSTGRES, 5000);
+	if (source_describe(src,
+	                    "SELECT id AS instance_id, updated_at FROM t "
+	                    "WHERE updated_at > :since AND id::text = :instance_id",
+	                    &rows, &err))
+		fail_msg("describe: %s", err.msg);
+	assert_int_equal(rows.ncols, 2);
+	assert_string_equal(rows.cols[0], "instance_id");
+	assert_string_equal(rows.cols[1], "updated_at");
+	assert_int_equal(rows.nrows, 0);
+	source_rows_release(&rows);
+	assert_int_equal(source_describe(src, "SELECT nocol FROM t", &rows, &err), -1);
+	assert_non_null(strstr(err.msg, "column \"nocol\" does not exist"));
+	assert_int_equal(source_describe(src, "DELETE FROM t", &rows, &err), -1);
+	assert_string_equal(err.msg, "source 'app': query must be a single SELECT: found DELETE");
+	source_close(src);
+	free(url);
+}
+
+static void test_pg_read_only(void **state)
+{
+	char *url = pg_db();
+	struct source *src;
+	struct source_rows rows;
+	char *sql;
+
+	(void)state;
+	test_pg_exec(url, "CREATE TABLE t (a int);"
+	                  "CREATE FUNCTION f() RETURNS int AS $$ INSERT INTO t VALUES (1); "
+	                  "SELECT 1 $$ LANGUAGE sql;"
+	                  "CREATE SEQUENCE s");
+	src = open_src("app", url, SW_DB_POSTGRES, 5000);
+	/* the guard stops plain writes */
+	query_fails(src, "INSERT INTO t VALUES (1)", "query must be a single SELECT: found INSERT");
+	query_fails(src, "WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x",
+	            "query must be read-only");
+	query_fails(src, "SELECT 1; DELETE FROM t", "query must be a single statement: found 2");
+	query_fails(src, "SELECT * FROM t FOR UPDATE", "query must not lock rows");
+	query_fails(src, "SELECT nextval('s')", "query must not call nextval()");
+	/* a write hidden in a volatile function passes the guard; the transaction stops it */
+	query_fails(src, "SELECT f()", "cannot execute INSERT in a read-only transaction");
+	/* and so does an attempt to leave read-only mode from inside the query */
+	query_fails(src, "SELECT set_config('transaction_read_only', 'off', true), f()",
+	            "query must not call set_config()");
+	query_ok(src, "SELECT count(*) FROM t", NULL, 0, &rows);
+	assert_string_equal(source_cell(&rows, 0, 0), "0");
+	source_rows_release(&rows);
+	/* the session default is read-only too, even outside our BEGIN READ ONLY */
+	query_ok(src,
+	         "SELECT current_setting('default_transaction_read_only') AS ro, "
+	         "current_setting('TimeZone') AS tz, current_setting('DateStyle') AS ds",
+	         NULL, 0, &rows);
+	assert_string_equal(source_cell(&rows, 0, 0), "on");
+	assert_string_equal(source_cell(&rows, 0, 1), "UTC");
+	assert_string_equal(source_cell(&rows, 0, 2), "ISO, MDY");
+	source_rows_release(&rows);
+	sql = xasprintf("SELECT 1 FROM t");
+	query_ok(src, sql, NULL, 0, &rows);
+	source_rows_release(&rows);
+	free(sql);
+	source_close(src);
+	free(url);
+}
+
+static void test_pg_statement_timeout(void **state)
+{
+	char *url = pg_db();
+	struct source *src;
+	struct source_rows rows;
+	int64_t t0, took;
+
+	(void)state;
+	src = open_src("app", url, SW_DB_POSTGRES, 200);
+	t0 = time_mono_ms();
+	query_fails(src, "SELECT pg_sleep(2)", "canceling statement due to statement timeout");
+	took = time_mono_ms() - t0;
+	assert_true(took < 1500);
+	/* the connection survives a timeout */
+	query_ok(src, "SELECT current_setting('statement_timeout') AS st", NULL, 0, &rows);
+	assert_string_equal(source_cell(&rows, 0, 0), "200ms");
+	source_rows_release(&rows);
+	source_close(src);
+	free(url);
+}
+
+static int closed_port(void)
+{
+	struct sockaddr_in sa = {0};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd); /* nothing listens there now */
+	return ntohs(sa.sin_port);
+}
+
+static void test_pg_unreachable(void **state)
+{
+	char *url = xasprintf("postgresql://postgres@127.0.0.1:%d/postgres", closed_port());
+	struct source *src;
+	struct source_rows rows;
+	struct sw_err err = {{0}};
+	int64_t t0;
+
+	(void)state;
+	/* opening does not fail: the first query does */
+	src = open_src("down", url, SW_DB_POSTGRES, 5000);
+	assert_int_equal(source_query(src, "SELECT 1", NULL, 0, &rows, &err), -1);
+	assert_non_null(strstr(err.msg, "cannot connect to source 'down' (retrying in 0.5s)"));
+	assert_non_null(strstr(err.msg, "Connection refused"));
+	assert_null(strstr(err.msg, "postgresql://")); /* the URL may hold a password */
+	/* within the backoff window: fails fast without trying */
+	t0 = time_mono_ms();
+	assert_int_equal(source_ping(src, &err), -1);
+	assert_true(time_mono_ms() - t0 < 50);
+	assert_non_null(strstr(err.msg, "source 'down' unreachable, retrying in 0."));
+	/* after the window, another attempt, and the window doubles */
+	usleep(600 * 1000);
+	assert_int_equal(source_ping(src, &err), -1);
+	assert_non_null(strstr(err.msg, "cannot connect to source 'down' (retrying in 1.0s)"));
+	assert_int_equal(source_ping(src, &err), -1);
+	assert_non_null(strstr(err.msg, "unreachable, retrying in "));
+	source_close(src);
+	free(url);
+}
+
+static void test_pg_reconnect(void **state)
+{
+	char *url = pg_db();
+	struct source *src;
+	struct source_rows rows;
+	struct sw_err err = {{0}};
+	char *kill;
+
+	(void)state;
+	src = open_src("app", url, SW_DB_POSTGRES, 5000);
+	query_ok(src, "SELECT pg_backend_pid() AS pid", NULL, 0, &rows);
+	kill = xasprintf("SELECT pg_terminate_backend(%s)", source_cell(&rows, 0, 0));
+	source_rows_release(&rows);
+	test_pg_exec(url, kill);
+	free(kill);
+	/* the broken connection fails this query... */
+	assert_int_equal(source_query(src, "SELECT 1", NULL, 0, &rows, &err), -1);
+	assert_non_null(strstr(err.msg, "source 'app': "));
+	/* ...and the next one reconnects */
+	query_ok(src, "SELECT 2 AS two", NULL, 0, &rows);
+	assert_string_equal(source_cell(&rows, 0, 0), "2");
+	source_rows_release(&rows);
+	source_close(src);
+	free(url);
+}
+
+static void test_pg_row_cap(void **state)
+{
+	char *url = pg_db();
+	struct source *src;
+	struct source_rows rows;
+
+	(void)state;
+	src = open_src("app", url, SW_DB_POSTGRES, 60000);
+	query_fails(src, "SELECT 1 FROM generate_series(1, 1000001)",
+	            "source 'app': result too large: over 1000000 rows");
+	/* the cancelled query left the session usable */
+	query_ok(src, "SELECT count(*) FROM generate_series(1, 1000)", NULL, 0, &rows);
+	assert_string_equal(source_cell(&rows, 0, 0), "1000");
+	source_rows_release(&rows);
+	source_close(src);
+	free(url);
+}
+
+/* ---- SQLite ---- */
+
+static void sqlite_exec(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	char *msg = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(db);
+}
+
+static void test_sqlite_query(void **state)
+{
+	char *dir = test_tmpdir(), *path = xasprintf("%s/app.db", dir), *url;
+	struct source *src;
+	struct source_rows rows;
+	struct source_param since_text[] = {{"since", "2026-01-01T12:00:00Z", false}};
+	struct source_param since_num[] = {{"since", "1767268800", true}}; /* 12:00:00Z */
+	struct source_param since_frac[] = {{"since", "1767268800.5", true}};
+	struct source_param inst[] = {{"instance_id", NULL, false}};
+
+	(void)state;
+	sqlite_exec(path,
+	            "CREATE TABLE s (id INTEGER, name TEXT, ts TEXT, epoch INTEGER, r REAL,"
+	            " b BLOB);"
+	            "INSERT INTO s VALUES (1, 'old', '2026-01-01T11:00:00Z', 1767265200, 1.0,"
+	            " x'00ff10');"
+	            "INSERT INTO s VALUES (2, 'new', '2026-01-01T13:00:00Z', 1767272400, 0.1,"
+	            " NULL);"
+	            "INSERT INTO s VALUES (3, NULL, '2026-01-01T12:00:01Z', 1767268801, -2.5e-7,"
+	            " NULL)");
+	url = xasprintf("sqlite://%s", path); /* sqlite:///abs/path */
+	src = open_src("lite", url, SW_DB_SQLITE, 5000);
+
+	query_ok(src, "SELECT id, name, ts FROM s WHERE ts > :since ORDER BY id", since_text, 1,
+	         &rows);
+	assert_int_equal(rows.ncols, 3);
+	assert_string_equal(rows.cols[2], "ts");
+	assert_int_equal(rows.nrows, 2);
+	assert_string_equal(source_cell(&rows, 0, 0), "2");
+	assert_string_equal(source_cell(&rows, 1, 0), "3");
+	assert_null(source_cell(&rows, 1, 1));
+	assert_true(cell_time(&rows, 1, "ts") == 1767268801000);
+	source_rows_release(&rows);
+
+	/* epoch columns compare with a numeric :since */
+	query_ok(src, "SELECT id, epoch FROM s WHERE epoch > :since ORDER BY id", since_num, 1,
+	         &rows);
+	assert_int_equal(rows.nrows, 2);
+	assert_string_equal(source_cell(&rows, 0, 1), "1767272400");
+	assert_true(cell_time(&rows, 1, "epoch") == 1767268801000);
+	source_rows_release(&rows);
+	query_ok(src, "SELECT id FROM s WHERE epoch > :since ORDER BY id", since_frac, 1, &rows);
+	assert_int_equal(rows.nrows, 2);
+	source_rows_release(&rows);
+
+	/* values as text: integral reals, shortest reals, blobs as hex, NULL params */
+	query_ok(src,
+	         "SELECT r, b, :instance_id IS NULL AS is_null, 1e308 * 10 AS inf "
+	         "FROM s ORDER BY id",
+	         inst, 1, &rows);
+	assert_string_equal(source_cell(&rows, 0, 0), "1");
+	assert_string_equal(source_cell(&rows, 1, 0), "0.1");
+	assert_string_equal(source_cell(&rows, 2, 0), "-2.5e-07");
+	assert_string_equal(source_cell(&rows, 0, 1), "\\x00ff10");
+	assert_null(source_cell(&rows, 1, 1));
+	assert_string_equal(source_cell(&rows, 0, 2), "1");
+	assert_string_equal(source_cell(&rows, 0, 3), "inf");
+	source_rows_release(&rows);
+
+	/* describe reads no rows */
+	{
+		struct sw_err err = {{0}};
+		if (source_describe(src, "SELECT id AS instance_id, ts FROM s WHERE ts > :since",
+		                    &rows, &err))
+			fail_msg("describe: %s", err.msg);
+		assert_int_equal(rows.ncols, 2);
+		assert_string_equal(rows.cols[0], "instance_id");
+		assert_int_equal(rows.nrows, 0);
+		source_rows_release(&rows);
+		/* unknown parameters are errors */
+		assert_int_equal(source_query(src, "SELECT :nope", since_text, 1, &rows, &err), -1);
+		assert_string_equal(err.msg, "source 'lite': unknown parameter ':nope'");
+		query_fails(src, "SELECT nocol FROM s", "source 'lite': no such column: nocol");
+	}
+	source_close(src);
+	free(url);
+
+	/* the relative form: sqlite://rel/path */
+	{
+		char cwd[4096];
+		assert_non_null(getcwd(cwd, sizeof(cwd)));
+		assert_int_equal(chdir(dir), 0);
+		src = open_src("rel", "sqlite://app.db", SW_DB_SQLITE, 5000);
+		query_ok(src, "SELECT count(*) FROM s", NULL, 0, &rows);
+		assert_string_equal(source_cell(&rows, 0, 0), "3");
+		source_rows_release(&rows);
+		source_close(src);
+		assert_int_equal(chdir(cwd), 0);
+	}
+	test_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
+static void test_sqlite_read_only(void **state)
+{
+	char *dir = test_tmpdir(), *path = xasprintf("%s/app.db", dir), *url, *other;
+	struct source *src;
+	struct source_rows rows;
+	struct sw_err err = {{0}};
+	static const char *const writes[] = {
+	    "DELETE FROM s",          "INSERT INTO s VALUES (9)",
+	    "CREATE TABLE x (a)",     "PRAGMA user_version = 7",
+	    "ATTACH 'other.db' AS o", "WITH c AS (SELECT 1) UPDATE s SET a = 2",
+	};
+	size_t i;
+
+	(void)state;
+	sqlite_exec(path, "CREATE TABLE s (a INTEGER); INSERT INTO s VALUES (1)");
+	url = xasprintf("sqlite://%s", path);
+	src = open_src("lite", url, SW_DB_SQLITE, 5000);
+	/* the guard refuses writes */
+	query_fails(src, "DELETE FROM s", "query must be a single SELECT: found DELETE");
+	query_fails(src, "SELECT 1; DELETE FROM s", "query must be a single statement");
+	/* past the guard, the connection itself cannot write */
+	other = xasprintf("ATTACH '%s/other.db' AS o", dir);
+	for (i = 0; i <= ARRAY_SIZE(writes); i++) {
+		const char *sql = i < ARRAY_SIZE(writes) ? writes[i] : other;
+		memset(&rows, 0, sizeof(rows));
+		if (!source_backend_sqlite.query(src, sql, NULL, 0, false, &rows, &err))
+			fail_msg("'%s' ran on a read-only source", sql);
+		assert_non_null(strstr(err.msg, "source 'lite': "));
+	}
+	free(other);
+	query_ok(src, "SELECT count(*) FROM s", NULL, 0, &rows);
+	assert_string_equal(source_cell(&rows, 0, 0), "1");
+	source_rows_release(&rows);
+	/* the tail after the statement must be only comments */
+	memset(&rows, 0, sizeof(rows));
+	assert_int_equal(
+	    source_backend_sqlite.query(src, "SELECT 1; SELECT 2", NULL, 0, false, &rows, &err),
+	    -1);
+	assert_string_equal(err.msg, "source 'lite': query must be a single statement");
+	query_ok(src, "SELECT 1; -- done\n /* really */ ;", NULL, 0, &rows);
+	source_rows_release(&rows);
+	source_close(src);
+	free(url);
+	test_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
+static void test_sqlite_timeout_and_missing(void **state)
+{
+	char *dir = test_tmpdir(), *path = xasprintf("%s/app.db", dir), *url;
+	struct source *src;
+	struct source_rows rows;
+	int64_t t0;
+
+	(void)state;
+	url = xasprintf("sqlite://%s", path);
+	/* a missing file fails at query time, not at open, and works once it exists */
+	src = open_src("lite", url, SW_DB_SQLITE, 200);
+	query_fails(src, "SELECT 1", "cannot open source 'lite'");
+	sqlite_exec(path, "CREATE TABLE s (a INTEGER)");
+	query_ok(src, "SELECT count(*) FROM s", NULL, 0, &rows);
+	source_rows_release(&rows);
+	/* statement_timeout interrupts a long query */
+	t0 = time_mono_ms();
+	query_fails(src,
+	            "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) "
+	            "SELECT max(n) FROM c",
+	            "source 'lite': canceling statement due to statement timeout (200ms)");
+	assert_true(time_mono_ms() - t0 < 1500);
+	/* and the next query has its own deadline */
+	query_ok(src, "SELECT 1", NULL, 0, &rows);
+	source_rows_release(&rows);
+	source_close(src);
+	free(url);
+	test_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_pg_query),
+	    cmocka_unit_test(test_pg_describe),
+	    cmocka_unit_test(test_pg_read_only),
+	    cmocka_unit_test(test_pg_statement_timeout),
+	    cmocka_unit_test(test_pg_unreachable),
+	    cmocka_unit_test(test_pg_reconnect),
+	    cmocka_unit_test(test_pg_row_cap),
+	    cmocka_unit_test(test_sqlite_query),
+	    cmocka_unit_test(test_sqlite_read_only),
+	    cmocka_unit_test(test_sqlite_timeout_and_missing),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
