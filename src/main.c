@@ -12,7 +12,7 @@ struct cmd {
 };
 
 static const struct cmd commands[] = {
-	{"version", cmd_version, "print the version"},
+    {"version", cmd_version, "print the version"},
 };
 
 static void usage(FILE *f)

@@ -6,7 +6,11 @@
 #ifndef SW_CLI_H
 #define SW_CLI_H
 
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+enum {
+	EXIT_OK = 0,
+	EXIT_RUNTIME = 1,
+	EXIT_USAGE = 2
+};
 
 int cmd_version(int argc, char **argv);
 int cmd_check(int argc, char **argv);

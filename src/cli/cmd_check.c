@@ -17,13 +17,13 @@
 #include <libgen.h>
 
 static const char usage[] =
-	"usage: stepwatch check [-c stepwatch.yaml]\n"
-	"\n"
-	"Validate the configuration file, connect to each source, and try each query\n"
-	"(steps_query, detect, resolve) without reading data: the SQL guard must accept it\n"
-	"and it must return the columns stepwatch needs. Then try the store.\n"
-	"\n"
-	"Exit codes: 0 ok, 1 a source or the store is unreachable, 2 the file needs fixing.\n";
+    "usage: stepwatch check [-c stepwatch.yaml]\n"
+    "\n"
+    "Validate the configuration file, connect to each source, and try each query\n"
+    "(steps_query, detect, resolve) without reading data: the SQL guard must accept it\n"
+    "and it must return the columns stepwatch needs. Then try the store.\n"
+    "\n"
+    "Exit codes: 0 ok, 1 a source or the store is unreachable, 2 the file needs fixing.\n";
 
 struct outcome {
 	int config_errors, runtime_errors;
@@ -46,27 +46,27 @@ static void problem(struct outcome *o, int config, const char *fmt, ...)
 
 /* Describe sql on src and check its columns with check(); names what for messages. */
 static void check_query(struct outcome *o, struct source *src, const struct sw_source *scfg,
-			const struct sw_config *cfg, const char *owner, const char *what,
-			const char *sql, struct sw_pos pos,
-			int (*check)(const void *target, char *const *cols, size_t n,
-				     struct sw_err *err),
-			const void *target)
+                        const struct sw_config *cfg, const char *owner, const char *what,
+                        const char *sql, struct sw_pos pos,
+                        int (*check)(const void *target, char *const *cols, size_t n,
+                                     struct sw_err *err),
+                        const void *target)
 {
 	struct sw_err err = {""};
 	struct source_rows rs = {0};
 	if (source_guard(scfg->kind, sql, &err) < 0) {
 		problem(o, 1, "%s:%d:%d: %s: %s refused: %s", cfg->path, pos.line, pos.col, owner,
-			what, err.msg);
+		        what, err.msg);
 		return;
 	}
 	if (!src)
 		return;
 	if (source_describe(src, sql, &rs, &err) < 0) {
 		/* a syntax or missing-table error is the file's; an unreachable source is not */
-		int is_config = strstr(err.msg, "unreachable") == NULL &&
-				strstr(err.msg, "connect") == NULL;
+		int is_config =
+		    strstr(err.msg, "unreachable") == NULL && strstr(err.msg, "connect") == NULL;
 		problem(o, is_config, "%s:%d:%d: %s: %s failed: %s", cfg->path, pos.line, pos.col,
-			owner, what, err.msg);
+		        owner, what, err.msg);
 		return;
 	}
 	if (check && check(target, rs.cols, rs.ncols, &err) < 0)
@@ -99,7 +99,7 @@ static void check_store(struct outcome *o, const struct sw_config *cfg)
 			dir = dirname(copy);
 			if (access(dir, W_OK) != 0)
 				problem(o, 0, "store '%s': directory '%s' is not writable: %s",
-					cfg->store_url, dir, strerror(errno));
+				        cfg->store_url, dir, strerror(errno));
 			else
 				printf("store: ok (sqlite file will be created by 'stepwatch "
 				       "migrate' or 'serve')\n");
@@ -166,7 +166,7 @@ int cmd_check(int argc, char **argv)
 				src = srcs[k];
 		snprintf(owner, sizeof(owner), "workflow '%s'", wf->name);
 		check_query(&o, src, wf->source, cfg, owner, "steps_query", wf->steps_query,
-			    wf->steps_query_pos, check_steps, wf);
+		            wf->steps_query_pos, check_steps, wf);
 	}
 	for (size_t i = 0; i < cfg->n_watchers; i++) {
 		const struct sw_watcher *w = &cfg->watchers[i];
@@ -175,7 +175,7 @@ int cmd_check(int argc, char **argv)
 		char owner[300];
 		if (!scfg) {
 			problem(&o, 1, "%s:%d:%d: watcher '%s': workflow '%s' has no source",
-				cfg->path, w->pos.line, w->pos.col, w->name, w->workflow->name);
+			        cfg->path, w->pos.line, w->pos.col, w->name, w->workflow->name);
 			continue;
 		}
 		for (size_t k = 0; k < cfg->n_sources; k++)
@@ -183,10 +183,10 @@ int cmd_check(int argc, char **argv)
 				src = srcs[k];
 		snprintf(owner, sizeof(owner), "watcher '%s'", w->name);
 		check_query(&o, src, scfg, cfg, owner, "detect", w->detect, w->detect_pos,
-			    check_detect, w);
+		            check_detect, w);
 		if (w->resolve)
-			check_query(&o, src, scfg, cfg, owner, "resolve", w->resolve, w->resolve_pos,
-				    NULL, NULL);
+			check_query(&o, src, scfg, cfg, owner, "resolve", w->resolve,
+			            w->resolve_pos, NULL, NULL);
 	}
 	check_store(&o, cfg);
 	for (size_t i = 0; i < cfg->n_sources; i++)
@@ -195,8 +195,9 @@ int cmd_check(int argc, char **argv)
 	free(srcs);
 	config_free(cfg);
 	if (o.config_errors || o.runtime_errors) {
-		fprintf(stderr, "stepwatch check: %d problem(s) in the file, %d in the environment\n",
-			o.config_errors, o.runtime_errors);
+		fprintf(stderr,
+		        "stepwatch check: %d problem(s) in the file, %d in the environment\n",
+		        o.config_errors, o.runtime_errors);
 		return o.config_errors ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	printf("all checks passed\n");

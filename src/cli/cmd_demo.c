@@ -19,18 +19,18 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: stepwatch demo [--port 8080] [--speed N] [--duration SECONDS] [--seed N]\n"
-	"                      [--dir DIR]\n"
-	"\n"
-	"Run a simulated lending business (six steps, continuous applications, retries,\n"
-	"users who walk away, a credit-bureau outage that starts and ends on its own) on an\n"
-	"embedded SQLite source, watched by a real stepwatch on an embedded store.\n"
-	"\n"
-	"  --port N         dashboard and API port on 127.0.0.1 (default 8080; 0 picks one)\n"
-	"  --speed N        time compression (default 60: the story takes about two minutes)\n"
-	"  --duration S     stop after S real seconds (default: run until Ctrl-C)\n"
-	"  --seed N         simulator seed (default 1)\n"
-	"  --dir DIR        keep the config and databases in DIR (default: a temp dir)\n";
+    "usage: stepwatch demo [--port 8080] [--speed N] [--duration SECONDS] [--seed N]\n"
+    "                      [--dir DIR]\n"
+    "\n"
+    "Run a simulated lending business (six steps, continuous applications, retries,\n"
+    "users who walk away, a credit-bureau outage that starts and ends on its own) on an\n"
+    "embedded SQLite source, watched by a real stepwatch on an embedded store.\n"
+    "\n"
+    "  --port N         dashboard and API port on 127.0.0.1 (default 8080; 0 picks one)\n"
+    "  --speed N        time compression (default 60: the story takes about two minutes)\n"
+    "  --duration S     stop after S real seconds (default: run until Ctrl-C)\n"
+    "  --seed N         simulator seed (default 1)\n"
+    "  --dir DIR        keep the config and databases in DIR (default: a temp dir)\n";
 
 struct scaled {
 	int64_t real0, sim0;
@@ -54,8 +54,9 @@ static int parse_num(const char *opt, const char *v, double lo, double hi, doubl
 	errno = 0;
 	d = strtod(v, &end);
 	if (errno || end == v || *end || d < lo || d > hi) {
-		fprintf(stderr, "stepwatch demo: option '%s' must be a number from %g to %g, not '%s'\n",
-			opt, lo, hi, v);
+		fprintf(stderr,
+		        "stepwatch demo: option '%s' must be a number from %g to %g, not '%s'\n",
+		        opt, lo, hi, v);
 		return -1;
 	}
 	*out = d;
@@ -68,22 +69,23 @@ static char *write_config(const char *dir, int port)
 	const char *q = sim_steps_query(), *p;
 	char *path = xasprintf("%s/stepwatch.yaml", dir);
 	FILE *f;
-	strbuf_addf(&sb,
-		    "# written by `stepwatch demo`: a real configuration, loaded like `serve` does\n"
-		    "store: sqlite://%s/stepwatch.db\n"
-		    "http:\n"
-		    "  listen: 127.0.0.1:%d\n"
-		    "sources:\n"
-		    "  lending:\n"
-		    "    url: sqlite://%s/lending.db\n"
-		    "    statement_timeout: 5s\n"
-		    "workflows:\n"
-		    "  loan_application:\n"
-		    "    source: lending\n"
-		    "    poll: 250ms\n"
-		    "    overlap: 30s\n"
-		    "    steps_query: |\n",
-		    dir, port, dir);
+	strbuf_addf(
+	    &sb,
+	    "# written by `stepwatch demo`: a real configuration, loaded like `serve` does\n"
+	    "store: sqlite://%s/stepwatch.db\n"
+	    "http:\n"
+	    "  listen: 127.0.0.1:%d\n"
+	    "sources:\n"
+	    "  lending:\n"
+	    "    url: sqlite://%s/lending.db\n"
+	    "    statement_timeout: 5s\n"
+	    "workflows:\n"
+	    "  loan_application:\n"
+	    "    source: lending\n"
+	    "    poll: 250ms\n"
+	    "    overlap: 30s\n"
+	    "    steps_query: |\n",
+	    dir, port, dir);
 	for (p = q; *p;) {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
@@ -92,20 +94,21 @@ static char *write_config(const char *dir, int port)
 		strbuf_addch(&sb, '\n');
 		p += len + (nl ? 1 : 0);
 	}
-	strbuf_addstr(&sb,
-		      "    steps: [kyc, bureau_pull, bank_statement, underwriting, esign, disbursement]\n"
-		      "    segments: [channel, partner]\n"
-		      "    tat_sla: 3h\n"
-		      "    defaults:\n"
-		      "      sla: { p2: 15m, p1: 1h, p0: 4h }\n"
-		      "      stuck_after: 90m\n"
-		      "      abandon_after: 75m\n"
-		      "      group_by: [error]\n"
-		      "    step_overrides:\n"
-		      "      bureau_pull:\n"
-		      "        sla: { p2: 5m, p1: 30m, p0: 2h }\n"
-		      "        stuck_after: 20m\n"
-		      "        abandon_after: 30m\n");
+	strbuf_addstr(
+	    &sb,
+	    "    steps: [kyc, bureau_pull, bank_statement, underwriting, esign, disbursement]\n"
+	    "    segments: [channel, partner]\n"
+	    "    tat_sla: 3h\n"
+	    "    defaults:\n"
+	    "      sla: { p2: 15m, p1: 1h, p0: 4h }\n"
+	    "      stuck_after: 90m\n"
+	    "      abandon_after: 75m\n"
+	    "      group_by: [error]\n"
+	    "    step_overrides:\n"
+	    "      bureau_pull:\n"
+	    "        sla: { p2: 5m, p1: 30m, p0: 2h }\n"
+	    "        stuck_after: 20m\n"
+	    "        abandon_after: 30m\n");
 	f = fopen(path, "w");
 	if (!f || fwrite(sb.buf, 1, sb.len, f) != sb.len) {
 		fprintf(stderr, "stepwatch demo: cannot write '%s': %s\n", path, strerror(errno));
@@ -121,8 +124,8 @@ static char *write_config(const char *dir, int port)
 	return path;
 }
 
-static void summary(struct store *st, const struct sim *sim, const struct scaled *sc,
-		    int64_t now, int port, const char *cfgpath, bool tty)
+static void summary(struct store *st, const struct sim *sim, const struct scaled *sc, int64_t now,
+                    int port, const char *cfgpath, bool tty)
 {
 	struct alert_counts c = {{0}, 0, 0, 0};
 	struct incident *inc = NULL;
@@ -132,7 +135,8 @@ static void summary(struct store *st, const struct sim *sim, const struct scaled
 	size_t n = 0;
 	int64_t el = (now - sc->sim0) / 1000;
 	sim_stats(sim, &ss);
-	if (store_alert_counts(st, &c, &err) < 0 || store_incidents_list(st, &f, &inc, &n, &err) < 0) {
+	if (store_alert_counts(st, &c, &err) < 0 ||
+	    store_incidents_list(st, &f, &inc, &n, &err) < 0) {
 		log_warn("demo summary", "error=%s", err.msg);
 		return;
 	}
@@ -226,7 +230,7 @@ int cmd_demo(int argc, char **argv)
 		dir = xasprintf("%s/stepwatch-demo.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 		if (!mkdtemp(dir)) {
 			fprintf(stderr, "stepwatch demo: cannot create a temp dir: %s\n",
-				strerror(errno));
+			        strerror(errno));
 			goto out;
 		}
 	}
@@ -277,9 +281,9 @@ int cmd_demo(int argc, char **argv)
 		}
 		if (time_now_ms() - last_summary >= (tty ? 1000 : 5000)) {
 			last_summary = time_now_ms();
-			summary(st, sim, &sc, now, server_http_port(srv) ? server_http_port(srv)
-									  : (int)port,
-				cfgpath, tty);
+			summary(st, sim, &sc, now,
+			        server_http_port(srv) ? server_http_port(srv) : (int)port, cfgpath,
+			        tty);
 		}
 	}
 	summary(st, sim, &sc, clock_now(&clock), (int)port, cfgpath, false);

@@ -8,10 +8,10 @@
 #include "store/store.h"
 
 static const char usage[] =
-	"usage: stepwatch migrate [-c stepwatch.yaml]\n"
-	"\n"
-	"Create or upgrade the schema of the store named by the config's 'store' URL.\n"
-	"Safe to run while other stepwatch processes run, and to run twice.\n";
+    "usage: stepwatch migrate [-c stepwatch.yaml]\n"
+    "\n"
+    "Create or upgrade the schema of the store named by the config's 'store' URL.\n"
+    "Safe to run while other stepwatch processes run, and to run twice.\n";
 
 int cmd_migrate(int argc, char **argv)
 {

@@ -11,15 +11,15 @@
 #include "runtime/signals.h"
 
 static const char usage[] =
-	"usage: stepwatch serve [-c stepwatch.yaml]\n"
-	"\n"
-	"Run the watchers, validator, resolver and expirer of the configuration, and the\n"
-	"HTTP API and dashboard on http.listen, in one process. Creates or upgrades the\n"
-	"store schema first.\n"
-	"\n"
-	"Signals: SIGTERM or SIGINT drain running tasks and exit; SIGHUP reloads the file\n"
-	"(a bad file keeps the old configuration running and logs why).\n"
-	"Logs: one logfmt line per event on stderr; STEPWATCH_LOG_LEVEL=debug|info|warn|error.\n";
+    "usage: stepwatch serve [-c stepwatch.yaml]\n"
+    "\n"
+    "Run the watchers, validator, resolver and expirer of the configuration, and the\n"
+    "HTTP API and dashboard on http.listen, in one process. Creates or upgrades the\n"
+    "store schema first.\n"
+    "\n"
+    "Signals: SIGTERM or SIGINT drain running tasks and exit; SIGHUP reloads the file\n"
+    "(a bad file keeps the old configuration running and logs why).\n"
+    "Logs: one logfmt line per event on stderr; STEPWATCH_LOG_LEVEL=debug|info|warn|error.\n";
 
 static void reload(struct server *srv, const char *path)
 {
@@ -33,7 +33,8 @@ static void reload(struct server *srv, const char *path)
 			nl = strchr(line, '\n');
 			if (nl)
 				*nl = '\0';
-			log_error("reload refused: keeping the old configuration", "problem=%s", line);
+			log_error("reload refused: keeping the old configuration", "problem=%s",
+			          line);
 			line = nl ? nl + 1 : NULL;
 		}
 		strbuf_release(&errs);
@@ -70,7 +71,7 @@ int cmd_serve(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	log_info("serving", "config=%s workflows=%zu watchers=%zu", path, cfg->n_workflows,
-		 cfg->n_watchers);
+	         cfg->n_watchers);
 	for (;;) {
 		signals_wait(1000);
 		if (signals_take_stop())

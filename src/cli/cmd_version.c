@@ -21,7 +21,8 @@ int cmd_version(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	printf("stepwatch %s\n", SW_VERSION);
-	printf("sqlite %s, libpq %d, jansson %s, libmicrohttpd %s, libcurl %s\n", sqlite3_libversion(),
-	       PQlibVersion(), JANSSON_VERSION, MHD_get_version(), curl_version_info(CURLVERSION_NOW)->version);
+	printf("sqlite %s, libpq %d, jansson %s, libmicrohttpd %s, libcurl %s\n",
+	       sqlite3_libversion(), PQlibVersion(), JANSSON_VERSION, MHD_get_version(),
+	       curl_version_info(CURLVERSION_NOW)->version);
 	return EXIT_OK;
 }

@@ -14,8 +14,8 @@ int cli_config_opts(int argc, char **argv, const char *usage, const char **confi
 			return 1;
 		} else if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
 			if (i + 1 >= argc) {
-				fprintf(stderr, "stepwatch %s: option '%s' needs a file\n%s", argv[0],
-					a, usage);
+				fprintf(stderr, "stepwatch %s: option '%s' needs a file\n%s",
+				        argv[0], a, usage);
 				return 2;
 			}
 			*config = argv[++i];

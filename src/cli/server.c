@@ -88,7 +88,7 @@ static int install(struct server *s, struct generation *g, struct sw_err *err)
 }
 
 int server_start(struct sw_config *cfg, const struct server_opts *opts, struct server **out,
-		 struct sw_err *err)
+                 struct sw_err *err)
 {
 	struct server *s = xcalloc(1, sizeof(*s));
 	struct rt_opts ro = {0};
@@ -106,7 +106,7 @@ int server_start(struct sw_config *cfg, const struct server_opts *opts, struct s
 	store_close(st);
 	if (applied)
 		log_info("store migrated", "store=%s applied=%d",
-			 cfg->store_kind == SW_DB_SQLITE ? "sqlite" : "postgresql", applied);
+		         cfg->store_kind == SW_DB_SQLITE ? "sqlite" : "postgresql", applied);
 	s->health = health_new();
 	ro.clock = s->clock;
 	ro.threads = opts ? opts->threads : 0;

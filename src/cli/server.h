@@ -25,7 +25,7 @@ struct server_opts {
 /* Migrate the store, build the tasks of cfg (ownership passes to the server on success),
  * start the runtime and the API. */
 int server_start(struct sw_config *cfg, const struct server_opts *opts, struct server **out,
-		 struct sw_err *err);
+                 struct sw_err *err);
 /* Swap in a new config (owned by the server on success; on failure the old one stays and
  * newcfg is the caller's). */
 int server_reload(struct server *s, struct sw_config *newcfg, struct sw_err *err);

@@ -7,7 +7,7 @@
 #include <strings.h>
 
 static const char *const state_names[ALERT_STATE_COUNT] = {
-	"INITIATED", "ESCALATION_P2", "ESCALATION_P1", "ESCALATION_P0", "RESOLVED", "ABANDONED",
+    "INITIATED", "ESCALATION_P2", "ESCALATION_P1", "ESCALATION_P0", "RESOLVED", "ABANDONED",
 };
 
 const char *alert_state_name(enum alert_state s)
@@ -46,7 +46,7 @@ static int64_t threshold(enum alert_state target, const struct alert_sla *sla)
 }
 
 int64_t alert_next_escalation_at(enum alert_state from, int64_t occurred_at,
-				 const struct alert_sla *sla)
+                                 const struct alert_sla *sla)
 {
 	for (int t = (int)from + 1; t <= ALERT_P0; t++) {
 		int64_t th = threshold((enum alert_state)t, sla);
@@ -57,7 +57,7 @@ int64_t alert_next_escalation_at(enum alert_state from, int64_t occurred_at,
 }
 
 int alert_escalations_due(enum alert_state cur, int64_t occurred_at, const struct alert_sla *sla,
-			  int64_t now, enum alert_state steps[3])
+                          int64_t now, enum alert_state steps[3])
 {
 	int n = 0, last_due = -1;
 	if (!alert_state_open(cur))

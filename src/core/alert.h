@@ -43,7 +43,7 @@ struct alert_sla {
 /* Threshold (absolute time) at which an alert in state `from` moves one level up;
  * TIME_NULL when there is no further level (P0, closed) or the level is disabled. */
 int64_t alert_next_escalation_at(enum alert_state from, int64_t occurred_at,
-				 const struct alert_sla *sla);
+                                 const struct alert_sla *sla);
 
 /*
  * The escalations due at `now` for an alert in state `cur`: fills steps[] (up to 3) with
@@ -52,7 +52,7 @@ int64_t alert_next_escalation_at(enum alert_state from, int64_t occurred_at,
  * skipped over, as if passed.
  */
 int alert_escalations_due(enum alert_state cur, int64_t occurred_at, const struct alert_sla *sla,
-			  int64_t now, enum alert_state steps[3]);
+                          int64_t now, enum alert_state steps[3]);
 
 /* Whether a manual or automatic transition from -> to is allowed by the lifecycle. */
 bool alert_transition_allowed(enum alert_state from, enum alert_state to);

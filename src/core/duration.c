@@ -9,8 +9,7 @@ static const struct unit {
 	const char *name;
 	int64_t ms;
 } units[] = {
-	{"w", 7LL * 86400000}, {"d", 86400000}, {"h", 3600000},
-	{"m", 60000},          {"s", 1000},     {"ms", 1},
+    {"w", 7LL * 86400000}, {"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1},
 };
 
 int duration_parse(const char *s, int64_t *ms, char *why, size_t whylen)
@@ -55,11 +54,14 @@ int duration_parse(const char *s, int64_t *ms, char *why, size_t whylen)
 				u = (int)i;
 		if (u < 0) {
 			if (!ul)
-				snprintf(why, whylen, "missing unit after '%" PRId64
-						      "' (use ms, s, m, h, d or w)", v);
+				snprintf(why, whylen,
+				         "missing unit after '%" PRId64
+				         "' (use ms, s, m, h, d or w)",
+				         v);
 			else
-				snprintf(why, whylen, "unknown unit '%.*s' (use ms, s, m, h, d or w)",
-					 (int)(ul > 8 ? 8 : ul), p);
+				snprintf(why, whylen,
+				         "unknown unit '%.*s' (use ms, s, m, h, d or w)",
+				         (int)(ul > 8 ? 8 : ul), p);
 			return -1;
 		}
 		if (u <= last_unit) {

@@ -18,8 +18,8 @@ static void add_escaped(struct strbuf *sb, const char *s)
 }
 
 void grouping_key(const char *workflow, const char *step, const char *rule,
-		  const char *const *group_by, size_t n_group_by, const char *error,
-		  group_lookup_fn lookup, void *ctx, struct strbuf *key, struct strbuf *labels_json)
+                  const char *const *group_by, size_t n_group_by, const char *error,
+                  group_lookup_fn lookup, void *ctx, struct strbuf *key, struct strbuf *labels_json)
 {
 	strbuf_reset(key);
 	strbuf_addf(key, "%s/%s/%s{", workflow, step, rule);
@@ -29,7 +29,8 @@ void grouping_key(const char *workflow, const char *step, const char *rule,
 	}
 	for (size_t i = 0; i < n_group_by; i++) {
 		const char *name = group_by[i];
-		const char *v = !strcmp(name, "error") ? error : (lookup ? lookup(ctx, name) : NULL);
+		const char *v =
+		    !strcmp(name, "error") ? error : (lookup ? lookup(ctx, name) : NULL);
 		if (!v)
 			v = "";
 		if (i) {

@@ -29,7 +29,8 @@ typedef const char *(*group_lookup_fn)(void *ctx, const char *name);
  * labels_json (reset first; may be NULL).
  */
 void grouping_key(const char *workflow, const char *step, const char *rule,
-		  const char *const *group_by, size_t n_group_by, const char *error,
-		  group_lookup_fn lookup, void *ctx, struct strbuf *key, struct strbuf *labels_json);
+                  const char *const *group_by, size_t n_group_by, const char *error,
+                  group_lookup_fn lookup, void *ctx, struct strbuf *key,
+                  struct strbuf *labels_json);
 
 #endif

@@ -14,7 +14,7 @@ int task__expire(struct task *t, int64_t now, struct sw_err *err)
 	for (int round = 0; round < 1000; round++) {
 		struct alert *v = NULL;
 		struct alert_change *ch;
-		char (*reasons)[64];
+		char(*reasons)[64];
 		bool *applied;
 		size_t n = 0;
 		int rc;
@@ -26,7 +26,7 @@ int task__expire(struct task *t, int64_t now, struct sw_err *err)
 		for (size_t i = 0; i < n; i++) {
 			char d[32];
 			snprintf(reasons[i], sizeof(reasons[i]), "no progress for %s",
-				 duration_format(v[i].abandon_after_ms, d, sizeof(d)));
+			         duration_format(v[i].abandon_after_ms, d, sizeof(d)));
 			ch[i].alert_id = v[i].id;
 			ch[i].from = v[i].state;
 			ch[i].to = ALERT_ABANDONED;

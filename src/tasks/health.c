@@ -55,7 +55,8 @@ void health_set(struct health *h, const char *name, bool ok, const char *message
 
 static int cmp_entry(const void *a, const void *b)
 {
-	return strcmp(((const struct health_entry *)a)->name, ((const struct health_entry *)b)->name);
+	return strcmp(((const struct health_entry *)a)->name,
+	              ((const struct health_entry *)b)->name);
 }
 
 size_t health_snapshot(struct health *h, struct health_entry **out)

@@ -13,8 +13,8 @@ struct health;
 struct health_entry {
 	char *name;
 	bool ok;
-	char *message; /* last error when !ok, else NULL */
-	int64_t since; /* when it entered this state */
+	char *message;   /* last error when !ok, else NULL */
+	int64_t since;   /* when it entered this state */
 	int64_t last_ok; /* last successful run, TIME_NULL if never */
 };
 

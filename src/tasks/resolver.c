@@ -11,7 +11,7 @@
 #include "tasks/tasks-int.h"
 
 static int resolve_batch(struct task *t, int64_t now, struct alert *v, size_t n,
-			 const bool *recovered, const char *reason, struct sw_err *err)
+                         const bool *recovered, const char *reason, struct sw_err *err)
 {
 	struct alert_change *ch = xcalloc(n + 1, sizeof(*ch));
 	bool *applied = xcalloc(n + 1, sizeof(*applied));
@@ -39,7 +39,7 @@ static int resolve_batch(struct task *t, int64_t now, struct alert *v, size_t n,
 }
 
 static int resolve_steps(struct task *t, int64_t now, const struct sw_workflow *wf,
-			 struct sw_err *err)
+                         struct sw_err *err)
 {
 	size_t limit = task__batch(t);
 	for (int round = 0; round < 1000; round++) {
@@ -59,7 +59,7 @@ static int resolve_steps(struct task *t, int64_t now, const struct sw_workflow *
 }
 
 static int resolve_custom(struct task *t, int64_t now, const struct sw_watcher *w,
-			  struct sw_err *err)
+                          struct sw_err *err)
 {
 	int64_t after = 0;
 	size_t limit = task__batch(t);

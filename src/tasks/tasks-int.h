@@ -10,11 +10,11 @@
 
 struct task {
 	enum task_kind kind;
-	char *name;         /* "watch:loan_application", "validate", ... */
-	char *component;    /* health entry name */
+	char *name;      /* "watch:loan_application", "validate", ... */
+	char *component; /* health entry name */
 	int64_t every_ms;
 	const struct task_env *env;
-	const struct sw_workflow *wf; /* watch_steps */
+	const struct sw_workflow *wf;     /* watch_steps */
 	const struct sw_watcher *watcher; /* watch_custom */
 	struct store *store;
 	struct source *source;
@@ -30,7 +30,7 @@ int task__source(struct task *t, struct sw_err *err);
 void task__reset_store(struct task *t);
 /* The effective policy of a workflow's step by name; NULL when unknown. */
 const struct sw_step_policy *task__policy(const struct sw_config *cfg, const char *workflow,
-					  const char *step);
+                                          const char *step);
 size_t task__batch(const struct task *t);
 
 int task__watch_steps(struct task *t, int64_t now, struct sw_err *err);

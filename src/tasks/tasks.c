@@ -111,7 +111,7 @@ int task__source(struct task *t, struct sw_err *err)
 }
 
 const struct sw_step_policy *task__policy(const struct sw_config *cfg, const char *workflow,
-					  const char *step)
+                                          const char *step)
 {
 	const struct sw_workflow *wf = config_workflow(cfg, workflow);
 	int i;
@@ -124,6 +124,8 @@ const struct sw_step_policy *task__policy(const struct sw_config *cfg, const cha
 int task_run(struct task *t, int64_t now)
 {
 	struct sw_err err = {""};
+	struct task_stats before = t->stats;
+	int64_t t0 = time_mono_ms();
 	int rc;
 	t->stats.runs++;
 	switch (t->kind) {
@@ -140,6 +142,14 @@ int task_run(struct task *t, int64_t now)
 			task__reset_store(t);
 		log_warn("task failed", "task=%s error=%s", t->name, err.msg);
 	}
+	if (t->stats.alerts_opened != before.alerts_opened ||
+	    t->stats.alerts_changed != before.alerts_changed)
+		log_info("task run",
+		         "task=%s duration_ms=%" PRId64 " rows=%" PRId64 " opened=%" PRId64
+		         " changed=%" PRId64,
+		         t->name, time_mono_ms() - t0, t->stats.rows_read - before.rows_read,
+		         t->stats.alerts_opened - before.alerts_opened,
+		         t->stats.alerts_changed - before.alerts_changed);
 	health_set(t->env->health, t->component, rc >= 0, rc < 0 ? err.msg : NULL, now);
 	return rc < 0 ? -1 : 0;
 }

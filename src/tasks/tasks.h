@@ -25,7 +25,13 @@
 #include "config/config.h"
 #include "tasks/health.h"
 
-enum task_kind { TASK_WATCH_STEPS, TASK_WATCH_CUSTOM, TASK_VALIDATE, TASK_RESOLVE, TASK_EXPIRE };
+enum task_kind {
+	TASK_WATCH_STEPS,
+	TASK_WATCH_CUSTOM,
+	TASK_VALIDATE,
+	TASK_RESOLVE,
+	TASK_EXPIRE
+};
 
 struct task_env {
 	const struct sw_config *cfg; /* must outlive the tasks built from it */
@@ -61,9 +67,9 @@ void task_stats(const struct task *t, struct task_stats *out);
  * "workflow 'loan_application': steps_query has no column 'updated_at'".
  */
 int tasks_check_steps_columns(const struct sw_workflow *wf, char *const *cols, size_t ncols,
-			      struct sw_err *err);
+                              struct sw_err *err);
 /* The same for a custom watcher's detect query (instance_id, user_id, occurred_at). */
 int tasks_check_detect_columns(const struct sw_watcher *w, char *const *cols, size_t ncols,
-			       struct sw_err *err);
+                               struct sw_err *err);
 
 #endif

@@ -24,7 +24,7 @@ int task__validate(struct task *t, int64_t now, struct sw_err *err)
 {
 	struct alert *due = NULL;
 	struct alert_change *ch = NULL;
-	char (*reasons)[64] = NULL;
+	char(*reasons)[64] = NULL;
 	size_t n = 0, limit = task__batch(t);
 	int rc = -1;
 
@@ -42,10 +42,11 @@ int task__validate(struct task *t, int64_t now, struct sw_err *err)
 		applied = xcalloc(n * 3, sizeof(*applied));
 		for (size_t i = 0; i < n; i++) {
 			const struct sw_step_policy *pol =
-				task__policy(t->env->cfg, due[i].workflow, due[i].step);
+			    task__policy(t->env->cfg, due[i].workflow, due[i].step);
 			const struct alert_sla *sla = pol ? &pol->sla : &default_sla;
 			enum alert_state steps[3], from = due[i].state;
-			int k = alert_escalations_due(due[i].state, due[i].occurred_at, sla, now, steps);
+			int k = alert_escalations_due(due[i].state, due[i].occurred_at, sla, now,
+			                              steps);
 			for (int j = 0; j < k; j++) {
 				char d[32];
 				struct alert_change *c = &ch[nch];
@@ -55,11 +56,11 @@ int task__validate(struct task *t, int64_t now, struct sw_err *err)
 				c->event = "escalated";
 				c->actor = "validator";
 				snprintf(reasons[nch], sizeof(reasons[nch]), "sla %s %s passed",
-					 alert_level_name(steps[j]),
-					 duration_format(level_ms(sla, steps[j]), d, sizeof(d)));
+				         alert_level_name(steps[j]),
+				         duration_format(level_ms(sla, steps[j]), d, sizeof(d)));
 				c->reason = reasons[nch];
 				c->next_escalation_at =
-					alert_next_escalation_at(steps[j], due[i].occurred_at, sla);
+				    alert_next_escalation_at(steps[j], due[i].occurred_at, sla);
 				from = steps[j];
 				nch++;
 			}
@@ -71,8 +72,9 @@ int task__validate(struct task *t, int64_t now, struct sw_err *err)
 				c->from = c->to = due[i].state;
 				c->event = NULL;
 				c->next_escalation_at =
-					alert_next_escalation_at(due[i].state, due[i].occurred_at, sla);
-				if (c->next_escalation_at != TIME_NULL && c->next_escalation_at <= now)
+				    alert_next_escalation_at(due[i].state, due[i].occurred_at, sla);
+				if (c->next_escalation_at != TIME_NULL &&
+				    c->next_escalation_at <= now)
 					c->next_escalation_at = now + 1000;
 			}
 		}

@@ -28,7 +28,7 @@
 #include <jansson.h>
 
 static const char *const required_steps_cols[] = {"instance_id", "user_id", "step", "status",
-						  "updated_at"};
+                                                  "updated_at"};
 static const char *const required_detect_cols[] = {"instance_id", "user_id", "occurred_at"};
 
 static int find_col(char *const *cols, size_t ncols, const char *name)
@@ -40,31 +40,31 @@ static int find_col(char *const *cols, size_t ncols, const char *name)
 }
 
 int tasks_check_steps_columns(const struct sw_workflow *wf, char *const *cols, size_t ncols,
-			      struct sw_err *err)
+                              struct sw_err *err)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(required_steps_cols); i++)
 		if (find_col(cols, ncols, required_steps_cols[i]) < 0)
 			return sw_err_set(err, "workflow '%s': steps_query has no column '%s'",
-					  wf->name, required_steps_cols[i]);
+			                  wf->name, required_steps_cols[i]);
 	if (find_col(cols, ncols, "started_at") < 0)
 		return sw_err_set(err, "workflow '%s': steps_query has no column 'started_at'",
-				  wf->name);
+		                  wf->name);
 	for (size_t i = 0; i < wf->n_segments; i++)
 		if (find_col(cols, ncols, wf->segments[i]) < 0)
 			return sw_err_set(err,
-					  "workflow '%s': steps_query has no column '%s' "
-					  "(listed in segments)",
-					  wf->name, wf->segments[i]);
+			                  "workflow '%s': steps_query has no column '%s' "
+			                  "(listed in segments)",
+			                  wf->name, wf->segments[i]);
 	return 0;
 }
 
 int tasks_check_detect_columns(const struct sw_watcher *w, char *const *cols, size_t ncols,
-			       struct sw_err *err)
+                               struct sw_err *err)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(required_detect_cols); i++)
 		if (find_col(cols, ncols, required_detect_cols[i]) < 0)
 			return sw_err_set(err, "watcher '%s': detect has no column '%s'", w->name,
-					  required_detect_cols[i]);
+			                  required_detect_cols[i]);
 	return 0;
 }
 
@@ -78,12 +78,12 @@ static const char *json_lookup(void *ctx, const char *name)
 
 /* Fill key/labels for an alert whose labels are the JSON object text labels_json. */
 static void group_for(const char *workflow, const char *step, const char *rule,
-		      const struct sw_step_policy *pol, const char *error, const char *labels_json,
-		      struct strbuf *key, struct strbuf *ilabels)
+                      const struct sw_step_policy *pol, const char *error, const char *labels_json,
+                      struct strbuf *key, struct strbuf *ilabels)
 {
 	json_t *labels = labels_json ? json_loads(labels_json, 0, NULL) : NULL;
 	grouping_key(workflow, step, rule, (const char *const *)pol->group_by, pol->n_group_by,
-		     error, json_lookup, labels, key, ilabels);
+	             error, json_lookup, labels, key, ilabels);
 	json_decref(labels);
 }
 
@@ -91,7 +91,7 @@ static void group_for(const char *workflow, const char *step, const char *rule,
 
 struct row {
 	struct step_record rec;
-	char *labels;    /* owned JSON text or NULL */
+	char *labels; /* owned JSON text or NULL */
 	const char *raw_updated;
 	size_t order;
 };
@@ -134,8 +134,8 @@ static int64_t cell_time(const struct source_rows *rs, size_t r, int c, int *bad
 }
 
 /* Validate one row into out; returns NULL or the reason it is rejected. */
-static const char *parse_row(const struct sw_workflow *wf, const struct source_rows *rs,
-			     size_t r, const int *col, const int *segcol, struct row *out)
+static const char *parse_row(const struct sw_workflow *wf, const struct source_rows *rs, size_t r,
+                             const int *col, const int *segcol, struct row *out)
 {
 	int bad = 0, si, st;
 	const char *status;
@@ -167,7 +167,8 @@ static const char *parse_row(const struct sw_workflow *wf, const struct source_r
 		struct strbuf sb = STRBUF_INIT;
 		strbuf_addch(&sb, '{');
 		for (size_t i = 0; i < wf->n_segments; i++) {
-			const char *v = segcol[i] >= 0 ? source_cell(rs, r, (size_t)segcol[i]) : NULL;
+			const char *v =
+			    segcol[i] >= 0 ? source_cell(rs, r, (size_t)segcol[i]) : NULL;
 			if (i)
 				strbuf_addch(&sb, ',');
 			strbuf_add_json_str(&sb, wf->segments[i]);
@@ -185,7 +186,7 @@ static const char *parse_row(const struct sw_workflow *wf, const struct source_r
 }
 
 static void since_param(const struct task *t, int64_t wm, const char *raw, char *buf, size_t n,
-			struct source_param *p)
+                        struct source_param *p)
 {
 	p->name = "since";
 	p->value = buf;
@@ -277,7 +278,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	t->stats.rows_rejected += (int64_t)rejected;
 	if (rejected)
 		log_warn("rejected step records", "workflow=%s rejected=%zu first_reason=%s",
-			 wf->name, rejected, first_reject);
+		         wf->name, rejected, first_reject);
 	if (!nrows)
 		goto stuck;
 
@@ -317,7 +318,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		strbuf_init(&keys[nan], 0);
 		strbuf_init(&ilabels[nan], 0);
 		group_for(wf->name, rw->rec.step, "failed", pol, rw->rec.error, rw->rec.labels_json,
-			  &keys[nan], &ilabels[nan]);
+		          &keys[nan], &ilabels[nan]);
 		a->rule = "failed";
 		a->workflow = wf->name;
 		a->step = rw->rec.step;
@@ -328,10 +329,10 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		a->labels_json = rw->rec.labels_json;
 		a->group_key = keys[nan].buf;
 		a->incident_labels_json = ilabels[nan].buf;
-		a->occurred_at = rw->rec.finished_at != TIME_NULL ? rw->rec.finished_at
-								  : rw->rec.updated_at;
-		a->next_escalation_at = alert_next_escalation_at(ALERT_INITIATED, a->occurred_at,
-								 &pol->sla);
+		a->occurred_at =
+		    rw->rec.finished_at != TIME_NULL ? rw->rec.finished_at : rw->rec.updated_at;
+		a->next_escalation_at =
+		    alert_next_escalation_at(ALERT_INITIATED, a->occurred_at, &pol->sla);
 		a->abandon_after_ms = pol->abandon_after_ms;
 		nan++;
 	}
@@ -351,7 +352,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	in_tx = 0;
 	if (nan)
 		log_debug("step records read", "workflow=%s rows=%zu failures=%zu", wf->name, nrows,
-			  nan);
+		          nan);
 stuck:
 	/* stuck steps, from the stored step states */
 	for (size_t s = 0; s < wf->n_steps; s++) {
@@ -364,8 +365,8 @@ stuck:
 		int src;
 		if (pol->stuck_after_ms <= 0)
 			continue;
-		if (store_steps_stuck(t->store, wf->name, wf->steps[s].name, now - pol->stuck_after_ms,
-				      task__batch(t), &is, &ns, err) < 0)
+		if (store_steps_stuck(t->store, wf->name, wf->steps[s].name,
+		                      now - pol->stuck_after_ms, task__batch(t), &is, &ns, err) < 0)
 			goto out;
 		if (!ns) {
 			free(is);
@@ -378,8 +379,8 @@ stuck:
 		for (size_t i = 0; i < ns; i++) {
 			strbuf_init(&sk[i], 0);
 			strbuf_init(&sl[i], 0);
-			group_for(wf->name, is[i].step, "stuck", pol, NULL, is[i].labels_json, &sk[i],
-				  &sl[i]);
+			group_for(wf->name, is[i].step, "stuck", pol, NULL, is[i].labels_json,
+			          &sk[i], &sl[i]);
 			sa[i].rule = "stuck";
 			sa[i].workflow = wf->name;
 			sa[i].step = is[i].step;
@@ -389,11 +390,11 @@ stuck:
 			sa[i].labels_json = is[i].labels_json;
 			sa[i].group_key = sk[i].buf;
 			sa[i].incident_labels_json = sl[i].buf;
-			sa[i].occurred_at = (is[i].started_at != TIME_NULL ? is[i].started_at
-									   : is[i].updated_at) +
-					    pol->stuck_after_ms;
-			sa[i].next_escalation_at = alert_next_escalation_at(
-				ALERT_INITIATED, sa[i].occurred_at, &pol->sla);
+			sa[i].occurred_at =
+			    (is[i].started_at != TIME_NULL ? is[i].started_at : is[i].updated_at) +
+			    pol->stuck_after_ms;
+			sa[i].next_escalation_at =
+			    alert_next_escalation_at(ALERT_INITIATED, sa[i].occurred_at, &pol->sla);
 			sa[i].abandon_after_ms = pol->abandon_after_ms;
 		}
 		src = store_alerts_open(t->store, now, sa, ns, so, err);
@@ -493,7 +494,7 @@ int task__watch_custom(struct task *t, int64_t now, struct sw_err *err)
 		strbuf_init(&keys[n], 0);
 		strbuf_init(&ilabels[n], 0);
 		group_for(wf->name, w->step, w->name, pol, a->error, labels[n].buf, &keys[n],
-			  &ilabels[n]);
+		          &ilabels[n]);
 		a->rule = w->name;
 		a->workflow = wf->name;
 		a->step = w->step;
@@ -502,7 +503,8 @@ int task__watch_custom(struct task *t, int64_t now, struct sw_err *err)
 		a->group_key = keys[n].buf;
 		a->incident_labels_json = ilabels[n].buf;
 		a->occurred_at = occ_ms;
-		a->next_escalation_at = alert_next_escalation_at(ALERT_INITIATED, occ_ms, &pol->sla);
+		a->next_escalation_at =
+		    alert_next_escalation_at(ALERT_INITIATED, occ_ms, &pol->sla);
 		a->abandon_after_ms = pol->abandon_after_ms;
 		n++;
 	}

@@ -21,8 +21,8 @@
 
 #if defined(__GNUC__)
 #define SW_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define SW_NORETURN __attribute__((noreturn))
-#define SW_UNUSED __attribute__((unused))
+#define SW_NORETURN     __attribute__((noreturn))
+#define SW_UNUSED       __attribute__((unused))
 #else
 #define SW_PRINTF(f, a)
 #define SW_NORETURN
@@ -45,15 +45,15 @@ char *xstrdup_or_null(const char *s);
 char *xasprintf(const char *fmt, ...) SW_PRINTF(1, 2);
 
 /* Grow *arr (of *alloc elements of size elem) to hold at least n; doubles. */
-#define ALLOC_GROW(arr, n, alloc)                                                        \
-	do {                                                                             \
-		if ((n) > (alloc)) {                                                     \
-			size_t alloc_new_ = (alloc) ? (alloc) * 2 : 8;                   \
-			while (alloc_new_ < (n))                                         \
-				alloc_new_ *= 2;                                         \
-			(arr) = xreallocarray((arr), alloc_new_, sizeof(*(arr)));        \
-			(alloc) = alloc_new_;                                            \
-		}                                                                        \
+#define ALLOC_GROW(arr, n, alloc)                                                 \
+	do {                                                                      \
+		if ((n) > (alloc)) {                                              \
+			size_t alloc_new_ = (alloc) ? (alloc)*2 : 8;              \
+			while (alloc_new_ < (n))                                  \
+				alloc_new_ *= 2;                                  \
+			(arr) = xreallocarray((arr), alloc_new_, sizeof(*(arr))); \
+			(alloc) = alloc_new_;                                     \
+		}                                                                 \
 	} while (0)
 
 /* Error detail for callers: a fixed buffer filled by the callee (libuv/git style).

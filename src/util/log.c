@@ -76,7 +76,7 @@ static void out_value(struct out *o, const char *v)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 size_t log_format(char *buf, size_t n, int64_t ts_ms, enum log_level level, const char *msg,
-		  const char *kvfmt, va_list ap)
+                  const char *kvfmt, va_list ap)
 {
 	struct out o = {buf, n, 0};
 	char ts[40], val[512], spec[16];
@@ -151,15 +151,12 @@ size_t log_format(char *buf, size_t n, int64_t ts_ms, enum log_level level, cons
 			break;
 		case 'g':
 		case 'f':
-		case 'e':
-			snprintf(val, sizeof(val), spec, va_arg(ap, double));
-			break;
+		case 'e': snprintf(val, sizeof(val), spec, va_arg(ap, double)); break;
 		case 'c':
 			val[0] = (char)va_arg(ap, int);
 			val[1] = '\0';
 			break;
-		default:
-			snprintf(val, sizeof(val), "%s", "?");
+		default: snprintf(val, sizeof(val), "%s", "?");
 		}
 		out_value(&o, val);
 	}

@@ -16,7 +16,13 @@
 
 #include "util/common.h"
 
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_FATAL };
+enum log_level {
+	LOG_DEBUG,
+	LOG_INFO,
+	LOG_WARN,
+	LOG_ERROR,
+	LOG_FATAL
+};
 
 void log_set_level(enum log_level min);
 /* Parse "debug|info|warn|error"; -1 when unknown. */
@@ -26,11 +32,11 @@ void log_msg(enum log_level level, const char *msg, const char *kvfmt, ...) SW_P
 void log_line(enum log_level level, const char *msg);
 /* Format one logfmt line into buf (for tests); returns its length. */
 size_t log_format(char *buf, size_t n, int64_t ts_ms, enum log_level level, const char *msg,
-		  const char *kvfmt, va_list ap);
+                  const char *kvfmt, va_list ap);
 
 #define log_debug(msg, ...) log_msg(LOG_DEBUG, msg, __VA_ARGS__)
-#define log_info(msg, ...) log_msg(LOG_INFO, msg, __VA_ARGS__)
-#define log_warn(msg, ...) log_msg(LOG_WARN, msg, __VA_ARGS__)
+#define log_info(msg, ...)  log_msg(LOG_INFO, msg, __VA_ARGS__)
+#define log_warn(msg, ...)  log_msg(LOG_WARN, msg, __VA_ARGS__)
 #define log_error(msg, ...) log_msg(LOG_ERROR, msg, __VA_ARGS__)
 
 #endif

@@ -70,7 +70,7 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 }
 
 static void split(int64_t ms, int64_t *y, unsigned *mo, unsigned *d, int *h, int *mi, int *s,
-		  int *frac)
+                  int *frac)
 {
 	int64_t days = floor_div(ms, 86400000);
 	int64_t rem = ms - days * 86400000;
@@ -89,7 +89,7 @@ char *time_format_rfc3339(int64_t ms, char *buf, size_t n)
 	split(ms, &y, &mo, &d, &h, &mi, &s, &f);
 	if (f)
 		snprintf(buf, n, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ", y, mo, d, h, mi, s,
-			 f);
+		         f);
 	else
 		snprintf(buf, n, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02dZ", y, mo, d, h, mi, s);
 	return buf;
@@ -109,7 +109,7 @@ char *time_format_style(int64_t ms, const struct time_style *st, char *buf, size
 	}
 	split(ms, &y, &mo, &d, &h, &mi, &s, &f);
 	len = snprintf(buf, n, "%04" PRId64 "-%02u-%02u%c%02d:%02d:%02d", y, mo, d,
-		       st->t_sep ? 'T' : ' ', h, mi, s);
+	               st->t_sep ? 'T' : ' ', h, mi, s);
 	if (len < 0 || (size_t)len >= n)
 		return buf;
 	if (st->frac) {
@@ -236,7 +236,7 @@ static int parse_iso(const char *s, int64_t *ms, struct time_style *st)
 		*st = style;
 	*ms = (days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec -
 	       (int64_t)off_min * 60) *
-		      1000 +
+	          1000 +
 	      frac_ms;
 	return 0;
 }

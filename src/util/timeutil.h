@@ -48,11 +48,11 @@ int time_parse(const char *s, int64_t *ms);
  * are text or numbers compared as such.
  */
 struct time_style {
-	unsigned numeric : 1;  /* epoch seconds */
-	unsigned t_sep : 1;    /* 'T' between date and time, else ' ' */
-	unsigned zulu : 1;     /* trailing 'Z' */
-	unsigned offset : 1;   /* trailing "+00:00" */
-	unsigned frac : 4;     /* digits of fraction, 0..9 */
+	unsigned numeric : 1; /* epoch seconds */
+	unsigned t_sep : 1;   /* 'T' between date and time, else ' ' */
+	unsigned zulu : 1;    /* trailing 'Z' */
+	unsigned offset : 1;  /* trailing "+00:00" */
+	unsigned frac : 4;    /* digits of fraction, 0..9 */
 };
 /* Learn the style of one value; returns 0, or -1 if it does not parse. */
 int time_style_of(const char *s, struct time_style *st);

@@ -14,10 +14,9 @@ static void test_duration_parse_ok(void **state)
 		const char *s;
 		int64_t ms;
 	} ok[] = {
-		{"500ms", 500},      {"30s", 30000},         {"15m", 900000},
-		{"4h", 14400000},    {"7d", 604800000},      {"1w", 604800000},
-		{"1h30m", 5400000},  {"1d2h3m4s5ms", 93784005}, {"0s", 0},
-		{"2w1d", 1296000000},
+	    {"500ms", 500},    {"30s", 30000},       {"15m", 900000},    {"4h", 14400000},
+	    {"7d", 604800000}, {"1w", 604800000},    {"1h30m", 5400000}, {"1d2h3m4s5ms", 93784005},
+	    {"0s", 0},         {"2w1d", 1296000000},
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
@@ -33,16 +32,16 @@ static void test_duration_parse_bad(void **state)
 		const char *s;
 		const char *why;
 	} bad[] = {
-		{"", "empty duration"},
-		{"5x", "unknown unit 'x'"},
-		{"-1s", "expected a number"},
-		{"10", "missing unit"},
-		{"1m1h", "largest to smallest"},
-		{"1s1s", "largest to smallest"},
-		{"s", "expected a number"},
-		{"99999999999999999999s", "too large"},
-		{"1.5h", "fractions are not allowed"},
-		{"1h ", "expected a number"},
+	    {"", "empty duration"},
+	    {"5x", "unknown unit 'x'"},
+	    {"-1s", "expected a number"},
+	    {"10", "missing unit"},
+	    {"1m1h", "largest to smallest"},
+	    {"1s1s", "largest to smallest"},
+	    {"s", "expected a number"},
+	    {"99999999999999999999s", "too large"},
+	    {"1.5h", "fractions are not allowed"},
+	    {"1h ", "expected a number"},
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -72,7 +71,7 @@ static void test_time_roundtrip(void **state)
 	(void)state;
 	assert_string_equal(time_format_rfc3339(0, buf, sizeof(buf)), "1970-01-01T00:00:00Z");
 	assert_string_equal(time_format_rfc3339(1763719025123, buf, sizeof(buf)),
-			    "2025-11-21T09:57:05.123Z");
+	                    "2025-11-21T09:57:05.123Z");
 	assert_int_equal(time_parse("2025-11-21T09:57:05.123Z", &ms), 0);
 	assert_int_equal(ms, 1763719025123);
 	assert_int_equal(time_parse("2025-11-21 09:57:05.123+00", &ms), 0);
@@ -96,8 +95,16 @@ static void test_time_roundtrip(void **state)
 static void test_time_parse_bad(void **state)
 {
 	static const char *const bad[] = {
-		"", "yesterday", "2025-13-01", "2025-11-21T25:00:00", "2025-11-21T09:57:05Zjunk",
-		"2025-11-21T", "12e4", "2025-11-21T09:57:05+99:00", "1.2.3", "--1",
+	    "",
+	    "yesterday",
+	    "2025-13-01",
+	    "2025-11-21T25:00:00",
+	    "2025-11-21T09:57:05Zjunk",
+	    "2025-11-21T",
+	    "12e4",
+	    "2025-11-21T09:57:05+99:00",
+	    "1.2.3",
+	    "--1",
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -114,15 +121,15 @@ static void test_time_style(void **state)
 	(void)state;
 	assert_int_equal(time_style_of("2026-01-02T03:04:05.678Z", &st), 0);
 	assert_string_equal(time_format_style(1767323045678, &st, buf, sizeof(buf)),
-			    "2026-01-02T03:04:05.678Z");
+	                    "2026-01-02T03:04:05.678Z");
 	assert_int_equal(time_style_of("2026-01-02 03:04:05", &st), 0);
 	assert_string_equal(time_format_style(1767323045678, &st, buf, sizeof(buf)),
-			    "2026-01-02 03:04:05");
+	                    "2026-01-02 03:04:05");
 	assert_int_equal(time_style_of("1767323045", &st), 0);
 	assert_string_equal(time_format_style(1767323045678, &st, buf, sizeof(buf)), "1767323045");
 	assert_int_equal(time_style_of("2026-01-02 03:04:05.1+00:00", &st), 0);
 	assert_string_equal(time_format_style(1767323045678, &st, buf, sizeof(buf)),
-			    "2026-01-02 03:04:05.6+00:00");
+	                    "2026-01-02 03:04:05.6+00:00");
 }
 
 static void test_alert_names(void **state)
@@ -144,16 +151,15 @@ static void test_alert_escalation(void **state)
 	const int64_t t0 = 1000000;
 	(void)state;
 	/* nothing due before p2 */
-	assert_int_equal(alert_escalations_due(ALERT_INITIATED, t0, &sla, t0 + 15 * 60000 - 1,
-					       steps),
-			 0);
+	assert_int_equal(
+	    alert_escalations_due(ALERT_INITIATED, t0, &sla, t0 + 15 * 60000 - 1, steps), 0);
 	/* exactly at p2 */
 	assert_int_equal(alert_escalations_due(ALERT_INITIATED, t0, &sla, t0 + 15 * 60000, steps),
-			 1);
+	                 1);
 	assert_int_equal(steps[0], ALERT_P2);
 	/* late detection past p0: three steps, in order */
 	assert_int_equal(alert_escalations_due(ALERT_INITIATED, t0, &sla, t0 + 5 * 3600000, steps),
-			 3);
+	                 3);
 	assert_int_equal(steps[0], ALERT_P2);
 	assert_int_equal(steps[1], ALERT_P1);
 	assert_int_equal(steps[2], ALERT_P0);
@@ -187,11 +193,11 @@ static void test_alert_transitions(void **state)
 	(void)state;
 	for (int f = 0; f < ALERT_STATE_COUNT; f++)
 		for (int t = 0; t < ALERT_STATE_COUNT; t++) {
-			bool want = f <= ALERT_P0 &&
-				    (t == ALERT_RESOLVED || t == ALERT_ABANDONED || (t > f && t <= ALERT_P0));
-			assert_int_equal(alert_transition_allowed((enum alert_state)f,
-								  (enum alert_state)t),
-					 want);
+			bool want = f <= ALERT_P0 && (t == ALERT_RESOLVED || t == ALERT_ABANDONED ||
+			                              (t > f && t <= ALERT_P0));
+			assert_int_equal(
+			    alert_transition_allowed((enum alert_state)f, (enum alert_state)t),
+			    want);
 		}
 }
 
@@ -212,9 +218,10 @@ static void test_logfmt(void **state)
 	fmt(buf, sizeof(buf), "alert opened", "workflow=%s id=%" PRId64 " ratio=%g", "loan app",
 	    (int64_t)42, 0.5);
 	assert_string_equal(buf, "ts=1970-01-01T00:00:00Z level=info msg=\"alert opened\" "
-				 "workflow=\"loan app\" id=42 ratio=0.5\n");
+	                         "workflow=\"loan app\" id=42 ratio=0.5\n");
 	fmt(buf, sizeof(buf), "x", "err=%s n=%zu", "say \"hi\"\n", (size_t)3);
-	assert_string_equal(buf, "ts=1970-01-01T00:00:00Z level=info msg=x err=\"say \\\"hi\\\"\\n\" n=3\n");
+	assert_string_equal(
+	    buf, "ts=1970-01-01T00:00:00Z level=info msg=x err=\"say \\\"hi\\\"\\n\" n=3\n");
 	/* truncation never overflows */
 	assert_true(fmt(buf, 16, "a long message here", "k=%s", "v") > 16);
 	assert_int_equal(strlen(buf), 15);
@@ -237,12 +244,18 @@ static void test_strbuf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_duration_parse_ok),  cmocka_unit_test(test_duration_parse_bad),
-		cmocka_unit_test(test_duration_format),    cmocka_unit_test(test_time_roundtrip),
-		cmocka_unit_test(test_time_parse_bad),     cmocka_unit_test(test_time_style),
-		cmocka_unit_test(test_alert_names),        cmocka_unit_test(test_alert_escalation),
-		cmocka_unit_test(test_alert_disabled_levels), cmocka_unit_test(test_alert_transitions),
-		cmocka_unit_test(test_logfmt),             cmocka_unit_test(test_strbuf),
+	    cmocka_unit_test(test_duration_parse_ok),
+	    cmocka_unit_test(test_duration_parse_bad),
+	    cmocka_unit_test(test_duration_format),
+	    cmocka_unit_test(test_time_roundtrip),
+	    cmocka_unit_test(test_time_parse_bad),
+	    cmocka_unit_test(test_time_style),
+	    cmocka_unit_test(test_alert_names),
+	    cmocka_unit_test(test_alert_escalation),
+	    cmocka_unit_test(test_alert_disabled_levels),
+	    cmocka_unit_test(test_alert_transitions),
+	    cmocka_unit_test(test_logfmt),
+	    cmocka_unit_test(test_strbuf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

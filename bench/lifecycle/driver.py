@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""Lifecycle benchmark driver for stepwatch, on the workload of ../../shared/anchors (lendx).
+
+  driver.py prepare --B 100000     reset lendx, load B healthy loan_journey rows (as the anchor)
+  driver.py run --K 1000 --pid N   inject K failures, time detect / escalate / resolve
+
+Reads stepwatch's PostgreSQL store (STORE_URL) every 20 ms. `run` prints one tab-separated
+line: K detect_s escalate_s resolve_s rss_mb (a phase over --timeout prints 'timeout').
+Same workload and the same measurement points as anchors/lendx/workload.py:
+  detect_s    commit of the K failures -> last alert committed (opened_at)
+  escalate_s  occurred_at + p0 -> last history row to ESCALATION_P0
+  resolve_s   commit flipping the K rows to OK -> last resolved_at
+"""
+import argparse
+import os
+import sys
+import time
+
+import psycopg2
+
+FAIL_BASE = 1_000_000_000
+STAGES = ["PAN_VERIFY", "CIBIL", "AA_FETCH", "UW", "MANDATE", "ESIGN", "PAYOUT"]
+CHANNELS = ["app", "web", "partner", "assisted"]
+LENDERS = ["nbfc_a", "nbfc_b", "bank_c", "bank_d", "bank_e"]
+POLL_S = 0.02
+
+
+def connect(url):
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    return conn
+
+
+def prepare(args):
+    with connect(os.environ["LENDX_URL"]) as conn, conn.cursor() as cur:
+        cur.execute("TRUNCATE loan_journey")
+        cur.execute("""
+            INSERT INTO loan_journey (journey_id, customer_ref, stage, stage_status, err_reason,
+                                      began, ended, touched, channel, lender)
+            SELECT g / 7 + 1, 'c' || (g / 7 + 1), (%(stages)s::text[])[g %% 7 + 1], 'OK', NULL,
+                   t, t + interval '20 seconds', t + interval '20 seconds',
+                   (%(channels)s::text[])[g %% %(nc)s + 1], (%(lenders)s::text[])[g %% %(nl)s + 1]
+              FROM generate_series(0, %(b)s - 1) AS g,
+                   LATERAL (SELECT now() - interval '1 day' + g * interval '10 ms' AS t) AS x""",
+                    dict(stages=STAGES, channels=CHANNELS, lenders=LENDERS,
+                         nc=len(CHANNELS), nl=len(LENDERS), b=args.B))
+        cur.execute("ANALYZE loan_journey")
+
+
+def rss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return 0
+
+
+class Poller:
+    def __init__(self, store, pid, timeout):
+        self.cur, self.pid, self.timeout, self.peak_kb = store.cursor(), pid, timeout, 0
+
+    def scalar(self, sql):
+        self.cur.execute(sql)
+        return self.cur.fetchone()[0]
+
+    def wait(self, sql, k, start):
+        while True:
+            self.peak_kb = max(self.peak_kb, rss_kb(self.pid))
+            if self.scalar(sql) >= k:
+                return True
+            if time.time() > start + self.timeout:
+                return False
+            time.sleep(POLL_S)
+
+
+def run(args):
+    k = args.K
+    app, store = connect(os.environ["LENDX_URL"]), connect(os.environ["STORE_URL"])
+    poll = Poller(store, args.pid, args.timeout)
+    # stepwatch is up once the watcher stored its first watermark (it read the B rows)
+    if not poll.wait("SELECT count(*) FROM watermarks", 1, time.time()):
+        sys.exit("stepwatch never stored a watermark")
+    app.autocommit = False
+    with app.cursor() as cur:
+        cur.execute("""
+            INSERT INTO loan_journey (journey_id, customer_ref, stage, stage_status, err_reason,
+                                      began, ended, touched, channel, lender)
+            SELECT %(base)s + i, 'c' || (%(base)s + i), s.stage, s.status, s.err,
+                   now() - interval '5 seconds', now(), now(),
+                   (%(channels)s::text[])[i %% %(nc)s + 1], (%(lenders)s::text[])[i %% %(nl)s + 1]
+              FROM generate_series(1, %(k)s) AS i,
+                   (VALUES ('PAN_VERIFY', 'OK', NULL), ('CIBIL', 'ERR', 'BUREAU_TIMEOUT'))
+                        AS s(stage, status, err)""",
+                    dict(base=FAIL_BASE, k=k, channels=CHANNELS, lenders=LENDERS,
+                         nc=len(CHANNELS), nl=len(LENDERS)))
+    app.commit()
+    t_fail = time.time()
+    res = {}
+    if poll.wait("SELECT count(*) FROM alerts", k, t_fail):
+        res["detect"] = poll.scalar("SELECT max(opened_at) FROM alerts") / 1000.0 - t_fail
+    else:
+        res["detect"] = "timeout"
+    if res["detect"] != "timeout":
+        t_p0 = poll.scalar("SELECT max(occurred_at) FROM alerts") / 1000.0 + args.p0
+        if poll.wait("SELECT count(*) FROM alerts WHERE state = 3", k, max(t_p0, time.time())):
+            res["escalate"] = poll.scalar(
+                "SELECT max(at) FROM alert_history WHERE to_state = 3") / 1000.0 - t_p0
+        else:
+            res["escalate"] = "timeout"
+    if res.get("escalate", "timeout") != "timeout":
+        with app.cursor() as cur:
+            cur.execute("""UPDATE loan_journey
+                              SET stage_status = 'OK', err_reason = NULL, ended = now(), touched = now()
+                            WHERE journey_id > %s AND stage = 'CIBIL'""", [FAIL_BASE])
+        app.commit()
+        t_ok = time.time()
+        if poll.wait("SELECT count(*) FROM alerts WHERE state = 4", k, t_ok):
+            res["resolve"] = poll.scalar("SELECT max(resolved_at) FROM alerts") / 1000.0 - t_ok
+        else:
+            res["resolve"] = "timeout"
+    alerts = poll.scalar("SELECT count(*) FROM alerts")
+    hist = poll.scalar("SELECT count(*) FROM alert_history")
+    print(f"K={k}: {alerts} alerts, {hist} history rows (expected {k}, {5 * k})", file=sys.stderr)
+    fmt = lambda v: f"{v:.3f}" if isinstance(v, float) else (v or "skipped")
+    print("\t".join([str(k), fmt(res.get("detect")), fmt(res.get("escalate")),
+                     fmt(res.get("resolve")), f"{poll.peak_kb / 1024:.0f}"]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("prepare")
+    p.add_argument("--B", type=int, default=100_000)
+    p.set_defaults(func=prepare)
+    r = sub.add_parser("run")
+    r.add_argument("--K", type=int, default=1000)
+    r.add_argument("--p0", type=float, default=6.0)
+    r.add_argument("--timeout", type=float, default=300.0)
+    r.add_argument("--pid", type=int, required=True)
+    r.set_defaults(func=run)
+    args = ap.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
