@@ -61,7 +61,7 @@ struct rt_opts {
 	bool manual;                  /* no scheduler thread: the caller drives with rt_tick() */
 };
 
-/* Create the runtime and start its threads, with an empty job set. */
+/* Create the runtime and start its threads, with an empty job set. opts NULL: defaults. */
 int rt_start(const struct rt_opts *opts, struct rt **out, struct sw_err *err);
 
 /*
@@ -102,6 +102,9 @@ int rt_next_due(struct rt *rt, int64_t *due);
  * exit the process). Idempotent.
  */
 int rt_stop(struct rt *rt, int64_t timeout_ms);
+/* True once rt_stop() was called: a long run may check it between units of work and return
+ * early, so the drain is quick. */
+bool rt_stopping(struct rt *rt);
 /* rt_stop(rt, -1) if needed, release every job, free the runtime. NULL is fine. */
 void rt_free(struct rt *rt);
 

@@ -259,9 +259,14 @@ static void rt_destroy(struct rt *rt)
 
 int rt_start(const struct rt_opts *opts, struct rt **out, struct sw_err *err)
 {
+	static const struct rt_opts defaults;
 	struct rt *rt;
-	unsigned n = opts->threads;
+	unsigned n;
 	int rc = 0;
+
+	if (!opts)
+		opts = &defaults;
+	n = opts->threads;
 
 	*out = NULL;
 	if (n == 0) {
@@ -333,6 +338,16 @@ int rt_stop(struct rt *rt, int64_t timeout_ms)
 		rt__pool_join(rt);
 	}
 	return drained ? 0 : -1;
+}
+
+bool rt_stopping(struct rt *rt)
+{
+	bool s;
+
+	pthread_mutex_lock(&rt->lock);
+	s = rt->stopping;
+	pthread_mutex_unlock(&rt->lock);
+	return s;
 }
 
 void rt_free(struct rt *rt)

@@ -554,6 +554,44 @@ static void test_stop_drains(void **state)
 	rec_destroy(&third);
 }
 
+struct poller {
+	struct rt *rt;
+	int polls;
+};
+
+/* a long run that checks rt_stopping() between units of work */
+static int long_poll(void *arg, int64_t now)
+{
+	struct poller *p = arg;
+	(void)now;
+	for (int i = 0; i < 500 && !rt_stopping(p->rt); i++) {
+		p->polls++;
+		sleep_ms(10);
+	}
+	return 0;
+}
+
+static void test_stop_early_exit(void **state)
+{
+	struct poller p = {0};
+	struct rt_job job = {.name = "long", .every_ms = 100, .run = long_poll, .arg = &p};
+	struct rt *rt;
+	struct sw_err err;
+	int64_t t0;
+	(void)state;
+	assert_int_equal(rt_start(NULL, &rt, &err), 0);
+	p.rt = rt;
+	assert_false(rt_stopping(rt));
+	set_jobs(rt, &job, 1);
+	sleep_ms(50);
+	t0 = time_mono_ms();
+	assert_int_equal(rt_stop(rt, 5000), 0);
+	assert_true(time_mono_ms() - t0 < 1000);
+	assert_true(rt_stopping(rt));
+	assert_in_range(p.polls, 1, 499);
+	rt_free(rt);
+}
+
 static void test_stop_timeout(void **state)
 {
 	struct fixture f;
@@ -596,8 +634,10 @@ static void test_real_clock(void **state)
 	runs = rec_count(&r);
 	print_message("real clock: %d runs of a 50 ms job in 250 ms\n", runs);
 	assert_in_range(runs, 4, 7);
+	/* runs are in order and none is far late (a loaded machine may start one late and the
+	 * next on its slot, so no lower bound beyond order) */
 	for (int i = 1; i < runs; i++)
-		assert_in_range(r.at[i] - r.at[i - 1], 30, 120);
+		assert_in_range(r.at[i] - r.at[i - 1], 0, 150);
 	sleep_ms(100);
 	assert_int_equal(rec_count(&r), runs);
 	rt_free(rt);
@@ -819,6 +859,7 @@ int main(void)
 	    cmocka_unit_test(test_replace_waits_for_running),
 	    cmocka_unit_test(test_stop_drains),
 	    cmocka_unit_test(test_stop_timeout),
+	    cmocka_unit_test(test_stop_early_exit),
 	    cmocka_unit_test(test_real_clock),
 	    cmocka_unit_test(test_real_clock_kick_and_replace),
 	    cmocka_unit_test(test_kick),
