@@ -41,7 +41,8 @@ struct rt;
  * must stay valid until the job is released, which is signalled by release(arg) when set
  * (called once, after the job's last run ended: from rt_jobs_replace() when the job is
  * replaced, or from rt_free()). Without release, arg is the caller's to free after
- * rt_jobs_replace() (that replaced it) or rt_free() returns.
+ * rt_jobs_replace() (that replaced it) or rt_free() returns. release is called for every
+ * replaced job, even when the new set passes the same arg again: do not combine the two.
  */
 struct rt_job {
 	const char *name; /* unique in a set, non-empty; used in logs, stats and metrics */
