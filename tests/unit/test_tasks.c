@@ -1,0 +1,422 @@
+/*
+ * test_tasks.c - the lifecycle tasks driven by hand with explicit times, against a real
+ * SQLite source file and a real SQLite store: watermark and overlap (equal timestamps, a
+ * late-committing transaction), opening, escalation (late detection), recovery, later-step
+ * recovery, abandonment, reopen, stuck steps, custom watchers, unhealthy sources.
+ */
+#include "helpers.h"
+#include "config/config.h"
+#include "store/store.h"
+#include "tasks/tasks.h"
+#include <sqlite3.h>
+
+#define MIN (60 * 1000LL)
+#define T0  1767225600000LL /* 2026-01-01T00:00:00Z */
+
+struct fx {
+	char *dir, *src_path, *cfg_text;
+	struct sw_config *cfg;
+	struct health *health;
+	struct task_env env;
+	struct task *watch, *validate, *resolve, *expire, *detect;
+	struct store *st;
+	sqlite3 *src;
+};
+
+static const char cfg_fmt[] =
+    "store: sqlite://%s/store.db\n"
+    "sources:\n"
+    "  app: { url: 'sqlite://%s' }\n"
+    "workflows:\n"
+    "  loan:\n"
+    "    source: app\n"
+    "    poll: 1s\n"
+    "    overlap: 10s\n"
+    "    steps_query: |\n"
+    "      SELECT application_id AS instance_id, user_id, step, status, error_code AS error,\n"
+    "             started_at, finished_at, updated_at, channel\n"
+    "        FROM loan_steps WHERE updated_at > :since ORDER BY updated_at\n"
+    "    steps: [kyc, bureau_pull, bank_statement]\n"
+    "    segments: [channel]\n"
+    "    defaults:\n"
+    "      sla: { p2: 5m, p1: 30m, p0: 2h }\n"
+    "      stuck_after: 20m\n"
+    "      abandon_after: 1d\n"
+    "      group_by: [error]\n"
+    "watchers:\n"
+    "  - name: not_credited\n"
+    "    workflow: loan\n"
+    "    step: bank_statement\n"
+    "    every: 30s\n"
+    "    detect: |\n"
+    "      SELECT application_id AS instance_id, user_id, sent_at AS occurred_at,\n"
+    "             'NOT_CREDITED' AS error, bank FROM payouts WHERE status = 'SENT'\n"
+    "    resolve: |\n"
+    "      SELECT 1 FROM payouts WHERE application_id = :instance_id AND status = 'CREDITED'\n";
+
+static void src_exec(struct fx *f, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(f->src, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("source: %s: %s", sql, msg);
+}
+
+static char *iso(int64_t ms)
+{
+	static char buf[8][40];
+	static int k;
+	char *b = buf[k++ % 8];
+	struct time_style st = {0};
+	st.t_sep = 1;
+	st.zulu = 1;
+	st.frac = 3;
+	return time_format_style(ms, &st, b, 40);
+}
+
+/* upsert one step row */
+static void step(struct fx *f, int app, const char *stp, const char *status, const char *err,
+                 int64_t started, int64_t finished, int64_t updated)
+{
+	char *sql = sqlite3_mprintf(
+	    "INSERT OR REPLACE INTO loan_steps VALUES (%d, 'u%d', %Q, %Q, %Q, %Q, %Q, %Q, 'web')",
+	    app, app, stp, status, err, iso(started), finished ? iso(finished) : NULL,
+	    iso(updated));
+	src_exec(f, sql);
+	sqlite3_free(sql);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	struct strbuf errs = STRBUF_INIT;
+	struct sw_err err = {""};
+	f->dir = test_tmpdir();
+	f->src_path = xasprintf("%s/app.db", f->dir);
+	if (sqlite3_open(f->src_path, &f->src) != SQLITE_OK)
+		fail_msg("cannot create source");
+	src_exec(f, "PRAGMA journal_mode=WAL;"
+	            "CREATE TABLE loan_steps (application_id INTEGER, user_id TEXT, step TEXT,"
+	            " status TEXT, error_code TEXT, started_at TEXT, finished_at TEXT,"
+	            " updated_at TEXT, channel TEXT, PRIMARY KEY (application_id, step));"
+	            "CREATE TABLE payouts (application_id INTEGER PRIMARY KEY, user_id TEXT,"
+	            " sent_at TEXT, status TEXT, bank TEXT);");
+	f->cfg_text = xasprintf(cfg_fmt, f->dir, f->src_path);
+	if (config_load_buffer("test.yaml", f->cfg_text, strlen(f->cfg_text), &f->cfg, &errs) < 0)
+		fail_msg("config: %s", errs.buf);
+	strbuf_release(&errs);
+	if (store_open(f->cfg->store_url, &f->st, &err) < 0 || store_migrate(f->st, NULL, &err) < 0)
+		fail_msg("store: %s", err.msg);
+	f->health = health_new();
+	f->env.cfg = f->cfg;
+	f->env.health = f->health;
+	f->watch = task_new(TASK_WATCH_STEPS, &f->env, &f->cfg->workflows[0]);
+	f->detect = task_new(TASK_WATCH_CUSTOM, &f->env, &f->cfg->watchers[0]);
+	f->validate = task_new(TASK_VALIDATE, &f->env, NULL);
+	f->resolve = task_new(TASK_RESOLVE, &f->env, NULL);
+	f->expire = task_new(TASK_EXPIRE, &f->env, NULL);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	task_free(f->watch);
+	task_free(f->detect);
+	task_free(f->validate);
+	task_free(f->resolve);
+	task_free(f->expire);
+	store_close(f->st);
+	sqlite3_close(f->src);
+	health_free(f->health);
+	config_free(f->cfg);
+	test_rmtree(f->dir);
+	free(f->dir);
+	free(f->src_path);
+	free(f->cfg_text);
+	free(f);
+	return 0;
+}
+
+/* all alerts, oldest first */
+static size_t alerts(struct fx *f, struct alert **out)
+{
+	struct alert_filter flt = {.state = -1, .limit = 1000};
+	struct sw_err err = {""};
+	size_t n = 0;
+	if (store_alerts_list(f->st, &flt, out, &n, &err) < 0)
+		fail_msg("list: %s", err.msg);
+	for (size_t i = 0; i < n / 2; i++) {
+		struct alert t = (*out)[i];
+		(*out)[i] = (*out)[n - 1 - i];
+		(*out)[n - 1 - i] = t;
+	}
+	return n;
+}
+
+static size_t count_state(struct fx *f, int state)
+{
+	struct alert *v;
+	size_t n = alerts(f, &v), c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += state < 0 || (int)v[i].state == state;
+	alerts_free(v, n);
+	return c;
+}
+
+static void run(struct task *t, int64_t now)
+{
+	assert_int_equal(task_run(t, now), 0);
+}
+
+static void test_open_escalate_resolve(void **state)
+{
+	struct fx *f = *state;
+	struct alert *v;
+	struct alert_event *h;
+	size_t n, nh;
+	struct sw_err err = {""};
+
+	step(f, 1, "kyc", "SUCCESS", NULL, T0, T0 + MIN, T0 + MIN);
+	step(f, 1, "bureau_pull", "FAILED", "BUREAU_TIMEOUT", T0 + MIN, T0 + 2 * MIN, T0 + 2 * MIN);
+	step(f, 2, "bureau_pull", "FAILED", "BUREAU_TIMEOUT", T0 + MIN, T0 + 2 * MIN, T0 + 2 * MIN);
+	run(f->watch, T0 + 3 * MIN);
+	run(f->watch, T0 + 3 * MIN); /* re-read of the overlap: no duplicates */
+	assert_int_equal(count_state(f, ALERT_INITIATED), 2);
+
+	/* escalation at exactly p2 after occurred_at (finished_at), not before */
+	run(f->validate, T0 + 7 * MIN - 1);
+	assert_int_equal(count_state(f, ALERT_P2), 0);
+	run(f->validate, T0 + 7 * MIN);
+	assert_int_equal(count_state(f, ALERT_P2), 2);
+	run(f->validate, T0 + 7 * MIN); /* idempotent */
+
+	/* one incident for both */
+	n = alerts(f, &v);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].incident_id, v[1].incident_id);
+	assert_string_equal(v[0].rule, "failed");
+	assert_string_equal(v[0].error, "BUREAU_TIMEOUT");
+	assert_int_equal(v[0].occurred_at, T0 + 2 * MIN);
+	assert_non_null(strstr(v[0].labels_json, "\"channel\""));
+	alerts_free(v, n);
+
+	/* instance 1 recovers, instance 2 reaches a later step */
+	step(f, 1, "bureau_pull", "SUCCESS", NULL, T0 + 10 * MIN, T0 + 11 * MIN, T0 + 11 * MIN);
+	step(f, 2, "bank_statement", "IN_PROGRESS", NULL, T0 + 11 * MIN, 0, T0 + 11 * MIN);
+	run(f->watch, T0 + 12 * MIN);
+	run(f->resolve, T0 + 12 * MIN);
+	assert_int_equal(count_state(f, ALERT_RESOLVED), 2);
+
+	n = alerts(f, &v);
+	assert_string_equal(v[0].resolved_by, "resolver");
+	assert_int_equal(store_alert_get(f->st, v[0].id, &v[1], &h, &nh, &err), 0);
+	/* opened, escalated, resolved */
+	assert_int_equal(nh, 3);
+	assert_string_equal(h[0].event, "opened");
+	assert_string_equal(h[1].event, "escalated");
+	assert_int_equal(h[1].from_state, ALERT_INITIATED);
+	assert_int_equal(h[1].to_state, ALERT_P2);
+	assert_string_equal(h[2].event, "resolved");
+	alert_events_free(h, nh);
+	alerts_free(v, n);
+}
+
+static void test_late_detection(void **state)
+{
+	struct fx *f = *state;
+	struct alert *v;
+	struct alert_event *h;
+	struct alert one;
+	size_t n, nh, esc = 0;
+	struct sw_err err = {""};
+	/* failed three hours before stepwatch first looks: past p0 (2h) */
+	step(f, 7, "bureau_pull", "FAILED", "PARTNER_DOWN", T0, T0 + MIN, T0 + MIN);
+	run(f->watch, T0 + 3 * 60 * MIN);
+	run(f->validate, T0 + 3 * 60 * MIN);
+	n = alerts(f, &v);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].state, ALERT_P0);
+	assert_int_equal(store_alert_get(f->st, v[0].id, &one, &h, &nh, &err), 0);
+	for (size_t i = 0; i < nh; i++)
+		esc += !strcmp(h[i].event, "escalated");
+	assert_int_equal(esc, 3);
+	assert_int_equal(h[1].to_state, ALERT_P2);
+	assert_int_equal(h[2].to_state, ALERT_P1);
+	assert_int_equal(h[3].to_state, ALERT_P0);
+	alert_events_free(h, nh);
+	alert_release(&one);
+	alerts_free(v, n);
+}
+
+static void test_equal_timestamps_and_late_commit(void **state)
+{
+	struct fx *f = *state;
+	int64_t t = T0 + 5 * MIN;
+	char *wm_raw = NULL;
+	int64_t wm;
+	struct sw_err err = {""};
+	/* three failures with the same updated_at */
+	for (int i = 10; i < 13; i++)
+		step(f, i, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t, t);
+	run(f->watch, t + 1000);
+	assert_int_equal(count_state(f, -1), 3);
+	/* a fourth with the same updated_at commits after the read */
+	step(f, 13, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t, t);
+	/* and a transaction that commits late with an older updated_at, inside the overlap */
+	step(f, 14, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t - 5000, t - 5000);
+	run(f->watch, t + 2000);
+	assert_int_equal(count_state(f, -1), 5);
+	run(f->watch, t + 3000);
+	assert_int_equal(count_state(f, -1), 5);
+	assert_int_equal(store_watermark_get(f->st, "workflow:loan", &wm, &wm_raw, &err), 0);
+	assert_int_equal(wm, t);
+	assert_string_equal(wm_raw, iso(t));
+	free(wm_raw);
+}
+
+static void test_superseded_failure_opens_nothing(void **state)
+{
+	struct fx *f = *state;
+	/* failed, then retried and succeeded before stepwatch looked */
+	step(f, 20, "kyc", "FAILED", "KYC_MISMATCH", T0, T0 + MIN, T0 + MIN);
+	run(f->watch, T0 + 2 * MIN);
+	assert_int_equal(count_state(f, -1), 1);
+	step(f, 21, "kyc", "SUCCESS", NULL, T0, T0 + MIN, T0 + MIN);
+	run(f->watch, T0 + 3 * MIN);
+	assert_int_equal(count_state(f, -1), 1);
+}
+
+static void test_abandon_and_reopen(void **state)
+{
+	struct fx *f = *state;
+	struct alert *v;
+	size_t n;
+	int64_t flaps = 0;
+	struct sw_err err = {""};
+	step(f, 30, "kyc", "FAILED", "KYC_MISMATCH", T0, T0 + MIN, T0 + MIN);
+	step(f, 31, "kyc", "FAILED", "KYC_MISMATCH", T0, T0 + MIN, T0 + MIN);
+	run(f->watch, T0 + 2 * MIN);
+	/* 31 recovers */
+	step(f, 31, "kyc", "SUCCESS", NULL, T0 + 3 * MIN, T0 + 4 * MIN, T0 + 4 * MIN);
+	run(f->watch, T0 + 5 * MIN);
+	run(f->resolve, T0 + 5 * MIN);
+	/* a day without progress: 30 is abandoned, not resolved */
+	run(f->expire, T0 + MIN + 24 * 60 * MIN - 1);
+	assert_int_equal(count_state(f, ALERT_ABANDONED), 0);
+	run(f->expire, T0 + MIN + 24 * 60 * MIN);
+	assert_int_equal(count_state(f, ALERT_ABANDONED), 1);
+	assert_int_equal(count_state(f, ALERT_RESOLVED), 1);
+	/* 31 fails again: a new alert linked to the resolved one */
+	step(f, 31, "kyc", "FAILED", "KYC_MISMATCH", T0 + 30 * MIN, T0 + 31 * MIN, T0 + 31 * MIN);
+	run(f->watch, T0 + 32 * MIN);
+	n = alerts(f, &v);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[2].state, ALERT_INITIATED);
+	assert_int_equal(v[2].reopen_of, v[1].id);
+	assert_string_equal(v[2].instance_id, "31");
+	alerts_free(v, n);
+	assert_int_equal(store_rule_flaps(f->st, "loan", "failed", &flaps, &err), 0);
+	assert_int_equal(flaps, 1);
+}
+
+static void test_stuck(void **state)
+{
+	struct fx *f = *state;
+	struct alert *v;
+	size_t n;
+	step(f, 40, "bank_statement", "IN_PROGRESS", NULL, T0, 0, T0);
+	run(f->watch, T0 + 19 * MIN);
+	assert_int_equal(count_state(f, -1), 0);
+	run(f->watch, T0 + 20 * MIN);
+	n = alerts(f, &v);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].rule, "stuck");
+	assert_int_equal(v[0].occurred_at, T0 + 20 * MIN);
+	alerts_free(v, n);
+	run(f->watch, T0 + 21 * MIN); /* still one */
+	assert_int_equal(count_state(f, -1), 1);
+	step(f, 40, "bank_statement", "SUCCESS", NULL, T0, T0 + 25 * MIN, T0 + 25 * MIN);
+	run(f->watch, T0 + 26 * MIN);
+	run(f->resolve, T0 + 26 * MIN);
+	assert_int_equal(count_state(f, ALERT_RESOLVED), 1);
+}
+
+static void test_custom_watcher(void **state)
+{
+	struct fx *f = *state;
+	struct alert *v;
+	size_t n;
+	char *sql = sqlite3_mprintf("INSERT INTO payouts VALUES (50, 'u50', %Q, 'SENT', 'hdfc'),"
+	                            " (51, 'u51', %Q, 'SENT', 'icici')",
+	                            iso(T0), iso(T0));
+	src_exec(f, sql);
+	sqlite3_free(sql);
+	run(f->detect, T0 + MIN);
+	run(f->detect, T0 + 2 * MIN);
+	n = alerts(f, &v);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].rule, "not_credited");
+	assert_string_equal(v[0].step, "bank_statement");
+	assert_non_null(strstr(v[0].labels_json, "hdfc"));
+	alerts_free(v, n);
+	src_exec(f, "UPDATE payouts SET status = 'CREDITED' WHERE application_id = 50");
+	run(f->resolve, T0 + 3 * MIN);
+	assert_int_equal(count_state(f, ALERT_RESOLVED), 1);
+}
+
+static void test_source_error_keeps_watermark(void **state)
+{
+	struct fx *f = *state;
+	struct health_entry *e;
+	int64_t wm;
+	char *raw = NULL;
+	size_t n;
+	struct sw_err err = {""};
+	step(f, 60, "kyc", "SUCCESS", NULL, T0, T0 + MIN, T0 + MIN);
+	run(f->watch, T0 + 2 * MIN);
+	src_exec(f, "ALTER TABLE loan_steps RENAME TO loan_steps_gone");
+	assert_int_equal(task_run(f->watch, T0 + 3 * MIN), -1);
+	n = health_snapshot(f->health, &e);
+	assert_true(n >= 1);
+	assert_string_equal(e[0].name, "workflow:loan");
+	assert_false(e[0].ok);
+	assert_non_null(e[0].message);
+	health_entries_free(e, n);
+	assert_int_equal(store_watermark_get(f->st, "workflow:loan", &wm, &raw, &err), 0);
+	assert_int_equal(wm, T0 + MIN);
+	free(raw);
+	/* while the source is broken nothing resolves */
+	src_exec(f, "ALTER TABLE loan_steps_gone RENAME TO loan_steps");
+	step(f, 61, "kyc", "FAILED", "X", T0, T0 + 4 * MIN, T0 + 4 * MIN);
+	run(f->watch, T0 + 5 * MIN);
+	assert_int_equal(count_state(f, -1), 1);
+	n = health_snapshot(f->health, &e);
+	assert_true(e[0].ok);
+	health_entries_free(e, n);
+}
+
+static void test_wrong_columns(void **state)
+{
+	struct fx *f = *state;
+	struct sw_err err = {""};
+	char *cols[] = {"instance_id", "user_id", "step", "status", "started_at"};
+	assert_int_equal(tasks_check_steps_columns(&f->cfg->workflows[0], cols, 5, &err), -1);
+	assert_string_equal(err.msg, "workflow 'loan': steps_query has no column 'updated_at'");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_open_escalate_resolve, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_late_detection, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_equal_timestamps_and_late_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_superseded_failure_opens_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_abandon_and_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stuck, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_custom_watcher, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_source_error_keeps_watermark, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wrong_columns, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
