@@ -332,6 +332,32 @@ static void test_pg_row_cap(void **state)
 	free(url);
 }
 
+static void test_rows_byte_cap(void **state)
+{
+	struct source src = {.name = (char *)(uintptr_t) "app"};
+	struct source_rows_builder b;
+	struct source_rows rows;
+	struct sw_err err = {{0}};
+	static const char big[4096];
+
+	(void)state;
+	source__rows_begin(&b);
+	source__rows_add_col(&b, "a");
+	assert_int_equal(source__rows_add_cell(&b, &src, big, sizeof(big), &err), 0);
+	assert_int_equal(source__rows_end_row(&b, &src, &err), 0);
+	/* the size check comes before any read of the cell, so a huge length is safe here */
+	assert_int_equal(source__rows_add_cell(&b, &src, big, SOURCE_MAX_BYTES, &err), -1);
+	assert_string_equal(err.msg, "source 'app': result too large: over 256 MiB");
+	assert_int_equal(source__rows_add_cell(&b, &src, NULL, 0, &err), 0);
+	assert_int_equal(source__rows_end_row(&b, &src, &err), 0);
+	source__rows_finish(&b, &rows);
+	assert_int_equal(rows.nrows, 2);
+	assert_int_equal(strlen(source_cell(&rows, 0, 0)), 0);
+	assert_null(source_cell(&rows, 1, 0));
+	source_rows_release(&rows);
+	source__rows_release(&b);
+}
+
 /* ---- SQLite ---- */
 
 static void sqlite_exec(const char *path, const char *sql)
@@ -528,6 +554,7 @@ int main(void)
 	    cmocka_unit_test(test_pg_unreachable),
 	    cmocka_unit_test(test_pg_reconnect),
 	    cmocka_unit_test(test_pg_row_cap),
+	    cmocka_unit_test(test_rows_byte_cap),
 	    cmocka_unit_test(test_sqlite_query),
 	    cmocka_unit_test(test_sqlite_read_only),
 	    cmocka_unit_test(test_sqlite_timeout_and_missing),

@@ -1,0 +1,1 @@
+SELECT 'a;b', [x;y], `z;w` FROM t;;

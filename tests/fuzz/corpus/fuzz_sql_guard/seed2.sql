@@ -1,0 +1,1 @@
+SELECT * FROM t WHERE updated_at > :since ORDER BY updated_at

@@ -1,0 +1,1 @@
+SELECT 1 FROM disbursements WHERE application_id = :instance_id AND status = 'CREDITED'
