@@ -65,15 +65,18 @@ int source_ping(struct source *src, struct sw_err *err);
 /*
  * The SQL guard on its own (used by source_query and by `stepwatch check`): 0 when sql is
  * exactly one read-only SELECT for that kind of database, else -1 with a reason such as
- * "query must be a single SELECT: found DELETE". For SQLite a NULL db means "parse only
- * with an in-memory connection". Named parameters are allowed.
+ * "query must be a single SELECT: found DELETE". For SQLite this is a lexical check plus a
+ * syntax check on an in-memory database; the authoritative sqlite3_stmt_readonly() check
+ * runs on the real read-only connection in source_query and source_describe. Named
+ * parameters are allowed.
  */
 int source_guard(enum sw_db_kind kind, const char *sql, struct sw_err *err);
 
 /*
  * Rewrite ":name" parameters for PostgreSQL to "$1", "$2", ... in order of first use of
  * each name in names[]; a name not in names[] is an error. Returns malloc'd SQL and fills
- * order[i] with the index into names[] of $i+1 and *norder, or NULL with err.
+ * order[i] (order has room for nnames entries) with the index into names[] of $i+1 and
+ * *norder, or NULL with err.
  */
 char *source_rewrite_params(const char *sql, const char *const *names, size_t nnames,
 			    int *order, size_t *norder, struct sw_err *err);

@@ -78,6 +78,8 @@ void strbuf_addch(struct strbuf *sb, int c)
 	sb->buf[sb->len] = '\0';
 }
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 {
 	va_list cp;
@@ -94,6 +96,8 @@ void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 	}
 	sb->len += (size_t)n;
 }
+
+#pragma GCC diagnostic pop
 
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 {

@@ -400,7 +400,9 @@ static void test_wrong_columns(void **state)
 {
 	struct fx *f = *state;
 	struct sw_err err = {""};
-	char *cols[] = {"instance_id", "user_id", "step", "status", "started_at"};
+	char c0[] = "instance_id", c1[] = "user_id", c2[] = "step", c3[] = "status",
+	     c4[] = "started_at";
+	char *cols[] = {c0, c1, c2, c3, c4};
 	assert_int_equal(tasks_check_steps_columns(&f->cfg->workflows[0], cols, 5, &err), -1);
 	assert_string_equal(err.msg, "workflow 'loan': steps_query has no column 'updated_at'");
 }
