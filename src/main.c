@@ -12,6 +12,10 @@ struct cmd {
 };
 
 static const struct cmd commands[] = {
+	{"serve", cmd_serve, "API, scheduler and tasks in one process"},
+	{"demo", cmd_demo, "a simulated lending business watched by a real stepwatch"},
+	{"check", cmd_check, "validate config and try each query against its source"},
+	{"migrate", cmd_migrate, "create or upgrade the store schema"},
     {"version", cmd_version, "print the version"},
 };
 
