@@ -62,7 +62,7 @@ int api_json_parse(const char *buf, size_t len, json_t **out, struct sw_err *err
 		*out = json_object();
 		return API_JSON_OK;
 	}
-	*out = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	*out = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	if (!*out) {
 		sw_err_set(err, "malformed JSON at offset %d: %s", je.position, je.text);
 		return API_JSON_MALFORMED;

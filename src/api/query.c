@@ -281,7 +281,10 @@ int query_cursor_decode(const char *s, int64_t *id)
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
-			dec[o++] = (char)(acc >> bits & 0xff);
+			dec[o] = (char)(acc >> bits & 0xff);
+			if (dec[o] < '0' || dec[o] > '9')
+				return -1;
+			o++;
 		}
 	}
 	if (acc & ((1u << bits) - 1))
