@@ -1,0 +1,53 @@
+/*
+ * http.h - the API's HTTP server: libmicrohttpd with its own I/O threads (epoll, one per
+ * CPU), a pool of worker threads that run the handlers, the router, bearer-token access
+ * control, body limits and one logfmt line per request.
+ *
+ *	struct http_opts o = {.listen = cfg->http.listen, .tokens = cfg->http.tokens,
+ *			      .n_tokens = cfg->http.n_tokens, .app = app};
+ *	if (http_start(&o, &srv, &err)) ...
+ *	...
+ *	http_stop(srv);
+ *
+ * Without tokens the API is open (every caller is admin, actor "anonymous") and
+ * http_start() refuses any listen address that is not loopback.
+ */
+#ifndef SW_HTTP_H
+#define SW_HTTP_H
+
+#include "util/common.h"
+#include "api/api.h"
+
+struct http_opts {
+	const char *listen;            /* "host:port" or "[v6]:port"; port 0 picks one */
+	const struct sw_token *tokens; /* hashed at start; the secrets are not kept */
+	size_t n_tokens;
+	const struct api_route *routes; /* NULL: api_routes (router.h) */
+	size_t n_routes;
+	void *app; /* req->app of every handler */
+	/* Per-worker context (e.g. a store connection, one per thread): worker_init runs on
+	 * each worker thread at start, worker_fini on it at stop. Both may be NULL. */
+	void *(*worker_init)(void *app, unsigned index);
+	void (*worker_fini)(void *app, void *worker);
+	unsigned io_threads;      /* 0: one per CPU */
+	unsigned workers;         /* 0: 2 per CPU, at least 4 */
+	unsigned queue_limit;     /* requests waiting for a worker; beyond: 503. 0: 1024 */
+	unsigned max_connections; /* 0: 10000 */
+	unsigned idle_timeout_s;  /* idle connections are closed after this; 0: 30 */
+	size_t max_body;          /* 0: API_MAX_BODY (1 MiB) */
+	bool quiet;               /* no request log lines (benchmarks) */
+};
+
+struct http_server;
+
+/* Start serving. Returns 0 with *out, or -1 with err ("cannot listen on '...': ..."). */
+int http_start(const struct http_opts *o, struct http_server **out, struct sw_err *err);
+/* The bound TCP port (useful after port 0). */
+int http_port(const struct http_server *s);
+/* Stop accepting, finish queued requests, join every thread, free. NULL is a no-op. */
+void http_stop(struct http_server *s);
+
+/* Split "host:port" / "[v6]:port"; 0 or -1 with err. host and port are malloc'd. */
+int http_split_listen(const char *listen, char **host, char **port, struct sw_err *err);
+
+#endif

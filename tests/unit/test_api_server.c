@@ -1,0 +1,683 @@
+/*
+ * test_api_server.c - the API server through real sockets on 127.0.0.1 (libcurl as the
+ * client, raw sockets where curl would be too polite): routing errors, tokens and roles,
+ * body limits, JSON and query errors, the loopback rule, idle connections, slow handlers.
+ */
+#include "helpers.h"
+#include "util/strbuf.h"
+#include "util/timeutil.h"
+#include "api/http.h"
+#include "api/query.h"
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+static char n1[] = "ops-viewer", n2[] = "ops-bot", n3[] = "root";
+static char s1[] = "viewer-secret-1", s2[] = "responder-secret-2", s3[] = "admin-secret-3";
+static struct sw_token tokens[] = {
+    {n1, NULL, s1, SW_ROLE_VIEWER},
+    {n2, NULL, s2, SW_ROLE_RESPONDER},
+    {n3, NULL, s3, SW_ROLE_ADMIN},
+};
+#define VIEWER    "viewer-secret-1"
+#define RESPONDER "responder-secret-2"
+#define ADMIN     "admin-secret-3"
+
+static struct http_server *srv;
+static int port;
+
+struct res {
+	long status;
+	struct strbuf body;
+	char allow[128];
+	char www_auth[128];
+	json_t *json;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	strbuf_add(&((struct res *)ud)->body, p, size * n);
+	return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+	struct res *r = ud;
+	size_t len = size * n;
+	char *dst = NULL;
+	if (len > 6 && !strncasecmp(p, "Allow:", 6))
+		dst = r->allow;
+	else if (len > 17 && !strncasecmp(p, "WWW-Authenticate:", 17))
+		dst = r->www_auth;
+	if (dst) {
+		const char *v = (const char *)memchr(p, ':', len) + 1;
+		size_t vl = len - (size_t)(v - p);
+		while (vl && (*v == ' '))
+			v++, vl--;
+		while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+			vl--;
+		snprintf(dst, 128, "%.*s", (int)vl, v);
+	}
+	return len;
+}
+
+static void res_release(struct res *r)
+{
+	strbuf_release(&r->body);
+	json_decref(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+/* One request; the body is parsed into r->json when it is JSON. */
+static long req_at(int p, const char *method, const char *path, const char *token, const char *body,
+                   struct res *r)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	char url[2048], auth[256];
+	memset(r, 0, sizeof(*r));
+	strbuf_init(&r->body, 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", p, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	if (token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		h = curl_slist_append(h, auth);
+	}
+	if (body) {
+		h = curl_slist_append(h, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	r->json = json_loadb(r->body.buf, r->body.len, 0, NULL);
+	return r->status;
+}
+
+static long req(const char *method, const char *path, const char *token, const char *body,
+                struct res *r)
+{
+	return req_at(port, method, path, token, body, r);
+}
+
+/* The error object must be {"error":{"code":code,"message":<contains msg>}}. */
+static void assert_error(const struct res *r, const char *code, const char *msg)
+{
+	json_t *e;
+	assert_non_null(r->json);
+	e = json_object_get(r->json, "error");
+	assert_non_null(e);
+	assert_int_equal(json_object_size(r->json), 1);
+	assert_int_equal(json_object_size(e), 2);
+	assert_string_equal(json_string_value(json_object_get(e, "code")), code);
+	if (msg && !strstr(json_string_value(json_object_get(e, "message")), msg))
+		fail_msg("message '%s' does not contain '%s'",
+		         json_string_value(json_object_get(e, "message")), msg);
+}
+
+static int setup(void **state)
+{
+	struct http_opts o = {.listen = "127.0.0.1:0", .tokens = tokens, .n_tokens = 3};
+	struct sw_err err;
+	(void)state;
+	curl_global_init(CURL_GLOBAL_ALL);
+	if (http_start(&o, &srv, &err))
+		fail_msg("%s", err.msg);
+	port = http_port(srv);
+	assert_true(port > 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	http_stop(srv);
+	curl_global_cleanup();
+	return 0;
+}
+
+static void test_healthz(void **state)
+{
+	struct res r;
+	(void)state;
+	assert_int_equal(req("GET", "/healthz", NULL, NULL, &r), 200);
+	assert_string_equal(json_string_value(json_object_get(r.json, "status")), "ok");
+	res_release(&r);
+	/* an unknown token on a public route is ignored */
+	assert_int_equal(req("GET", "/healthz", "nope", NULL, &r), 200);
+	res_release(&r);
+}
+
+static void test_not_found(void **state)
+{
+	struct res r;
+	(void)state;
+	assert_int_equal(req("GET", "/nope", VIEWER, NULL, &r), 404);
+	assert_error(&r, "not_found", "/nope");
+	res_release(&r);
+	assert_int_equal(req("GET", "/api/v1/alerts/", VIEWER, NULL, &r), 404);
+	assert_error(&r, "not_found", NULL);
+	res_release(&r);
+	/* an id that is not one: 404, not 400 */
+	assert_int_equal(req("GET", "/api/v1/alerts/abc", VIEWER, NULL, &r), 404);
+	assert_error(&r, "not_found", "alert 'abc' not found");
+	res_release(&r);
+	assert_int_equal(req("GET", "/api/v1/incidents/-1", VIEWER, NULL, &r), 404);
+	res_release(&r);
+	assert_int_equal(req("DELETE", "/api/v1/silences/99999999999999999999", ADMIN, NULL, &r),
+	                 404);
+	res_release(&r);
+	/* a bad escape in the path */
+	assert_int_equal(req("GET", "/api/v1/users/%zz", VIEWER, NULL, &r), 400);
+	assert_error(&r, "bad_request", NULL);
+	res_release(&r);
+	assert_int_equal(req("GET", "/api/v1/users/a%00b", VIEWER, NULL, &r), 400);
+	res_release(&r);
+}
+
+static void test_method_not_allowed(void **state)
+{
+	struct res r;
+	(void)state;
+	assert_int_equal(req("DELETE", "/api/v1/alerts", ADMIN, NULL, &r), 405);
+	assert_error(&r, "method_not_allowed", "DELETE");
+	assert_string_equal(r.allow, "GET");
+	res_release(&r);
+	assert_int_equal(req("PUT", "/api/v1/silences", ADMIN, NULL, &r), 405);
+	assert_string_equal(r.allow, "GET, POST");
+	res_release(&r);
+	assert_int_equal(req("GET", "/api/v1/alerts/1/ack", ADMIN, NULL, &r), 405);
+	assert_string_equal(r.allow, "POST");
+	res_release(&r);
+}
+
+static void test_openapi_served(void **state)
+{
+	struct res r;
+	(void)state;
+	assert_int_equal(req("GET", "/api/v1/openapi.json", NULL, NULL, &r), 200);
+	assert_non_null(r.json);
+	assert_string_equal(json_string_value(json_object_get(r.json, "openapi")), "3.0.3");
+	assert_non_null(json_object_get(json_object_get(r.json, "paths"), "/api/v1/alerts"));
+	res_release(&r);
+}
+
+static void test_tokens_and_roles(void **state)
+{
+	struct res r;
+	(void)state;
+	assert_int_equal(req("GET", "/api/v1/alerts", NULL, NULL, &r), 401);
+	assert_error(&r, "unauthorized", "missing");
+	assert_true(!strncmp(r.www_auth, "Bearer", 6));
+	res_release(&r);
+	assert_int_equal(req("GET", "/api/v1/alerts", "wrong-secret", NULL, &r), 401);
+	assert_error(&r, "unauthorized", "invalid token");
+	assert_non_null(strstr(r.www_auth, "invalid_token"));
+	res_release(&r);
+	/* a token that is a prefix of a real one is wrong */
+	assert_int_equal(req("GET", "/api/v1/alerts", "viewer-secret", NULL, &r), 401);
+	res_release(&r);
+	/* a viewer reads but may not ack or resolve */
+	assert_int_equal(req("GET", "/api/v1/alerts", VIEWER, NULL, &r), 501);
+	res_release(&r);
+	assert_int_equal(req("POST", "/api/v1/alerts/1/ack", VIEWER, "{}", &r), 403);
+	assert_error(&r, "forbidden", "needs responder");
+	res_release(&r);
+	assert_int_equal(req("POST", "/api/v1/alerts/1/resolve", VIEWER, "{}", &r), 403);
+	res_release(&r);
+	assert_int_equal(req("POST", "/api/v1/incidents/1/resolve", VIEWER, "{}", &r), 403);
+	res_release(&r);
+	/* a responder passes; silences need admin */
+	assert_int_equal(req("POST", "/api/v1/alerts/1/ack", RESPONDER, "{\"note\":\"on it\"}", &r),
+	                 501);
+	assert_error(&r, "not_implemented", NULL);
+	res_release(&r);
+	assert_int_equal(req("DELETE", "/api/v1/silences/1", RESPONDER, NULL, &r), 403);
+	res_release(&r);
+	assert_int_equal(req("DELETE", "/api/v1/silences/1", ADMIN, NULL, &r), 501);
+	res_release(&r);
+	/* unauthenticated requests to public routes */
+	assert_int_equal(req("GET", "/readyz", NULL, NULL, &r), 501);
+	res_release(&r);
+}
+
+/* Headers of a 2 MiB body, and not one byte of it: the 413 must come anyway. */
+static void test_body_too_large_declared(void **state)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	char head[512], buf[4096];
+	int fd = socket(AF_INET, SOCK_STREAM, 0), n;
+	struct timeval tv = {2, 0};
+	int64_t t0;
+	(void)state;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	n = snprintf(head, sizeof(head),
+	             "POST /api/v1/step-records HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+	             "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n",
+	             RESPONDER, 2 * 1024 * 1024);
+	t0 = time_mono_ms();
+	assert_int_equal(write(fd, head, (size_t)n), n);
+	n = (int)read(fd, buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_true(time_mono_ms() - t0 < 1000);
+	assert_non_null(strstr(buf, "HTTP/1.1 413"));
+	assert_non_null(strstr(buf, "payload_too_large"));
+	close(fd);
+}
+
+struct chunk_src {
+	size_t left;
+};
+
+static size_t on_read(char *p, size_t size, size_t n, void *ud)
+{
+	struct chunk_src *c = ud;
+	size_t k = size * n < c->left ? size * n : c->left;
+	memset(p, ' ', k);
+	c->left -= k;
+	return k;
+}
+
+static void test_body_too_large_chunked(void **state)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	struct chunk_src src = {3 * 1024 * 1024 / 2};
+	struct res r;
+	char url[128];
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	strbuf_init(&r.body, 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/step-records", port);
+	h = curl_slist_append(h, "Authorization: Bearer " RESPONDER);
+	h = curl_slist_append(h, "Transfer-Encoding: chunked");
+	h = curl_slist_append(h, "Expect:");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(c, CURLOPT_READDATA, &src);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+	assert_int_equal(r.status, 413);
+	r.json = json_loadb(r.body.buf, r.body.len, 0, NULL);
+	assert_error(&r, "payload_too_large", "1048576");
+	res_release(&r);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+}
+
+static void test_body_errors(void **state)
+{
+	struct res r;
+	(void)state;
+	assert_int_equal(req("POST", "/api/v1/alerts/1/ack", RESPONDER, "{\"by\": \"x\",}", &r),
+	                 400);
+	assert_error(&r, "bad_request", "malformed JSON at offset 12");
+	res_release(&r);
+	assert_int_equal(
+	    req("POST", "/api/v1/alerts/1/ack", RESPONDER, "{\"by\": \"x\", \"bye\": 1}", &r), 422);
+	assert_error(&r, "unprocessable", "unknown field 'bye'");
+	res_release(&r);
+	assert_int_equal(req("POST", "/api/v1/alerts/1/resolve", RESPONDER, "{\"by\": 7}", &r),
+	                 422);
+	assert_error(&r, "unprocessable", "field 'by' must be a string");
+	res_release(&r);
+	assert_int_equal(
+	    req("POST", "/api/v1/alerts/1/ack", RESPONDER, "{\"by\":\"a\",\"by\":\"b\"}", &r), 400);
+	assert_error(&r, "bad_request", "duplicate");
+	res_release(&r);
+	assert_int_equal(req("POST", "/api/v1/silences", ADMIN, "{\"workflow\": \"loan\"}", &r),
+	                 422);
+	assert_error(&r, "unprocessable", "field 'ends_at' is required");
+	res_release(&r);
+	assert_int_equal(req("POST", "/api/v1/silences", ADMIN,
+	                     "{\"ends_at\": \"tomorrow\", \"workflow\": \"loan\"}", &r),
+	                 422);
+	assert_error(&r, "unprocessable", "field 'ends_at' must be an RFC 3339 time string");
+	res_release(&r);
+	assert_int_equal(req("POST", "/api/v1/step-records", RESPONDER, "{}", &r), 422);
+	assert_error(&r, "unprocessable", "expected a JSON array");
+	res_release(&r);
+	assert_int_equal(
+	    req("POST", "/api/v1/step-records", RESPONDER,
+	        "[{\"workflow\":\"loan\",\"instance_id\":1,\"user_id\":\"u\",\"step\":"
+	        "\"kyc\",\"status\":\"FAILED\",\"started_at\":\"2026-01-01T00:00:00Z\","
+	        "\"updated_at\":\"2026-01-01T00:01:00Z\",\"channel\":\"web\"}]",
+	        &r),
+	    422);
+	assert_error(&r, "unprocessable", "item 0: unknown field 'channel'");
+	res_release(&r);
+	/* a well-formed body gets through to the handler */
+	assert_int_equal(req("POST", "/api/v1/silences", ADMIN,
+	                     "{\"ends_at\": \"2026-01-01T10:00:00Z\", \"workflow\": \"loan\", "
+	                     "\"pause_escalation\": true}",
+	                     &r),
+	                 501);
+	res_release(&r);
+}
+
+static void test_query_errors(void **state)
+{
+	struct res r;
+	char path[128];
+	char *cur = query_cursor_encode(42);
+	(void)state;
+	assert_int_equal(req("GET", "/api/v1/alerts?limit=0", VIEWER, NULL, &r), 400);
+	assert_error(&r, "bad_request", "limit must be 1..1000");
+	res_release(&r);
+	assert_int_equal(req("GET", "/api/v1/alerts?limit=1001", VIEWER, NULL, &r), 400);
+	assert_error(&r, "bad_request", "limit must be 1..1000");
+	res_release(&r);
+	assert_int_equal(req("GET", "/api/v1/alerts?limit=10x", VIEWER, NULL, &r), 400);
+	res_release(&r);
+	assert_int_equal(req("GET", "/api/v1/alerts?limit=1000", VIEWER, NULL, &r), 501);
+	res_release(&r);
+	assert_int_equal(req("GET", "/api/v1/alerts?cursor=%21%21", VIEWER, NULL, &r), 400);
+	assert_error(&r, "bad_request", "invalid cursor");
+	res_release(&r);
+	assert_int_equal(req("GET", "/api/v1/incidents?cursor=MDA", VIEWER, NULL, &r), 400);
+	res_release(&r);
+	snprintf(path, sizeof(path), "/api/v1/alerts?limit=5&cursor=%s", cur);
+	assert_int_equal(req("GET", path, VIEWER, NULL, &r), 501);
+	res_release(&r);
+	assert_int_equal(req("GET", "/api/v1/alerts?colour=red", VIEWER, NULL, &r), 400);
+	assert_error(&r, "bad_request", "unknown query parameter 'colour'");
+	res_release(&r);
+	assert_int_equal(req("GET", "/api/v1/alerts?state=a&state=b", VIEWER, NULL, &r), 400);
+	assert_error(&r, "bad_request", "given twice");
+	res_release(&r);
+	assert_int_equal(req("GET", "/api/v1/alerts?open=maybe", VIEWER, NULL, &r), 400);
+	assert_error(&r, "bad_request", "open must be true or false");
+	res_release(&r);
+	assert_int_equal(
+	    req("GET", "/api/v1/stats/funnel?workflow=loan&from=yesterday", VIEWER, NULL, &r), 400);
+	res_release(&r);
+	assert_int_equal(req("GET", "/api/v1/healthz?x=%zz", VIEWER, NULL, &r), 404);
+	res_release(&r);
+	assert_int_equal(req("GET", "/api/v1/alerts?x=%zz", VIEWER, NULL, &r), 400);
+	res_release(&r);
+	free(cur);
+}
+
+static void test_refuses_open_non_loopback(void **state)
+{
+	struct http_opts o = {.listen = "0.0.0.0:0"};
+	struct http_server *s = NULL;
+	struct sw_err err;
+	(void)state;
+	assert_int_equal(http_start(&o, &s, &err), -1);
+	assert_null(s);
+	assert_non_null(strstr(err.msg, "refusing to listen on '0.0.0.0:0' without http.tokens"));
+	o.listen = "[::]:0";
+	assert_int_equal(http_start(&o, &s, &err), -1);
+	/* with tokens it may */
+	o.listen = "0.0.0.0:0";
+	o.tokens = tokens;
+	o.n_tokens = 1;
+	assert_int_equal(http_start(&o, &s, &err), 0);
+	http_stop(s);
+	/* bad addresses */
+	o.listen = "127.0.0.1";
+	assert_int_equal(http_start(&o, &s, &err), -1);
+	o.listen = "127.0.0.1:99999";
+	assert_int_equal(http_start(&o, &s, &err), -1);
+	/* a port in use */
+	{
+		char addr[64];
+		snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+		o.listen = addr;
+		assert_int_equal(http_start(&o, &s, &err), -1);
+		assert_non_null(strstr(err.msg, "cannot listen on"));
+	}
+}
+
+/* Without tokens on loopback: open, every caller admin, actor "anonymous"; IPv6 too. */
+static int whoami(struct api_req *req, struct api_resp *resp)
+{
+	return api_json(resp, 200,
+	                json_pack("{s:s,s:i,s:b}", "actor", req->actor, "role", (int)req->role,
+	                          "worker", req->worker != NULL));
+}
+
+static int slow(struct api_req *req, struct api_resp *resp)
+{
+	(void)req;
+	usleep(1500 * 1000);
+	return api_json(resp, 200, json_pack("{s:s}", "slow", "done"));
+}
+
+static int failing(struct api_req *req, struct api_resp *resp)
+{
+	(void)req;
+	(void)resp;
+	return -1;
+}
+
+static int healthz(struct api_req *req, struct api_resp *resp)
+{
+	(void)req;
+	return api_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static const struct api_route test_routes[] = {
+    {"GET", "/whoami", whoami, API_VIEWER, 0, NULL},
+    {"GET", "/slow", slow, API_VIEWER, 0, NULL},
+    {"GET", "/fail", failing, API_VIEWER, 0, NULL},
+    {"GET", "/healthz", healthz, API_PUBLIC, API_R_INLINE, NULL},
+};
+
+static void *worker_init(void *app, unsigned index)
+{
+	int *n = app;
+	__atomic_fetch_add(n, 1, __ATOMIC_SEQ_CST);
+	return xasprintf("worker-%u", index);
+}
+
+static void worker_fini(void *app, void *w)
+{
+	int *n = app;
+	__atomic_fetch_sub(n, 1, __ATOMIC_SEQ_CST);
+	free(w);
+}
+
+static void test_open_loopback_and_workers(void **state)
+{
+	int live = 0;
+	struct http_opts o = {.listen = "127.0.0.1:0",
+	                      .routes = test_routes,
+	                      .n_routes = ARRAY_SIZE(test_routes),
+	                      .app = &live,
+	                      .worker_init = worker_init,
+	                      .worker_fini = worker_fini,
+	                      .workers = 3};
+	struct http_server *s;
+	struct sw_err err;
+	struct res r;
+	(void)state;
+	if (http_start(&o, &s, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(req_at(http_port(s), "GET", "/whoami", NULL, NULL, &r), 200);
+	assert_string_equal(json_string_value(json_object_get(r.json, "actor")), "anonymous");
+	assert_int_equal(json_integer_value(json_object_get(r.json, "role")), SW_ROLE_ADMIN);
+	assert_true(json_is_true(json_object_get(r.json, "worker")));
+	res_release(&r);
+	assert_int_equal(req_at(http_port(s), "GET", "/fail", NULL, NULL, &r), 500);
+	assert_error(&r, "internal", NULL);
+	res_release(&r);
+	assert_int_equal(live, 3);
+	http_stop(s);
+	assert_int_equal(live, 0);
+
+	o.listen = "[::1]:0";
+	if (http_start(&o, &s, &err))
+		fail_msg("%s", err.msg);
+	{
+		CURL *c = curl_easy_init();
+		char url[64];
+		long st = 0;
+		snprintf(url, sizeof(url), "http://[::1]:%d/healthz", http_port(s));
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+		memset(&r, 0, sizeof(r));
+		strbuf_init(&r.body, 0);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+		assert_int_equal(curl_easy_perform(c), CURLE_OK);
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+		assert_int_equal(st, 200);
+		curl_easy_cleanup(c);
+		res_release(&r);
+	}
+	http_stop(s);
+}
+
+/* The actor a token's request runs as is the token's name. */
+static void test_actor_is_token_name(void **state)
+{
+	struct http_opts o = {.listen = "127.0.0.1:0",
+	                      .tokens = tokens,
+	                      .n_tokens = 3,
+	                      .routes = test_routes,
+	                      .n_routes = ARRAY_SIZE(test_routes)};
+	struct http_server *s;
+	struct sw_err err;
+	struct res r;
+	(void)state;
+	if (http_start(&o, &s, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(req_at(http_port(s), "GET", "/whoami", RESPONDER, NULL, &r), 200);
+	assert_string_equal(json_string_value(json_object_get(r.json, "actor")), "ops-bot");
+	assert_int_equal(json_integer_value(json_object_get(r.json, "role")), SW_ROLE_RESPONDER);
+	res_release(&r);
+	http_stop(s);
+}
+
+struct slow_call {
+	int port;
+	long status;
+};
+
+static void *call_slow(void *arg)
+{
+	struct slow_call *sc = arg;
+	struct res r;
+	sc->status = req_at(sc->port, "GET", "/slow", NULL, NULL, &r);
+	res_release(&r);
+	return NULL;
+}
+
+/* Slow handlers occupy workers, never the I/O threads. */
+static void test_slow_handler_does_not_block(void **state)
+{
+	struct http_opts o = {.listen = "127.0.0.1:0",
+	                      .routes = test_routes,
+	                      .n_routes = ARRAY_SIZE(test_routes),
+	                      .io_threads = 1,
+	                      .workers = 4};
+	struct http_server *s;
+	struct sw_err err;
+	struct slow_call sc[3];
+	pthread_t t[3];
+	struct res r;
+	int64_t t0;
+	(void)state;
+	if (http_start(&o, &s, &err))
+		fail_msg("%s", err.msg);
+	for (int i = 0; i < 3; i++) {
+		sc[i].port = http_port(s);
+		pthread_create(&t[i], NULL, call_slow, &sc[i]);
+	}
+	usleep(200 * 1000);
+	t0 = time_mono_ms();
+	assert_int_equal(req_at(http_port(s), "GET", "/healthz", NULL, NULL, &r), 200);
+	res_release(&r);
+	assert_int_equal(req_at(http_port(s), "GET", "/whoami", NULL, NULL, &r), 200);
+	res_release(&r);
+	assert_true(time_mono_ms() - t0 < 500);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(sc[i].status, 200);
+	}
+	http_stop(s);
+}
+
+static void test_idle_connections(void **state)
+{
+	enum {
+		N = 2000
+	};
+	struct rlimit rl;
+	int *fds = xcalloc(N, sizeof(int));
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct res r;
+	int64_t t0, took;
+	(void)state;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < 3 * N) {
+		rl.rlim_cur = rl.rlim_max < 3 * N ? rl.rlim_max : 3 * N;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	assert_true(rl.rlim_cur >= 2 * N + 100);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int i = 0; i < N; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+	}
+	/* half of them send a partial request line and stall */
+	for (int i = 0; i < N; i += 2)
+		assert_int_equal(write(fds[i], "GET /heal", 9), 9);
+	usleep(300 * 1000);
+	t0 = time_mono_ms();
+	assert_int_equal(req("GET", "/healthz", NULL, NULL, &r), 200);
+	took = time_mono_ms() - t0;
+	res_release(&r);
+	print_message("healthz with %d idle connections: %" PRId64 " ms\n", N, took);
+	assert_true(took < 1000);
+	assert_int_equal(req("GET", "/api/v1/alerts", VIEWER, NULL, &r), 501);
+	res_release(&r);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	free(fds);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_healthz),
+	    cmocka_unit_test(test_not_found),
+	    cmocka_unit_test(test_method_not_allowed),
+	    cmocka_unit_test(test_openapi_served),
+	    cmocka_unit_test(test_tokens_and_roles),
+	    cmocka_unit_test(test_body_too_large_declared),
+	    cmocka_unit_test(test_body_too_large_chunked),
+	    cmocka_unit_test(test_body_errors),
+	    cmocka_unit_test(test_query_errors),
+	    cmocka_unit_test(test_refuses_open_non_loopback),
+	    cmocka_unit_test(test_open_loopback_and_workers),
+	    cmocka_unit_test(test_actor_is_token_name),
+	    cmocka_unit_test(test_slow_handler_does_not_block),
+	    cmocka_unit_test(test_idle_connections),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
