@@ -108,11 +108,11 @@ CREATE UNIQUE INDEX alerts_open_key_idx ON alerts (rule, workflow, instance_id, 
 CREATE INDEX alerts_due_idx ON alerts (next_escalation_at) WHERE state < 4;
 -- Every alert of a key (the newest closed one is what a reopen links to) and of an instance.
 CREATE INDEX alerts_instance_idx ON alerts (workflow, instance_id, step, rule, id);
-CREATE INDEX alerts_incident_idx ON alerts (incident_id, state);
-CREATE INDEX alerts_incident_user_idx ON alerts (incident_id, user_id);
+-- Incident counters (open alerts, level, distinct users) read this index only.
+CREATE INDEX alerts_incident_idx ON alerts (incident_id, state, user_id);
 CREATE INDEX alerts_user_idx ON alerts (user_id, id);
 CREATE INDEX alerts_state_idx ON alerts (state, id);
-CREATE INDEX alerts_open_rule_idx ON alerts (rule, id) WHERE state < 4;
+-- (open alerts by rule use alerts_open_key_idx, whose first column is rule)
 CREATE INDEX alerts_open_workflow_idx ON alerts (workflow, id) WHERE state < 4;
 
 -- Append-only: the triggers refuse updates and deletes.
