@@ -287,6 +287,26 @@ static void test_open_errors(void **state)
 	}
 }
 
+/* A PostgreSQL connection killed under the store comes back at the next call (outside a
+ * transaction); the call that finds it broken fails with STORE_EBUSY, never crashes. */
+static void test_reconnect(void **state)
+{
+	FX();
+	int rc;
+	OK(store_ping(st, &E));
+	if (f->pg) {
+		char *r =
+		    raw_query(f, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+		                 " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+		assert_non_null(r);
+		free(r);
+		rc = store_ping(st, &E);
+		assert_true(rc == 0 || rc == STORE_EBUSY);
+	}
+	OK(store_ping(st, &E));
+	OK(store_watermark_set(st, "k", 1, NULL, &E));
+}
+
 /* ---- transactions ---------------------------------------------------------------------- */
 
 static void test_transactions(void **state)
@@ -1520,6 +1540,7 @@ static void test_bulk(void **state)
 	cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),                     \
 	    cmocka_unit_test_setup_teardown(test_migrate_concurrent, setup, teardown),      \
 	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),             \
+	    cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),               \
 	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),            \
 	    cmocka_unit_test_setup_teardown(test_watermarks, setup, teardown),              \
 	    cmocka_unit_test(test_step_status_names),                                       \
