@@ -288,4 +288,19 @@ int store_alert_counts(struct store *st, struct alert_counts *out, struct sw_err
 int store_rule_flaps(struct store *st, const char *workflow, const char *rule, int64_t *flaps,
 		     struct sw_err *err);
 
+/* ---- added with the store implementation ---------------------------------------------- */
+
+/* What the store knows of one instance (from its ingested step records). */
+struct instance_info {
+	char *workflow, *instance_id, *user_id, *labels_json;
+	int64_t started_at;       /* earliest started_at; TIME_NULL when none */
+	int64_t last_progress_at; /* latest updated_at */
+	int max_step_index;       /* furthest step reached */
+	int64_t completed_at;     /* TIME_NULL until the last step succeeded */
+};
+void instance_info_release(struct instance_info *i);
+/* STORE_ENOTFOUND when the instance has no step record. */
+int store_instance_get(struct store *st, const char *workflow, const char *instance_id,
+		       struct instance_info *out, struct sw_err *err);
+
 #endif

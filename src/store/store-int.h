@@ -1,0 +1,200 @@
+/*
+ * store-int.h - inside the store: the backend method table (after SQLite's sqlite3_vfs and
+ * git's refs-internal.h), the result-set and parameter types the backends speak, and the
+ * helpers the domain files (store.c, store_alerts.c) share.
+ *
+ * DESIGN: a backend knows nothing about alerts. It opens a connection, runs one SQL
+ * statement with positional parameters and hands back rows, runs a batch of the same
+ * statement with many parameter sets, and begins/commits/rolls back. Every domain operation
+ * of store.h is written once on top of that, with SQL shared by both dialects: placeholders
+ * are written $1, $2, ... (the SQLite backend rewrites them to ?1, ?2), and both dialects
+ * understand ON CONFLICT ... DO NOTHING/UPDATE, RETURNING and partial indexes. Where the
+ * dialects differ the domain code picks a string by st->be->kind.
+ *
+ * New methods go only at the end of struct store_backend.
+ */
+#ifndef SW_STORE_INT_H
+#define SW_STORE_INT_H
+
+#include "util/common.h"
+#include "store/store.h"
+
+/* ---- parameters ------------------------------------------------------------------------ */
+
+enum store_param_kind {
+	SP_NULL = 0,
+	SP_TEXT,
+	SP_INT
+};
+
+/* One positional parameter. Text is borrowed: it must stay valid for the call. */
+struct store_param {
+	enum store_param_kind kind;
+	const char *s;
+	int64_t i;
+};
+
+static inline struct store_param sp_text(const char *s)
+{
+	struct store_param p = {s ? SP_TEXT : SP_NULL, s, 0};
+	return p;
+}
+static inline struct store_param sp_int(int64_t i)
+{
+	struct store_param p = {SP_INT, NULL, i};
+	return p;
+}
+/* A time: TIME_NULL becomes SQL NULL. */
+static inline struct store_param sp_time(int64_t ms)
+{
+	struct store_param p = {ms == TIME_NULL ? SP_NULL : SP_INT, NULL, ms};
+	return p;
+}
+
+/* ---- result rows ----------------------------------------------------------------------- */
+
+enum store_cell_kind {
+	SC_NULL = 0,
+	SC_INT,
+	SC_TEXT
+};
+
+/* One cell. s is owned by the rows (also filled lazily when an integer is read as text). */
+struct store_cell {
+	enum store_cell_kind kind;
+	int64_t i;
+	char *s;
+};
+
+/* A result set: nrows x ncols cells, row-major. STORE_ROWS_INIT is an empty set. */
+struct store_rows {
+	size_t nrows, ncols;
+	size_t alloc; /* rows allocated */
+	struct store_cell *cells;
+};
+#define STORE_ROWS_INIT       \
+	{                     \
+		0, 0, 0, NULL \
+	}
+
+/* Backends: make room for one more row of ncols cells (zeroed) and return it. */
+struct store_cell *store_rows__add(struct store_rows *r, size_t ncols);
+/* Free every cell and leave an empty set. */
+void store_rows_release(struct store_rows *r);
+/* Cell (row, col) as an integer; dflt when NULL. Text is parsed with strtoll. */
+int64_t store_rows_int(const struct store_rows *r, size_t row, size_t col, int64_t dflt);
+/* Cell as text (owned by r), NULL when SQL NULL. */
+const char *store_rows_text(const struct store_rows *r, size_t row, size_t col);
+/* Cell as a malloc'd copy, NULL when SQL NULL. */
+char *store_rows_dup(const struct store_rows *r, size_t row, size_t col);
+
+/* ---- the backend method table ---------------------------------------------------------- */
+
+struct store_conn; /* one backend connection; defined by each backend */
+
+struct store_backend {
+	/* "sqlite" or "postgres": the dialect; also the migrations folder name. */
+	const char *dialect;
+	enum sw_db_kind kind;
+
+	/*
+	 * Open a connection for url (the whole URL, scheme included). On success *out is a new
+	 * connection owned by the caller (release it with close). On failure returns STORE_ERROR
+	 * or STORE_EBUSY (server unreachable) with err saying "cannot open store '<url>': ...".
+	 */
+	int (*open)(const char *url, struct store_conn **out, struct sw_err *err);
+
+	/* Close and free c (NULL is fine). A transaction still open is rolled back. */
+	void (*close)(struct store_conn *c);
+
+	/*
+	 * Run one statement with np positional parameters ($1..$np). If rows is not NULL, the
+	 * rows it returns are appended to *rows (the caller releases them). *changes (may be
+	 * NULL) gets the number of rows inserted/updated/deleted. Returns 0, STORE_ERROR (SQL
+	 * error, with the database's message) or STORE_EBUSY (locked, connection lost,
+	 * serialization failure: retry later). The backend may cache a prepared form of sql keyed
+	 * by its text, so sql should be a constant or come from a small set.
+	 */
+	int (*exec)(struct store_conn *c, const char *sql, const struct store_param *p, size_t np,
+	            struct store_rows *rows, int64_t *changes, struct sw_err *err);
+
+	/*
+	 * Run sql n times, with parameter set k being params[k * np .. k * np + np - 1], in order.
+	 * rows (may be NULL) is an array of n result sets, set k receiving the rows of run k.
+	 * Meant for use inside a transaction; a backend may pipeline the runs (PostgreSQL does),
+	 * so a run cannot depend on the result of an earlier one except through the database.
+	 * Stops at the first failing run and returns its error.
+	 */
+	int (*exec_many)(struct store_conn *c, const char *sql, const struct store_param *params,
+	                 size_t np, size_t n, struct store_rows *rows, struct sw_err *err);
+
+	/*
+	 * Run a script of several statements without parameters (a migration). Runs inside
+	 * whatever transaction is open; does not begin one.
+	 */
+	int (*exec_script)(struct store_conn *c, const char *sql, struct sw_err *err);
+
+	/*
+	 * Begin a write transaction (SQLite: BEGIN IMMEDIATE, so writers queue on busy_timeout
+	 * instead of failing at commit). Only one level: the domain code counts nesting.
+	 */
+	int (*begin)(struct store_conn *c, struct sw_err *err);
+	int (*commit)(struct store_conn *c, struct sw_err *err);
+	/* Roll back the open transaction, if any. Never fails (a broken connection is dropped
+	 * and reopened at the next call). */
+	void (*rollback)(struct store_conn *c);
+
+	/*
+	 * Inside a transaction: take the lock that serialises migrations across processes until
+	 * the transaction ends (PostgreSQL: pg_advisory_xact_lock; SQLite: nothing, BEGIN
+	 * IMMEDIATE already holds the write lock).
+	 */
+	int (*lock_migrations)(struct store_conn *c, struct sw_err *err);
+};
+
+extern const struct store_backend store_backend_sqlite;
+extern const struct store_backend store_backend_postgres;
+
+/* ---- a statement cache keyed by SQL text (used by both backends) ------------------------ */
+
+struct stmt_cache_entry {
+	char *sql;
+	uint64_t hash;
+	void *stmt;
+	struct stmt_cache_entry *next;
+};
+struct stmt_cache {
+	struct stmt_cache_entry **buckets;
+	size_t nbuckets, count;
+};
+/* The statement cached for sql, or NULL. */
+void *stmt_cache_get(struct stmt_cache *c, const char *sql);
+/* Remember stmt for sql (copied). */
+void stmt_cache_put(struct stmt_cache *c, const char *sql, void *stmt);
+/* Call fn on every statement (may be NULL), then empty the cache. */
+void stmt_cache_clear(struct stmt_cache *c, void (*fn)(void *stmt));
+
+/* ---- the handle and helpers for the domain files ---------------------------------------- */
+
+struct store {
+	const struct store_backend *be;
+	struct store_conn *conn;
+	int depth;      /* store_tx_begin nesting (explicit and internal) */
+	bool tx_failed; /* a database error happened inside the current transaction */
+};
+
+/* sw_err_set, returning code. */
+int store__err(struct sw_err *err, int code, const char *fmt, ...) SW_PRINTF(3, 4);
+
+/* Run one statement (see store_backend.exec); a database error inside a transaction marks
+ * it failed, so its commit rolls back instead. */
+int store__exec(struct store *st, const char *sql, const struct store_param *p, size_t np,
+                struct store_rows *rows, int64_t *changes, struct sw_err *err);
+int store__exec_many(struct store *st, const char *sql, const struct store_param *params, size_t np,
+                     size_t n, struct store_rows *rows, struct sw_err *err);
+/* Enter/leave an atomic section: begins a transaction only when none is open. On rc != 0
+ * store__leave rolls back a transaction it began; returns rc, or the commit's error. */
+int store__enter(struct store *st, struct sw_err *err);
+int store__leave(struct store *st, int rc, struct sw_err *err);
+
+#endif

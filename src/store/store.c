@@ -1,0 +1,663 @@
+/*
+ * store.c - the store handle (store.h): open by URL, transactions, migrations, watermarks,
+ * step records and instances. Alerts and incidents are in store_alerts.c.
+ *
+ * DESIGN: everything here is written once, on top of the backend method table
+ * (store-int.h), with SQL both SQLite and PostgreSQL accept. Transactions nest by a depth
+ * counter: only the outermost store_tx_begin (or store__enter of an operation called outside
+ * any transaction) talks to the database, so a domain operation called inside a caller's
+ * transaction simply joins it. A database error inside a transaction marks it failed, and
+ * its commit then rolls back and reports the failure (PostgreSQL would refuse to go on
+ * anyway; SQLite is made to behave the same).
+ *
+ * Migrations are the embedded files store/migrations/<dialect>/NNNN_name.sql. Each is
+ * applied in its own transaction, which first takes the migration lock (PostgreSQL: an
+ * advisory transaction lock; SQLite: BEGIN IMMEDIATE), then re-reads schema_migrations, so
+ * two processes migrating at once apply each migration exactly once.
+ */
+#include "util/common.h"
+#include "util/assets.h"
+#include "store/store-int.h"
+
+/* ---- handle ---------------------------------------------------------------------------- */
+
+int store_open(const char *url, struct store **out, struct sw_err *err)
+{
+	const struct store_backend *be = NULL;
+	struct store *st;
+	int rc;
+
+	*out = NULL;
+	if (!url)
+		return sw_err_set(err, "cannot open store: no URL"), STORE_ERROR;
+	if (!strncmp(url, "sqlite:", 7))
+		be = &store_backend_sqlite;
+	else if (!strncmp(url, "postgresql:", 11) || !strncmp(url, "postgres:", 9))
+		be = &store_backend_postgres;
+	if (!be)
+		return sw_err_set(err,
+		                  "cannot open store '%s': unknown scheme (want sqlite: or "
+		                  "postgresql:)",
+		                  url),
+		       STORE_ERROR;
+	st = xcalloc(1, sizeof(*st));
+	st->be = be;
+	rc = be->open(url, &st->conn, err);
+	if (rc) {
+		free(st);
+		return rc;
+	}
+	*out = st;
+	return 0;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	if (st->depth)
+		st->be->rollback(st->conn);
+	st->be->close(st->conn);
+	free(st);
+}
+
+enum sw_db_kind store_kind(const struct store *st)
+{
+	return st->be->kind;
+}
+
+int store_ping(struct store *st, struct sw_err *err)
+{
+	return store__exec(st, "SELECT 1", NULL, 0, NULL, NULL, err);
+}
+
+/* ---- transactions ---------------------------------------------------------------------- */
+
+int store__exec(struct store *st, const char *sql, const struct store_param *p, size_t np,
+                struct store_rows *rows, int64_t *changes, struct sw_err *err)
+{
+	int rc = st->be->exec(st->conn, sql, p, np, rows, changes, err);
+	if (rc && st->depth)
+		st->tx_failed = true;
+	return rc;
+}
+
+int store__exec_many(struct store *st, const char *sql, const struct store_param *params, size_t np,
+                     size_t n, struct store_rows *rows, struct sw_err *err)
+{
+	int rc;
+	if (!n)
+		return 0;
+	rc = st->be->exec_many(st->conn, sql, params, np, n, rows, err);
+	if (rc && st->depth)
+		st->tx_failed = true;
+	return rc;
+}
+
+int store_tx_begin(struct store *st, struct sw_err *err)
+{
+	if (st->depth == 0) {
+		int rc = st->be->begin(st->conn, err);
+		if (rc)
+			return rc;
+		st->tx_failed = false;
+	}
+	st->depth++;
+	return 0;
+}
+
+int store_tx_commit(struct store *st, struct sw_err *err)
+{
+	int rc = 0;
+	if (st->depth == 0)
+		BUG("store_tx_commit without store_tx_begin");
+	if (--st->depth > 0)
+		return 0;
+	if (st->tx_failed) {
+		st->be->rollback(st->conn);
+		st->tx_failed = false;
+		return sw_err_set(err, "store: transaction rolled back after an earlier error"),
+		       STORE_ERROR;
+	}
+	rc = st->be->commit(st->conn, err);
+	if (rc)
+		st->be->rollback(st->conn);
+	return rc;
+}
+
+void store_tx_rollback(struct store *st)
+{
+	if (st->depth == 0)
+		return;
+	st->depth = 0;
+	st->tx_failed = false;
+	st->be->rollback(st->conn);
+}
+
+int store__enter(struct store *st, struct sw_err *err)
+{
+	return store_tx_begin(st, err);
+}
+
+int store__leave(struct store *st, int rc, struct sw_err *err)
+{
+	if (rc == 0)
+		return store_tx_commit(st, err);
+	if (st->depth == 1)
+		store_tx_rollback(st);
+	else if (st->depth > 1)
+		st->depth--;
+	return rc;
+}
+
+/* ---- migrations ------------------------------------------------------------------------ */
+
+#define MIGRATIONS_DIR "store/migrations/"
+
+/* The embedded migration `version` of dialect, or NULL. */
+static const struct sw_asset *migration_find(const char *dialect, int version)
+{
+	size_t plen;
+	char *prefix = xasprintf(MIGRATIONS_DIR "%s/", dialect);
+	const struct sw_asset *found = NULL;
+	plen = strlen(prefix);
+	for (const struct sw_asset *a = sw_assets; a->name; a++) {
+		if (strncmp(a->name, prefix, plen) || !strstr(a->name + plen, ".sql"))
+			continue;
+		if (atoi(a->name + plen) == version) {
+			found = a;
+			break;
+		}
+	}
+	free(prefix);
+	return found;
+}
+
+static int migrations_latest(const char *dialect)
+{
+	int latest = 0;
+	char *prefix = xasprintf(MIGRATIONS_DIR "%s/", dialect);
+	size_t plen = strlen(prefix);
+	for (const struct sw_asset *a = sw_assets; a->name; a++) {
+		if (!strncmp(a->name, prefix, plen) && atoi(a->name + plen) > latest)
+			latest = atoi(a->name + plen);
+	}
+	free(prefix);
+	return latest;
+}
+
+int store_schema_latest(void)
+{
+	return migrations_latest("sqlite");
+}
+
+static const char *const sql_migrations_table =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)";
+
+static int current_version(struct store *st, int *version, struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	int rc = store__exec(st, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", NULL, 0,
+	                     &rows, NULL, err);
+	if (!rc)
+		*version = (int)store_rows_int(&rows, 0, 0, 0);
+	store_rows_release(&rows);
+	return rc;
+}
+
+/* One migration step: lock, then apply the next pending migration if any. *done is set when
+ * the schema was already at latest. */
+static int migrate_one(struct store *st, int latest, bool *done, struct sw_err *err)
+{
+	const struct sw_asset *m;
+	struct store_param p[2];
+	int rc, version = 0;
+
+	rc = store_tx_begin(st, err);
+	if (rc)
+		return rc;
+	rc = st->be->lock_migrations(st->conn, err);
+	if (!rc)
+		rc = st->be->exec_script(st->conn, sql_migrations_table, err);
+	if (!rc)
+		rc = current_version(st, &version, err);
+	if (rc)
+		goto out;
+	if (version >= latest) {
+		*done = true;
+		goto out;
+	}
+	m = migration_find(st->be->dialect, version + 1);
+	if (!m) {
+		rc = store__err(err, STORE_ERROR, "store: migration %d for %s is missing",
+		                version + 1, st->be->dialect);
+		goto out;
+	}
+	rc = st->be->exec_script(st->conn, (const char *)m->data, err);
+	if (rc) {
+		char *msg = xstrdup(err ? err->msg : "");
+		sw_err_set(err, "store: migration '%s' failed: %s", m->name, msg);
+		free(msg);
+		goto out;
+	}
+	p[0] = sp_int(version + 1);
+	p[1] = sp_int(time_now_ms());
+	rc = store__exec(st, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+	                 p, 2, NULL, NULL, err);
+out:
+	return store__leave(st, rc, err);
+}
+
+int store_migrate(struct store *st, int *applied, struct sw_err *err)
+{
+	int latest = migrations_latest(st->be->dialect), n = 0, rc = 0;
+	bool done = false;
+	if (applied)
+		*applied = 0;
+	if (st->depth)
+		return sw_err_set(err, "store: cannot migrate inside a transaction"), STORE_ERROR;
+	while (!rc && !done) {
+		rc = migrate_one(st, latest, &done, err);
+		if (!rc && !done)
+			n++;
+	}
+	if (applied)
+		*applied = n;
+	return rc;
+}
+
+int store_schema_version(struct store *st, int *version, struct sw_err *err)
+{
+	static const char *const exists[] = {
+	    [SW_DB_SQLITE] = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+	                     "name = 'schema_migrations'",
+	    [SW_DB_POSTGRES] = "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = "
+	                       "'schema_migrations' AND schemaname = current_schema()",
+	};
+	struct store_rows rows = STORE_ROWS_INIT;
+	int rc = store__exec(st, exists[st->be->kind], NULL, 0, &rows, NULL, err);
+	*version = 0;
+	if (!rc && store_rows_int(&rows, 0, 0, 0) > 0)
+		rc = current_version(st, version, err);
+	store_rows_release(&rows);
+	return rc;
+}
+
+/* ---- watermarks ------------------------------------------------------------------------ */
+
+int store_watermark_get(struct store *st, const char *key, int64_t *ms, char **raw,
+                        struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[1] = {sp_text(key)};
+	int rc = store__exec(st, "SELECT value_ms, raw FROM watermarks WHERE key = $1", p, 1, &rows,
+	                     NULL, err);
+	*ms = TIME_NULL;
+	if (raw)
+		*raw = NULL;
+	if (!rc && rows.nrows) {
+		*ms = store_rows_int(&rows, 0, 0, TIME_NULL);
+		if (raw)
+			*raw = store_rows_dup(&rows, 0, 1);
+	}
+	store_rows_release(&rows);
+	return rc;
+}
+
+int store_watermark_set(struct store *st, const char *key, int64_t ms, const char *raw,
+                        struct sw_err *err)
+{
+	struct store_param p[4] = {sp_text(key), sp_time(ms), sp_text(raw), sp_int(time_now_ms())};
+	if (!key)
+		return sw_err_set(err, "store: watermark without a key"), STORE_ERROR;
+	return store__exec(st,
+	                   "INSERT INTO watermarks (key, value_ms, raw, updated_at)"
+	                   " VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE SET"
+	                   " value_ms = excluded.value_ms, raw = excluded.raw,"
+	                   " updated_at = excluded.updated_at",
+	                   p, 4, NULL, NULL, err);
+}
+
+/* ---- step records ---------------------------------------------------------------------- */
+
+static const char *const step_names[] = {"IN_PROGRESS", "SUCCESS", "FAILED"};
+
+const char *step_status_name(enum step_status s)
+{
+	if ((unsigned)s >= ARRAY_SIZE(step_names))
+		return "UNKNOWN";
+	return step_names[s];
+}
+
+int step_status_parse(const char *s)
+{
+	if (!s)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(step_names); i++) {
+		const char *a = s, *b = step_names[i];
+		while (*a && *b && (*a == *b || (*a >= 'a' && *a <= 'z' && *a - 32 == *b))) {
+			a++;
+			b++;
+		}
+		if (!*a && !*b)
+			return (int)i;
+	}
+	return -1;
+}
+
+static const char *const sql_record_insert =
+    "INSERT INTO step_records (workflow, instance_id, step, status, updated_at, user_id, "
+    "error, started_at, finished_at, labels) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    " ON CONFLICT DO NOTHING RETURNING id";
+
+static const char *const sql_step_upsert =
+    "INSERT INTO instance_steps (workflow, instance_id, step, step_index, status, user_id, "
+    "error, started_at, finished_at, updated_at, labels)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    " ON CONFLICT (workflow, instance_id, step) DO UPDATE SET"
+    " step_index = excluded.step_index, status = excluded.status,"
+    " user_id = COALESCE(excluded.user_id, instance_steps.user_id),"
+    " error = excluded.error,"
+    " started_at = COALESCE(excluded.started_at, instance_steps.started_at),"
+    " finished_at = excluded.finished_at, updated_at = excluded.updated_at,"
+    " labels = COALESCE(excluded.labels, instance_steps.labels)"
+    /* the latest updated_at wins; on a tie the further status (FAILED > SUCCESS >
+     * IN_PROGRESS), so the outcome does not depend on arrival order */
+    " WHERE excluded.updated_at > instance_steps.updated_at"
+    " OR (excluded.updated_at = instance_steps.updated_at"
+    " AND excluded.status > instance_steps.status)";
+
+static const char *const sql_instance_upsert =
+    "INSERT INTO instances (workflow, instance_id, user_id, started_at, last_progress_at, "
+    "max_step_index, completed_at, labels) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    " ON CONFLICT (workflow, instance_id) DO UPDATE SET"
+    " user_id = CASE WHEN excluded.last_progress_at >= instances.last_progress_at"
+    " THEN COALESCE(excluded.user_id, instances.user_id) ELSE instances.user_id END,"
+    " started_at = CASE WHEN instances.started_at IS NULL"
+    " OR excluded.started_at < instances.started_at"
+    " THEN excluded.started_at ELSE instances.started_at END,"
+    " last_progress_at = CASE WHEN excluded.last_progress_at > instances.last_progress_at"
+    " THEN excluded.last_progress_at ELSE instances.last_progress_at END,"
+    " max_step_index = CASE WHEN excluded.max_step_index > instances.max_step_index"
+    " THEN excluded.max_step_index ELSE instances.max_step_index END,"
+    " completed_at = COALESCE(instances.completed_at, excluded.completed_at),"
+    " labels = CASE WHEN excluded.last_progress_at >= instances.last_progress_at"
+    " THEN COALESCE(excluded.labels, instances.labels) ELSE instances.labels END";
+
+/* One instance's summary of the new records of a batch. */
+struct inst_agg {
+	const char *instance_id, *user_id, *labels;
+	int64_t started_at, last_progress_at, completed_at;
+	int max_step_index;
+};
+
+static int check_record(const struct step_record *r, size_t i, int n_steps, struct sw_err *err)
+{
+	if (!r->instance_id || !r->step)
+		return sw_err_set(err, "step record %zu: instance_id and step are required", i);
+	if ((unsigned)r->status > STEP_FAILED)
+		return sw_err_set(err, "step record %zu: invalid status %d", i, (int)r->status);
+	if (r->updated_at == TIME_NULL)
+		return sw_err_set(err, "step record %zu: updated_at is required", i);
+	if (r->step_index < 0 || r->step_index >= n_steps)
+		return sw_err_set(err, "step record %zu: step index %d outside 0..%d", i,
+		                  r->step_index, n_steps - 1);
+	return 0;
+}
+
+/* Fold record r into the per-instance summaries (found through map). */
+static void agg_add(struct inst_agg **aggs, size_t *naggs, size_t *alloc, struct stmt_cache *map,
+                    const struct step_record *r, int n_steps)
+{
+	struct inst_agg *g;
+	uintptr_t slot = (uintptr_t)stmt_cache_get(map, r->instance_id);
+	if (!slot) {
+		ALLOC_GROW(*aggs, *naggs + 1, *alloc);
+		g = &(*aggs)[(*naggs)++];
+		memset(g, 0, sizeof(*g));
+		g->instance_id = r->instance_id;
+		g->started_at = g->completed_at = TIME_NULL;
+		g->last_progress_at = r->updated_at;
+		g->max_step_index = r->step_index;
+		g->user_id = r->user_id;
+		g->labels = r->labels_json;
+		stmt_cache_put(map, r->instance_id, (void *)(uintptr_t)*naggs);
+	} else {
+		g = &(*aggs)[slot - 1];
+	}
+	if (r->updated_at >= g->last_progress_at) {
+		g->last_progress_at = r->updated_at;
+		if (r->user_id)
+			g->user_id = r->user_id;
+		if (r->labels_json)
+			g->labels = r->labels_json;
+	}
+	if (r->started_at != TIME_NULL &&
+	    (g->started_at == TIME_NULL || r->started_at < g->started_at))
+		g->started_at = r->started_at;
+	if (r->step_index > g->max_step_index)
+		g->max_step_index = r->step_index;
+	if (r->step_index == n_steps - 1 && r->status == STEP_SUCCESS &&
+	    g->completed_at == TIME_NULL)
+		g->completed_at = r->finished_at != TIME_NULL ? r->finished_at : r->updated_at;
+}
+
+int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
+                       const struct step_record *recs, size_t n, unsigned char *is_new,
+                       struct sw_err *err)
+{
+	struct store_param *p = NULL;
+	struct store_rows *res = NULL;
+	struct inst_agg *aggs = NULL;
+	size_t naggs = 0, aalloc = 0, nnew = 0;
+	struct stmt_cache map = {0};
+	int rc = 0;
+
+	if (!workflow || n_steps <= 0)
+		return sw_err_set(err, "store: ingest needs a workflow and its steps"), STORE_ERROR;
+	for (size_t i = 0; i < n; i++)
+		if (check_record(&recs[i], i, n_steps, err))
+			return STORE_ERROR;
+	if (n == 0)
+		return 0;
+
+	rc = store__enter(st, err);
+	if (rc)
+		return rc;
+	p = xcalloc(n * 11, sizeof(*p));
+	res = xcalloc(n, sizeof(*res));
+	for (size_t i = 0; i < n; i++) {
+		const struct step_record *r = &recs[i];
+		struct store_param *q = p + i * 10;
+		q[0] = sp_text(workflow);
+		q[1] = sp_text(r->instance_id);
+		q[2] = sp_text(r->step);
+		q[3] = sp_int(r->status);
+		q[4] = sp_time(r->updated_at);
+		q[5] = sp_text(r->user_id);
+		q[6] = sp_text(r->error);
+		q[7] = sp_time(r->started_at);
+		q[8] = sp_time(r->finished_at);
+		q[9] = sp_text(r->labels_json);
+	}
+	rc = store__exec_many(st, sql_record_insert, p, 10, n, res, err);
+	if (rc)
+		goto out;
+
+	/* the current state of each step, from the new records only */
+	for (size_t i = 0; i < n; i++) {
+		const struct step_record *r = &recs[i];
+		struct store_param *q;
+		bool fresh = res[i].nrows > 0;
+		if (is_new)
+			is_new[i] = fresh;
+		if (!fresh)
+			continue;
+		q = p + nnew++ * 11;
+		q[0] = sp_text(workflow);
+		q[1] = sp_text(r->instance_id);
+		q[2] = sp_text(r->step);
+		q[3] = sp_int(r->step_index);
+		q[4] = sp_int(r->status);
+		q[5] = sp_text(r->user_id);
+		q[6] = sp_text(r->error);
+		q[7] = sp_time(r->started_at);
+		q[8] = sp_time(r->finished_at);
+		q[9] = sp_time(r->updated_at);
+		q[10] = sp_text(r->labels_json);
+		agg_add(&aggs, &naggs, &aalloc, &map, r, n_steps);
+	}
+	rc = store__exec_many(st, sql_step_upsert, p, 11, nnew, NULL, err);
+	if (rc)
+		goto out;
+
+	for (size_t i = 0; i < naggs; i++) {
+		const struct inst_agg *g = &aggs[i];
+		struct store_param *q = p + i * 8;
+		q[0] = sp_text(workflow);
+		q[1] = sp_text(g->instance_id);
+		q[2] = sp_text(g->user_id);
+		q[3] = sp_time(g->started_at);
+		q[4] = sp_time(g->last_progress_at);
+		q[5] = sp_int(g->max_step_index);
+		q[6] = sp_time(g->completed_at);
+		q[7] = sp_text(g->labels);
+	}
+	rc = store__exec_many(st, sql_instance_upsert, p, 8, naggs, NULL, err);
+out:
+	for (size_t i = 0; i < n; i++)
+		store_rows_release(&res[i]);
+	free(res);
+	free(p);
+	free(aggs);
+	stmt_cache_clear(&map, NULL);
+	return store__leave(st, rc, err);
+}
+
+/* ---- instance steps -------------------------------------------------------------------- */
+
+#define STEP_COLS                                                                         \
+	"s.workflow, s.instance_id, s.user_id, s.step, s.error, s.labels, s.step_index, " \
+	"s.status, s.started_at, s.finished_at, s.updated_at"
+
+void instance_step_release(struct instance_step *s)
+{
+	if (!s)
+		return;
+	free(s->workflow);
+	free(s->instance_id);
+	free(s->user_id);
+	free(s->step);
+	free(s->error);
+	free(s->labels_json);
+	memset(s, 0, sizeof(*s));
+}
+
+void instance_steps_free(struct instance_step *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		instance_step_release(&v[i]);
+	free(v);
+}
+
+static void steps_from_rows(const struct store_rows *r, struct instance_step **out, size_t *n)
+{
+	struct instance_step *v = xcalloc(r->nrows ? r->nrows : 1, sizeof(*v));
+	for (size_t i = 0; i < r->nrows; i++) {
+		v[i].workflow = store_rows_dup(r, i, 0);
+		v[i].instance_id = store_rows_dup(r, i, 1);
+		v[i].user_id = store_rows_dup(r, i, 2);
+		v[i].step = store_rows_dup(r, i, 3);
+		v[i].error = store_rows_dup(r, i, 4);
+		v[i].labels_json = store_rows_dup(r, i, 5);
+		v[i].step_index = (int)store_rows_int(r, i, 6, 0);
+		v[i].status = (enum step_status)store_rows_int(r, i, 7, 0);
+		v[i].started_at = store_rows_int(r, i, 8, TIME_NULL);
+		v[i].finished_at = store_rows_int(r, i, 9, TIME_NULL);
+		v[i].updated_at = store_rows_int(r, i, 10, TIME_NULL);
+	}
+	*out = v;
+	*n = r->nrows;
+}
+
+int store_steps_stuck(struct store *st, const char *workflow, const char *step,
+                      int64_t started_before, size_t limit, struct instance_step **out, size_t *n,
+                      struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[4] = {sp_text(workflow), sp_text(step), sp_int(started_before),
+	                           sp_int((int64_t)limit)};
+	int rc = store__exec(st,
+	                     "SELECT " STEP_COLS " FROM instance_steps s"
+	                     " WHERE s.workflow = $1 AND s.step = $2 AND s.status = 0"
+	                     " AND s.started_at < $3 AND NOT EXISTS (SELECT 1 FROM alerts a"
+	                     " WHERE a.rule = 'stuck' AND a.workflow = s.workflow"
+	                     " AND a.instance_id = s.instance_id AND a.step = s.step"
+	                     " AND a.state < 4)"
+	                     " ORDER BY s.started_at, s.instance_id LIMIT $4",
+	                     p, 4, &rows, NULL, err);
+	*out = NULL;
+	*n = 0;
+	if (!rc)
+		steps_from_rows(&rows, out, n);
+	store_rows_release(&rows);
+	return rc;
+}
+
+int store_instance_steps(struct store *st, const char *workflow, const char *instance_id,
+                         struct instance_step **out, size_t *n, struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[2] = {sp_text(workflow), sp_text(instance_id)};
+	int rc = store__exec(st,
+	                     "SELECT " STEP_COLS " FROM instance_steps s"
+	                     " WHERE s.workflow = $1 AND s.instance_id = $2"
+	                     " ORDER BY s.step_index, s.step",
+	                     p, 2, &rows, NULL, err);
+	*out = NULL;
+	*n = 0;
+	if (!rc)
+		steps_from_rows(&rows, out, n);
+	store_rows_release(&rows);
+	return rc;
+}
+
+void instance_info_release(struct instance_info *i)
+{
+	if (!i)
+		return;
+	free(i->workflow);
+	free(i->instance_id);
+	free(i->user_id);
+	free(i->labels_json);
+	memset(i, 0, sizeof(*i));
+}
+
+int store_instance_get(struct store *st, const char *workflow, const char *instance_id,
+                       struct instance_info *out, struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[2] = {sp_text(workflow), sp_text(instance_id)};
+	int rc = store__exec(st,
+	                     "SELECT workflow, instance_id, user_id, labels, started_at,"
+	                     " last_progress_at, max_step_index, completed_at FROM instances"
+	                     " WHERE workflow = $1 AND instance_id = $2",
+	                     p, 2, &rows, NULL, err);
+	memset(out, 0, sizeof(*out));
+	if (!rc && !rows.nrows)
+		rc = store__err(err, STORE_ENOTFOUND, "instance '%s' of '%s' not found",
+		                instance_id ? instance_id : "", workflow ? workflow : "");
+	if (!rc) {
+		out->workflow = store_rows_dup(&rows, 0, 0);
+		out->instance_id = store_rows_dup(&rows, 0, 1);
+		out->user_id = store_rows_dup(&rows, 0, 2);
+		out->labels_json = store_rows_dup(&rows, 0, 3);
+		out->started_at = store_rows_int(&rows, 0, 4, TIME_NULL);
+		out->last_progress_at = store_rows_int(&rows, 0, 5, TIME_NULL);
+		out->max_step_index = (int)store_rows_int(&rows, 0, 6, 0);
+		out->completed_at = store_rows_int(&rows, 0, 7, TIME_NULL);
+	}
+	store_rows_release(&rows);
+	return rc;
+}

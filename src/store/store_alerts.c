@@ -1,0 +1,942 @@
+/*
+ * store_alerts.c - alerts, their history, incidents and counts (store.h), on the backend
+ * method table (store-int.h) with SQL shared by SQLite and PostgreSQL.
+ *
+ * DESIGN: batch operations run in phases, each phase one exec_many over the whole batch
+ * (pipelined on PostgreSQL), so opening 10,000 alerts costs a handful of round trips per
+ * phase chunk rather than several per alert:
+ *
+ *   open:   look up each key (open alert, else the newest closed one) -> find or create the
+ *           incidents of the new alerts' group keys -> insert the alerts ON CONFLICT DO
+ *           NOTHING -> history rows and flap counts -> refresh each touched incident.
+ *   change: compare-and-set UPDATE of each alert -> history rows for those applied ->
+ *           refresh each touched incident, resolving it when no open alert is left.
+ *
+ * The database keeps the invariants (unique partial indexes, CAS updates); the phases only
+ * make the common path fast. When another connection wins a race (an insert that did
+ * nothing), the existing row is read back and reported as not created.
+ *
+ * Incident counters are recomputed from the alerts table (through the alerts_incident
+ * indexes) once per touched incident per call, rather than incremented, so they cannot drift.
+ */
+#include "util/common.h"
+#include "util/strbuf.h"
+#include "store/store-int.h"
+
+#define ALERT_COLS                                                                            \
+	"a.id, a.rule, a.workflow, a.step, a.instance_id, a.user_id, a.step_index, a.state, " \
+	"a.error, a.labels, a.group_key, a.occurred_at, a.opened_at, a.updated_at, "          \
+	"a.next_escalation_at, a.abandon_after_ms, a.acked_by, a.acked_at, a.resolved_at, "   \
+	"a.resolved_by, a.incident_id, a.reopen_of"
+
+#define INCIDENT_COLS                                                                   \
+	"i.id, i.workflow, i.step, i.rule, i.group_key, i.labels, i.state, i.level, "   \
+	"i.open_alerts, i.total_alerts, i.affected_users, i.opened_at, i.resolved_at, " \
+	"i.acked_by, i.acked_at"
+
+/* ---- freeing --------------------------------------------------------------------------- */
+
+void alert_release(struct alert *a)
+{
+	if (!a)
+		return;
+	free(a->rule);
+	free(a->workflow);
+	free(a->step);
+	free(a->instance_id);
+	free(a->user_id);
+	free(a->error);
+	free(a->labels_json);
+	free(a->group_key);
+	free(a->acked_by);
+	free(a->resolved_by);
+	memset(a, 0, sizeof(*a));
+}
+
+void alerts_free(struct alert *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		alert_release(&v[i]);
+	free(v);
+}
+
+void alert_events_free(struct alert_event *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].actor);
+		free(v[i].event);
+		free(v[i].reason);
+	}
+	free(v);
+}
+
+void incident_release(struct incident *i)
+{
+	if (!i)
+		return;
+	free(i->workflow);
+	free(i->step);
+	free(i->rule);
+	free(i->group_key);
+	free(i->labels_json);
+	free(i->acked_by);
+	memset(i, 0, sizeof(*i));
+}
+
+void incidents_free(struct incident *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		incident_release(&v[i]);
+	free(v);
+}
+
+/* ---- rows -> structs ------------------------------------------------------------------- */
+
+static void alert_from_row(const struct store_rows *r, size_t i, struct alert *a)
+{
+	a->id = store_rows_int(r, i, 0, 0);
+	a->rule = store_rows_dup(r, i, 1);
+	a->workflow = store_rows_dup(r, i, 2);
+	a->step = store_rows_dup(r, i, 3);
+	a->instance_id = store_rows_dup(r, i, 4);
+	a->user_id = store_rows_dup(r, i, 5);
+	a->step_index = (int)store_rows_int(r, i, 6, 0);
+	a->state = (enum alert_state)store_rows_int(r, i, 7, 0);
+	a->error = store_rows_dup(r, i, 8);
+	a->labels_json = store_rows_dup(r, i, 9);
+	if (!a->labels_json)
+		a->labels_json = xstrdup("{}");
+	a->group_key = store_rows_dup(r, i, 10);
+	a->occurred_at = store_rows_int(r, i, 11, TIME_NULL);
+	a->opened_at = store_rows_int(r, i, 12, TIME_NULL);
+	a->updated_at = store_rows_int(r, i, 13, TIME_NULL);
+	a->next_escalation_at = store_rows_int(r, i, 14, TIME_NULL);
+	a->abandon_after_ms = store_rows_int(r, i, 15, 0);
+	a->acked_by = store_rows_dup(r, i, 16);
+	a->acked_at = store_rows_int(r, i, 17, TIME_NULL);
+	a->resolved_at = store_rows_int(r, i, 18, TIME_NULL);
+	a->resolved_by = store_rows_dup(r, i, 19);
+	a->incident_id = store_rows_int(r, i, 20, 0);
+	a->reopen_of = store_rows_int(r, i, 21, 0);
+}
+
+/* Run a query returning ALERT_COLS and hand back the alerts. */
+static int alerts_query(struct store *st, const char *sql, const struct store_param *p, size_t np,
+                        struct alert **out, size_t *n, struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	int rc = store__exec(st, sql, p, np, &rows, NULL, err);
+	*out = NULL;
+	*n = 0;
+	if (!rc) {
+		*out = xcalloc(rows.nrows ? rows.nrows : 1, sizeof(**out));
+		for (size_t i = 0; i < rows.nrows; i++)
+			alert_from_row(&rows, i, &(*out)[i]);
+		*n = rows.nrows;
+	}
+	store_rows_release(&rows);
+	return rc;
+}
+
+static int check_limit(size_t limit, struct sw_err *err)
+{
+	if (limit < 1 || limit > 1000)
+		return sw_err_set(err, "store: limit %zu outside 1..1000", limit), STORE_ERROR;
+	return 0;
+}
+
+/* ---- opening --------------------------------------------------------------------------- */
+
+static const char *const sql_key_lookup =
+    "SELECT id, state, incident_id FROM alerts"
+    " WHERE workflow = $2 AND instance_id = $3 AND step = $4 AND rule = $1"
+    " ORDER BY CASE WHEN state < 4 THEN 0 ELSE 1 END, id DESC LIMIT 1";
+
+static const char *const sql_open_lookup =
+    "SELECT id, incident_id FROM alerts"
+    " WHERE rule = $1 AND workflow = $2 AND instance_id = $3 AND step = $4 AND state < 4";
+
+static const char *const sql_incident_insert =
+    "INSERT INTO incidents (group_key, workflow, step, rule, labels, state, level,"
+    " open_alerts, total_alerts, affected_users, opened_at, updated_at)"
+    " VALUES ($1, $2, $3, $4, $5, 'OPEN', 0, 0, 0, 0, $6, $6)"
+    " ON CONFLICT DO NOTHING RETURNING id";
+
+/* PostgreSQL locks the incident so a concurrent resolve cannot close it under us. */
+static const char *const sql_incident_find[] = {
+    [SW_DB_SQLITE] = "SELECT id FROM incidents WHERE group_key = $1 AND state = 'OPEN'",
+    [SW_DB_POSTGRES] = "SELECT id FROM incidents WHERE group_key = $1 AND state = 'OPEN'"
+                       " FOR UPDATE",
+};
+
+static const char *const sql_alert_insert =
+    "INSERT INTO alerts (rule, workflow, step, step_index, instance_id, user_id, state,"
+    " error, labels, group_key, occurred_at, opened_at, updated_at, next_escalation_at,"
+    " abandon_after_ms, incident_id, reopen_of) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8,"
+    " $9, $10, $11, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING RETURNING id";
+
+static const char *const sql_history_insert =
+    "INSERT INTO alert_history (alert_id, at, actor, event, reason, from_state, to_state)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+static const char *const sql_flap =
+    "INSERT INTO rule_flaps (workflow, rule, flaps) VALUES ($1, $2, 1)"
+    " ON CONFLICT (workflow, rule) DO UPDATE SET flaps = rule_flaps.flaps + 1";
+
+static const char *const sql_incident_refresh =
+    "UPDATE incidents SET"
+    " total_alerts = (SELECT count(*) FROM alerts WHERE incident_id = $1),"
+    " open_alerts = (SELECT count(*) FROM alerts WHERE incident_id = $1 AND state < 4),"
+    " affected_users = (SELECT count(DISTINCT user_id) FROM alerts WHERE incident_id = $1),"
+    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = $1 AND state < 4"
+    " ORDER BY state DESC LIMIT 1), level),"
+    " updated_at = $2 WHERE id = $1";
+
+static const char *const sql_incident_close =
+    "UPDATE incidents SET state = 'RESOLVED', resolved_at = $2, updated_at = $2"
+    " WHERE id = $1 AND state = 'OPEN' AND open_alerts = 0";
+
+static int check_new(const struct alert_new *a, size_t i, struct sw_err *err)
+{
+	if (!a->rule || !a->workflow || !a->step || !a->instance_id || !a->user_id || !a->group_key)
+		return sw_err_set(err,
+		                  "store: alert %zu: rule, workflow, step, instance_id, user_id "
+		                  "and group_key are required",
+		                  i),
+		       STORE_ERROR;
+	if (a->occurred_at == TIME_NULL)
+		return sw_err_set(err, "store: alert %zu: occurred_at is required", i), STORE_ERROR;
+	return 0;
+}
+
+/* "rule\x1fworkflow\x1finstance\x1fstep": a batch-local key for duplicate detection. */
+static char *key_of(const struct alert_new *a)
+{
+	return xasprintf("%s\x1f%s\x1f%s\x1f%s", a->rule, a->workflow, a->instance_id, a->step);
+}
+
+/* Find or create the open incident of each distinct group key in keys[] (indexes into a);
+ * inc[k] receives its id. */
+static int incidents_ensure(struct store *st, int64_t now, const struct alert_new *a,
+                            const size_t *keys, size_t nkeys, int64_t *inc, struct sw_err *err)
+{
+	struct store_param *p = xcalloc(nkeys * 6 + 1, sizeof(*p));
+	struct store_rows *res = xcalloc(nkeys + 1, sizeof(*res));
+	int rc = 0;
+
+	for (int attempt = 0; !rc && attempt < 3; attempt++) {
+		size_t miss = 0;
+		for (size_t k = 0; k < nkeys; k++) {
+			const struct alert_new *x = &a[keys[k]];
+			struct store_param *q = p + k * 6;
+			store_rows_release(&res[k]);
+			if (inc[k])
+				continue;
+			q[0] = sp_text(x->group_key);
+			q[1] = sp_text(x->workflow);
+			q[2] = sp_text(x->step);
+			q[3] = sp_text(x->rule);
+			q[4] = sp_text(x->incident_labels_json ? x->incident_labels_json : "{}");
+			q[5] = sp_int(now);
+		}
+		/* insert the missing ones (compacting the parameter sets) */
+		for (size_t k = 0; k < nkeys; k++)
+			if (!inc[k])
+				memmove(p + miss++ * 6, p + k * 6, 6 * sizeof(*p));
+		rc = store__exec_many(st, sql_incident_insert, p, 6, miss, res, err);
+		if (rc)
+			break;
+		miss = 0;
+		for (size_t k = 0; k < nkeys; k++) {
+			if (inc[k])
+				continue;
+			if (res[miss].nrows)
+				inc[k] = store_rows_int(&res[miss], 0, 0, 0);
+			store_rows_release(&res[miss]);
+			miss++;
+		}
+		/* the others exist already: read them */
+		miss = 0;
+		for (size_t k = 0; k < nkeys; k++)
+			if (!inc[k])
+				p[miss++] = sp_text(a[keys[k]].group_key);
+		rc = store__exec_many(st, sql_incident_find[st->be->kind], p, 1, miss, res, err);
+		if (rc)
+			break;
+		miss = 0;
+		for (size_t k = 0; k < nkeys; k++) {
+			if (inc[k])
+				continue;
+			if (res[miss].nrows)
+				inc[k] = store_rows_int(&res[miss], 0, 0, 0);
+			store_rows_release(&res[miss]);
+			miss++;
+		}
+		if (miss == 0)
+			break;
+	}
+	for (size_t k = 0; !rc && k < nkeys; k++)
+		if (!inc[k])
+			rc = store__err(err, STORE_EBUSY,
+			                "store: incident '%s' changed under us, retry",
+			                a[keys[k]].group_key);
+	for (size_t k = 0; k < nkeys; k++)
+		store_rows_release(&res[k]);
+	free(res);
+	free(p);
+	return rc;
+}
+
+int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, size_t n,
+                      struct alert_opened *out, struct sw_err *err)
+{
+	struct store_param *p = NULL;
+	struct store_rows *res = NULL;
+	struct stmt_cache keys = {0}, groups = {0};
+	char **keystr = NULL;
+	size_t *todo = NULL, ntodo = 0, *gkeys = NULL, ngkeys = 0, *gidx = NULL;
+	int64_t *ginc = NULL, *touched = NULL;
+	size_t ntouched = 0;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		if (check_new(&a[i], i, err))
+			return STORE_ERROR;
+	if (n == 0)
+		return 0;
+	memset(out, 0, n * sizeof(*out));
+	rc = store__enter(st, err);
+	if (rc)
+		return rc;
+
+	p = xcalloc(n * 15, sizeof(*p));
+	res = xcalloc(n, sizeof(*res));
+	keystr = xcalloc(n, sizeof(*keystr));
+	todo = xcalloc(n, sizeof(*todo));
+	gkeys = xcalloc(n, sizeof(*gkeys));
+	gidx = xcalloc(n, sizeof(*gidx));
+
+	/* 1. each key: its open alert, else its newest closed one (what a reopen links to) */
+	for (size_t i = 0; i < n; i++) {
+		struct store_param *q = p + i * 4;
+		q[0] = sp_text(a[i].rule);
+		q[1] = sp_text(a[i].workflow);
+		q[2] = sp_text(a[i].instance_id);
+		q[3] = sp_text(a[i].step);
+	}
+	rc = store__exec_many(st, sql_key_lookup, p, 4, n, res, err);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		uintptr_t first;
+		if (res[i].nrows && store_rows_int(&res[i], 0, 1, 0) < ALERT_RESOLVED) {
+			out[i].alert_id = store_rows_int(&res[i], 0, 0, 0);
+			out[i].incident_id = store_rows_int(&res[i], 0, 2, 0);
+			continue;
+		}
+		if (res[i].nrows)
+			out[i].reopen_of = store_rows_int(&res[i], 0, 0, 0);
+		/* the same key twice in one batch: the later one refers to the first */
+		keystr[i] = key_of(&a[i]);
+		first = (uintptr_t)stmt_cache_get(&keys, keystr[i]);
+		if (first) {
+			out[i].reopen_of = 0;
+			continue; /* filled in after the first is inserted */
+		}
+		stmt_cache_put(&keys, keystr[i], (void *)(uintptr_t)(i + 1));
+		todo[ntodo++] = i;
+		first = (uintptr_t)stmt_cache_get(&groups, a[i].group_key);
+		if (!first) {
+			gkeys[ngkeys++] = i;
+			stmt_cache_put(&groups, a[i].group_key, (void *)(uintptr_t)ngkeys);
+			first = ngkeys;
+		}
+		gidx[i] = first - 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		store_rows_release(&res[i]);
+
+	/* 2. the incidents of the new alerts */
+	ginc = xcalloc(ngkeys + 1, sizeof(*ginc));
+	rc = incidents_ensure(st, now, a, gkeys, ngkeys, ginc, err);
+	if (rc)
+		goto out;
+
+	/* 3. insert; an insert that does nothing lost a race with another connection */
+	for (size_t t = 0; t < ntodo; t++) {
+		size_t i = todo[t];
+		struct store_param *q = p + t * 15;
+		const struct alert_new *x = &a[i];
+		out[i].incident_id = ginc[gidx[i]];
+		q[0] = sp_text(x->rule);
+		q[1] = sp_text(x->workflow);
+		q[2] = sp_text(x->step);
+		q[3] = sp_int(x->step_index);
+		q[4] = sp_text(x->instance_id);
+		q[5] = sp_text(x->user_id);
+		q[6] = sp_text(x->error);
+		q[7] = sp_text(x->labels_json ? x->labels_json : "{}");
+		q[8] = sp_text(x->group_key);
+		q[9] = sp_int(x->occurred_at);
+		q[10] = sp_int(now);
+		q[11] = sp_time(x->next_escalation_at);
+		q[12] = sp_int(x->abandon_after_ms);
+		q[13] = sp_int(out[i].incident_id);
+		q[14] = out[i].reopen_of ? sp_int(out[i].reopen_of) : sp_text(NULL);
+	}
+	rc = store__exec_many(st, sql_alert_insert, p, 15, ntodo, res, err);
+	if (rc)
+		goto out;
+	for (size_t t = 0; t < ntodo; t++) {
+		size_t i = todo[t];
+		if (res[t].nrows) {
+			out[i].alert_id = store_rows_int(&res[t], 0, 0, 0);
+			out[i].created = true;
+			continue;
+		}
+		struct store_rows one = STORE_ROWS_INIT;
+		struct store_param q[4] = {sp_text(a[i].rule), sp_text(a[i].workflow),
+		                           sp_text(a[i].instance_id), sp_text(a[i].step)};
+		rc = store__exec(st, sql_open_lookup, q, 4, &one, NULL, err);
+		if (!rc && !one.nrows)
+			rc = store__err(err, STORE_EBUSY,
+			                "store: alert of '%s' changed under us, retry",
+			                a[i].instance_id);
+		if (!rc) {
+			out[i].alert_id = store_rows_int(&one, 0, 0, 0);
+			out[i].incident_id = store_rows_int(&one, 0, 1, 0);
+			out[i].reopen_of = 0;
+		}
+		store_rows_release(&one);
+		if (rc)
+			goto out;
+	}
+	/* duplicates within the batch take the first one's answer */
+	for (size_t i = 0; i < n; i++) {
+		if (out[i].alert_id)
+			continue;
+		uintptr_t first = (uintptr_t)stmt_cache_get(&keys, keystr[i]);
+		out[i] = out[first - 1];
+		out[i].created = false;
+		out[i].reopen_of = 0;
+	}
+
+	/* 4. history and flap counts of the created ones */
+	{
+		size_t nh = 0, nf = 0;
+		for (size_t t = 0; t < ntodo; t++) {
+			size_t i = todo[t];
+			struct store_param *q = p + nh * 7;
+			if (!out[i].created)
+				continue;
+			q[0] = sp_int(out[i].alert_id);
+			q[1] = sp_int(now);
+			q[2] = sp_text("watcher");
+			q[3] = sp_text(out[i].reopen_of ? "reopened" : "opened");
+			q[4] = sp_text(a[i].error);
+			q[5] = sp_text(NULL);
+			q[6] = sp_int(ALERT_INITIATED);
+			nh++;
+		}
+		rc = store__exec_many(st, sql_history_insert, p, 7, nh, NULL, err);
+		if (rc)
+			goto out;
+		for (size_t t = 0; t < ntodo; t++) {
+			size_t i = todo[t];
+			if (!out[i].created || !out[i].reopen_of)
+				continue;
+			p[nf * 2] = sp_text(a[i].workflow);
+			p[nf * 2 + 1] = sp_text(a[i].rule);
+			nf++;
+		}
+		rc = store__exec_many(st, sql_flap, p, 2, nf, NULL, err);
+		if (rc)
+			goto out;
+	}
+
+	/* 5. the touched incidents' counters */
+	touched = xcalloc(ngkeys + 1, sizeof(*touched));
+	for (size_t t = 0; t < ntodo; t++) {
+		size_t i = todo[t], g = gidx[i];
+		if (out[i].created && touched[g] == 0) {
+			touched[g] = 1;
+			p[ntouched * 2] = sp_int(ginc[g]);
+			p[ntouched * 2 + 1] = sp_int(now);
+			ntouched++;
+		}
+	}
+	rc = store__exec_many(st, sql_incident_refresh, p, 2, ntouched, NULL, err);
+out:
+	for (size_t i = 0; i < n; i++) {
+		store_rows_release(&res[i]);
+		free(keystr[i]);
+	}
+	free(res);
+	free(keystr);
+	free(p);
+	free(todo);
+	free(gkeys);
+	free(gidx);
+	free(ginc);
+	free(touched);
+	stmt_cache_clear(&keys, NULL);
+	stmt_cache_clear(&groups, NULL);
+	if (rc)
+		memset(out, 0, n * sizeof(*out));
+	return store__leave(st, rc, err);
+}
+
+/* ---- state changes --------------------------------------------------------------------- */
+
+static const char *const sql_alert_cas =
+    "UPDATE alerts SET state = $2, updated_at = $3, next_escalation_at = $4,"
+    " resolved_at = CASE WHEN $2 = 4 THEN $3 ELSE resolved_at END,"
+    " resolved_by = CASE WHEN $2 = 4 THEN $5 ELSE resolved_by END"
+    " WHERE id = $1 AND state = $6 RETURNING incident_id";
+
+static int cmp_i64(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	return (a > b) - (a < b);
+}
+
+int store_alerts_change(struct store *st, int64_t now, const struct alert_change *c, size_t n,
+                        bool *applied, struct sw_err *err)
+{
+	struct store_param *p = NULL;
+	struct store_rows *res = NULL;
+	int64_t *inc = NULL;
+	size_t ninc = 0, nh = 0;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		if (applied)
+			applied[i] = false;
+		if (!c[i].event || !c[i].actor || (unsigned)c[i].from >= ALERT_STATE_COUNT ||
+		    (unsigned)c[i].to >= ALERT_STATE_COUNT)
+			return sw_err_set(err, "store: change %zu: bad states, event or actor", i),
+			       STORE_ERROR;
+	}
+	if (n == 0)
+		return 0;
+	rc = store__enter(st, err);
+	if (rc)
+		return rc;
+	p = xcalloc(n * 7, sizeof(*p));
+	res = xcalloc(n, sizeof(*res));
+	inc = xcalloc(n, sizeof(*inc));
+
+	/* 1. compare-and-set, in order (a later change may build on an earlier one) */
+	for (size_t i = 0; i < n; i++) {
+		struct store_param *q = p + i * 6;
+		bool open = alert_state_open(c[i].to);
+		q[0] = sp_int(c[i].alert_id);
+		q[1] = sp_int(c[i].to);
+		q[2] = sp_int(now);
+		q[3] = sp_time(open ? c[i].next_escalation_at : TIME_NULL);
+		q[4] = sp_text(c[i].to == ALERT_RESOLVED ? c[i].resolved_by : NULL);
+		q[5] = sp_int(c[i].from);
+	}
+	rc = store__exec_many(st, sql_alert_cas, p, 6, n, res, err);
+	if (rc)
+		goto out;
+
+	/* 2. one history row per applied change */
+	for (size_t i = 0; i < n; i++) {
+		struct store_param *q = p + nh * 7;
+		if (!res[i].nrows)
+			continue;
+		if (applied)
+			applied[i] = true;
+		inc[ninc++] = store_rows_int(&res[i], 0, 0, 0);
+		q[0] = sp_int(c[i].alert_id);
+		q[1] = sp_int(now);
+		q[2] = sp_text(c[i].actor);
+		q[3] = sp_text(c[i].event);
+		q[4] = sp_text(c[i].reason);
+		q[5] = sp_int(c[i].from);
+		q[6] = sp_int(c[i].to);
+		nh++;
+	}
+	rc = store__exec_many(st, sql_history_insert, p, 7, nh, NULL, err);
+	if (rc)
+		goto out;
+
+	/* 3. the touched incidents, each once, in id order (a stable lock order) */
+	if (ninc) {
+		size_t u = 0;
+		qsort(inc, ninc, sizeof(*inc), cmp_i64);
+		for (size_t i = 0; i < ninc; i++)
+			if (i == 0 || inc[i] != inc[i - 1])
+				inc[u++] = inc[i];
+		ninc = u;
+	}
+	for (size_t i = 0; i < ninc; i++) {
+		p[i * 2] = sp_int(inc[i]);
+		p[i * 2 + 1] = sp_int(now);
+	}
+	rc = store__exec_many(st, sql_incident_refresh, p, 2, ninc, NULL, err);
+	if (!rc)
+		rc = store__exec_many(st, sql_incident_close, p, 2, ninc, NULL, err);
+out:
+	for (size_t i = 0; i < n; i++)
+		store_rows_release(&res[i]);
+	free(res);
+	free(p);
+	free(inc);
+	if (rc && applied)
+		memset(applied, 0, n * sizeof(*applied));
+	return store__leave(st, rc, err);
+}
+
+int store_alert_event_add(struct store *st, int64_t alert_id, int64_t at, const char *event,
+                          const char *actor, const char *reason, struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[5] = {sp_int(alert_id), sp_int(at), sp_text(actor), sp_text(event),
+	                           sp_text(reason)};
+	int rc;
+	if (!event || !actor || at == TIME_NULL)
+		return sw_err_set(err, "store: an event needs a time, a name and an actor"),
+		       STORE_ERROR;
+	rc = store__exec(st,
+	                 "INSERT INTO alert_history (alert_id, at, actor, event, reason)"
+	                 " SELECT id, CAST($2 AS BIGINT), CAST($3 AS TEXT), CAST($4 AS TEXT),"
+	                 " CAST($5 AS TEXT) FROM alerts WHERE id = $1 RETURNING id",
+	                 p, 5, &rows, NULL, err);
+	if (!rc && !rows.nrows)
+		rc = store__err(err, STORE_ENOTFOUND, "alert %" PRId64 " not found", alert_id);
+	store_rows_release(&rows);
+	return rc;
+}
+
+int store_alert_ack(struct store *st, int64_t id, int64_t now, const char *by, const char *note,
+                    struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[7] = {sp_int(id), sp_text(by), sp_int(now)};
+	int rc;
+	if (!by || !*by)
+		return sw_err_set(err, "store: an ack needs who acked"), STORE_ERROR;
+	rc = store__enter(st, err);
+	if (rc)
+		return rc;
+	rc = store__exec(st,
+	                 "UPDATE alerts SET acked_by = $2, acked_at = $3, updated_at = $3"
+	                 " WHERE id = $1 AND state < 4 AND acked_by IS NULL RETURNING id",
+	                 p, 3, &rows, NULL, err);
+	if (rc)
+		goto out;
+	if (!rows.nrows) {
+		store_rows_release(&rows);
+		rc = store__exec(st, "SELECT state, acked_by FROM alerts WHERE id = $1", p, 1,
+		                 &rows, NULL, err);
+		if (rc)
+			goto out;
+		if (!rows.nrows)
+			rc = store__err(err, STORE_ENOTFOUND, "alert %" PRId64 " not found", id);
+		else if (store_rows_int(&rows, 0, 0, 0) >= ALERT_RESOLVED)
+			rc = store__err(err, STORE_ECONFLICT, "alert %" PRId64 " is closed", id);
+		else
+			rc = store__err(err, STORE_ECONFLICT,
+			                "alert %" PRId64 " is already acked by '%s'", id,
+			                store_rows_text(&rows, 0, 1));
+		goto out;
+	}
+	p[1] = sp_int(now);
+	p[2] = sp_text(by);
+	p[3] = sp_text("acked");
+	p[4] = sp_text(note);
+	p[5] = sp_text(NULL);
+	p[6] = sp_text(NULL);
+	rc = store__exec(st, sql_history_insert, p, 7, NULL, NULL, err);
+out:
+	store_rows_release(&rows);
+	return store__leave(st, rc, err);
+}
+
+/* ---- reading alerts -------------------------------------------------------------------- */
+
+int store_alert_get(struct store *st, int64_t id, struct alert *out, struct alert_event **hist,
+                    size_t *nhist, struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[1] = {sp_int(id)};
+	int rc;
+	memset(out, 0, sizeof(*out));
+	if (hist) {
+		*hist = NULL;
+		*nhist = 0;
+	}
+	rc = store__exec(st, "SELECT " ALERT_COLS " FROM alerts a WHERE a.id = $1", p, 1, &rows,
+	                 NULL, err);
+	if (!rc && !rows.nrows)
+		rc = store__err(err, STORE_ENOTFOUND, "alert %" PRId64 " not found", id);
+	if (rc)
+		goto out;
+	alert_from_row(&rows, 0, out);
+	if (!hist)
+		goto out;
+	store_rows_release(&rows);
+	rc = store__exec(st,
+	                 "SELECT id, alert_id, at, actor, event, reason, from_state, to_state"
+	                 " FROM alert_history WHERE alert_id = $1 ORDER BY id",
+	                 p, 1, &rows, NULL, err);
+	if (rc) {
+		alert_release(out);
+		goto out;
+	}
+	*hist = xcalloc(rows.nrows ? rows.nrows : 1, sizeof(**hist));
+	for (size_t i = 0; i < rows.nrows; i++) {
+		struct alert_event *e = &(*hist)[i];
+		e->id = store_rows_int(&rows, i, 0, 0);
+		e->alert_id = store_rows_int(&rows, i, 1, 0);
+		e->at = store_rows_int(&rows, i, 2, TIME_NULL);
+		e->actor = store_rows_dup(&rows, i, 3);
+		e->event = store_rows_dup(&rows, i, 4);
+		e->reason = store_rows_dup(&rows, i, 5);
+		e->from_state = (int)store_rows_int(&rows, i, 6, -1);
+		e->to_state = (int)store_rows_int(&rows, i, 7, -1);
+	}
+	*nhist = rows.nrows;
+out:
+	store_rows_release(&rows);
+	return rc;
+}
+
+/* Append " AND <col> = $k" for a text filter. */
+static void filter_text(struct strbuf *sql, struct store_param *p, size_t *np, const char *col,
+                        const char *val)
+{
+	if (!val)
+		return;
+	p[*np] = sp_text(val);
+	strbuf_addf(sql, " AND %s = $%zu", col, ++*np);
+}
+
+int store_alerts_list(struct store *st, const struct alert_filter *f, struct alert **out, size_t *n,
+                      struct sw_err *err)
+{
+	struct strbuf sql = STRBUF_INIT;
+	struct store_param p[10];
+	size_t np = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (check_limit(f->limit, err))
+		return STORE_ERROR;
+	strbuf_addstr(&sql, "SELECT " ALERT_COLS " FROM alerts a WHERE 1 = 1");
+	if (f->state >= 0) {
+		p[np] = sp_int(f->state);
+		strbuf_addf(&sql, " AND a.state = $%zu", ++np);
+	}
+	if (f->open_only)
+		strbuf_addstr(&sql, " AND a.state < 4");
+	filter_text(&sql, p, &np, "a.rule", f->rule);
+	filter_text(&sql, p, &np, "a.workflow", f->workflow);
+	filter_text(&sql, p, &np, "a.step", f->step);
+	filter_text(&sql, p, &np, "a.user_id", f->user_id);
+	filter_text(&sql, p, &np, "a.instance_id", f->instance_id);
+	if (f->incident_id) {
+		p[np] = sp_int(f->incident_id);
+		strbuf_addf(&sql, " AND a.incident_id = $%zu", ++np);
+	}
+	if (f->before_id) {
+		p[np] = sp_int(f->before_id);
+		strbuf_addf(&sql, " AND a.id < $%zu", ++np);
+	}
+	p[np] = sp_int((int64_t)f->limit);
+	strbuf_addf(&sql, " ORDER BY a.id DESC LIMIT $%zu", ++np);
+	rc = alerts_query(st, sql.buf, p, np, out, n, err);
+	strbuf_release(&sql);
+	return rc;
+}
+
+int store_alerts_due(struct store *st, int64_t now, size_t limit, struct alert **out, size_t *n,
+                     struct sw_err *err)
+{
+	struct store_param p[2] = {sp_int(now), sp_int((int64_t)limit)};
+	*out = NULL;
+	*n = 0;
+	if (limit == 0)
+		return 0;
+	return alerts_query(st,
+	                    "SELECT " ALERT_COLS " FROM alerts a"
+	                    " WHERE a.state < 4 AND a.next_escalation_at <= $1"
+	                    " ORDER BY a.next_escalation_at, a.id LIMIT $2",
+	                    p, 2, out, n, err);
+}
+
+int store_alerts_recovered(struct store *st, const char *workflow, size_t limit, struct alert **out,
+                           size_t *n, struct sw_err *err)
+{
+	struct store_param p[2] = {sp_text(workflow), sp_int((int64_t)limit)};
+	*out = NULL;
+	*n = 0;
+	if (limit == 0)
+		return 0;
+	return alerts_query(
+	    st,
+	    "SELECT " ALERT_COLS " FROM alerts a"
+	    " WHERE a.workflow = $1 AND a.state < 4 AND a.rule IN ('failed', 'stuck')"
+	    " AND (EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = a.workflow"
+	    " AND s.instance_id = a.instance_id AND s.step = a.step"
+	    " AND (s.status = 1 OR (a.rule = 'stuck' AND s.status <> 0)))"
+	    " OR EXISTS (SELECT 1 FROM instances i WHERE i.workflow = a.workflow"
+	    " AND i.instance_id = a.instance_id AND i.max_step_index > a.step_index))"
+	    " ORDER BY a.id LIMIT $2",
+	    p, 2, out, n, err);
+}
+
+int store_alerts_open_by_rule(struct store *st, const char *rule, int64_t after_id, size_t limit,
+                              struct alert **out, size_t *n, struct sw_err *err)
+{
+	struct store_param p[3] = {sp_text(rule), sp_int(after_id), sp_int((int64_t)limit)};
+	*out = NULL;
+	*n = 0;
+	if (limit == 0)
+		return 0;
+	return alerts_query(st,
+	                    "SELECT " ALERT_COLS " FROM alerts a"
+	                    " WHERE a.rule = $1 AND a.state < 4 AND a.id > $2"
+	                    " ORDER BY a.id LIMIT $3",
+	                    p, 3, out, n, err);
+}
+
+int store_alerts_abandonable(struct store *st, int64_t now, size_t limit, struct alert **out,
+                             size_t *n, struct sw_err *err)
+{
+	struct store_param p[2] = {sp_int(now), sp_int((int64_t)limit)};
+	*out = NULL;
+	*n = 0;
+	if (limit == 0)
+		return 0;
+	return alerts_query(st,
+	                    "SELECT " ALERT_COLS " FROM alerts a"
+	                    " LEFT JOIN instances i ON i.workflow = a.workflow"
+	                    " AND i.instance_id = a.instance_id"
+	                    " WHERE a.state < 4 AND a.abandon_after_ms > 0"
+	                    " AND COALESCE(i.last_progress_at, a.occurred_at) + a.abandon_after_ms"
+	                    " <= $1 ORDER BY a.id LIMIT $2",
+	                    p, 2, out, n, err);
+}
+
+/* ---- incidents ------------------------------------------------------------------------- */
+
+static void incident_from_row(const struct store_rows *r, size_t k, struct incident *i)
+{
+	const char *state = store_rows_text(r, k, 6);
+	i->id = store_rows_int(r, k, 0, 0);
+	i->workflow = store_rows_dup(r, k, 1);
+	i->step = store_rows_dup(r, k, 2);
+	i->rule = store_rows_dup(r, k, 3);
+	i->group_key = store_rows_dup(r, k, 4);
+	i->labels_json = store_rows_dup(r, k, 5);
+	i->open = state && !strcmp(state, "OPEN");
+	i->level = (enum alert_state)store_rows_int(r, k, 7, 0);
+	i->open_alerts = store_rows_int(r, k, 8, 0);
+	i->total_alerts = store_rows_int(r, k, 9, 0);
+	i->affected_users = store_rows_int(r, k, 10, 0);
+	i->opened_at = store_rows_int(r, k, 11, TIME_NULL);
+	i->resolved_at = store_rows_int(r, k, 12, TIME_NULL);
+	i->acked_by = store_rows_dup(r, k, 13);
+	i->acked_at = store_rows_int(r, k, 14, TIME_NULL);
+}
+
+int store_incident_get(struct store *st, int64_t id, struct incident *out, struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[1] = {sp_int(id)};
+	int rc = store__exec(st, "SELECT " INCIDENT_COLS " FROM incidents i WHERE i.id = $1", p, 1,
+	                     &rows, NULL, err);
+	memset(out, 0, sizeof(*out));
+	if (!rc && !rows.nrows)
+		rc = store__err(err, STORE_ENOTFOUND, "incident %" PRId64 " not found", id);
+	if (!rc)
+		incident_from_row(&rows, 0, out);
+	store_rows_release(&rows);
+	return rc;
+}
+
+int store_incidents_list(struct store *st, const struct incident_filter *f, struct incident **out,
+                         size_t *n, struct sw_err *err)
+{
+	struct strbuf sql = STRBUF_INIT;
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[3];
+	size_t np = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (check_limit(f->limit, err))
+		return STORE_ERROR;
+	strbuf_addstr(&sql, "SELECT " INCIDENT_COLS " FROM incidents i WHERE 1 = 1");
+	if (f->open_only)
+		strbuf_addstr(&sql, " AND i.state = 'OPEN'");
+	filter_text(&sql, p, &np, "i.workflow", f->workflow);
+	if (f->before_id) {
+		p[np] = sp_int(f->before_id);
+		strbuf_addf(&sql, " AND i.id < $%zu", ++np);
+	}
+	p[np] = sp_int((int64_t)f->limit);
+	strbuf_addf(&sql, " ORDER BY i.id DESC LIMIT $%zu", ++np);
+	rc = store__exec(st, sql.buf, p, np, &rows, NULL, err);
+	if (!rc) {
+		*out = xcalloc(rows.nrows ? rows.nrows : 1, sizeof(**out));
+		for (size_t i = 0; i < rows.nrows; i++)
+			incident_from_row(&rows, i, &(*out)[i]);
+		*n = rows.nrows;
+	}
+	store_rows_release(&rows);
+	strbuf_release(&sql);
+	return rc;
+}
+
+/* ---- counts ---------------------------------------------------------------------------- */
+
+int store_alert_counts(struct store *st, struct alert_counts *out, struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	int rc;
+	memset(out, 0, sizeof(*out));
+	rc = store__exec(st, "SELECT state, count(*) FROM alerts GROUP BY state", NULL, 0, &rows,
+	                 NULL, err);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < rows.nrows; i++) {
+		int64_t s = store_rows_int(&rows, i, 0, -1);
+		if (s >= 0 && s < ALERT_STATE_COUNT)
+			out->by_state[s] = store_rows_int(&rows, i, 1, 0);
+	}
+	store_rows_release(&rows);
+	rc = store__exec(st,
+	                 "SELECT (SELECT count(*) FROM alerts WHERE state = 4"
+	                 " AND resolved_by = 'resolver'),"
+	                 " (SELECT count(*) FROM incidents WHERE state = 'OPEN'),"
+	                 " (SELECT count(DISTINCT user_id) FROM alerts WHERE state < 4)",
+	                 NULL, 0, &rows, NULL, err);
+	if (rc)
+		goto out;
+	out->resolved_by_resolver = store_rows_int(&rows, 0, 0, 0);
+	out->open_incidents = store_rows_int(&rows, 0, 1, 0);
+	out->affected_users_open = store_rows_int(&rows, 0, 2, 0);
+out:
+	store_rows_release(&rows);
+	return rc;
+}
+
+int store_rule_flaps(struct store *st, const char *workflow, const char *rule, int64_t *flaps,
+                     struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[2] = {sp_text(workflow), sp_text(rule)};
+	int rc = store__exec(st, "SELECT flaps FROM rule_flaps WHERE workflow = $1 AND rule = $2",
+	                     p, 2, &rows, NULL, err);
+	*flaps = 0;
+	if (!rc && rows.nrows)
+		*flaps = store_rows_int(&rows, 0, 0, 0);
+	store_rows_release(&rows);
+	return rc;
+}

@@ -1,0 +1,1576 @@
+/*
+ * test_store_conformance.c - the store conformance suite: every function of store.h, run
+ * unchanged against SQLite (a file in a temp dir) and PostgreSQL (a fresh database on the
+ * server of scripts/test-services). Each test gets a freshly migrated store.
+ */
+#include "helpers.h"
+#include "util/timeutil.h"
+#include "store/store.h"
+#include <pthread.h>
+#include <sqlite3.h>
+#include <libpq-fe.h>
+
+struct fx {
+	struct store *st;
+	char *url;
+	char *dir; /* SQLite only */
+	bool pg;
+};
+
+static struct sw_err E;
+
+#define OK(call)                                                           \
+	do {                                                               \
+		int rc_ = (call);                                          \
+		if (rc_)                                                   \
+			fail_msg("%s failed (%d): %s", #call, rc_, E.msg); \
+	} while (0)
+
+#define FX()                      \
+	struct fx *f = *state;    \
+	if (!f->st)               \
+		skip();           \
+	struct store *st = f->st; \
+	(void)st
+
+static int setup_sqlite(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	f->dir = test_tmpdir();
+	f->url = xasprintf("sqlite://%s/store.db", f->dir); /* dir is absolute: sqlite:///... */
+	OK(store_open(f->url, &f->st, &E));
+	OK(store_migrate(f->st, NULL, &E));
+	*state = f;
+	return 0;
+}
+
+static int setup_pg(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	f->pg = true;
+	*state = f;
+	f->url = test_pg_create_db("swstore");
+	if (!f->url) {
+		if (getenv("CI"))
+			fail_msg("STEPWATCH_TEST_PG is not set (CI requires PostgreSQL)");
+		return 0; /* the test skips */
+	}
+	OK(store_open(f->url, &f->st, &E));
+	OK(store_migrate(f->st, NULL, &E));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	store_close(f->st);
+	if (f->dir) {
+		test_rmtree(f->dir);
+		free(f->dir);
+	}
+	free(f->url);
+	free(f);
+	return 0;
+}
+
+/* First cell of each row of sql, run directly on the database (not through the store),
+ * joined by newlines. For EXPLAIN and for poking at the schema. Returns malloc'd text, or
+ * NULL when the statement failed. */
+static char *raw_query(const struct fx *f, const char *sql)
+{
+	struct strbuf sb = STRBUF_INIT;
+	if (f->pg) {
+		PGconn *c = PQconnectdb(f->url);
+		PGresult *r = PQexec(c, sql);
+		bool ok =
+		    PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK;
+		for (int i = 0; ok && i < PQntuples(r); i++) {
+			strbuf_addstr(&sb, PQgetvalue(r, i, 0));
+			strbuf_addch(&sb, '\n');
+		}
+		PQclear(r);
+		PQfinish(c);
+		if (!ok) {
+			strbuf_release(&sb);
+			return NULL;
+		}
+	} else {
+		sqlite3 *db;
+		sqlite3_stmt *s;
+		int rc, col;
+		assert_int_equal(sqlite3_open(strchr(f->url + 9, '/'), &db), SQLITE_OK);
+		rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+		col = rc == SQLITE_OK && !strncmp(sql, "EXPLAIN QUERY PLAN", 18) ? 3 : 0;
+		while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+			const unsigned char *t = sqlite3_column_text(s, col);
+			strbuf_addstr(&sb, t ? (const char *)t : "NULL");
+			strbuf_addch(&sb, '\n');
+			rc = SQLITE_OK;
+		}
+		sqlite3_finalize(s);
+		sqlite3_close(db);
+		if (rc != SQLITE_DONE) {
+			strbuf_release(&sb);
+			return NULL;
+		}
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/* ---- builders -------------------------------------------------------------------------- */
+
+static struct alert_new mk(const char *rule, const char *inst, const char *step, int idx,
+                           const char *user, const char *group)
+{
+	struct alert_new a = {0};
+	a.rule = rule;
+	a.workflow = "loan";
+	a.step = step;
+	a.step_index = idx;
+	a.instance_id = inst;
+	a.user_id = user;
+	a.error = "bureau timeout";
+	a.labels_json = "{\"bureau\":\"cibil\"}";
+	a.group_key = group;
+	a.incident_labels_json = "{\"error\":\"bureau timeout\"}";
+	a.occurred_at = 1000;
+	a.next_escalation_at = 5000;
+	a.abandon_after_ms = 0;
+	return a;
+}
+
+static int64_t open1(struct store *st, const struct alert_new *a, int64_t now, bool *created)
+{
+	struct alert_opened o;
+	OK(store_alerts_open(st, now, a, 1, &o, &E));
+	if (created)
+		*created = o.created;
+	return o.alert_id;
+}
+
+static struct step_record rec(const char *inst, const char *user, const char *step, int idx,
+                              enum step_status status, int64_t started, int64_t updated)
+{
+	struct step_record r = {0};
+	r.instance_id = inst;
+	r.user_id = user;
+	r.step = step;
+	r.step_index = idx;
+	r.status = status;
+	r.error = status == STEP_FAILED ? "boom" : NULL;
+	r.started_at = started;
+	r.finished_at = status == STEP_IN_PROGRESS ? TIME_NULL : updated;
+	r.updated_at = updated;
+	r.labels_json = NULL;
+	return r;
+}
+
+static void change1(struct store *st, int64_t id, enum alert_state from, enum alert_state to,
+                    const char *event, bool want_applied)
+{
+	struct alert_change c = {id, from, to, event, "validator", "sla passed", 9000, NULL};
+	bool applied;
+	if (to == ALERT_RESOLVED) {
+		c.actor = "resolver";
+		c.resolved_by = "resolver";
+	}
+	OK(store_alerts_change(st, 2000, &c, 1, &applied, &E));
+	assert_int_equal(applied, want_applied);
+}
+
+static size_t history_len(struct store *st, int64_t id)
+{
+	struct alert a;
+	struct alert_event *h;
+	size_t n;
+	OK(store_alert_get(st, id, &a, &h, &n, &E));
+	alert_release(&a);
+	alert_events_free(h, n);
+	return n;
+}
+
+/* ---- handle and migrations ------------------------------------------------------------- */
+
+static void test_migrate(void **state)
+{
+	FX();
+	int v, applied = -1;
+	assert_true(store_schema_latest() >= 1);
+	OK(store_schema_version(st, &v, &E));
+	assert_int_equal(v, store_schema_latest());
+	OK(store_migrate(st, &applied, &E));
+	assert_int_equal(applied, 0);
+	OK(store_schema_version(st, &v, &E));
+	assert_int_equal(v, store_schema_latest());
+	assert_int_equal(store_kind(st), f->pg ? SW_DB_POSTGRES : SW_DB_SQLITE);
+	OK(store_ping(st, &E));
+}
+
+struct migrator {
+	const char *url;
+	int applied, rc;
+	pthread_barrier_t *bar;
+	struct sw_err err;
+};
+
+static void *migrate_thread(void *arg)
+{
+	struct migrator *m = arg;
+	struct store *s;
+	m->rc = store_open(m->url, &s, &m->err);
+	pthread_barrier_wait(m->bar);
+	if (!m->rc) {
+		m->rc = store_migrate(s, &m->applied, &m->err);
+		store_close(s);
+	}
+	return NULL;
+}
+
+/* Two processes migrating an empty database at once apply each migration exactly once. */
+static void test_migrate_concurrent(void **state)
+{
+	FX();
+	struct fx g = {0};
+	struct migrator m[4];
+	pthread_t t[4];
+	pthread_barrier_t bar;
+	struct store *s;
+	int v, total = 0;
+
+	if (f->pg) {
+		g.url = test_pg_create_db("swstore");
+	} else {
+		g.dir = test_tmpdir();
+		g.url = xasprintf("sqlite://%s/fresh.db", g.dir);
+	}
+	OK(store_open(g.url, &s, &E));
+	OK(store_schema_version(s, &v, &E));
+	assert_int_equal(v, 0);
+	pthread_barrier_init(&bar, NULL, 4);
+	for (int i = 0; i < 4; i++) {
+		m[i] = (struct migrator){.url = g.url, .bar = &bar};
+		pthread_create(&t[i], NULL, migrate_thread, &m[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		if (m[i].rc)
+			fail_msg("migrate: %s", m[i].err.msg);
+		total += m[i].applied;
+	}
+	pthread_barrier_destroy(&bar);
+	assert_int_equal(total, store_schema_latest());
+	OK(store_schema_version(s, &v, &E));
+	assert_int_equal(v, store_schema_latest());
+	store_close(s);
+	if (g.dir) {
+		test_rmtree(g.dir);
+		free(g.dir);
+	}
+	free(g.url);
+}
+
+static void test_open_errors(void **state)
+{
+	FX();
+	struct store *s = (struct store *)1;
+	assert_int_not_equal(store_open("sqlite:///nonexistent/dir/x.db", &s, &E), 0);
+	assert_null(s);
+	assert_string_equal(E.msg, "cannot open store 'sqlite:///nonexistent/dir/x.db': unable "
+	                           "to open database file");
+	assert_int_equal(store_open("mysql://x", &s, &E), STORE_ERROR);
+	assert_non_null(strstr(E.msg, "unknown scheme"));
+	if (f->pg) {
+		/* nothing listens on port 1 */
+		assert_int_equal(store_open("postgresql://postgres@127.0.0.1:1/x", &s, &E),
+		                 STORE_EBUSY);
+		assert_non_null(strstr(E.msg, "cannot open store 'postgresql://"));
+	}
+}
+
+/* A PostgreSQL connection killed under the store comes back at the next call (outside a
+ * transaction); the call that finds it broken fails with STORE_EBUSY, never crashes. */
+static void test_reconnect(void **state)
+{
+	FX();
+	int rc;
+	OK(store_ping(st, &E));
+	if (f->pg) {
+		char *r =
+		    raw_query(f, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+		                 " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+		assert_non_null(r);
+		free(r);
+		rc = store_ping(st, &E);
+		assert_true(rc == 0 || rc == STORE_EBUSY);
+	}
+	OK(store_ping(st, &E));
+	OK(store_watermark_set(st, "k", 1, NULL, &E));
+}
+
+/* ---- transactions ---------------------------------------------------------------------- */
+
+static void test_transactions(void **state)
+{
+	FX();
+	struct alert_new a = mk("failed", "tx-1", "kyc", 0, "u1", "g1");
+	struct alert_filter fl = {.state = -1, .limit = 100};
+	struct alert *v;
+	size_t n;
+	int64_t ms;
+
+	/* rolled back: nothing stays, the incident neither */
+	OK(store_tx_begin(st, &E));
+	OK(store_watermark_set(st, "workflow:loan", 42, "42", &E));
+	open1(st, &a, 1000, NULL);
+	store_tx_rollback(st);
+	OK(store_alerts_list(st, &fl, &v, &n, &E));
+	assert_int_equal(n, 0);
+	alerts_free(v, n);
+	OK(store_watermark_get(st, "workflow:loan", &ms, NULL, &E));
+	assert_true(ms == TIME_NULL);
+
+	/* committed: both, and the nested ops joined the outer transaction */
+	OK(store_tx_begin(st, &E));
+	OK(store_tx_begin(st, &E));
+	OK(store_watermark_set(st, "workflow:loan", 43, NULL, &E));
+	OK(store_tx_commit(st, &E));
+	open1(st, &a, 1000, NULL);
+	OK(store_tx_commit(st, &E));
+	OK(store_alerts_list(st, &fl, &v, &n, &E));
+	assert_int_equal(n, 1);
+	alerts_free(v, n);
+	OK(store_watermark_get(st, "workflow:loan", &ms, NULL, &E));
+	assert_int_equal(ms, 43);
+
+	/* an SQL error inside a transaction makes its commit fail and roll back */
+	OK(store_tx_begin(st, &E));
+	OK(store_watermark_set(st, "workflow:x", 1, NULL, &E));
+	assert_int_not_equal(store_alerts_list(st, &(struct alert_filter){.state = -1}, &v, &n, &E),
+	                     0); /* limit 0: refused before SQL, does not poison */
+	OK(store_tx_commit(st, &E));
+	OK(store_watermark_get(st, "workflow:x", &ms, NULL, &E));
+	assert_int_equal(ms, 1);
+}
+
+/* ---- watermarks ------------------------------------------------------------------------ */
+
+static void test_watermarks(void **state)
+{
+	FX();
+	int64_t ms = 0;
+	static char junk[] = "x";
+	char *raw = junk;
+	OK(store_watermark_get(st, "workflow:loan", &ms, &raw, &E));
+	assert_true(ms == TIME_NULL);
+	assert_null(raw);
+	OK(store_watermark_set(st, "workflow:loan", 1763719025123, "2025-11-21 09:57:05.123", &E));
+	OK(store_watermark_get(st, "workflow:loan", &ms, &raw, &E));
+	assert_int_equal(ms, 1763719025123);
+	assert_string_equal(raw, "2025-11-21 09:57:05.123");
+	free(raw);
+	OK(store_watermark_set(st, "workflow:loan", 1763719099000, NULL, &E));
+	OK(store_watermark_get(st, "workflow:loan", &ms, &raw, &E));
+	assert_int_equal(ms, 1763719099000);
+	assert_null(raw);
+	OK(store_watermark_get(st, "watcher:other", &ms, NULL, &E));
+	assert_true(ms == TIME_NULL);
+}
+
+/* ---- step records ---------------------------------------------------------------------- */
+
+static void test_step_status_names(void **state)
+{
+	(void)state;
+	assert_string_equal(step_status_name(STEP_IN_PROGRESS), "IN_PROGRESS");
+	assert_string_equal(step_status_name(STEP_FAILED), "FAILED");
+	assert_int_equal(step_status_parse("success"), STEP_SUCCESS);
+	assert_int_equal(step_status_parse("In_Progress"), STEP_IN_PROGRESS);
+	assert_int_equal(step_status_parse("FAILED"), STEP_FAILED);
+	assert_int_equal(step_status_parse("FAILEDX"), -1);
+	assert_int_equal(step_status_parse(""), -1);
+	assert_int_equal(step_status_parse(NULL), -1);
+}
+
+static void test_ingest_dedupe(void **state)
+{
+	FX();
+	struct step_record r[4] = {
+	    rec("i1", "u1", "kyc", 0, STEP_SUCCESS, 100, 200),
+	    rec("i1", "u1", "kyc", 0, STEP_SUCCESS, 100, 200),        /* same record twice */
+	    rec("i1", "u1", "bureau", 1, STEP_IN_PROGRESS, 200, 200), /* equal timestamp */
+	    rec("i2", "u2", "kyc", 0, STEP_IN_PROGRESS, 150, 150),
+	};
+	unsigned char is_new[4];
+	struct instance_step *s;
+	size_t n;
+
+	OK(store_steps_ingest(st, "loan", 3, r, 4, is_new, &E));
+	assert_int_equal(is_new[0], 1);
+	assert_int_equal(is_new[1], 0);
+	assert_int_equal(is_new[2], 1);
+	assert_int_equal(is_new[3], 1);
+	/* read again (the watermark overlap): nothing new */
+	OK(store_steps_ingest(st, "loan", 3, r, 4, is_new, &E));
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(is_new[i], 0);
+
+	/* i2's kyc succeeds at 300; then a late transaction commits IN_PROGRESS at 250 */
+	struct step_record later[2] = {
+	    rec("i2", "u2", "kyc", 0, STEP_SUCCESS, 150, 300),
+	    rec("i2", "u2", "kyc", 0, STEP_IN_PROGRESS, 150, 250),
+	};
+	OK(store_steps_ingest(st, "loan", 3, &later[0], 1, is_new, &E));
+	assert_int_equal(is_new[0], 1);
+	OK(store_steps_ingest(st, "loan", 3, &later[1], 1, is_new, &E));
+	assert_int_equal(is_new[0], 1); /* new record, but not the current state */
+	OK(store_instance_steps(st, "loan", "i2", &s, &n, &E));
+	assert_int_equal(n, 1);
+	assert_int_equal(s[0].status, STEP_SUCCESS);
+	assert_int_equal(s[0].updated_at, 300);
+	assert_int_equal(s[0].finished_at, 300);
+	instance_steps_free(s, n);
+
+	/* same step, same updated_at, different status: both kept, the further one current */
+	struct step_record tie[2] = {
+	    rec("i3", "u3", "kyc", 0, STEP_FAILED, 100, 500),
+	    rec("i3", "u3", "kyc", 0, STEP_IN_PROGRESS, 100, 500),
+	};
+	OK(store_steps_ingest(st, "loan", 3, tie, 2, is_new, &E));
+	assert_int_equal(is_new[0], 1);
+	assert_int_equal(is_new[1], 1);
+	OK(store_instance_steps(st, "loan", "i3", &s, &n, &E));
+	assert_int_equal(n, 1);
+	assert_int_equal(s[0].status, STEP_FAILED);
+	assert_string_equal(s[0].error, "boom");
+	instance_steps_free(s, n);
+
+	/* i1: steps in order, with their fields */
+	OK(store_instance_steps(st, "loan", "i1", &s, &n, &E));
+	assert_int_equal(n, 2);
+	assert_string_equal(s[0].step, "kyc");
+	assert_string_equal(s[1].step, "bureau");
+	assert_string_equal(s[1].workflow, "loan");
+	assert_string_equal(s[1].instance_id, "i1");
+	assert_string_equal(s[1].user_id, "u1");
+	assert_int_equal(s[1].step_index, 1);
+	assert_int_equal(s[1].status, STEP_IN_PROGRESS);
+	assert_int_equal(s[1].started_at, 200);
+	assert_true(s[1].finished_at == TIME_NULL);
+	assert_null(s[1].error);
+	instance_steps_free(s, n);
+
+	/* another workflow with the same instance id is separate */
+	OK(store_steps_ingest(st, "card", 2, r, 1, is_new, &E));
+	assert_int_equal(is_new[0], 1);
+	OK(store_instance_steps(st, "nosuch", "i1", &s, &n, &E));
+	assert_int_equal(n, 0);
+	instance_steps_free(s, n);
+}
+
+static void test_ingest_bad_input(void **state)
+{
+	FX();
+	struct step_record r = rec("i1", "u1", "kyc", 0, STEP_SUCCESS, 100, 200);
+	struct step_record bad = r;
+	bad.step_index = 3;
+	assert_int_equal(store_steps_ingest(st, "loan", 3, &bad, 1, NULL, &E), STORE_ERROR);
+	assert_non_null(strstr(E.msg, "step index"));
+	bad = r;
+	bad.instance_id = NULL;
+	assert_int_equal(store_steps_ingest(st, "loan", 3, &bad, 1, NULL, &E), STORE_ERROR);
+	bad = r;
+	bad.updated_at = TIME_NULL;
+	assert_int_equal(store_steps_ingest(st, "loan", 3, &bad, 1, NULL, &E), STORE_ERROR);
+	bad = r;
+	bad.status = (enum step_status)7;
+	assert_int_equal(store_steps_ingest(st, "loan", 3, &bad, 1, NULL, &E), STORE_ERROR);
+	OK(store_steps_ingest(st, "loan", 3, &r, 0, NULL, &E));
+}
+
+static void test_instance_progress(void **state)
+{
+	FX();
+	struct instance_info in;
+	struct step_record r[] = {
+	    rec("i1", "u1", "kyc", 0, STEP_IN_PROGRESS, 100, 100),
+	    rec("i1", "u1", "kyc", 0, STEP_SUCCESS, 100, 180),
+	    rec("i1", "u1", "bureau", 1, STEP_IN_PROGRESS, 190, 190),
+	};
+	OK(store_steps_ingest(st, "loan", 3, r, 3, NULL, &E));
+	OK(store_instance_get(st, "loan", "i1", &in, &E));
+	assert_string_equal(in.user_id, "u1");
+	assert_int_equal(in.started_at, 100);
+	assert_int_equal(in.last_progress_at, 190);
+	assert_int_equal(in.max_step_index, 1);
+	assert_true(in.completed_at == TIME_NULL);
+	instance_info_release(&in);
+
+	/* the last step failing is not completion; succeeding is */
+	struct step_record more[] = {
+	    rec("i1", "u1", "bureau", 1, STEP_SUCCESS, 190, 250),
+	    rec("i1", "u1", "disburse", 2, STEP_FAILED, 260, 270),
+	};
+	OK(store_steps_ingest(st, "loan", 3, more, 2, NULL, &E));
+	OK(store_instance_get(st, "loan", "i1", &in, &E));
+	assert_int_equal(in.max_step_index, 2);
+	assert_true(in.completed_at == TIME_NULL);
+	assert_int_equal(in.last_progress_at, 270);
+	instance_info_release(&in);
+	struct step_record done = rec("i1", "u1", "disburse", 2, STEP_SUCCESS, 260, 400);
+	OK(store_steps_ingest(st, "loan", 3, &done, 1, NULL, &E));
+	/* a late, older record moves nothing back */
+	struct step_record old = rec("i1", "u1", "kyc", 0, STEP_FAILED, 50, 60);
+	OK(store_steps_ingest(st, "loan", 3, &old, 1, NULL, &E));
+	OK(store_instance_get(st, "loan", "i1", &in, &E));
+	assert_int_equal(in.completed_at, 400);
+	assert_int_equal(in.last_progress_at, 400);
+	assert_int_equal(in.started_at, 50); /* earliest started_at seen */
+	assert_int_equal(in.max_step_index, 2);
+	instance_info_release(&in);
+
+	assert_int_equal(store_instance_get(st, "loan", "nope", &in, &E), STORE_ENOTFOUND);
+}
+
+static void test_steps_stuck(void **state)
+{
+	FX();
+	struct step_record r[] = {
+	    rec("i1", "u1", "bureau", 1, STEP_IN_PROGRESS, 300, 300),
+	    rec("i2", "u2", "bureau", 1, STEP_IN_PROGRESS, 100, 100),
+	    rec("i3", "u3", "bureau", 1, STEP_IN_PROGRESS, 200, 200),
+	    rec("i4", "u4", "bureau", 1, STEP_IN_PROGRESS, 900, 900), /* too recent */
+	    rec("i5", "u5", "bureau", 1, STEP_SUCCESS, 50, 60),       /* done */
+	    rec("i6", "u6", "kyc", 0, STEP_IN_PROGRESS, 50, 50),      /* other step */
+	};
+	struct instance_step *s;
+	size_t n;
+	OK(store_steps_ingest(st, "loan", 3, r, ARRAY_SIZE(r), NULL, &E));
+	OK(store_steps_stuck(st, "loan", "bureau", 500, 10, &s, &n, &E));
+	assert_int_equal(n, 3);
+	assert_string_equal(s[0].instance_id, "i2");
+	assert_string_equal(s[1].instance_id, "i3");
+	assert_string_equal(s[2].instance_id, "i1");
+	instance_steps_free(s, n);
+	OK(store_steps_stuck(st, "loan", "bureau", 500, 2, &s, &n, &E));
+	assert_int_equal(n, 2);
+	instance_steps_free(s, n);
+
+	/* an open stuck alert hides its step; a failed-rule alert does not */
+	struct alert_new a = mk("stuck", "i2", "bureau", 1, "u2", "g");
+	struct alert_new b = mk("failed", "i3", "bureau", 1, "u3", "g");
+	open1(st, &a, 1000, NULL);
+	open1(st, &b, 1000, NULL);
+	OK(store_steps_stuck(st, "loan", "bureau", 500, 10, &s, &n, &E));
+	assert_int_equal(n, 2);
+	assert_string_equal(s[0].instance_id, "i3");
+	assert_string_equal(s[1].instance_id, "i1");
+	instance_steps_free(s, n);
+}
+
+/* ---- opening --------------------------------------------------------------------------- */
+
+static void test_open_idempotent(void **state)
+{
+	FX();
+	struct alert_new a = mk("failed", "i1", "bureau", 1, "u1", "loan/bureau/failed/x");
+	struct alert_opened o[3];
+	struct alert al;
+	struct alert_event *h;
+	size_t nh;
+	bool created;
+	int64_t id = open1(st, &a, 1100, &created);
+	assert_true(created);
+	assert_true(id > 0);
+	assert_int_equal(open1(st, &a, 1200, &created), id);
+	assert_false(created);
+
+	/* a batch holding the same key twice and a new key */
+	struct alert_new batch[3] = {a, mk("failed", "i2", "bureau", 1, "u2", "other"), a};
+	batch[1].next_escalation_at = TIME_NULL;
+	batch[1].labels_json = NULL;
+	batch[1].error = NULL;
+	OK(store_alerts_open(st, 1300, batch, 3, o, &E));
+	assert_int_equal(o[0].alert_id, id);
+	assert_false(o[0].created);
+	assert_true(o[1].created);
+	assert_int_equal(o[2].alert_id, id);
+	assert_false(o[2].created);
+	int64_t bare = o[1].alert_id;
+	struct alert_new twice[2] = {mk("stuck", "i9", "kyc", 0, "u9", "s"),
+	                             mk("stuck", "i9", "kyc", 0, "u9", "s")};
+	OK(store_alerts_open(st, 1300, twice, 2, o, &E));
+	assert_true(o[0].created);
+	assert_false(o[1].created);
+	assert_int_equal(o[0].alert_id, o[1].alert_id);
+	assert_int_equal(o[0].incident_id, o[1].incident_id);
+
+	OK(store_alert_get(st, id, &al, &h, &nh, &E));
+	assert_int_equal(al.id, id);
+	assert_string_equal(al.rule, "failed");
+	assert_string_equal(al.workflow, "loan");
+	assert_string_equal(al.step, "bureau");
+	assert_string_equal(al.instance_id, "i1");
+	assert_string_equal(al.user_id, "u1");
+	assert_int_equal(al.step_index, 1);
+	assert_int_equal(al.state, ALERT_INITIATED);
+	assert_string_equal(al.error, "bureau timeout");
+	assert_string_equal(al.labels_json, "{\"bureau\":\"cibil\"}");
+	assert_string_equal(al.group_key, "loan/bureau/failed/x");
+	assert_int_equal(al.occurred_at, 1000);
+	assert_int_equal(al.opened_at, 1100);
+	assert_int_equal(al.updated_at, 1100);
+	assert_int_equal(al.next_escalation_at, 5000);
+	assert_int_equal(al.abandon_after_ms, 0);
+	assert_null(al.acked_by);
+	assert_true(al.acked_at == TIME_NULL);
+	assert_true(al.resolved_at == TIME_NULL);
+	assert_null(al.resolved_by);
+	assert_true(al.incident_id > 0);
+	assert_int_equal(al.reopen_of, 0);
+	assert_int_equal(nh, 1);
+	assert_string_equal(h[0].event, "opened");
+	assert_int_equal(h[0].alert_id, id);
+	assert_int_equal(h[0].at, 1100);
+	assert_int_equal(h[0].from_state, -1);
+	assert_int_equal(h[0].to_state, ALERT_INITIATED);
+	alert_release(&al);
+	alert_events_free(h, nh);
+
+	OK(store_alert_get(st, bare, &al, NULL, NULL, &E));
+	assert_string_equal(al.labels_json, "{}");
+	assert_null(al.error);
+	assert_true(al.next_escalation_at == TIME_NULL);
+	alert_release(&al);
+
+	assert_int_equal(store_alert_get(st, 999999, &al, NULL, NULL, &E), STORE_ENOTFOUND);
+
+	/* bad input */
+	struct alert_new bad = a;
+	bad.group_key = NULL;
+	assert_int_equal(store_alerts_open(st, 1, &bad, 1, o, &E), STORE_ERROR);
+	OK(store_alerts_open(st, 1, &bad, 0, o, &E));
+}
+
+static void test_reopen(void **state)
+{
+	FX();
+	struct alert_new a = mk("failed", "i1", "bureau", 1, "u1", "g");
+	struct alert_opened o;
+	struct alert al;
+	struct alert_event *h;
+	size_t nh;
+	int64_t flaps = -1;
+
+	int64_t first = open1(st, &a, 1100, NULL);
+	OK(store_rule_flaps(st, "loan", "failed", &flaps, &E));
+	assert_int_equal(flaps, 0);
+	change1(st, first, ALERT_INITIATED, ALERT_RESOLVED, "resolved", true);
+
+	OK(store_alerts_open(st, 3000, &a, 1, &o, &E));
+	assert_true(o.created);
+	assert_int_not_equal(o.alert_id, first);
+	assert_int_equal(o.reopen_of, first);
+	OK(store_alert_get(st, o.alert_id, &al, &h, &nh, &E));
+	assert_int_equal(al.reopen_of, first);
+	assert_int_equal(nh, 1);
+	assert_string_equal(h[0].event, "reopened");
+	alert_release(&al);
+	alert_events_free(h, nh);
+	OK(store_rule_flaps(st, "loan", "failed", &flaps, &E));
+	assert_int_equal(flaps, 1);
+
+	/* opening it again while open is not a flap */
+	int64_t second = o.alert_id;
+	OK(store_alerts_open(st, 3100, &a, 1, &o, &E));
+	assert_false(o.created);
+	assert_int_equal(o.reopen_of, 0);
+	OK(store_rule_flaps(st, "loan", "failed", &flaps, &E));
+	assert_int_equal(flaps, 1);
+
+	/* abandoned, then back: links to the newest closed one */
+	change1(st, second, ALERT_INITIATED, ALERT_ABANDONED, "abandoned", true);
+	OK(store_alerts_open(st, 4000, &a, 1, &o, &E));
+	assert_true(o.created);
+	assert_int_equal(o.reopen_of, second);
+	OK(store_rule_flaps(st, "loan", "failed", &flaps, &E));
+	assert_int_equal(flaps, 2);
+	OK(store_rule_flaps(st, "loan", "stuck", &flaps, &E));
+	assert_int_equal(flaps, 0);
+}
+
+static void test_incident_grouping(void **state)
+{
+	FX();
+	struct alert_new a[200];
+	struct alert_opened o[200];
+	char inst[200][16], user[200][16];
+	struct incident in;
+
+	for (int i = 0; i < 200; i++) {
+		snprintf(inst[i], sizeof(inst[i]), "inst-%d", i);
+		snprintf(user[i], sizeof(user[i]), "user-%d", i % 37);
+		a[i] = mk("failed", inst[i], "bureau", 1, user[i], "loan|bureau|failed|timeout");
+	}
+	OK(store_alerts_open(st, 1500, a, 200, o, &E));
+	for (int i = 0; i < 200; i++) {
+		assert_true(o[i].created);
+		assert_int_equal(o[i].incident_id, o[0].incident_id);
+	}
+	OK(store_incident_get(st, o[0].incident_id, &in, &E));
+	assert_true(in.open);
+	assert_int_equal(in.total_alerts, 200);
+	assert_int_equal(in.open_alerts, 200);
+	assert_int_equal(in.affected_users, 37);
+	assert_int_equal(in.level, ALERT_INITIATED);
+	assert_string_equal(in.workflow, "loan");
+	assert_string_equal(in.step, "bureau");
+	assert_string_equal(in.rule, "failed");
+	assert_string_equal(in.group_key, "loan|bureau|failed|timeout");
+	assert_string_equal(in.labels_json, "{\"error\":\"bureau timeout\"}");
+	assert_int_equal(in.opened_at, 1500);
+	assert_true(in.resolved_at == TIME_NULL);
+	assert_null(in.acked_by);
+	incident_release(&in);
+
+	/* later alerts of the key join it, one by one; a user seen before is not counted again */
+	struct alert_new more =
+	    mk("failed", "inst-x", "bureau", 1, "user-3", "loan|bureau|failed|timeout");
+	struct alert_opened om;
+	OK(store_alerts_open(st, 1600, &more, 1, &om, &E));
+	assert_int_equal(om.incident_id, o[0].incident_id);
+	more = mk("failed", "inst-y", "bureau", 1, "user-new", "loan|bureau|failed|timeout");
+	OK(store_alerts_open(st, 1600, &more, 1, &om, &E));
+	OK(store_incident_get(st, o[0].incident_id, &in, &E));
+	assert_int_equal(in.total_alerts, 202);
+	assert_int_equal(in.affected_users, 38);
+	incident_release(&in);
+
+	/* another key: another incident */
+	more = mk("failed", "inst-z", "bureau", 1, "user-1", "loan|bureau|failed|5xx");
+	OK(store_alerts_open(st, 1600, &more, 1, &om, &E));
+	assert_int_not_equal(om.incident_id, o[0].incident_id);
+	assert_int_equal(store_incident_get(st, 424242, &in, &E), STORE_ENOTFOUND);
+}
+
+/* ---- changes --------------------------------------------------------------------------- */
+
+static void test_change_cas(void **state)
+{
+	FX();
+	struct alert_new a = mk("failed", "i1", "bureau", 1, "u1", "g");
+	struct alert al;
+	int64_t id = open1(st, &a, 1100, NULL);
+
+	change1(st, id, ALERT_INITIATED, ALERT_P2, "escalated", true);
+	assert_int_equal(history_len(st, id), 2);
+	/* replay: not applied, no second history row */
+	change1(st, id, ALERT_INITIATED, ALERT_P2, "escalated", false);
+	assert_int_equal(history_len(st, id), 2);
+	/* wrong from, unknown id */
+	change1(st, id, ALERT_P1, ALERT_P0, "escalated", false);
+	change1(st, 987654, ALERT_INITIATED, ALERT_P2, "escalated", false);
+	OK(store_alert_get(st, id, &al, NULL, NULL, &E));
+	assert_int_equal(al.state, ALERT_P2);
+	assert_int_equal(al.updated_at, 2000);
+	assert_int_equal(al.next_escalation_at, 9000);
+	alert_release(&al);
+
+	/* a batch where some apply and some do not */
+	struct alert_change c[3] = {
+	    {id, ALERT_P2, ALERT_P1, "escalated", "validator", NULL, 10000, NULL},
+	    {id, ALERT_P2, ALERT_P1, "escalated", "validator", NULL, 10000, NULL},
+	    {id, ALERT_P1, ALERT_P0, "escalated", "validator", NULL, TIME_NULL, NULL},
+	};
+	bool applied[3];
+	OK(store_alerts_change(st, 3000, c, 3, applied, &E));
+	assert_true(applied[0]);
+	assert_false(applied[1]);
+	assert_true(applied[2]);
+	assert_int_equal(history_len(st, id), 4);
+	OK(store_alert_get(st, id, &al, NULL, NULL, &E));
+	assert_int_equal(al.state, ALERT_P0);
+	assert_true(al.next_escalation_at == TIME_NULL);
+	alert_release(&al);
+
+	/* bad input */
+	c[0].event = NULL;
+	assert_int_equal(store_alerts_change(st, 1, c, 1, applied, &E), STORE_ERROR);
+	OK(store_alerts_change(st, 1, c, 0, applied, &E));
+}
+
+static void test_escalation_history(void **state)
+{
+	FX();
+	struct alert_new a = mk("failed", "i1", "bureau", 1, "u1", "g");
+	struct alert_opened o;
+	struct alert al;
+	struct alert_event *h;
+	struct incident in;
+	size_t nh;
+	OK(store_alerts_open(st, 1100, &a, 1, &o, &E));
+
+	/* a late detection passes three levels in one validator run: three rows */
+	struct alert_change c[3] = {
+	    {o.alert_id, ALERT_INITIATED, ALERT_P2, "escalated", "validator", "sla.p2 passed", 2000,
+	     NULL},
+	    {o.alert_id, ALERT_P2, ALERT_P1, "escalated", "validator", "sla.p1 passed", 3000, NULL},
+	    {o.alert_id, ALERT_P1, ALERT_P0, "escalated", "validator", "sla.p0 passed", TIME_NULL,
+	     NULL},
+	};
+	bool applied[3];
+	OK(store_alerts_change(st, 50000, c, 3, applied, &E));
+	assert_true(applied[0] && applied[1] && applied[2]);
+	OK(store_alert_get(st, o.alert_id, &al, &h, &nh, &E));
+	assert_int_equal(al.state, ALERT_P0);
+	assert_int_equal(nh, 4);
+	for (int i = 1; i < 4; i++) {
+		assert_string_equal(h[i].event, "escalated");
+		assert_string_equal(h[i].actor, "validator");
+		assert_int_equal(h[i].from_state, i - 1);
+		assert_int_equal(h[i].to_state, i);
+		assert_int_equal(h[i].at, 50000);
+		assert_true(h[i].id > h[i - 1].id);
+	}
+	assert_string_equal(h[2].reason, "sla.p1 passed");
+	alert_release(&al);
+	alert_events_free(h, nh);
+	OK(store_incident_get(st, o.incident_id, &in, &E));
+	assert_int_equal(in.level, ALERT_P0);
+	incident_release(&in);
+}
+
+static void test_resolve_closes_incident(void **state)
+{
+	FX();
+	struct alert_new a[2] = {mk("failed", "i1", "bureau", 1, "u1", "g"),
+	                         mk("failed", "i2", "bureau", 1, "u2", "g")};
+	struct alert_opened o[2];
+	struct incident in;
+	struct alert al;
+	OK(store_alerts_open(st, 1100, a, 2, o, &E));
+	change1(st, o[1].alert_id, ALERT_INITIATED, ALERT_P2, "escalated", true);
+	OK(store_incident_get(st, o[0].incident_id, &in, &E));
+	assert_int_equal(in.level, ALERT_P2);
+	incident_release(&in);
+
+	/* the escalated one resolves: level falls back to the highest open one */
+	change1(st, o[1].alert_id, ALERT_P2, ALERT_RESOLVED, "resolved", true);
+	OK(store_incident_get(st, o[0].incident_id, &in, &E));
+	assert_true(in.open);
+	assert_int_equal(in.open_alerts, 1);
+	assert_int_equal(in.total_alerts, 2);
+	assert_int_equal(in.level, ALERT_INITIATED);
+	incident_release(&in);
+	OK(store_alert_get(st, o[1].alert_id, &al, NULL, NULL, &E));
+	assert_int_equal(al.state, ALERT_RESOLVED);
+	assert_string_equal(al.resolved_by, "resolver");
+	assert_int_equal(al.resolved_at, 2000);
+	assert_true(al.next_escalation_at == TIME_NULL);
+	alert_release(&al);
+
+	/* the last one closes (abandoned): the incident resolves */
+	change1(st, o[0].alert_id, ALERT_INITIATED, ALERT_ABANDONED, "abandoned", true);
+	OK(store_incident_get(st, o[0].incident_id, &in, &E));
+	assert_false(in.open);
+	assert_int_equal(in.open_alerts, 0);
+	assert_int_equal(in.resolved_at, 2000);
+	incident_release(&in);
+	OK(store_alert_get(st, o[0].alert_id, &al, NULL, NULL, &E));
+	assert_null(al.resolved_by);
+	assert_true(al.resolved_at == TIME_NULL);
+	alert_release(&al);
+
+	/* the same key again: a new incident */
+	struct alert_new b = mk("failed", "i3", "bureau", 1, "u3", "g");
+	struct alert_opened ob;
+	OK(store_alerts_open(st, 5000, &b, 1, &ob, &E));
+	assert_int_not_equal(ob.incident_id, o[0].incident_id);
+}
+
+static void test_ack(void **state)
+{
+	FX();
+	struct alert_new a = mk("failed", "i1", "bureau", 1, "u1", "g");
+	struct alert al;
+	struct alert_event *h;
+	size_t nh;
+	int64_t id = open1(st, &a, 1100, NULL);
+
+	OK(store_alert_ack(st, id, 1500, "user:asha", "looking", &E));
+	OK(store_alert_get(st, id, &al, &h, &nh, &E));
+	assert_string_equal(al.acked_by, "user:asha");
+	assert_int_equal(al.acked_at, 1500);
+	assert_int_equal(al.state, ALERT_INITIATED); /* a flag, not a state */
+	assert_int_equal(nh, 2);
+	assert_string_equal(h[1].event, "acked");
+	assert_string_equal(h[1].actor, "user:asha");
+	assert_string_equal(h[1].reason, "looking");
+	assert_int_equal(h[1].from_state, -1);
+	assert_int_equal(h[1].to_state, -1);
+	alert_release(&al);
+	alert_events_free(h, nh);
+
+	assert_int_equal(store_alert_ack(st, id, 1600, "user:bo", NULL, &E), STORE_ECONFLICT);
+	assert_non_null(strstr(E.msg, "user:asha"));
+	assert_int_equal(history_len(st, id), 2);
+	assert_int_equal(store_alert_ack(st, 777777, 1600, "user:bo", NULL, &E), STORE_ENOTFOUND);
+	assert_int_equal(store_alert_ack(st, id, 1600, NULL, NULL, &E), STORE_ERROR);
+
+	/* escalation goes on after an ack; a closed alert cannot be acked */
+	change1(st, id, ALERT_INITIATED, ALERT_P2, "escalated", true);
+	struct alert_new b = mk("failed", "i2", "bureau", 1, "u2", "g");
+	int64_t id2 = open1(st, &b, 1100, NULL);
+	change1(st, id2, ALERT_INITIATED, ALERT_RESOLVED, "resolved", true);
+	assert_int_equal(store_alert_ack(st, id2, 1600, "user:bo", NULL, &E), STORE_ECONFLICT);
+
+	/* an ack inside a caller's transaction that conflicts does not spoil it */
+	OK(store_tx_begin(st, &E));
+	assert_int_equal(store_alert_ack(st, id, 1600, "user:bo", NULL, &E), STORE_ECONFLICT);
+	OK(store_watermark_set(st, "k", 5, NULL, &E));
+	OK(store_tx_commit(st, &E));
+}
+
+static void test_event_add(void **state)
+{
+	FX();
+	struct alert_new a = mk("failed", "i1", "bureau", 1, "u1", "g");
+	struct alert al;
+	struct alert_event *h;
+	size_t nh;
+	int64_t id = open1(st, &a, 1100, NULL);
+	OK(store_alert_event_add(st, id, 1200, "notified", "notifier", "slack #ops", &E));
+	OK(store_alert_event_add(st, id, 1300, "recovery_attempt", "recovery", NULL, &E));
+	OK(store_alert_get(st, id, &al, &h, &nh, &E));
+	assert_int_equal(nh, 3);
+	assert_string_equal(h[1].event, "notified");
+	assert_string_equal(h[1].reason, "slack #ops");
+	assert_int_equal(h[1].at, 1200);
+	assert_int_equal(h[1].from_state, -1);
+	assert_string_equal(h[2].event, "recovery_attempt");
+	assert_null(h[2].reason);
+	assert_int_equal(al.state, ALERT_INITIATED);
+	alert_release(&al);
+	alert_events_free(h, nh);
+	assert_int_equal(store_alert_event_add(st, 555555, 1, "notified", "n", NULL, &E),
+	                 STORE_ENOTFOUND);
+	assert_int_equal(store_alert_event_add(st, id, 1, NULL, "n", NULL, &E), STORE_ERROR);
+
+	/* history is append-only, enforced by the database */
+	char *r = raw_query(f, "UPDATE alert_history SET event = 'x'");
+	assert_null(r);
+	r = raw_query(f, "DELETE FROM alert_history");
+	assert_null(r);
+	assert_int_equal(history_len(st, id), 3);
+}
+
+/* ---- queries --------------------------------------------------------------------------- */
+
+static void test_due(void **state)
+{
+	FX();
+	struct alert_new a[5] = {
+	    mk("failed", "i1", "s", 0, "u", "g"), mk("failed", "i2", "s", 0, "u", "g"),
+	    mk("failed", "i3", "s", 0, "u", "g"), mk("failed", "i4", "s", 0, "u", "g"),
+	    mk("failed", "i5", "s", 0, "u", "g"),
+	};
+	struct alert_opened o[5];
+	struct alert *v;
+	size_t n;
+	a[0].next_escalation_at = 3000;
+	a[1].next_escalation_at = 1000;
+	a[2].next_escalation_at = TIME_NULL; /* never */
+	a[3].next_escalation_at = 9000;      /* not yet */
+	a[4].next_escalation_at = 2000;      /* closed below */
+	OK(store_alerts_open(st, 500, a, 5, o, &E));
+	change1(st, o[4].alert_id, ALERT_INITIATED, ALERT_RESOLVED, "resolved", true);
+
+	OK(store_alerts_due(st, 5000, 100, &v, &n, &E));
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].id, o[1].alert_id);
+	assert_int_equal(v[1].id, o[0].alert_id);
+	alerts_free(v, n);
+	OK(store_alerts_due(st, 5000, 1, &v, &n, &E));
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].id, o[1].alert_id);
+	alerts_free(v, n);
+	OK(store_alerts_due(st, 999, 10, &v, &n, &E));
+	assert_int_equal(n, 0);
+	alerts_free(v, n);
+	OK(store_alerts_due(st, 1000, 10, &v, &n, &E)); /* due at exactly now */
+	assert_int_equal(n, 1);
+	alerts_free(v, n);
+
+	/* the due query reads the partial index on next_escalation_at */
+	char *plan = raw_query(
+	    f, f->pg ? "SET enable_seqscan = off; EXPLAIN SELECT id FROM alerts a WHERE a.state < "
+	               "4 AND a.next_escalation_at <= 5000 ORDER BY a.next_escalation_at, "
+	               "a.id LIMIT 10"
+	             : "EXPLAIN QUERY PLAN SELECT id FROM alerts a WHERE a.state < 4 AND "
+	               "a.next_escalation_at <= 5000 ORDER BY a.next_escalation_at, a.id "
+	               "LIMIT 10");
+	assert_non_null(plan);
+	if (!strstr(plan, "alerts_due_idx"))
+		fail_msg("due query does not use alerts_due_idx:\n%s", plan);
+	free(plan);
+}
+
+static void test_recovered(void **state)
+{
+	FX();
+	struct step_record r[] = {
+	    rec("i1", "u1", "bureau", 1, STEP_FAILED, 100, 110),
+	    rec("i2", "u2", "bureau", 1, STEP_FAILED, 100, 110),
+	    rec("i3", "u3", "bureau", 1, STEP_IN_PROGRESS, 100, 100),
+	    rec("i4", "u4", "bureau", 1, STEP_FAILED, 100, 110),
+	    rec("i5", "u5", "bureau", 1, STEP_IN_PROGRESS, 100, 100),
+	};
+	struct alert_new a[] = {
+	    mk("failed", "i1", "bureau", 1, "u1", "g"), /* step succeeds later */
+	    mk("failed", "i2", "bureau", 1, "u2", "g"), /* later step reached */
+	    mk("stuck", "i3", "bureau", 1, "u3", "g"),  /* step leaves IN_PROGRESS */
+	    mk("failed", "i4", "bureau", 1, "u4", "g"), /* still failed */
+	    mk("stuck", "i5", "bureau", 1, "u5", "g"),  /* still stuck */
+	    mk("custom", "i1", "bureau", 1, "u1", "g"), /* other rules: never */
+	    mk("failed", "i9", "bureau", 1, "u9", "g"), /* unknown instance */
+	};
+	struct alert_opened o[ARRAY_SIZE(a)];
+	struct alert *v;
+	size_t n;
+	OK(store_steps_ingest(st, "loan", 3, r, ARRAY_SIZE(r), NULL, &E));
+	OK(store_alerts_open(st, 500, a, ARRAY_SIZE(a), o, &E));
+	OK(store_alerts_recovered(st, "loan", 100, &v, &n, &E));
+	assert_int_equal(n, 0);
+	alerts_free(v, n);
+
+	struct step_record later[] = {
+	    rec("i1", "u1", "bureau", 1, STEP_SUCCESS, 100, 200),
+	    rec("i2", "u2", "underwriting", 2, STEP_IN_PROGRESS, 200, 200),
+	    rec("i3", "u3", "bureau", 1, STEP_FAILED, 100, 200),
+	    rec("i4", "u4", "bureau", 1, STEP_IN_PROGRESS, 190, 200), /* retrying */
+	};
+	OK(store_steps_ingest(st, "loan", 3, later, ARRAY_SIZE(later), NULL, &E));
+	OK(store_alerts_recovered(st, "loan", 100, &v, &n, &E));
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0].id, o[0].alert_id);
+	assert_int_equal(v[1].id, o[1].alert_id);
+	assert_int_equal(v[2].id, o[2].alert_id);
+	alerts_free(v, n);
+	OK(store_alerts_recovered(st, "loan", 2, &v, &n, &E));
+	assert_int_equal(n, 2);
+	alerts_free(v, n);
+	OK(store_alerts_recovered(st, "card", 100, &v, &n, &E));
+	assert_int_equal(n, 0);
+	alerts_free(v, n);
+
+	/* resolved ones are no longer listed */
+	change1(st, o[0].alert_id, ALERT_INITIATED, ALERT_RESOLVED, "resolved", true);
+	OK(store_alerts_recovered(st, "loan", 100, &v, &n, &E));
+	assert_int_equal(n, 2);
+	alerts_free(v, n);
+}
+
+static void test_open_by_rule(void **state)
+{
+	FX();
+	struct alert_new a[4] = {
+	    mk("bureau_down", "i1", "s", 0, "u", "g"),
+	    mk("bureau_down", "i2", "s", 0, "u", "g"),
+	    mk("failed", "i3", "s", 0, "u", "g"),
+	    mk("bureau_down", "i4", "s", 0, "u", "g"),
+	};
+	struct alert_opened o[4];
+	struct alert *v;
+	size_t n;
+	OK(store_alerts_open(st, 500, a, 4, o, &E));
+	change1(st, o[1].alert_id, ALERT_INITIATED, ALERT_RESOLVED, "resolved", true);
+	OK(store_alerts_open_by_rule(st, "bureau_down", 0, 10, &v, &n, &E));
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].id, o[0].alert_id);
+	assert_int_equal(v[1].id, o[3].alert_id);
+	alerts_free(v, n);
+	OK(store_alerts_open_by_rule(st, "bureau_down", o[0].alert_id, 10, &v, &n, &E));
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].id, o[3].alert_id);
+	alerts_free(v, n);
+	OK(store_alerts_open_by_rule(st, "bureau_down", 0, 1, &v, &n, &E));
+	assert_int_equal(n, 1);
+	alerts_free(v, n);
+}
+
+static void test_abandonable(void **state)
+{
+	FX();
+	const int64_t DAY = 86400000;
+	struct step_record r[] = {
+	    rec("i1", "u1", "bureau", 1, STEP_FAILED, 100, 1 * DAY),
+	    rec("i2", "u2", "bureau", 1, STEP_FAILED, 100, 1 * DAY),
+	    rec("i2", "u2", "bureau", 1, STEP_IN_PROGRESS, 100, 5 * DAY), /* came back */
+	};
+	struct alert_new a[] = {
+	    mk("failed", "i1", "bureau", 1, "u1", "g"), mk("failed", "i2", "bureau", 1, "u2", "g"),
+	    mk("failed", "i3", "bureau", 1, "u3", "g"), /* unknown instance: occurred_at */
+	    mk("failed", "i4", "bureau", 1, "u4", "g"), /* never abandoned */
+	};
+	struct alert_opened o[4];
+	struct alert *v;
+	size_t n;
+	OK(store_steps_ingest(st, "loan", 3, r, ARRAY_SIZE(r), NULL, &E));
+	for (int i = 0; i < 3; i++)
+		a[i].abandon_after_ms = 7 * DAY;
+	a[2].occurred_at = 2 * DAY;
+	OK(store_alerts_open(st, DAY, a, 4, o, &E));
+
+	OK(store_alerts_abandonable(st, 8 * DAY - 1, 10, &v, &n, &E));
+	assert_int_equal(n, 0);
+	alerts_free(v, n);
+	OK(store_alerts_abandonable(st, 8 * DAY, 10, &v, &n, &E));
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].id, o[0].alert_id);
+	alerts_free(v, n);
+	OK(store_alerts_abandonable(st, 12 * DAY, 10, &v, &n, &E));
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0].id, o[0].alert_id);
+	assert_int_equal(v[1].id, o[1].alert_id);
+	assert_int_equal(v[2].id, o[2].alert_id);
+	alerts_free(v, n);
+	OK(store_alerts_abandonable(st, 12 * DAY, 2, &v, &n, &E));
+	assert_int_equal(n, 2);
+	alerts_free(v, n);
+	change1(st, o[0].alert_id, ALERT_INITIATED, ALERT_ABANDONED, "abandoned", true);
+	OK(store_alerts_abandonable(st, 12 * DAY, 10, &v, &n, &E));
+	assert_int_equal(n, 2);
+	alerts_free(v, n);
+}
+
+static void test_lists(void **state)
+{
+	FX();
+	char inst[30][16], user[30][16];
+	struct alert_new a[30];
+	struct alert_opened o[30];
+	struct alert *v;
+	size_t n;
+
+	for (int i = 0; i < 30; i++) {
+		snprintf(inst[i], sizeof(inst[i]), "i%d", i);
+		snprintf(user[i], sizeof(user[i]), "u%d", i % 3);
+		a[i] = mk(i % 2 ? "stuck" : "failed", inst[i], i % 5 ? "bureau" : "kyc", 1, user[i],
+		          i < 20 ? "g1" : "g2");
+	}
+	a[29].workflow = "card";
+	OK(store_alerts_open(st, 500, a, 30, o, &E));
+	change1(st, o[0].alert_id, ALERT_INITIATED, ALERT_P2, "escalated", true);
+	change1(st, o[1].alert_id, ALERT_INITIATED, ALERT_RESOLVED, "resolved", true);
+
+	struct alert_filter fl = {.state = -1, .limit = 1000};
+	OK(store_alerts_list(st, &fl, &v, &n, &E));
+	assert_int_equal(n, 30);
+	for (size_t i = 1; i < n; i++)
+		assert_true(v[i].id < v[i - 1].id);
+	alerts_free(v, n);
+
+	/* paging with the cursor visits every alert once */
+	int64_t seen = 0, before = 0;
+	for (int page = 0;; page++) {
+		fl = (struct alert_filter){.state = -1, .limit = 7, .before_id = before};
+		OK(store_alerts_list(st, &fl, &v, &n, &E));
+		seen += (int64_t)n;
+		if (n)
+			before = v[n - 1].id;
+		alerts_free(v, n);
+		if (n < 7)
+			break;
+		assert_true(page < 10);
+	}
+	assert_int_equal(seen, 30);
+
+	fl = (struct alert_filter){.state = ALERT_P2, .limit = 10};
+	OK(store_alerts_list(st, &fl, &v, &n, &E));
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].id, o[0].alert_id);
+	alerts_free(v, n);
+	fl = (struct alert_filter){.state = -1, .open_only = true, .limit = 100};
+	OK(store_alerts_list(st, &fl, &v, &n, &E));
+	assert_int_equal(n, 29);
+	alerts_free(v, n);
+	fl = (struct alert_filter){.state = -1, .rule = "stuck", .limit = 100};
+	OK(store_alerts_list(st, &fl, &v, &n, &E));
+	assert_int_equal(n, 15);
+	alerts_free(v, n);
+	fl = (struct alert_filter){.state = -1, .workflow = "card", .limit = 100};
+	OK(store_alerts_list(st, &fl, &v, &n, &E));
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].instance_id, "i29");
+	alerts_free(v, n);
+	fl = (struct alert_filter){.state = -1, .step = "kyc", .limit = 100};
+	OK(store_alerts_list(st, &fl, &v, &n, &E));
+	assert_int_equal(n, 6);
+	alerts_free(v, n);
+	fl = (struct alert_filter){.state = -1, .user_id = "u1", .open_only = true, .limit = 100};
+	OK(store_alerts_list(st, &fl, &v, &n, &E));
+	assert_int_equal(n, 9); /* 10 of u1, one resolved */
+	alerts_free(v, n);
+	fl = (struct alert_filter){.state = -1, .instance_id = "i7", .limit = 100};
+	OK(store_alerts_list(st, &fl, &v, &n, &E));
+	assert_int_equal(n, 1);
+	alerts_free(v, n);
+	fl = (struct alert_filter){.state = -1, .incident_id = o[25].incident_id, .limit = 100};
+	OK(store_alerts_list(st, &fl, &v, &n, &E));
+	assert_int_equal(n, 10);
+	alerts_free(v, n);
+	fl = (struct alert_filter){.state = -1,
+	                           .rule = "failed",
+	                           .step = "bureau",
+	                           .workflow = "loan",
+	                           .before_id = o[10].alert_id,
+	                           .limit = 100};
+	OK(store_alerts_list(st, &fl, &v, &n, &E));
+	assert_int_equal(n, 4); /* 2, 4, 6, 8 */
+	alerts_free(v, n);
+
+	fl = (struct alert_filter){.state = -1, .limit = 0};
+	assert_int_equal(store_alerts_list(st, &fl, &v, &n, &E), STORE_ERROR);
+	fl.limit = 1001;
+	assert_int_equal(store_alerts_list(st, &fl, &v, &n, &E), STORE_ERROR);
+
+	/* incidents */
+	struct incident *iv;
+	struct incident_filter ifl = {.limit = 100};
+	OK(store_incidents_list(st, &ifl, &iv, &n, &E));
+	assert_int_equal(n, 2);
+	assert_true(iv[0].id > iv[1].id);
+	assert_string_equal(iv[0].group_key, "g2");
+	assert_int_equal(iv[0].total_alerts, 10);
+	incidents_free(iv, n);
+	ifl = (struct incident_filter){.limit = 1, .before_id = o[25].incident_id};
+	OK(store_incidents_list(st, &ifl, &iv, &n, &E));
+	assert_int_equal(n, 1);
+	assert_string_equal(iv[0].group_key, "g1");
+	incidents_free(iv, n);
+	ifl = (struct incident_filter){.limit = 100, .workflow = "nope"};
+	OK(store_incidents_list(st, &ifl, &iv, &n, &E));
+	assert_int_equal(n, 0);
+	incidents_free(iv, n);
+	/* close every alert of g2: it drops out of the open list */
+	for (int i = 20; i < 30; i++)
+		change1(st, o[i].alert_id, ALERT_INITIATED, ALERT_RESOLVED, "resolved", true);
+	ifl = (struct incident_filter){.limit = 100, .open_only = true};
+	OK(store_incidents_list(st, &ifl, &iv, &n, &E));
+	assert_int_equal(n, 1);
+	assert_string_equal(iv[0].group_key, "g1");
+	incidents_free(iv, n);
+	ifl.limit = 0;
+	assert_int_equal(store_incidents_list(st, &ifl, &iv, &n, &E), STORE_ERROR);
+}
+
+static void test_counts(void **state)
+{
+	FX();
+	struct alert_counts c;
+	struct alert_new a[5] = {
+	    mk("failed", "i1", "s", 0, "u1", "g1"), mk("failed", "i2", "s", 0, "u1", "g1"),
+	    mk("failed", "i3", "s", 0, "u2", "g2"), mk("failed", "i4", "s", 0, "u3", "g3"),
+	    mk("failed", "i5", "s", 0, "u4", "g3"),
+	};
+	struct alert_opened o[5];
+	OK(store_alert_counts(st, &c, &E));
+	assert_int_equal(c.by_state[0], 0);
+	assert_int_equal(c.open_incidents, 0);
+	OK(store_alerts_open(st, 500, a, 5, o, &E));
+	change1(st, o[0].alert_id, ALERT_INITIATED, ALERT_P2, "escalated", true);
+	change1(st, o[2].alert_id, ALERT_INITIATED, ALERT_RESOLVED, "resolved", true);
+	change1(st, o[3].alert_id, ALERT_INITIATED, ALERT_ABANDONED, "abandoned", true);
+	struct alert_change man = {o[4].alert_id, ALERT_INITIATED, ALERT_RESOLVED,
+	                           "resolved",    "user:asha",     NULL,
+	                           TIME_NULL,     "user:asha"};
+	OK(store_alerts_change(st, 600, &man, 1, NULL, &E));
+	OK(store_alert_counts(st, &c, &E));
+	assert_int_equal(c.by_state[ALERT_INITIATED], 1);
+	assert_int_equal(c.by_state[ALERT_P2], 1);
+	assert_int_equal(c.by_state[ALERT_P1], 0);
+	assert_int_equal(c.by_state[ALERT_RESOLVED], 2);
+	assert_int_equal(c.by_state[ALERT_ABANDONED], 1);
+	assert_int_equal(c.resolved_by_resolver, 1);
+	assert_int_equal(c.open_incidents, 1); /* g1 */
+	assert_int_equal(c.affected_users_open, 1);
+}
+
+/* Quotes, SQL metacharacters and unicode go in and come back byte for byte. */
+static void test_hostile_input(void **state)
+{
+	FX();
+	static const char *const evil[] = {
+	    "'; DROP TABLE alerts; --",
+	    "Robert'); DELETE FROM incidents WHERE ('1'='1",
+	    "\"quoted\" \\backslash\\ $1 ?1 :name @x %s %n",
+	    "ünïcödé — 日本語 — 🚀 — עברית",
+	    "tab\tnewline\nreturn\r",
+	    "",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(evil); i++) {
+		const char *s = evil[i];
+		struct alert_new a = mk(s, s, s, 0, s, s);
+		struct alert_opened o;
+		struct alert al;
+		struct alert_event *h;
+		struct incident in;
+		size_t nh;
+		char *key = xasprintf("workflow:%s", s), *raw;
+		int64_t ms;
+		a.workflow = s;
+		a.error = s;
+		a.incident_labels_json = s;
+		a.labels_json = s;
+		OK(store_alerts_open(st, 1000, &a, 1, &o, &E));
+		assert_true(o.created);
+		OK(store_alert_event_add(st, o.alert_id, 1100, s, s, s, &E));
+		OK(store_alert_get(st, o.alert_id, &al, &h, &nh, &E));
+		assert_string_equal(al.rule, s);
+		assert_string_equal(al.workflow, s);
+		assert_string_equal(al.step, s);
+		assert_string_equal(al.instance_id, s);
+		assert_string_equal(al.user_id, s);
+		assert_string_equal(al.error, s);
+		assert_string_equal(al.labels_json, s);
+		assert_string_equal(al.group_key, s);
+		assert_int_equal(nh, 2);
+		assert_string_equal(h[1].event, s);
+		assert_string_equal(h[1].actor, s);
+		assert_string_equal(h[1].reason, s);
+		alert_release(&al);
+		alert_events_free(h, nh);
+		OK(store_incident_get(st, o.incident_id, &in, &E));
+		assert_string_equal(in.group_key, s);
+		assert_string_equal(in.labels_json, s);
+		incident_release(&in);
+		OK(store_watermark_set(st, key, 7, s, &E));
+		OK(store_watermark_get(st, key, &ms, &raw, &E));
+		assert_string_equal(raw, s);
+		free(raw);
+		free(key);
+
+		struct step_record r = rec(s, s, s, 0, STEP_FAILED, 1, 2);
+		struct instance_step *is;
+		size_t n;
+		r.error = s;
+		r.labels_json = s;
+		OK(store_steps_ingest(st, s, 1, &r, 1, NULL, &E));
+		OK(store_instance_steps(st, s, s, &is, &n, &E));
+		assert_int_equal(n, 1);
+		assert_string_equal(is[0].error, s);
+		assert_string_equal(is[0].labels_json, s);
+		assert_string_equal(is[0].step, s);
+		instance_steps_free(is, n);
+
+		struct alert_filter fl = {.state = -1, .rule = s, .user_id = s, .limit = 10};
+		struct alert *v;
+		OK(store_alerts_list(st, &fl, &v, &n, &E));
+		assert_int_equal(n, 1);
+		alerts_free(v, n);
+	}
+	struct alert_counts c;
+	OK(store_alert_counts(st, &c, &E));
+	assert_int_equal(c.by_state[ALERT_INITIATED], ARRAY_SIZE(evil));
+}
+
+/* ---- races ----------------------------------------------------------------------------- */
+
+enum {
+	RACE_THREADS = 8,
+	RACE_ALERTS = 100
+};
+
+struct racer {
+	const char *url;
+	const struct alert_new *a;
+	pthread_barrier_t *bar;
+	int rc, created;
+	struct sw_err err;
+};
+
+static void *race_thread(void *arg)
+{
+	struct racer *r = arg;
+	struct alert_opened o[RACE_ALERTS];
+	struct store *s;
+	r->rc = store_open(r->url, &s, &r->err);
+	pthread_barrier_wait(r->bar);
+	if (r->rc)
+		return NULL;
+	for (int attempt = 0; attempt < 20; attempt++) {
+		r->rc = store_alerts_open(s, 1000, r->a, RACE_ALERTS, o, &r->err);
+		if (r->rc != STORE_EBUSY)
+			break;
+	}
+	for (int i = 0; !r->rc && i < RACE_ALERTS; i++)
+		r->created += o[i].created;
+	store_close(s);
+	return NULL;
+}
+
+static void test_race_open(void **state)
+{
+	FX();
+	struct alert_new a[RACE_ALERTS];
+	char inst[RACE_ALERTS][16], group[RACE_ALERTS][16];
+	struct racer r[RACE_THREADS];
+	pthread_t t[RACE_THREADS];
+	pthread_barrier_t bar;
+	struct alert *v;
+	struct incident *iv;
+	size_t n;
+	int created = 0;
+
+	for (int i = 0; i < RACE_ALERTS; i++) {
+		snprintf(inst[i], sizeof(inst[i]), "r%d", i);
+		snprintf(group[i], sizeof(group[i]), "grp%d", i % 10);
+		a[i] = mk("failed", inst[i], "bureau", 1, inst[i], group[i]);
+	}
+	pthread_barrier_init(&bar, NULL, RACE_THREADS);
+	for (int i = 0; i < RACE_THREADS; i++) {
+		r[i] = (struct racer){.url = f->url, .a = a, .bar = &bar};
+		pthread_create(&t[i], NULL, race_thread, &r[i]);
+	}
+	for (int i = 0; i < RACE_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		if (r[i].rc)
+			fail_msg("racer %d: %s", i, r[i].err.msg);
+		created += r[i].created;
+	}
+	pthread_barrier_destroy(&bar);
+	assert_int_equal(created, RACE_ALERTS);
+
+	struct alert_filter fl = {.state = -1, .limit = 1000};
+	OK(store_alerts_list(st, &fl, &v, &n, &E));
+	assert_int_equal(n, RACE_ALERTS);
+	size_t opened = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct alert al;
+		struct alert_event *h;
+		size_t nh;
+		OK(store_alert_get(st, v[i].id, &al, &h, &nh, &E));
+		for (size_t k = 0; k < nh; k++)
+			opened += !strcmp(h[k].event, "opened");
+		assert_int_equal(nh, 1);
+		alert_release(&al);
+		alert_events_free(h, nh);
+	}
+	assert_int_equal(opened, RACE_ALERTS);
+	alerts_free(v, n);
+
+	struct incident_filter ifl = {.limit = 100};
+	OK(store_incidents_list(st, &ifl, &iv, &n, &E));
+	assert_int_equal(n, 10);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(iv[i].total_alerts, 10);
+		assert_int_equal(iv[i].open_alerts, 10);
+		assert_int_equal(iv[i].affected_users, 10);
+	}
+	incidents_free(iv, n);
+}
+
+/* ---- size ------------------------------------------------------------------------------ */
+
+/* 10,000 alerts in one call, 10,000 step records in one call: timed, and printed for the
+ * record (docs/internals/store.md). The bound is loose: this runs under sanitizers. */
+static void test_bulk(void **state)
+{
+	FX();
+	enum {
+		N = 10000
+	};
+	struct alert_new *a = xcalloc(N, sizeof(*a));
+	struct alert_opened *o = xcalloc(N, sizeof(*o));
+	struct step_record *r = xcalloc(N, sizeof(*r));
+	unsigned char *is_new = xcalloc(N, 1);
+	char(*inst)[16] = xcalloc(N, sizeof(*inst));
+	struct incident in;
+	int64_t t0, t_open, t_ingest, t_change;
+	struct alert_change *c = xcalloc(N, sizeof(*c));
+
+	for (int i = 0; i < N; i++) {
+		snprintf(inst[i], sizeof(inst[i]), "b%d", i);
+		a[i] = mk("failed", inst[i], "bureau", 1, inst[i], i % 2 ? "bulk-a" : "bulk-b");
+		r[i] = rec(inst[i / 3], inst[i / 3],
+		           i % 3 == 0   ? "kyc"
+		           : i % 3 == 1 ? "bureau"
+		                        : "uw",
+		           i % 3, STEP_SUCCESS, 100 + i, 200 + i);
+	}
+	t0 = time_mono_ms();
+	OK(store_alerts_open(st, 1000, a, N, o, &E));
+	t_open = time_mono_ms() - t0;
+	for (int i = 0; i < N; i++)
+		assert_true(o[i].created);
+	OK(store_incident_get(st, o[0].incident_id, &in, &E));
+	assert_int_equal(in.total_alerts, N / 2);
+	assert_int_equal(in.affected_users, N / 2);
+	incident_release(&in);
+
+	t0 = time_mono_ms();
+	OK(store_steps_ingest(st, "loan", 3, r, N, is_new, &E));
+	t_ingest = time_mono_ms() - t0;
+	for (int i = 0; i < N; i++)
+		assert_int_equal(is_new[i], 1);
+
+	for (int i = 0; i < N; i++)
+		c[i] = (struct alert_change){o[i].alert_id, ALERT_INITIATED, ALERT_RESOLVED,
+		                             "resolved",    "resolver",      NULL,
+		                             TIME_NULL,     "resolver"};
+	t0 = time_mono_ms();
+	OK(store_alerts_change(st, 2000, c, N, NULL, &E));
+	t_change = time_mono_ms() - t0;
+	OK(store_incident_get(st, o[0].incident_id, &in, &E));
+	assert_false(in.open);
+	incident_release(&in);
+
+	print_message("[ %s ] open 10000 alerts: %" PRId64 " ms; ingest 10000 records: %" PRId64
+	              " ms; resolve 10000 alerts: %" PRId64 " ms\n",
+	              f->pg ? "postgres" : "sqlite", t_open, t_ingest, t_change);
+	assert_true(t_open < 20000 && t_ingest < 20000 && t_change < 20000);
+	free(a);
+	free(o);
+	free(r);
+	free(c);
+	free(is_new);
+	free(inst);
+}
+
+#define STORE_TESTS(setup)                                                                  \
+	cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),                     \
+	    cmocka_unit_test_setup_teardown(test_migrate_concurrent, setup, teardown),      \
+	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),             \
+	    cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),               \
+	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),            \
+	    cmocka_unit_test_setup_teardown(test_watermarks, setup, teardown),              \
+	    cmocka_unit_test(test_step_status_names),                                       \
+	    cmocka_unit_test_setup_teardown(test_ingest_dedupe, setup, teardown),           \
+	    cmocka_unit_test_setup_teardown(test_ingest_bad_input, setup, teardown),        \
+	    cmocka_unit_test_setup_teardown(test_instance_progress, setup, teardown),       \
+	    cmocka_unit_test_setup_teardown(test_steps_stuck, setup, teardown),             \
+	    cmocka_unit_test_setup_teardown(test_open_idempotent, setup, teardown),         \
+	    cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),                  \
+	    cmocka_unit_test_setup_teardown(test_incident_grouping, setup, teardown),       \
+	    cmocka_unit_test_setup_teardown(test_change_cas, setup, teardown),              \
+	    cmocka_unit_test_setup_teardown(test_escalation_history, setup, teardown),      \
+	    cmocka_unit_test_setup_teardown(test_resolve_closes_incident, setup, teardown), \
+	    cmocka_unit_test_setup_teardown(test_ack, setup, teardown),                     \
+	    cmocka_unit_test_setup_teardown(test_event_add, setup, teardown),               \
+	    cmocka_unit_test_setup_teardown(test_due, setup, teardown),                     \
+	    cmocka_unit_test_setup_teardown(test_recovered, setup, teardown),               \
+	    cmocka_unit_test_setup_teardown(test_open_by_rule, setup, teardown),            \
+	    cmocka_unit_test_setup_teardown(test_abandonable, setup, teardown),             \
+	    cmocka_unit_test_setup_teardown(test_lists, setup, teardown),                   \
+	    cmocka_unit_test_setup_teardown(test_counts, setup, teardown),                  \
+	    cmocka_unit_test_setup_teardown(test_hostile_input, setup, teardown),           \
+	    cmocka_unit_test_setup_teardown(test_race_open, setup, teardown),               \
+	    cmocka_unit_test_setup_teardown(test_bulk, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest sqlite_tests[] = {STORE_TESTS(setup_sqlite)};
+	const struct CMUnitTest pg_tests[] = {STORE_TESTS(setup_pg)};
+	int failed = cmocka_run_group_tests_name("store/sqlite", sqlite_tests, NULL, NULL);
+	failed += cmocka_run_group_tests_name("store/postgres", pg_tests, NULL, NULL);
+	return failed ? 1 : 0;
+}
