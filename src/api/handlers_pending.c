@@ -55,11 +55,6 @@ static int pending_range(struct api_req *req, struct api_resp *resp)
 	return pending(resp, req);
 }
 
-int api_readyz(struct api_req *req, struct api_resp *resp)
-{
-	return pending(resp, req);
-}
-
 int api_metrics(struct api_req *req, struct api_resp *resp)
 {
 	return pending(resp, req);

@@ -1,5 +1,13 @@
 /*
- * server.c - wiring of one node: store migration, tasks on the runtime, reload, drain.
+ * server.c - wiring of one node: store migration, tasks on the runtime, the HTTP API,
+ * reload, drain.
+ *
+ * DESIGN: a generation is a config and the tasks built from it. It is reference counted:
+ * one reference per task the runtime holds (dropped by the runtime's release callback
+ * when a reload or stop retires the task), one for being the generation in force, and one
+ * per API handler reading it (server_config_get/put). The last reference frees it, so a
+ * reload never frees a config that a running task or request still reads. Live
+ * generations are kept in a list so a config pointer finds its generation.
  */
 #include "util/common.h"
 #include "util/log.h"
@@ -7,35 +15,54 @@
 #include "runtime/runtime.h"
 #include "store/store.h"
 #include "tasks/tasks.h"
+#include "api/app.h"
+#include "api/http.h"
+#include <pthread.h>
 
-/* A config and the tasks built from it. Freed when the runtime releases its last task. */
 struct generation {
 	struct sw_config *cfg;
 	struct task_env env;
 	struct task **tasks;
 	size_t n_tasks;
-	size_t live; /* tasks not yet released by the runtime */
+	size_t refs;
+	struct generation *next; /* in the list of live generations */
 };
 
 struct server {
 	struct rt *rt;
 	struct health *health;
-	struct generation *gen;
+	struct generation *gen; /* in force */
+	struct generation *live;
+	pthread_mutex_t lock;   /* refs, gen, live */
 	const struct sw_clock *clock;
+	struct http_server *http;
+	struct api_app app;
 };
 
-static void generation_free(struct generation *g)
-{
-	config_free(g->cfg);
-	free(g->tasks);
-	free(g);
-}
-
-/* Runtime callbacks: arg is a task; its generation is freed with its last task. */
 struct job_arg {
+	struct server *srv;
 	struct task *task;
 	struct generation *gen;
 };
+
+static void generation_put(struct server *s, struct generation *g)
+{
+	bool last;
+	pthread_mutex_lock(&s->lock);
+	last = --g->refs == 0;
+	if (last) {
+		struct generation **pp = &s->live;
+		while (*pp != g)
+			pp = &(*pp)->next;
+		*pp = g->next;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (last) {
+		config_free(g->cfg);
+		free(g->tasks);
+		free(g);
+	}
+}
 
 static int job_run(void *arg, int64_t now)
 {
@@ -45,23 +72,35 @@ static int job_run(void *arg, int64_t now)
 static void job_release(void *arg)
 {
 	struct job_arg *ja = arg;
-	struct generation *g = ja->gen;
 	task_free(ja->task);
+	generation_put(ja->srv, ja->gen);
 	free(ja);
-	/* releases happen on the controlling thread (rt_jobs_replace / rt_free) */
-	if (--g->live == 0)
-		generation_free(g);
 }
 
-static struct generation *generation_new(struct sw_config *cfg, struct health *health)
+/* A new generation for cfg, with one reference per task plus one for being in force. */
+static struct generation *generation_new(struct server *s, struct sw_config *cfg)
 {
 	struct generation *g = xcalloc(1, sizeof(*g));
 	g->cfg = cfg;
 	g->env.cfg = cfg;
-	g->env.health = health;
+	g->env.health = s->health;
 	g->tasks = tasks_for_config(&g->env, &g->n_tasks);
-	g->live = g->n_tasks;
+	g->refs = g->n_tasks + 1;
+	pthread_mutex_lock(&s->lock);
+	g->next = s->live;
+	s->live = g;
+	pthread_mutex_unlock(&s->lock);
 	return g;
+}
+
+/* Undo generation_new when installing failed: the config stays the caller's. */
+static void generation_abandon(struct server *s, struct generation *g)
+{
+	for (size_t i = 0; i < g->n_tasks; i++)
+		task_free(g->tasks[i]);
+	g->cfg = NULL;
+	g->refs = 1;
+	generation_put(s, g);
 }
 
 static int install(struct server *s, struct generation *g, struct sw_err *err)
@@ -70,6 +109,7 @@ static int install(struct server *s, struct generation *g, struct sw_err *err)
 	int rc;
 	for (size_t i = 0; i < g->n_tasks; i++) {
 		struct job_arg *ja = xmalloc(sizeof(*ja));
+		ja->srv = s;
 		ja->task = g->tasks[i];
 		ja->gen = g;
 		jobs[i].name = task_name(g->tasks[i]);
@@ -79,16 +119,35 @@ static int install(struct server *s, struct generation *g, struct sw_err *err)
 		jobs[i].release = job_release;
 	}
 	rc = rt_jobs_replace(s->rt, jobs, g->n_tasks, err);
-	if (rc < 0) {
+	if (rc < 0)
 		for (size_t i = 0; i < g->n_tasks; i++)
 			free(jobs[i].arg);
-	}
 	free(jobs);
 	return rc;
 }
 
+static int start_http(struct server *s, const struct sw_config *cfg, struct sw_err *err)
+{
+	struct http_opts ho = {0};
+	s->app.srv = s;
+	s->app.clock = s->clock;
+	s->app.store_url = xstrdup(cfg->store_url);
+	ho.listen = cfg->http.listen;
+	ho.tokens = cfg->http.tokens;
+	ho.n_tokens = cfg->http.n_tokens;
+	ho.app = &s->app;
+	ho.worker_init = api_worker_init;
+	ho.worker_fini = api_worker_fini;
+	if (http_start(&ho, &s->http, err) < 0) {
+		s->http = NULL;
+		return -1;
+	}
+	log_info("listening", "listen=%s port=%d", cfg->http.listen, http_port(s->http));
+	return 0;
+}
+
 int server_start(struct sw_config *cfg, const struct server_opts *opts, struct server **out,
-                 struct sw_err *err)
+		 struct sw_err *err)
 {
 	struct server *s = xcalloc(1, sizeof(*s));
 	struct rt_opts ro = {0};
@@ -96,52 +155,53 @@ int server_start(struct sw_config *cfg, const struct server_opts *opts, struct s
 	struct generation *g;
 	int applied = 0;
 
+	pthread_mutex_init(&s->lock, NULL);
 	s->clock = opts && opts->clock ? opts->clock : &clock_system;
-	if (store_open(cfg->store_url, &st, err) < 0 || store_migrate(st, &applied, err) < 0) {
-		if (st)
-			store_close(st);
-		free(s);
-		return -1;
-	}
-	store_close(st);
-	if (applied)
-		log_info("store migrated", "store=%s applied=%d",
-		         cfg->store_kind == SW_DB_SQLITE ? "sqlite" : "postgresql", applied);
 	s->health = health_new();
+	if (store_open(cfg->store_url, &st, err) < 0 || store_migrate(st, &applied, err) < 0)
+		goto fail;
+	store_close(st);
+	st = NULL;
+	if (applied)
+		log_info("store migrated", "applied=%d", applied);
+	if (!(opts && opts->no_http) && start_http(s, cfg, err) < 0)
+		goto fail;
 	ro.clock = s->clock;
 	ro.threads = opts ? opts->threads : 0;
-	if (rt_start(&ro, &s->rt, err) < 0) {
-		health_free(s->health);
-		free(s);
-		return -1;
-	}
-	g = generation_new(cfg, s->health);
+	if (rt_start(&ro, &s->rt, err) < 0)
+		goto fail;
+	g = generation_new(s, cfg);
 	if (install(s, g, err) < 0) {
-		g->cfg = NULL; /* stays the caller's */
-		for (size_t i = 0; i < g->n_tasks; i++)
-			task_free(g->tasks[i]);
-		generation_free(g);
-		rt_free(s->rt);
-		health_free(s->health);
-		free(s);
-		return -1;
+		generation_abandon(s, g);
+		goto fail;
 	}
 	s->gen = g;
 	*out = s;
 	return 0;
+fail:
+	if (st)
+		store_close(st);
+	http_stop(s->http);
+	rt_free(s->rt);
+	health_free(s->health);
+	free(s->app.store_url);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return -1;
 }
 
 int server_reload(struct server *s, struct sw_config *newcfg, struct sw_err *err)
 {
-	struct generation *g = generation_new(newcfg, s->health);
+	struct generation *g = generation_new(s, newcfg), *old;
 	if (install(s, g, err) < 0) {
-		g->cfg = NULL;
-		for (size_t i = 0; i < g->n_tasks; i++)
-			task_free(g->tasks[i]);
-		generation_free(g);
+		generation_abandon(s, g);
 		return -1;
 	}
+	pthread_mutex_lock(&s->lock);
+	old = s->gen;
 	s->gen = g;
+	pthread_mutex_unlock(&s->lock);
+	generation_put(s, old);
 	return 0;
 }
 
@@ -150,9 +210,14 @@ int server_stop(struct server *s, int64_t timeout_ms)
 	int rc;
 	if (!s)
 		return 0;
+	http_stop(s->http); /* first: handlers may hold a generation */
 	rc = rt_stop(s->rt, timeout_ms);
-	rt_free(s->rt); /* releases the last generation */
+	rt_free(s->rt); /* releases the tasks, and with them their references */
+	if (s->gen)
+		generation_put(s, s->gen);
 	health_free(s->health);
+	free(s->app.store_url);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return rc;
 }
@@ -167,8 +232,29 @@ const struct sw_config *server_config(struct server *s)
 	return s->gen->cfg;
 }
 
+const struct sw_config *server_config_get(struct server *s)
+{
+	const struct sw_config *cfg;
+	pthread_mutex_lock(&s->lock);
+	s->gen->refs++;
+	cfg = s->gen->cfg;
+	pthread_mutex_unlock(&s->lock);
+	return cfg;
+}
+
+void server_config_put(struct server *s, const struct sw_config *cfg)
+{
+	struct generation *g;
+	pthread_mutex_lock(&s->lock);
+	for (g = s->live; g && g->cfg != cfg; g = g->next)
+		;
+	pthread_mutex_unlock(&s->lock);
+	if (!g)
+		BUG("server_config_put of a config that is not live");
+	generation_put(s, g);
+}
+
 int server_http_port(struct server *s)
 {
-	(void)s;
-	return 0;
+	return s->http ? http_port(s->http) : 0;
 }

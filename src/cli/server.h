@@ -32,8 +32,11 @@ int server_reload(struct server *s, struct sw_config *newcfg, struct sw_err *err
 /* Drain running tasks (up to timeout_ms), stop the API, free everything. */
 int server_stop(struct server *s, int64_t timeout_ms);
 struct health *server_health(struct server *s);
-/* The config in force (valid until the next reload). */
+/* The config in force (valid until the next reload; for the main thread). */
 const struct sw_config *server_config(struct server *s);
+/* The config in force for another thread: held until server_config_put, across reloads. */
+const struct sw_config *server_config_get(struct server *s);
+void server_config_put(struct server *s, const struct sw_config *cfg);
 /* The HTTP port actually bound (when http.listen asked for port 0), or 0. */
 int server_http_port(struct server *s);
 

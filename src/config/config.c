@@ -764,7 +764,7 @@ static bool valid_listen(const char *s)
 		return false;
 	errno = 0;
 	port = strtol(colon + 1, &end, 10);
-	return !errno && !*end && port >= 1 && port <= 65535;
+	return !errno && !*end && port >= 0 && port <= 65535;
 }
 
 static void parse_http(struct loader *L, const struct ynode *n)

@@ -366,7 +366,8 @@ static const char *const sql_step_upsert =
      * IN_PROGRESS), so the outcome does not depend on arrival order */
     " WHERE excluded.updated_at > instance_steps.updated_at"
     " OR (excluded.updated_at = instance_steps.updated_at"
-    " AND excluded.status > instance_steps.status)";
+    " AND excluded.status > instance_steps.status)"
+    " RETURNING step";
 
 static const char *const sql_instance_upsert =
     "INSERT INTO instances (workflow, instance_id, user_id, started_at, last_progress_at, "
@@ -450,6 +451,7 @@ int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
 	struct store_param *p = NULL;
 	struct store_rows *res = NULL;
 	struct inst_agg *aggs = NULL;
+	size_t *fresh_idx = NULL;
 	size_t naggs = 0, aalloc = 0, nnew = 0;
 	struct stmt_cache map = {0};
 	int rc = 0;
@@ -467,6 +469,7 @@ int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
 		return rc;
 	p = xcalloc(n * 11, sizeof(*p));
 	res = xcalloc(n, sizeof(*res));
+	fresh_idx = xcalloc(n, sizeof(*fresh_idx));
 	for (size_t i = 0; i < n; i++) {
 		const struct step_record *r = &recs[i];
 		struct store_param *q = p + i * 10;
@@ -492,8 +495,10 @@ int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
 		bool fresh = res[i].nrows > 0;
 		if (is_new)
 			is_new[i] = fresh;
+		store_rows_release(&res[i]);
 		if (!fresh)
 			continue;
+		fresh_idx[nnew] = i;
 		q = p + nnew++ * 11;
 		q[0] = sp_text(workflow);
 		q[1] = sp_text(r->instance_id);
@@ -508,9 +513,13 @@ int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
 		q[10] = sp_text(r->labels_json);
 		agg_add(&aggs, &naggs, &aalloc, &map, r, n_steps);
 	}
-	rc = store__exec_many(st, sql_step_upsert, p, 11, nnew, NULL, err);
+	rc = store__exec_many(st, sql_step_upsert, p, 11, nnew, res, err);
 	if (rc)
 		goto out;
+	/* a new record that the upsert applied became its step's current state */
+	for (size_t k = 0; k < nnew; k++)
+		if (is_new && res[k].nrows > 0)
+			is_new[fresh_idx[k]] = 2;
 
 	for (size_t i = 0; i < naggs; i++) {
 		const struct inst_agg *g = &aggs[i];
@@ -531,6 +540,7 @@ out:
 	free(res);
 	free(p);
 	free(aggs);
+	free(fresh_idx);
 	stmt_cache_clear(&map, NULL);
 	return store__leave(st, rc, err);
 }
@@ -591,7 +601,7 @@ int store_steps_stuck(struct store *st, const char *workflow, const char *step,
 	int rc = store__exec(st,
 	                     "SELECT " STEP_COLS " FROM instance_steps s"
 	                     " WHERE s.workflow = $1 AND s.step = $2 AND s.status = 0"
-	                     " AND s.started_at < $3 AND NOT EXISTS (SELECT 1 FROM alerts a"
+	                     " AND s.started_at <= $3 AND NOT EXISTS (SELECT 1 FROM alerts a"
 	                     " WHERE a.rule = 'stuck' AND a.workflow = s.workflow"
 	                     " AND a.instance_id = s.instance_id AND a.step = s.step"
 	                     " AND a.state < 4)"

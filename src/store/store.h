@@ -106,7 +106,7 @@ struct instance_step {
 void instance_step_release(struct instance_step *s);
 void instance_steps_free(struct instance_step *v, size_t n);
 
-/* Steps IN_PROGRESS since before started_before with no open alert of rule "stuck";
+/* Steps IN_PROGRESS since started_before or earlier, with no open alert of rule "stuck";
  * oldest first, at most limit. */
 int store_steps_stuck(struct store *st, const char *workflow, const char *step,
 		      int64_t started_before, size_t limit, struct instance_step **out,

@@ -512,7 +512,9 @@ int store_alerts_change(struct store *st, int64_t now, const struct alert_change
 	for (size_t i = 0; i < n; i++) {
 		if (applied)
 			applied[i] = false;
-		if (!c[i].event || !c[i].actor || (unsigned)c[i].from >= ALERT_STATE_COUNT ||
+		bool rearm = c[i].from == c[i].to && !c[i].event;
+		if ((!rearm && (!c[i].event || !c[i].actor)) ||
+		    (unsigned)c[i].from >= ALERT_STATE_COUNT ||
 		    (unsigned)c[i].to >= ALERT_STATE_COUNT)
 			return sw_err_set(err, "store: change %zu: bad states, event or actor", i),
 			       STORE_ERROR;
@@ -548,6 +550,8 @@ int store_alerts_change(struct store *st, int64_t now, const struct alert_change
 			continue;
 		if (applied)
 			applied[i] = true;
+		if (c[i].from == c[i].to && !c[i].event)
+			continue; /* a re-arm: no history, no incident change */
 		inc[ninc++] = store_rows_int(&res[i], 0, 0, 0);
 		q[0] = sp_int(c[i].alert_id);
 		q[1] = sp_int(now);

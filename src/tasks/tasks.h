@@ -72,4 +72,23 @@ int tasks_check_steps_columns(const struct sw_workflow *wf, char *const *cols, s
 int tasks_check_detect_columns(const struct sw_watcher *w, char *const *cols, size_t ncols,
                                struct sw_err *err);
 
+struct store;
+struct step_record;
+
+/*
+ * Ingest validated step records of wf (any order; sorted here by updated_at, stably) and
+ * open a "failed" alert for each step whose current state is now a FAILED record of this
+ * batch. Runs in the caller's transaction if there is one. Shared by the watcher and push
+ * ingest (POST /api/v1/step-records), so both validate and deduplicate alike.
+ */
+int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_record *recs,
+		 size_t n, int64_t now, size_t *opened, struct sw_err *err);
+/*
+ * Check the required fields of one record against wf and fill *out (times TIME_NULL, the
+ * caller sets them): 0, or -1 with *why ("step is not one of the workflow's steps").
+ */
+int tasks_step_record_check(const struct sw_workflow *wf, const char *instance_id,
+			    const char *user_id, const char *step, const char *status,
+			    struct step_record *out, const char **why);
+
 #endif

@@ -87,35 +87,164 @@ static void group_for(const char *workflow, const char *step, const char *rule,
 	json_decref(labels);
 }
 
-/* ---- watch_steps ----------------------------------------------------------------------- */
+/* ---- ingest: shared by the watcher and push ingest ------------------------------------- */
 
-struct row {
-	struct step_record rec;
-	char *labels; /* owned JSON text or NULL */
-	const char *raw_updated;
-	size_t order;
+struct item {
+	const struct step_record *rec;
+	size_t order; /* position after sorting by updated_at = order applied by the store */
 };
 
-static int cmp_updated(const void *a, const void *b)
+static int cmp_key_order(const void *a, const void *b)
 {
-	const struct row *x = a, *y = b;
-	if (x->rec.updated_at != y->rec.updated_at)
-		return x->rec.updated_at < y->rec.updated_at ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
-}
-
-static int cmp_key_time(const void *a, const void *b)
-{
-	const struct row *const *x = a, *const *y = b;
-	int c = strcmp((*x)->rec.instance_id, (*y)->rec.instance_id);
+	const struct item *x = a, *y = b;
+	int c = strcmp(x->rec->instance_id, y->rec->instance_id);
 	if (!c)
-		c = strcmp((*x)->rec.step, (*y)->rec.step);
-	if (!c && (*x)->rec.updated_at != (*y)->rec.updated_at)
-		c = (*x)->rec.updated_at < (*y)->rec.updated_at ? -1 : 1;
+		c = strcmp(x->rec->step, y->rec->step);
 	if (!c)
-		c = (*x)->order < (*y)->order ? -1 : (*x)->order > (*y)->order;
+		c = (x->order > y->order) - (x->order < y->order);
 	return c;
 }
+
+struct ranked {
+	struct step_record r;
+	size_t i;
+};
+
+static int cmp_ranked(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+	if (x->r.updated_at != y->r.updated_at)
+		return x->r.updated_at < y->r.updated_at ? -1 : 1;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Sort by updated_at, keeping the input order among equal times (qsort is not stable). */
+static void sort_stable(struct step_record *recs, size_t n)
+{
+	struct ranked *tmp = xcalloc(n + 1, sizeof(*tmp));
+	for (size_t i = 0; i < n; i++) {
+		tmp[i].r = recs[i];
+		tmp[i].i = i;
+	}
+	qsort(tmp, n, sizeof(*tmp), cmp_ranked);
+	for (size_t i = 0; i < n; i++)
+		recs[i] = tmp[i].r;
+	free(tmp);
+}
+
+int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_record *recs,
+		 size_t n, int64_t now, size_t *opened, struct sw_err *err)
+{
+	unsigned char *is_new = NULL;
+	struct item *items = NULL;
+	struct alert_new *an = NULL;
+	struct alert_opened *ao = NULL;
+	struct strbuf *keys = NULL, *ilabels = NULL;
+	size_t nan = 0;
+	int rc = -1;
+
+	if (opened)
+		*opened = 0;
+	if (!n)
+		return 0;
+	sort_stable(recs, n);
+	is_new = xcalloc(n, 1);
+	if (store_steps_ingest(st, wf->name, (int)wf->n_steps, recs, n, is_new, err) < 0)
+		goto out;
+	items = xcalloc(n, sizeof(*items));
+	for (size_t i = 0; i < n; i++) {
+		items[i].rec = &recs[i];
+		items[i].order = i;
+	}
+	qsort(items, n, sizeof(*items), cmp_key_order);
+	an = xcalloc(n, sizeof(*an));
+	keys = xcalloc(n, sizeof(*keys));
+	ilabels = xcalloc(n, sizeof(*ilabels));
+	for (size_t k = 0; k < n;) {
+		/* one (instance, step) group; the store applied it in `order`, so the last
+		 * record of the group that became current is the step's state now */
+		size_t end = k, cur = SIZE_MAX;
+		const struct step_record *r;
+		const struct sw_step_policy *pol;
+		struct alert_new *a;
+		while (end < n && !strcmp(items[end].rec->instance_id, items[k].rec->instance_id) &&
+		       !strcmp(items[end].rec->step, items[k].rec->step)) {
+			if (is_new[items[end].order] == 2)
+				cur = end;
+			end++;
+		}
+		k = end;
+		if (cur == SIZE_MAX || items[cur].rec->status != STEP_FAILED)
+			continue;
+		r = items[cur].rec;
+		pol = &wf->steps[r->step_index].policy;
+		a = &an[nan];
+		strbuf_init(&keys[nan], 0);
+		strbuf_init(&ilabels[nan], 0);
+		group_for(wf->name, r->step, "failed", pol, r->error, r->labels_json, &keys[nan],
+			  &ilabels[nan]);
+		a->rule = "failed";
+		a->workflow = wf->name;
+		a->step = r->step;
+		a->step_index = r->step_index;
+		a->instance_id = r->instance_id;
+		a->user_id = r->user_id;
+		a->error = r->error;
+		a->labels_json = r->labels_json;
+		a->group_key = keys[nan].buf;
+		a->incident_labels_json = ilabels[nan].buf;
+		a->occurred_at = r->finished_at != TIME_NULL ? r->finished_at : r->updated_at;
+		a->next_escalation_at =
+			alert_next_escalation_at(ALERT_INITIATED, a->occurred_at, &pol->sla);
+		a->abandon_after_ms = pol->abandon_after_ms;
+		nan++;
+	}
+	if (nan) {
+		ao = xcalloc(nan, sizeof(*ao));
+		if (store_alerts_open(st, now, an, nan, ao, err) < 0)
+			goto out;
+		for (size_t i = 0; opened && i < nan; i++)
+			*opened += ao[i].created;
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < nan; i++) {
+		strbuf_release(&keys[i]);
+		strbuf_release(&ilabels[i]);
+	}
+	free(keys);
+	free(ilabels);
+	free(an);
+	free(ao);
+	free(items);
+	free(is_new);
+	return rc;
+}
+
+int tasks_step_record_check(const struct sw_workflow *wf, const char *instance_id,
+			    const char *user_id, const char *step, const char *status,
+			    struct step_record *out, const char **why)
+{
+	int si, stt;
+	memset(out, 0, sizeof(*out));
+	out->started_at = out->finished_at = out->updated_at = TIME_NULL;
+	if (!instance_id || !*instance_id)
+		return *why = "instance_id is null or empty", -1;
+	if (!user_id || !*user_id)
+		return *why = "user_id is null or empty", -1;
+	if (!step || (si = config_step_index(wf, step)) < 0)
+		return *why = "step is not one of the workflow's steps", -1;
+	if (!status || (stt = step_status_parse(status)) < 0)
+		return *why = "status is not IN_PROGRESS, SUCCESS or FAILED", -1;
+	out->instance_id = instance_id;
+	out->user_id = user_id;
+	out->step = step;
+	out->step_index = si;
+	out->status = (enum step_status)stt;
+	return 0;
+}
+
+/* ---- watch_steps ----------------------------------------------------------------------- */
 
 static int64_t cell_time(const struct source_rows *rs, size_t r, int c, int *bad)
 {
@@ -133,42 +262,32 @@ static int64_t cell_time(const struct source_rows *rs, size_t r, int c, int *bad
 	return ms;
 }
 
-/* Validate one row into out; returns NULL or the reason it is rejected. */
-static const char *parse_row(const struct sw_workflow *wf, const struct source_rows *rs, size_t r,
-                             const int *col, const int *segcol, struct row *out)
+/* Validate one row into out (labels into *labels, malloc'd); NULL or why it is rejected. */
+static const char *parse_row(const struct sw_workflow *wf, const struct source_rows *rs,
+			     size_t r, const int *col, const int *segcol, struct step_record *out,
+			     char **labels)
 {
-	int bad = 0, si, st;
-	const char *status;
-	memset(out, 0, sizeof(*out));
-	out->rec.instance_id = source_cell(rs, r, (size_t)col[0]);
-	out->rec.user_id = source_cell(rs, r, (size_t)col[1]);
-	out->rec.step = source_cell(rs, r, (size_t)col[2]);
-	status = source_cell(rs, r, (size_t)col[3]);
-	out->raw_updated = source_cell(rs, r, (size_t)col[4]);
-	if (!out->rec.instance_id || !*out->rec.instance_id)
-		return "instance_id is null or empty";
-	if (!out->rec.user_id || !*out->rec.user_id)
-		return "user_id is null or empty";
-	if (!out->rec.step || (si = config_step_index(wf, out->rec.step)) < 0)
-		return "step is not one of the workflow's steps";
-	if (!status || (st = step_status_parse(status)) < 0)
-		return "status is not IN_PROGRESS, SUCCESS or FAILED";
-	out->rec.step_index = si;
-	out->rec.status = (enum step_status)st;
-	out->rec.updated_at = cell_time(rs, r, col[4], &bad);
-	if (bad || out->rec.updated_at == TIME_NULL)
+	const char *why = NULL;
+	int bad = 0;
+	*labels = NULL;
+	if (tasks_step_record_check(wf, source_cell(rs, r, (size_t)col[0]),
+				    source_cell(rs, r, (size_t)col[1]),
+				    source_cell(rs, r, (size_t)col[2]),
+				    source_cell(rs, r, (size_t)col[3]), out, &why) < 0)
+		return why;
+	out->updated_at = cell_time(rs, r, col[4], &bad);
+	if (bad || out->updated_at == TIME_NULL)
 		return "updated_at is null or not a timestamp";
-	out->rec.started_at = cell_time(rs, r, col[5], &bad);
-	out->rec.finished_at = cell_time(rs, r, col[6], &bad);
+	out->started_at = cell_time(rs, r, col[5], &bad);
+	out->finished_at = cell_time(rs, r, col[6], &bad);
 	if (bad)
 		return "started_at or finished_at is not a timestamp";
-	out->rec.error = col[7] >= 0 ? source_cell(rs, r, (size_t)col[7]) : NULL;
+	out->error = col[7] >= 0 ? source_cell(rs, r, (size_t)col[7]) : NULL;
 	if (wf->n_segments) {
 		struct strbuf sb = STRBUF_INIT;
 		strbuf_addch(&sb, '{');
 		for (size_t i = 0; i < wf->n_segments; i++) {
-			const char *v =
-			    segcol[i] >= 0 ? source_cell(rs, r, (size_t)segcol[i]) : NULL;
+			const char *v = segcol[i] >= 0 ? source_cell(rs, r, (size_t)segcol[i]) : NULL;
 			if (i)
 				strbuf_addch(&sb, ',');
 			strbuf_add_json_str(&sb, wf->segments[i]);
@@ -179,14 +298,14 @@ static const char *parse_row(const struct sw_workflow *wf, const struct source_r
 				strbuf_addstr(&sb, "null");
 		}
 		strbuf_addch(&sb, '}');
-		out->labels = strbuf_detach(&sb, NULL);
-		out->rec.labels_json = out->labels;
+		*labels = strbuf_detach(&sb, NULL);
+		out->labels_json = *labels;
 	}
 	return NULL;
 }
 
 static void since_param(const struct task *t, int64_t wm, const char *raw, char *buf, size_t n,
-                        struct source_param *p)
+			struct source_param *p)
 {
 	p->name = "since";
 	p->value = buf;
@@ -216,158 +335,23 @@ static void since_param(const struct task *t, int64_t wm, const char *raw, char 
 	}
 }
 
-int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
+/* Open "stuck" alerts for steps IN_PROGRESS longer than stuck_after. */
+static int open_stuck(struct task *t, int64_t now, struct sw_err *err)
 {
 	const struct sw_workflow *wf = t->wf;
-	struct source_rows rs = {0};
-	struct source_param since;
-	struct row *rows = NULL;
-	struct row **byk = NULL;
-	unsigned char *is_new = NULL;
-	struct step_record *recs = NULL;
-	struct alert_new *an = NULL;
-	struct alert_opened *ao = NULL;
-	struct strbuf *keys = NULL, *ilabels = NULL;
-	size_t nrows = 0, nan = 0, rejected = 0;
-	char *wm_raw = NULL, sincebuf[64], wmkey[256];
-	const char *first_reject = NULL, *max_raw = NULL;
-	int64_t wm = TIME_NULL, max_updated = TIME_NULL;
-	int col[8], *segcol = NULL, rc = -1, in_tx = 0;
-	char **colnames;
-
-	snprintf(wmkey, sizeof(wmkey), "workflow:%s", wf->name);
-	if (task__store(t, now, err) < 0 || task__source(t, err) < 0)
-		goto out;
-	if (store_watermark_get(t->store, wmkey, &wm, &wm_raw, err) < 0)
-		goto out;
-	since_param(t, wm, wm_raw, sincebuf, sizeof(sincebuf), &since);
-	if (source_query(t->source, wf->steps_query, &since, 1, &rs, err) < 0)
-		goto out;
-	colnames = rs.cols;
-	if (tasks_check_steps_columns(wf, colnames, rs.ncols, err) < 0)
-		goto out;
-	col[0] = find_col(colnames, rs.ncols, "instance_id");
-	col[1] = find_col(colnames, rs.ncols, "user_id");
-	col[2] = find_col(colnames, rs.ncols, "step");
-	col[3] = find_col(colnames, rs.ncols, "status");
-	col[4] = find_col(colnames, rs.ncols, "updated_at");
-	col[5] = find_col(colnames, rs.ncols, "started_at");
-	col[6] = find_col(colnames, rs.ncols, "finished_at");
-	col[7] = find_col(colnames, rs.ncols, "error");
-	segcol = xcalloc(wf->n_segments + 1, sizeof(*segcol));
-	for (size_t i = 0; i < wf->n_segments; i++)
-		segcol[i] = find_col(colnames, rs.ncols, wf->segments[i]);
-
-	rows = xcalloc(rs.nrows + 1, sizeof(*rows));
-	for (size_t r = 0; r < rs.nrows; r++) {
-		const char *why = parse_row(wf, &rs, r, col, segcol, &rows[nrows]);
-		if (why) {
-			free(rows[nrows].labels);
-			if (!rejected++)
-				first_reject = why;
-			continue;
-		}
-		rows[nrows].order = nrows;
-		if (max_updated == TIME_NULL || rows[nrows].rec.updated_at > max_updated) {
-			max_updated = rows[nrows].rec.updated_at;
-			max_raw = rows[nrows].raw_updated;
-		}
-		nrows++;
-	}
-	t->stats.rows_read += (int64_t)rs.nrows;
-	t->stats.rows_rejected += (int64_t)rejected;
-	if (rejected)
-		log_warn("rejected step records", "workflow=%s rejected=%zu first_reason=%s",
-		         wf->name, rejected, first_reject);
-	if (!nrows)
-		goto stuck;
-
-	qsort(rows, nrows, sizeof(*rows), cmp_updated);
-	recs = xcalloc(nrows, sizeof(*recs));
-	is_new = xcalloc(nrows, 1);
-	for (size_t i = 0; i < nrows; i++) {
-		rows[i].order = i;
-		recs[i] = rows[i].rec;
-	}
-	/* the last record of each (instance, step) in this batch */
-	byk = xcalloc(nrows, sizeof(*byk));
-	for (size_t i = 0; i < nrows; i++)
-		byk[i] = &rows[i];
-	qsort(byk, nrows, sizeof(*byk), cmp_key_time);
-
-	if (store_tx_begin(t->store, err) < 0)
-		goto out;
-	in_tx = 1;
-	if (store_steps_ingest(t->store, wf->name, (int)wf->n_steps, recs, nrows, is_new, err) < 0)
-		goto out;
-
-	an = xcalloc(nrows, sizeof(*an));
-	keys = xcalloc(nrows, sizeof(*keys));
-	ilabels = xcalloc(nrows, sizeof(*ilabels));
-	for (size_t k = 0; k < nrows; k++) {
-		const struct row *rw = byk[k];
-		const struct sw_step_policy *pol;
-		struct alert_new *a;
-		if (k + 1 < nrows && !strcmp(byk[k + 1]->rec.instance_id, rw->rec.instance_id) &&
-		    !strcmp(byk[k + 1]->rec.step, rw->rec.step))
-			continue; /* superseded within the batch */
-		if (rw->rec.status != STEP_FAILED || is_new[rw->order] != 2)
-			continue;
-		pol = &wf->steps[rw->rec.step_index].policy;
-		a = &an[nan];
-		strbuf_init(&keys[nan], 0);
-		strbuf_init(&ilabels[nan], 0);
-		group_for(wf->name, rw->rec.step, "failed", pol, rw->rec.error, rw->rec.labels_json,
-		          &keys[nan], &ilabels[nan]);
-		a->rule = "failed";
-		a->workflow = wf->name;
-		a->step = rw->rec.step;
-		a->step_index = rw->rec.step_index;
-		a->instance_id = rw->rec.instance_id;
-		a->user_id = rw->rec.user_id;
-		a->error = rw->rec.error;
-		a->labels_json = rw->rec.labels_json;
-		a->group_key = keys[nan].buf;
-		a->incident_labels_json = ilabels[nan].buf;
-		a->occurred_at =
-		    rw->rec.finished_at != TIME_NULL ? rw->rec.finished_at : rw->rec.updated_at;
-		a->next_escalation_at =
-		    alert_next_escalation_at(ALERT_INITIATED, a->occurred_at, &pol->sla);
-		a->abandon_after_ms = pol->abandon_after_ms;
-		nan++;
-	}
-	if (nan) {
-		ao = xcalloc(nan, sizeof(*ao));
-		if (store_alerts_open(t->store, now, an, nan, ao, err) < 0)
-			goto out;
-		for (size_t i = 0; i < nan; i++)
-			t->stats.alerts_opened += ao[i].created;
-	}
-	if (wm == TIME_NULL || max_updated > wm) {
-		if (store_watermark_set(t->store, wmkey, max_updated, max_raw, err) < 0)
-			goto out;
-	}
-	if (store_tx_commit(t->store, err) < 0)
-		goto out;
-	in_tx = 0;
-	if (nan)
-		log_debug("step records read", "workflow=%s rows=%zu failures=%zu", wf->name, nrows,
-		          nan);
-stuck:
-	/* stuck steps, from the stored step states */
 	for (size_t s = 0; s < wf->n_steps; s++) {
 		const struct sw_step_policy *pol = &wf->steps[s].policy;
 		struct instance_step *is = NULL;
-		struct alert_new *sa = NULL;
-		struct alert_opened *so = NULL;
-		struct strbuf *sk = NULL, *sl = NULL;
+		struct alert_new *sa;
+		struct alert_opened *so;
+		struct strbuf *sk, *sl;
 		size_t ns = 0;
 		int src;
 		if (pol->stuck_after_ms <= 0)
 			continue;
-		if (store_steps_stuck(t->store, wf->name, wf->steps[s].name,
-		                      now - pol->stuck_after_ms, task__batch(t), &is, &ns, err) < 0)
-			goto out;
+		if (store_steps_stuck(t->store, wf->name, wf->steps[s].name, now - pol->stuck_after_ms,
+				      task__batch(t), &is, &ns, err) < 0)
+			return -1;
 		if (!ns) {
 			free(is);
 			continue;
@@ -379,8 +363,8 @@ stuck:
 		for (size_t i = 0; i < ns; i++) {
 			strbuf_init(&sk[i], 0);
 			strbuf_init(&sl[i], 0);
-			group_for(wf->name, is[i].step, "stuck", pol, NULL, is[i].labels_json,
-			          &sk[i], &sl[i]);
+			group_for(wf->name, is[i].step, "stuck", pol, NULL, is[i].labels_json, &sk[i],
+				  &sl[i]);
 			sa[i].rule = "stuck";
 			sa[i].workflow = wf->name;
 			sa[i].step = is[i].step;
@@ -390,11 +374,11 @@ stuck:
 			sa[i].labels_json = is[i].labels_json;
 			sa[i].group_key = sk[i].buf;
 			sa[i].incident_labels_json = sl[i].buf;
-			sa[i].occurred_at =
-			    (is[i].started_at != TIME_NULL ? is[i].started_at : is[i].updated_at) +
-			    pol->stuck_after_ms;
-			sa[i].next_escalation_at =
-			    alert_next_escalation_at(ALERT_INITIATED, sa[i].occurred_at, &pol->sla);
+			sa[i].occurred_at = (is[i].started_at != TIME_NULL ? is[i].started_at
+									   : is[i].updated_at) +
+					    pol->stuck_after_ms;
+			sa[i].next_escalation_at = alert_next_escalation_at(
+				ALERT_INITIATED, sa[i].occurred_at, &pol->sla);
 			sa[i].abandon_after_ms = pol->abandon_after_ms;
 		}
 		src = store_alerts_open(t->store, now, sa, ns, so, err);
@@ -409,26 +393,94 @@ stuck:
 		free(so);
 		instance_steps_free(is, ns);
 		if (src < 0)
-			goto out;
+			return -1;
 	}
+	return 0;
+}
+
+int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
+{
+	const struct sw_workflow *wf = t->wf;
+	struct source_rows rs = {0};
+	struct source_param since;
+	struct step_record *recs = NULL;
+	char **labels = NULL;
+	size_t nrecs = 0, rejected = 0, opened = 0;
+	char *wm_raw = NULL, sincebuf[64], wmkey[256];
+	const char *first_reject = NULL, *max_raw = NULL;
+	int64_t wm = TIME_NULL, max_updated = TIME_NULL;
+	int col[8], *segcol = NULL, rc = -1, in_tx = 0;
+
+	snprintf(wmkey, sizeof(wmkey), "workflow:%s", wf->name);
+	if (task__store(t, now, err) < 0 || task__source(t, err) < 0)
+		goto out;
+	if (store_watermark_get(t->store, wmkey, &wm, &wm_raw, err) < 0)
+		goto out;
+	since_param(t, wm, wm_raw, sincebuf, sizeof(sincebuf), &since);
+	if (source_query(t->source, wf->steps_query, &since, 1, &rs, err) < 0)
+		goto out;
+	if (tasks_check_steps_columns(wf, rs.cols, rs.ncols, err) < 0)
+		goto out;
+	col[0] = find_col(rs.cols, rs.ncols, "instance_id");
+	col[1] = find_col(rs.cols, rs.ncols, "user_id");
+	col[2] = find_col(rs.cols, rs.ncols, "step");
+	col[3] = find_col(rs.cols, rs.ncols, "status");
+	col[4] = find_col(rs.cols, rs.ncols, "updated_at");
+	col[5] = find_col(rs.cols, rs.ncols, "started_at");
+	col[6] = find_col(rs.cols, rs.ncols, "finished_at");
+	col[7] = find_col(rs.cols, rs.ncols, "error");
+	segcol = xcalloc(wf->n_segments + 1, sizeof(*segcol));
+	for (size_t i = 0; i < wf->n_segments; i++)
+		segcol[i] = find_col(rs.cols, rs.ncols, wf->segments[i]);
+
+	recs = xcalloc(rs.nrows + 1, sizeof(*recs));
+	labels = xcalloc(rs.nrows + 1, sizeof(*labels));
+	for (size_t r = 0; r < rs.nrows; r++) {
+		const char *why =
+			parse_row(wf, &rs, r, col, segcol, &recs[nrecs], &labels[nrecs]);
+		if (why) {
+			free(labels[nrecs]);
+			labels[nrecs] = NULL;
+			if (!rejected++)
+				first_reject = why;
+			continue;
+		}
+		if (max_updated == TIME_NULL || recs[nrecs].updated_at > max_updated) {
+			max_updated = recs[nrecs].updated_at;
+			max_raw = source_cell(&rs, r, (size_t)col[4]);
+		}
+		nrecs++;
+	}
+	t->stats.rows_read += (int64_t)rs.nrows;
+	t->stats.rows_rejected += (int64_t)rejected;
+	if (rejected)
+		log_warn("rejected step records", "workflow=%s rejected=%zu first_reason=%s",
+			 wf->name, rejected, first_reject);
+	if (nrecs) {
+		/* records, alerts and the watermark move together or not at all */
+		if (store_tx_begin(t->store, err) < 0)
+			goto out;
+		in_tx = 1;
+		if (tasks_ingest(t->store, wf, recs, nrecs, now, &opened, err) < 0)
+			goto out;
+		t->stats.alerts_opened += (int64_t)opened;
+		if ((wm == TIME_NULL || max_updated > wm) &&
+		    store_watermark_set(t->store, wmkey, max_updated, max_raw, err) < 0)
+			goto out;
+		if (store_tx_commit(t->store, err) < 0)
+			goto out;
+		in_tx = 0;
+	}
+	if (open_stuck(t, now, err) < 0)
+		goto out;
 	rc = 0;
 out:
 	if (in_tx)
 		store_tx_rollback(t->store);
-	for (size_t i = 0; i < nan; i++) {
-		strbuf_release(&keys[i]);
-		strbuf_release(&ilabels[i]);
-	}
-	for (size_t i = 0; i < nrows; i++)
-		free(rows[i].labels);
-	free(keys);
-	free(ilabels);
-	free(an);
-	free(ao);
-	free(byk);
+	for (size_t i = 0; labels && i < nrecs; i++)
+		free(labels[i]);
+	free(labels);
 	free(recs);
-	free(is_new);
-	free(rows);
 	free(segcol);
 	free(wm_raw);
 	source_rows_release(&rs);

@@ -2,7 +2,7 @@
 # check.sh - `stepwatch check`, `migrate`, `version` and the command line, against a real
 # PostgreSQL application database: the shipped example passes; each kind of broken file
 # or environment gets its specific message and exit code (2: the file, 1: the environment).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 
 SRC=$(pg_newdb swcheck)
 q "$SRC" "$(cat "$SW_SOURCE_DIR/examples/lending/schema.sql")" >/dev/null

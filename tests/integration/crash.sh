@@ -2,7 +2,7 @@
 # crash.sh - kill -9 the process again and again while it watches and escalates, restart it
 # each time: no alert lost, none duplicated, no escalation repeated or skipped. Runs on the
 # PostgreSQL store and on the SQLite store.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 
 sq() { if [ "$1" = pg ]; then q "$2" "$3"; else qs "$2" "$3"; fi; }
 
@@ -31,7 +31,7 @@ workflows:
     defaults:
       sla: { p2: 2s, p1: 4s, p0: 6s }
 YAML
-  pid=$(sw_start "crash-$kind" serve -c "$cfg")
+  sw_start "crash-$kind" serve -c "$cfg"; pid=$SW_PID
   for b in $(seq 0 $((batches - 1))); do
     q "$SRC" "INSERT INTO loan_steps SELECT i, 'u' || i, 'bureau_pull', 'FAILED', 'BUREAU_TIMEOUT',
                 now(), now(), clock_timestamp() FROM generate_series($((b * per + 1)), $(((b + 1) * per))) i"
@@ -39,7 +39,7 @@ YAML
     if [ $((b % 2)) = 1 ]; then
       kill -9 "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null || true
-      pid=$(sw_start "crash-$kind" serve -c "$cfg")
+      sw_start "crash-$kind" serve -c "$cfg"; pid=$SW_PID
     fi
   done
   # keep killing while the escalations happen
@@ -47,7 +47,7 @@ YAML
     sleep 1.$((RANDOM % 5))
     kill -9 "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
-    pid=$(sw_start "crash-$kind" serve -c "$cfg")
+    sw_start "crash-$kind" serve -c "$cfg"; pid=$SW_PID
   done
   wait_eq 30 "[$kind] alerts at P0" "$total" sq "$kind" "$store" "SELECT count(*) FROM alerts WHERE state = 3"
   expect_eq "$(sq "$kind" "$store" "SELECT count(*) FROM alerts")" "$total" "[$kind] alerts (none lost or duplicated)"

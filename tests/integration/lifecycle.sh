@@ -6,7 +6,7 @@
 #   20 reach a later step -> resolved; 30 go quiet -> ABANDONED (and the incident resolves);
 #   a failure whose occurred_at is past p0 -> ESCALATION_P0 with three escalation rows;
 #   a resolved instance failing again -> a new alert with reopen_of, flap count 1.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 
 # query_store STORE_KIND STORE SQL
 sq() { if [ "$1" = pg ]; then q "$2" "$3"; else qs "$2" "$3"; fi; }
@@ -48,7 +48,7 @@ workflows:
       group_by: [error]
 YAML
   "$SW_BIN" migrate -c "$cfg" >>"$T/migrate-$kind.log" 2>&1 || fail "migrate ($kind)"
-  pid=$(sw_start "serve-$kind" serve -c "$cfg")
+  sw_start "serve-$kind" serve -c "$cfg"; pid=$SW_PID
 
   # 200 users: kyc done, bureau_pull failed with one error, in one commit
   q "$SRC" "INSERT INTO loan_steps

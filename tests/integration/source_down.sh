@@ -2,7 +2,7 @@
 # source_down.sh - the application database goes away mid-run and comes back: the watcher
 # backs off, reports the workflow unhealthy, moves no watermark, and afterwards has skipped
 # nothing. A custom watcher with wrong columns is unhealthy on its own; the rest keeps going.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 
 SRC=$(pg_newdb swdown)
 DB=${SRC##*/}
@@ -41,7 +41,7 @@ add() {  # add FROM TO: failures for instances FROM..TO
   q "$SRC" "INSERT INTO loan_steps SELECT i, 'u' || i, 'kyc', 'FAILED', 'KYC_DOWN', now(), now(),
               clock_timestamp() FROM generate_series($1, $2) i"
 }
-pid=$(sw_start serve serve -c "$T/cfg.yaml")
+sw_start serve serve -c "$T/cfg.yaml"; pid=$SW_PID
 add 1 100
 wait_eq 10 "alerts before the outage" 100 qs "$STORE" "SELECT count(*) FROM alerts"
 

@@ -405,10 +405,10 @@ static void test_ingest_dedupe(void **state)
 	size_t n;
 
 	OK(store_steps_ingest(st, "loan", 3, r, 4, is_new, &E));
-	assert_int_equal(is_new[0], 1);
+	assert_int_equal(is_new[0], 2); /* new, and now the step's current state */
 	assert_int_equal(is_new[1], 0);
-	assert_int_equal(is_new[2], 1);
-	assert_int_equal(is_new[3], 1);
+	assert_int_equal(is_new[2], 2);
+	assert_int_equal(is_new[3], 2);
 	/* read again (the watermark overlap): nothing new */
 	OK(store_steps_ingest(st, "loan", 3, r, 4, is_new, &E));
 	for (int i = 0; i < 4; i++)
@@ -420,7 +420,7 @@ static void test_ingest_dedupe(void **state)
 	    rec("i2", "u2", "kyc", 0, STEP_IN_PROGRESS, 150, 250),
 	};
 	OK(store_steps_ingest(st, "loan", 3, &later[0], 1, is_new, &E));
-	assert_int_equal(is_new[0], 1);
+	assert_int_equal(is_new[0], 2);
 	OK(store_steps_ingest(st, "loan", 3, &later[1], 1, is_new, &E));
 	assert_int_equal(is_new[0], 1); /* new record, but not the current state */
 	OK(store_instance_steps(st, "loan", "i2", &s, &n, &E));
@@ -436,8 +436,8 @@ static void test_ingest_dedupe(void **state)
 	    rec("i3", "u3", "kyc", 0, STEP_IN_PROGRESS, 100, 500),
 	};
 	OK(store_steps_ingest(st, "loan", 3, tie, 2, is_new, &E));
-	assert_int_equal(is_new[0], 1);
-	assert_int_equal(is_new[1], 1);
+	assert_int_equal(is_new[0], 2);
+	assert_int_equal(is_new[1], 1); /* kept, but FAILED stays current on the tie */
 	OK(store_instance_steps(st, "loan", "i3", &s, &n, &E));
 	assert_int_equal(n, 1);
 	assert_int_equal(s[0].status, STEP_FAILED);
@@ -461,7 +461,7 @@ static void test_ingest_dedupe(void **state)
 
 	/* another workflow with the same instance id is separate */
 	OK(store_steps_ingest(st, "card", 2, r, 1, is_new, &E));
-	assert_int_equal(is_new[0], 1);
+	assert_int_equal(is_new[0], 2);
 	OK(store_instance_steps(st, "nosuch", "i1", &s, &n, &E));
 	assert_int_equal(n, 0);
 	instance_steps_free(s, n);
@@ -1511,7 +1511,7 @@ static void test_bulk(void **state)
 	OK(store_steps_ingest(st, "loan", 3, r, N, is_new, &E));
 	t_ingest = time_mono_ms() - t0;
 	for (int i = 0; i < N; i++)
-		assert_int_equal(is_new[i], 1);
+		assert_int_equal(is_new[i], 2);
 
 	for (int i = 0; i < N; i++)
 		c[i] = (struct alert_change){o[i].alert_id, ALERT_INITIATED, ALERT_RESOLVED,

@@ -61,13 +61,14 @@ wait_eq() {
   return 1
 }
 
-# sw_start NAME ARGS... : start the binary in the background, log to $T/NAME.log
+# sw_start NAME ARGS... : start the binary in the background, log to $T/NAME.log; its pid
+# is in $SW_PID (not printed: a $(...) subshell would make it no child of ours to wait for)
 sw_start() {
   local name=$1
   shift
   "$SW_BIN" "$@" >>"$T/$name.log" 2>&1 &
-  SW_PIDS+=($!)
-  echo $!
+  SW_PID=$!
+  SW_PIDS+=("$SW_PID")
 }
 
 # finish: exit with the test's status and a closing line

@@ -1,0 +1,51 @@
+/*
+ * handlers_health.c - GET /readyz: is the store reachable, and is every source, workflow
+ * and custom watcher healthy (as their last task runs found them). 200 when all are,
+ * 503 otherwise, with the detail either way.
+ */
+#include "util/common.h"
+#include "util/timeutil.h"
+#include "api/app.h"
+#include "api/handlers.h"
+#include "store/store.h"
+
+int api_readyz(struct api_req *req, struct api_resp *resp)
+{
+	struct api_app *app = req->app;
+	struct api_worker *w = req->worker;
+	struct health_entry *e = NULL;
+	struct sw_err err = {""};
+	size_t n = health_snapshot(server_health(app->srv), &e);
+	json_t *components = json_array(), *store = json_object();
+	bool ok = true;
+	char ts[40];
+
+	if (w && w->st && store_ping(w->st, NULL) < 0) {
+		store_close(w->st);
+		w->st = NULL;
+	}
+	if (w && !w->st && store_open(app->store_url, &w->st, &err) < 0)
+		w->st = NULL;
+	if (!w || !w->st || store_ping(w->st, &err) < 0) {
+		ok = false;
+		json_object_set_new(store, "ok", json_false());
+		json_object_set_new(store, "message", json_string(err.msg[0] ? err.msg : "unavailable"));
+	} else {
+		json_object_set_new(store, "ok", json_true());
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *c = json_pack("{s:s, s:b, s:s}", "name", e[i].name, "ok", e[i].ok, "since",
+				      time_format_rfc3339(e[i].since, ts, sizeof(ts)));
+		if (e[i].message)
+			json_object_set_new(c, "message", json_string(e[i].message));
+		if (e[i].last_ok != TIME_NULL)
+			json_object_set_new(c, "last_ok",
+					    json_string(time_format_rfc3339(e[i].last_ok, ts, sizeof(ts))));
+		json_array_append_new(components, c);
+		ok = ok && e[i].ok;
+	}
+	health_entries_free(e, n);
+	return api_json(resp, ok ? 200 : 503,
+			json_pack("{s:s, s:o, s:o}", "status", ok ? "ok" : "degraded", "store", store,
+				  "components", components));
+}
