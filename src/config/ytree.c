@@ -242,6 +242,9 @@ static void ytree__event(struct builder *b, struct fy_event *ev, int *docs)
 	case FYET_SCALAR: {
 		struct fy_token *tok = ev->scalar.value;
 		enum fy_scalar_style st = tok ? fy_token_scalar_style(tok) : FYSS_PLAIN;
+		/* a quoted scalar's mark is past its opening quote: point at the quote */
+		if ((st == FYSS_SINGLE_QUOTED || st == FYSS_DOUBLE_QUOTED) && pos.col > 1)
+			pos.col--;
 		n = ytree__new(b, YN_SCALAR, pos);
 		if (!n)
 			return;
@@ -254,6 +257,8 @@ static void ytree__event(struct builder *b, struct fy_event *ev, int *docs)
 	}
 	case FYET_ALIAS: {
 		char *name = ytree__token_text(ev->alias.anchor, &len);
+		if (pos.col > 1)
+			pos.col--; /* the mark is past the '*' */
 		n = ytree__anchor_get(b, name);
 		if (!n) {
 			ytree__error(b, pos, false, "unknown alias '*%.64s'", name);
