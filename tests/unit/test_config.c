@@ -656,7 +656,7 @@ static void test_sizes_and_empty(void **state)
 	size_t big = 4 * 1024 * 1024 + 1;
 	char *buf = xmalloc(big + 1), *dir, *path;
 	struct sw_config *cfg = NULL;
-	struct strbuf errs = STRBUF_INIT;
+	struct strbuf errs = STRBUF_INIT, y = STRBUF_INIT;
 	FILE *f;
 	(void)state;
 
@@ -697,10 +697,24 @@ static void test_sizes_and_empty(void **state)
 	           "t.yaml:1:1: the file is empty (expected a mapping with at least 'workflows')");
 	expect_err("store: sqlite://x.db\n", "t.yaml:1:1: missing required key 'workflows' at the "
 	                                     "top level");
+	/* bytes libfyaml mishandles: found by fuzz_config */
+	expect_err("%\x8a", "t.yaml:1:2: invalid UTF-8 byte 0x8a (the file must be UTF-8)");
+	strbuf_reset(&y);
+	strbuf_addstr(&y, "workflows: {w: {steps: ['");
+	for (int i = 0; i < 200; i++)
+		strbuf_addstr(&y, "''");
+	strbuf_addstr(&y, "']}}\n");
+	cfg = load_ok(y.buf);
+	assert_int_equal(strlen(cfg->workflows[0].steps[0].name), 200);
+	assert_int_equal(strspn(cfg->workflows[0].steps[0].name, "'"), 200);
+	config_free(cfg);
+	cfg = NULL;
 	/* NUL bytes inside the buffer */
 	assert_int_equal(config_load_buffer("t.yaml", "a: \0b\n", 6, &cfg, &errs), -1);
 	assert_null(cfg);
+	assert_non_null(strstr(errs.buf, "t.yaml:1:4: NUL byte in the file"));
 	strbuf_release(&errs);
+	strbuf_release(&y);
 	test_rmtree(dir);
 	free(dir);
 	free(buf);
@@ -764,6 +778,21 @@ static void test_anchors_aliases_nesting(void **state)
 	strbuf_release(&y);
 }
 
+static void test_quoted_scalars(void **state)
+{
+	struct sw_config *cfg =
+	    load_ok("workflows:\n  w:\n    steps: ['a  \n     b', 'x\n\n      y', "
+	            "'it''s', \"dq\\tx\", ''''\n      ]\n");
+	(void)state;
+	assert_int_equal(cfg->workflows[0].n_steps, 5);
+	assert_string_equal(cfg->workflows[0].steps[0].name, "a b");
+	assert_string_equal(cfg->workflows[0].steps[1].name, "x\ny");
+	assert_string_equal(cfg->workflows[0].steps[2].name, "it's");
+	assert_string_equal(cfg->workflows[0].steps[3].name, "dq\tx");
+	assert_string_equal(cfg->workflows[0].steps[4].name, "'");
+	config_free(cfg);
+}
+
 static void test_multiple_errors(void **state)
 {
 	char *e = load_err("store: mysql://x\n"
@@ -818,6 +847,7 @@ int main(void)
 	    cmocka_unit_test(test_receivers_and_rosters),
 	    cmocka_unit_test(test_sizes_and_empty),
 	    cmocka_unit_test(test_anchors_aliases_nesting),
+	    cmocka_unit_test(test_quoted_scalars),
 	    cmocka_unit_test(test_multiple_errors),
 	    cmocka_unit_test(test_too_many_errors),
 	};
