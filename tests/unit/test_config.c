@@ -793,6 +793,29 @@ static void test_quoted_scalars(void **state)
 	config_free(cfg);
 }
 
+static void test_lending_example(void **state)
+{
+	const char *src = getenv("SW_SOURCE_DIR");
+	char *path = xasprintf("%s/examples/lending/stepwatch.yaml", src ? src : ".");
+	struct sw_config *cfg = NULL;
+	struct strbuf errs = STRBUF_INIT;
+	const struct sw_workflow *wf;
+	(void)state;
+
+	if (config_load(path, &cfg, &errs))
+		fprintf(stderr, "%s", errs.buf);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->sources[0].kind, SW_DB_POSTGRES);
+	wf = config_workflow(cfg, "loan_application");
+	assert_non_null(wf);
+	assert_ptr_equal(wf->source, &cfg->sources[0]);
+	assert_int_equal(wf->steps[config_step_index(wf, "disbursement")].policy.sla.p0_ms, H_);
+	assert_int_equal(cfg->watchers[0].step_index, 5);
+	config_free(cfg);
+	strbuf_release(&errs);
+	free(path);
+}
+
 static void test_multiple_errors(void **state)
 {
 	char *e = load_err("store: mysql://x\n"
@@ -848,6 +871,7 @@ int main(void)
 	    cmocka_unit_test(test_sizes_and_empty),
 	    cmocka_unit_test(test_anchors_aliases_nesting),
 	    cmocka_unit_test(test_quoted_scalars),
+	    cmocka_unit_test(test_lending_example),
 	    cmocka_unit_test(test_multiple_errors),
 	    cmocka_unit_test(test_too_many_errors),
 	};
