@@ -22,7 +22,7 @@ sed -e "s|url: postgresql://[^ ]*|url: \"$SRC\"|" \
     -e "s|^store: .*|store: sqlite://$T/example-store.db|" \
     "$SW_SOURCE_DIR/examples/lending/stepwatch.yaml" >"$T/example.yaml"
 expect_run 0 "all checks passed" "example config" check -c "$T/example.yaml"
-expect_run 0 "schema version" "migrate example" migrate -c "$T/example.yaml"
+expect_run 0 "schema at version" "migrate example" migrate -c "$T/example.yaml"
 expect_run 0 "0 migrations applied" "migrate twice" migrate -c "$T/example.yaml"
 expect_run 0 "schema version [0-9]+ of [0-9]+\)" "check after migrate" check -c "$T/example.yaml"
 
@@ -59,7 +59,7 @@ expect_eq "$(q "$SRC" "SELECT count(*) FROM information_schema.tables WHERE tabl
 
 # the environment: an unreachable source, an unusable store
 port=$((20000 + RANDOM % 30000))
-sed "s|url: \"$SRC\"|url: \"postgresql://nobody@127.0.0.1:$port/x\"|" "$(cfg down "$GOOD")" >"$T/down.yaml"
+sed "s|url: \"$SRC\"|url: \"postgresql://nobody@127.0.0.1:$port/x\"|" "$(cfg down0 "$GOOD")" >"$T/down.yaml"
 expect_run 1 "source 'lending'" "unreachable source" check -c "$T/down.yaml"
 expect_run 1 "not writable|cannot open|unable to open" "store in a missing directory" \
   check -c "$(cfg badstore "$GOOD" sqlite:///nonexistent/dir/x.db)"
@@ -69,11 +69,11 @@ expect_run 1 "cannot open|unable to open" "migrate to a missing directory" \
 # the file itself
 printf 'store: [unclosed\n' >"$T/malformed.yaml"
 expect_run 2 "malformed.yaml:[0-9]+:[0-9]+" "malformed YAML" check -c "$T/malformed.yaml"
-sed 's/    steps_query:/    pol: 1s\n    steps_query:/' "$(cfg typo "$GOOD")" >"$T/typo.yaml"
+sed 's/    steps_query:/    pol: 1s\n    steps_query:/' "$(cfg typo0 "$GOOD")" >"$T/typo.yaml"
 expect_run 2 "typo.yaml:[0-9]+:[0-9]+: .*unknown key 'pol'.*did you mean 'poll'" "unknown key" check -c "$T/typo.yaml"
-sed 's/    steps_query:/    poll: 5x\n    steps_query:/' "$(cfg dur "$GOOD")" >"$T/dur.yaml"
+sed 's/    steps_query:/    poll: 5x\n    steps_query:/' "$(cfg dur0 "$GOOD")" >"$T/dur.yaml"
 expect_run 2 "dur.yaml:[0-9]+:[0-9]+: .*unit 'x'" "bad duration" check -c "$T/dur.yaml"
-sed 's/    source: lending/    source: nowhere/' "$(cfg dangling "$GOOD")" >"$T/dangling.yaml"
+sed 's/    source: lending/    source: nowhere/' "$(cfg dangling0 "$GOOD")" >"$T/dangling.yaml"
 expect_run 2 "dangling.yaml:[0-9]+:[0-9]+: .*'nowhere'" "dangling source" check -c "$T/dangling.yaml"
 cat "$(cfg secret "$GOOD")" >"$T/secret.yaml"
 printf 'receivers:\n  support: { slack: { url_env: SW_TEST_UNSET_SECRET } }\n' >>"$T/secret.yaml"
