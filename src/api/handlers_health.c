@@ -15,7 +15,7 @@ int api_readyz(struct api_req *req, struct api_resp *resp)
 	struct api_worker *w = req->worker;
 	struct health_entry *e = NULL;
 	struct sw_err err = {""};
-	size_t n = health_snapshot(server_health(app->srv), &e);
+	size_t n = app ? health_snapshot(server_health(app->srv), &e) : 0;
 	json_t *components = json_array(), *store = json_object();
 	bool ok = true;
 	char ts[40];
@@ -24,7 +24,7 @@ int api_readyz(struct api_req *req, struct api_resp *resp)
 		store_close(w->st);
 		w->st = NULL;
 	}
-	if (w && !w->st && store_open(app->store_url, &w->st, &err) < 0)
+	if (app && w && !w->st && store_open(app->store_url, &w->st, &err) < 0)
 		w->st = NULL;
 	if (!w || !w->st || store_ping(w->st, &err) < 0) {
 		ok = false;

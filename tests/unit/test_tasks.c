@@ -172,7 +172,7 @@ static void run(struct task *t, int64_t now)
 static void test_open_escalate_resolve(void **state)
 {
 	struct fx *f = *state;
-	struct alert *v;
+	struct alert *v, one;
 	struct alert_event *h;
 	size_t n, nh;
 	struct sw_err err = {""};
@@ -210,7 +210,8 @@ static void test_open_escalate_resolve(void **state)
 
 	n = alerts(f, &v);
 	assert_string_equal(v[0].resolved_by, "resolver");
-	assert_int_equal(store_alert_get(f->st, v[0].id, &v[1], &h, &nh, &err), 0);
+	assert_int_equal(store_alert_get(f->st, v[0].id, &one, &h, &nh, &err), 0);
+	alert_release(&one);
 	/* opened, escalated, resolved */
 	assert_int_equal(nh, 3);
 	assert_string_equal(h[0].event, "opened");
