@@ -102,13 +102,13 @@ static char *write_config(const char *dir, int port)
 	    "    defaults:\n"
 	    "      sla: { p2: 15m, p1: 1h, p0: 4h }\n"
 	    "      stuck_after: 90m\n"
-	    "      abandon_after: 75m\n"
+	    "      abandon_after: 2h\n"
 	    "      group_by: [error]\n"
 	    "    step_overrides:\n"
 	    "      bureau_pull:\n"
 	    "        sla: { p2: 5m, p1: 30m, p0: 2h }\n"
 	    "        stuck_after: 20m\n"
-	    "        abandon_after: 30m\n");
+	    "        abandon_after: 90m\n");
 	f = fopen(path, "w");
 	if (!f || fwrite(sb.buf, 1, sb.len, f) != sb.len) {
 		fprintf(stderr, "stepwatch demo: cannot write '%s': %s\n", path, strerror(errno));

@@ -27,13 +27,13 @@ void grouping_key(const char *workflow, const char *step, const char *rule,
 		strbuf_reset(labels_json);
 		strbuf_addch(labels_json, '{');
 	}
-	for (size_t i = 0; i < n_group_by; i++) {
+	for (size_t i = 0, k = 0; i < n_group_by; i++) {
 		const char *name = group_by[i];
 		const char *v =
 		    !strcmp(name, "error") ? error : (lookup ? lookup(ctx, name) : NULL);
-		if (!v)
-			v = "";
-		if (i) {
+		if (!v || !*v)
+			continue; /* absent and empty values group together, and read better left out */
+		if (k++) {
 			strbuf_addch(key, ',');
 			if (labels_json)
 				strbuf_addch(labels_json, ',');

@@ -8,7 +8,9 @@
  *
  * Label values are looked up in the alert: "error" is the alert's error; any other name is
  * a label (a segment column of the step record or an extra column of a custom watcher).
- * A missing value is the empty string. Names keep the order of group_by.
+ * A label with no value (absent, null or empty) is left out of the key and the labels, so a
+ * "stuck" alert, which has no error, groups as loan_application/kyc/stuck{}. Names keep the
+ * order of group_by.
  */
 #ifndef SW_GROUPING_H
 #define SW_GROUPING_H

@@ -7,6 +7,7 @@
 #include "util/timeutil.h"
 #include "util/log.h"
 #include "util/strbuf.h"
+#include "core/grouping.h"
 
 static void test_duration_parse_ok(void **state)
 {
@@ -241,6 +242,34 @@ static void test_strbuf(void **state)
 	assert_int_equal(sb.len, 0);
 }
 
+static const char *lookup_partner(void *ctx, const char *name)
+{
+	(void)ctx;
+	return !strcmp(name, "partner") ? "acme \"x\"" : NULL;
+}
+
+static void test_grouping(void **state)
+{
+	struct strbuf key = STRBUF_INIT, labels = STRBUF_INIT;
+	const char *const by[] = {"error", "partner", "channel"};
+	(void)state;
+	grouping_key("loan", "bureau_pull", "failed", by, 3, "BUREAU_TIMEOUT", lookup_partner, NULL,
+		     &key, &labels);
+	assert_string_equal(key.buf,
+			    "loan/bureau_pull/failed{error=\"BUREAU_TIMEOUT\",partner=\"acme \\\"x\\\"\"}");
+	assert_string_equal(labels.buf,
+			    "{\"error\":\"BUREAU_TIMEOUT\",\"partner\":\"acme \\\"x\\\"\"}");
+	/* no error (a stuck alert) and no lookup: empty labels */
+	grouping_key("loan", "kyc", "stuck", by, 1, NULL, NULL, NULL, &key, &labels);
+	assert_string_equal(key.buf, "loan/kyc/stuck{}");
+	assert_string_equal(labels.buf, "{}");
+	/* an empty error groups with an absent one */
+	grouping_key("loan", "kyc", "stuck", by, 1, "", NULL, NULL, &key, NULL);
+	assert_string_equal(key.buf, "loan/kyc/stuck{}");
+	strbuf_release(&key);
+	strbuf_release(&labels);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,7 +284,7 @@ int main(void)
 	    cmocka_unit_test(test_alert_disabled_levels),
 	    cmocka_unit_test(test_alert_transitions),
 	    cmocka_unit_test(test_logfmt),
-	    cmocka_unit_test(test_strbuf),
+	    cmocka_unit_test(test_strbuf), cmocka_unit_test(test_grouping),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
