@@ -16,6 +16,7 @@
 #include "demo/sim.h"
 #include "runtime/signals.h"
 #include "store/store.h"
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -225,6 +226,12 @@ int cmd_demo(int argc, char **argv)
 
 	if (dir_opt) {
 		dir = xstrdup(dir_opt);
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+			fprintf(stderr, "stepwatch demo: cannot create '%s': %s\n", dir,
+				strerror(errno));
+			rc = EXIT_USAGE;
+			goto out;
+		}
 	} else {
 		const char *tmp = getenv("TMPDIR");
 		dir = xasprintf("%s/stepwatch-demo.XXXXXX", tmp && *tmp ? tmp : "/tmp");

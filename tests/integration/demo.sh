@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# demo.sh - `stepwatch demo` tells the whole story by itself: the credit-bureau outage
+# becomes one incident that escalates to P1, the bureau recovers, and the alerts resolve
+# by themselves. Compressed 300x so it takes about 25 seconds.
+. "$(dirname "$0")/lib.bash"
+
+rc=0
+"$SW_BIN" demo --speed 300 --duration 25 --port 0 --dir "$T/demo" >"$T/demo.out" 2>"$T/demo.log" || rc=$?
+expect_eq "$rc" 0 "demo exit code"
+db=$T/demo/stepwatch.db
+grep -q "^store: sqlite://$T/demo/stepwatch.db" "$T/demo.out" && ok "config printed" || fail "config not printed"
+grep -q "auto-resolved" "$T/demo.out" && ok "live summary shown" || fail "no summary"
+# one incident for the outage, escalated to P1, with many users
+expect_eq "$(qs "$db" "SELECT count(*) FROM incidents WHERE group_key LIKE '%bureau_pull/failed{error=\"BUREAU_TIMEOUT\"}'")" 1 \
+  "one BUREAU_TIMEOUT incident"
+n=$(qs "$db" "SELECT affected_users FROM incidents WHERE group_key LIKE '%BUREAU_TIMEOUT%'")
+[ "${n:-0}" -ge 50 ] && ok "outage incident affects $n users" || fail "outage incident affects only '${n}' users"
+p1=$(qs "$db" "SELECT count(DISTINCT h.alert_id) FROM alert_history h JOIN alerts a ON a.id = h.alert_id
+                WHERE a.error = 'BUREAU_TIMEOUT' AND h.to_state = 2")
+[ "${p1:-0}" -ge 10 ] && ok "$p1 outage alerts reached P1" || fail "outage alerts at P1: '$p1'"
+res=$(qs "$db" "SELECT count(*) FROM alerts WHERE error = 'BUREAU_TIMEOUT' AND resolved_by = 'resolver'")
+[ "${res:-0}" -ge 50 ] && ok "$res outage alerts auto-resolved" || fail "auto-resolved outage alerts: '$res'"
+# the config it wrote is a real one
+"$SW_BIN" check -c "$T/demo/stepwatch.yaml" >"$T/check.log" 2>&1 && ok "demo config passes check" \
+  || fail "demo config fails check: $(cat "$T/check.log")"
+# bad options
+rc=0; "$SW_BIN" demo --speed 0 >/dev/null 2>&1 || rc=$?
+expect_eq "$rc" 2 "demo --speed 0"
+rc=0; "$SW_BIN" demo --dir "$T/demo" --duration 1 --port 0 >/dev/null 2>&1 || rc=$?
+expect_eq "$rc" 2 "demo into a used --dir"
+finish
