@@ -176,6 +176,13 @@ static int parse_epoch(const char *s, int64_t *ms, struct time_style *st)
 	return 0;
 }
 
+static int days_in_month(int y, int m)
+{
+	static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : dm[m - 1];
+}
+
 static int parse_iso(const char *s, int64_t *ms, struct time_style *st)
 {
 	const char *p = s;
@@ -186,7 +193,7 @@ static int parse_iso(const char *s, int64_t *ms, struct time_style *st)
 	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
 	    digits(&p, 2, &d))
 		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31)
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
 		return -1;
 	if (*p == 'T' || *p == 't' || *p == ' ') {
 		style.t_sep = *p != ' ';

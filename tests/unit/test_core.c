@@ -89,6 +89,7 @@ static void test_time_roundtrip(void **state)
 	assert_int_equal(ms, 1763719025500);
 	assert_int_equal(time_parse("2025-11-21", &ms), 0);
 	assert_int_equal(ms, 1763683200000);
+	assert_int_equal(time_parse("2028-02-29T00:00:00Z", &ms), 0);
 	assert_int_equal(time_parse("1960-01-01T00:00:00Z", &ms), 0);
 	assert_string_equal(time_format_rfc3339(ms, buf, sizeof(buf)), "1960-01-01T00:00:00Z");
 }
