@@ -224,6 +224,11 @@ struct alert_filter {
 int store_alerts_list(struct store *st, const struct alert_filter *f, struct alert **out,
 		      size_t *n, struct sw_err *err);
 
+/* Make every open alert below P0 due at now (next_escalation_at = now unless it is already
+ * due): at start and after a reload the validator then recomputes each alert's next
+ * escalation from the SLA in force. *n (may be NULL) gets how many changed. */
+int store_alerts_rearm(struct store *st, int64_t now, int64_t *n, struct sw_err *err);
+
 /* Open alerts with next_escalation_at <= now, oldest due first, at most limit. */
 int store_alerts_due(struct store *st, int64_t now, size_t limit, struct alert **out, size_t *n,
 		     struct sw_err *err);

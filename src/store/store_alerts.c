@@ -772,6 +772,21 @@ int store_alerts_due(struct store *st, int64_t now, size_t limit, struct alert *
 	                    p, 2, out, n, err);
 }
 
+int store_alerts_rearm(struct store *st, int64_t now, int64_t *n, struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[1] = {sp_int(now)};
+	int rc = store__exec(st,
+	                     "UPDATE alerts SET next_escalation_at = $1"
+	                     " WHERE state < 3 AND (next_escalation_at IS NULL"
+	                     " OR next_escalation_at > $1) RETURNING id",
+	                     p, 1, &rows, NULL, err);
+	if (n)
+		*n = rc ? 0 : (int64_t)rows.nrows;
+	store_rows_release(&rows);
+	return rc;
+}
+
 int store_alerts_recovered(struct store *st, const char *workflow, size_t limit, struct alert **out,
                            size_t *n, struct sw_err *err)
 {

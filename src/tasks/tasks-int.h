@@ -20,6 +20,7 @@ struct task {
 	struct source *source;
 	const struct sw_source *source_cfg;
 	struct task_stats stats;
+	bool armed; /* validate: every open alert was re-armed under this config */
 };
 
 /* Open (or reuse) the store connection; on failure the component is marked unhealthy. */

@@ -6,7 +6,9 @@
  * level passed since occurred_at (a late detection passes several at once, each its own
  * history row), and applies them as compare-and-set changes in one transaction per batch.
  * The SLA is the alert's step policy in the current config; an alert whose workflow or
- * step left the config keeps the defaults of SPEC section 3.
+ * step left the config keeps the defaults of SPEC section 3. A validator built from a new
+ * config (at start or on reload) first makes every open alert due once, so escalation
+ * times computed under an older config are recomputed under the new SLAs.
  */
 #include "util/common.h"
 #include "util/log.h"
@@ -30,6 +32,16 @@ int task__validate(struct task *t, int64_t now, struct sw_err *err)
 
 	if (task__store(t, now, err) < 0)
 		return -1;
+	if (!t->armed) {
+		/* a new config (start, reload) may have other SLAs than the ones the stored
+		 * next_escalation_at times came from: recompute every open alert's */
+		int64_t rearmed = 0;
+		if (store_alerts_rearm(t->store, now, &rearmed, err) < 0)
+			return -1;
+		if (rearmed)
+			log_info("escalation times re-armed", "alerts=%" PRId64, rearmed);
+		t->armed = true;
+	}
 	for (int round = 0; round < 1000; round++) {
 		size_t nch = 0, applied_any = 0;
 		bool *applied;
