@@ -12,10 +12,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s = xstrndup((const char *)data, size);
+	char *s = xmalloc(size + 1);
 	char buf[96], why[128];
 	struct time_style st;
 	int64_t ms, back, d;
+
+	memcpy(s, data, size);
+	s[size] = '\0';
 
 	if (time_parse(s, &ms) == 0 && ms > -62135596800000LL && ms < 253402300799000LL) {
 		time_format_rfc3339(ms, buf, sizeof(buf));
