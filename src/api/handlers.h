@@ -1,6 +1,8 @@
 /*
  * handlers.h - every handler the route table (router.c) names. Implemented today:
- * handlers_core.c (health, OpenAPI document). The rest are in handlers_pending.c, which
+ * handlers_core.c (health, OpenAPI document), handlers_health.c, handlers_alerts.c,
+ * handlers_incidents.c, handlers_silences.c, handlers_instances.c, handlers_ingest.c.
+ * The rest are in handlers_pending.c, which
  * validates their input and answers 501 until the store-backed versions replace them.
  */
 #ifndef SW_HANDLERS_H

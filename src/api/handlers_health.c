@@ -29,23 +29,25 @@ int api_readyz(struct api_req *req, struct api_resp *resp)
 	if (!w || !w->st || store_ping(w->st, &err) < 0) {
 		ok = false;
 		json_object_set_new(store, "ok", json_false());
-		json_object_set_new(store, "message", json_string(err.msg[0] ? err.msg : "unavailable"));
+		json_object_set_new(store, "message",
+		                    json_string(err.msg[0] ? err.msg : "unavailable"));
 	} else {
 		json_object_set_new(store, "ok", json_true());
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_t *c = json_pack("{s:s, s:b, s:s}", "name", e[i].name, "ok", e[i].ok, "since",
-				      time_format_rfc3339(e[i].since, ts, sizeof(ts)));
+		                      time_format_rfc3339(e[i].since, ts, sizeof(ts)));
 		if (e[i].message)
 			json_object_set_new(c, "message", json_string(e[i].message));
 		if (e[i].last_ok != TIME_NULL)
-			json_object_set_new(c, "last_ok",
-					    json_string(time_format_rfc3339(e[i].last_ok, ts, sizeof(ts))));
+			json_object_set_new(
+			    c, "last_ok",
+			    json_string(time_format_rfc3339(e[i].last_ok, ts, sizeof(ts))));
 		json_array_append_new(components, c);
 		ok = ok && e[i].ok;
 	}
 	health_entries_free(e, n);
 	return api_json(resp, ok ? 200 : 503,
-			json_pack("{s:s, s:o, s:o}", "status", ok ? "ok" : "degraded", "store", store,
-				  "components", components));
+	                json_pack("{s:s, s:o, s:o}", "status", ok ? "ok" : "degraded", "store",
+	                          store, "components", components));
 }

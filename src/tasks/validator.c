@@ -7,6 +7,10 @@
  * history row), and applies them as compare-and-set changes in one transaction per batch.
  * The SLA is the alert's step policy in the current config; an alert whose workflow or
  * step left the config keeps the defaults of SPEC section 3.
+ *
+ * Silences with pause_escalation: an alert they match (while active) is not escalated; its
+ * next check is re-armed to when the silence ends, but at most PAUSE_RECHECK_MS ahead, so
+ * a silence ended early (DELETE) lets escalation resume within that time.
  */
 #include "util/common.h"
 #include "util/log.h"
@@ -14,6 +18,23 @@
 #include "tasks/tasks-int.h"
 
 static const struct alert_sla default_sla = {15 * 60000, 60 * 60000, 4 * 3600000};
+
+#define PAUSE_RECHECK_MS 60000
+
+/* When to look again at an alert paused by a silence, or TIME_NULL when none pauses it. */
+static int64_t paused_until(const struct silence *sil, size_t nsil, const struct alert *a,
+                            int64_t now)
+{
+	int64_t until = TIME_NULL;
+	for (size_t i = 0; i < nsil; i++)
+		if (sil[i].pause_escalation && silence_active(&sil[i], now) &&
+		    silence_matches(&sil[i], a->workflow, a->step, a->error) &&
+		    (until == TIME_NULL || sil[i].ends_at > until))
+			until = sil[i].ends_at;
+	if (until != TIME_NULL && until > now + PAUSE_RECHECK_MS)
+		until = now + PAUSE_RECHECK_MS;
+	return until;
+}
 
 static int64_t level_ms(const struct alert_sla *sla, enum alert_state s)
 {
@@ -23,12 +44,15 @@ static int64_t level_ms(const struct alert_sla *sla, enum alert_state s)
 int task__validate(struct task *t, int64_t now, struct sw_err *err)
 {
 	struct alert *due = NULL;
+	struct silence *sil = NULL;
 	struct alert_change *ch = NULL;
 	char(*reasons)[64] = NULL;
-	size_t n = 0, limit = task__batch(t);
+	size_t n = 0, nsil = 0, limit = task__batch(t);
 	int rc = -1;
 
 	if (task__store(t, now, err) < 0)
+		return -1;
+	if (store_silences_active(t->store, now, &sil, &nsil, err) < 0)
 		return -1;
 	for (int round = 0; round < 1000; round++) {
 		size_t nch = 0, applied_any = 0;
@@ -45,8 +69,18 @@ int task__validate(struct task *t, int64_t now, struct sw_err *err)
 			    task__policy(t->env->cfg, due[i].workflow, due[i].step);
 			const struct alert_sla *sla = pol ? &pol->sla : &default_sla;
 			enum alert_state steps[3], from = due[i].state;
+			int64_t paused = paused_until(sil, nsil, &due[i], now);
 			int k = alert_escalations_due(due[i].state, due[i].occurred_at, sla, now,
 			                              steps);
+			if (paused != TIME_NULL) {
+				/* a silence pauses its escalation: look again later */
+				struct alert_change *c = &ch[nch++];
+				c->alert_id = due[i].id;
+				c->from = c->to = due[i].state;
+				c->event = NULL;
+				c->next_escalation_at = paused > now ? paused : now + 1000;
+				continue;
+			}
 			for (int j = 0; j < k; j++) {
 				char d[32];
 				struct alert_change *c = &ch[nch];
@@ -101,5 +135,6 @@ out:
 	free(ch);
 	free(reasons);
 	alerts_free(due, n);
+	silences_free(sil, nsil);
 	return rc;
 }

@@ -210,6 +210,7 @@ static void test_open_escalate_resolve(void **state)
 
 	n = alerts(f, &v);
 	assert_string_equal(v[0].resolved_by, "resolver");
+	alert_release(&v[1]);
 	assert_int_equal(store_alert_get(f->st, v[0].id, &v[1], &h, &nh, &err), 0);
 	/* opened, escalated, resolved */
 	assert_int_equal(nh, 3);

@@ -1,0 +1,174 @@
+/*
+ * handlers_ingest.c - POST /api/v1/step-records: push ingest of step records (SPEC 3.1)
+ * for workflows whose application cannot expose a steps_query.
+ *
+ * DESIGN: all or nothing. Every record is checked first (the strict decoder for shape,
+ * then the workflow, step, status and times as the watcher checks a source row, through
+ * tasks_step_record_check); the first bad one answers 422 naming its index and field and
+ * nothing is stored. Then the records are grouped by workflow and handed to tasks_ingest
+ * (the watcher's own path: dedupe, instance state, "failed" alerts) inside one store
+ * transaction, so a store error leaves nothing half-applied either. Records already stored
+ * (same workflow, instance, step, status and updated_at) change nothing: pushing a batch
+ * twice opens nothing the second time.
+ */
+#include "util/common.h"
+#include "util/strbuf.h"
+#include "util/timeutil.h"
+#include "api/app.h"
+#include "api/handlers.h"
+#include "api/handlers-int.h"
+#include "api/json.h"
+#include "tasks/tasks.h"
+
+struct pushed {
+	const struct sw_workflow *wf;
+	struct step_record rec;
+	char *instance_id, *user_id, *labels; /* owned */
+};
+
+/* An id field (string or integer) as a new string. */
+static char *id_dup(const json_t *v)
+{
+	if (json_is_integer(v))
+		return xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	return xstrdup(json_is_string(v) ? json_string_value(v) : "");
+}
+
+static const char *str_of(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Time field: TIME_NULL when absent/null; -1 return when unparsable. */
+static int time_of(const json_t *o, const char *key, int64_t *ms)
+{
+	const char *s = str_of(o, key);
+	*ms = TIME_NULL;
+	return s && time_parse(s, ms) < 0 ? -1 : 0;
+}
+
+/* The workflow's segment values from the labels object, in the watcher's form. */
+static char *labels_of(const struct sw_workflow *wf, const json_t *labels)
+{
+	struct strbuf sb = STRBUF_INIT;
+	if (!wf->n_segments)
+		return NULL;
+	strbuf_addch(&sb, '{');
+	for (size_t i = 0; i < wf->n_segments; i++) {
+		const json_t *v = json_object_get(labels, wf->segments[i]);
+		if (i)
+			strbuf_addch(&sb, ',');
+		strbuf_add_json_str(&sb, wf->segments[i]);
+		strbuf_addch(&sb, ':');
+		if (json_is_string(v))
+			strbuf_add_json_str(&sb, json_string_value(v));
+		else
+			strbuf_addstr(&sb, "null");
+	}
+	strbuf_addch(&sb, '}');
+	return strbuf_detach(&sb, NULL);
+}
+
+/* Check item i into *p; 0, or -1 with resp filled (422). */
+static int check_item(const struct sw_config *cfg, const json_t *o, size_t i, struct pushed *p,
+                      struct api_resp *resp)
+{
+	const char *wfname = str_of(o, "workflow"), *why = NULL;
+	p->wf = config_workflow(cfg, wfname);
+	if (!p->wf)
+		return api_error(resp, 422, "item %zu: unknown workflow '%.200s'", i, wfname), -1;
+	p->instance_id = id_dup(json_object_get(o, "instance_id"));
+	p->user_id = id_dup(json_object_get(o, "user_id"));
+	if (tasks_step_record_check(p->wf, p->instance_id, p->user_id, str_of(o, "step"),
+	                            str_of(o, "status"), &p->rec, &why) < 0)
+		return api_error(resp, 422, "item %zu: %s", i, why), -1;
+	if (time_of(o, "updated_at", &p->rec.updated_at) || p->rec.updated_at == TIME_NULL)
+		return api_error(resp, 422, "item %zu: field 'updated_at' is not a timestamp", i),
+		       -1;
+	if (time_of(o, "started_at", &p->rec.started_at) || p->rec.started_at == TIME_NULL)
+		return api_error(resp, 422, "item %zu: field 'started_at' is not a timestamp", i),
+		       -1;
+	if (time_of(o, "finished_at", &p->rec.finished_at))
+		return api_error(resp, 422, "item %zu: field 'finished_at' is not a timestamp", i),
+		       -1;
+	p->rec.error = str_of(o, "error");
+	p->labels = labels_of(p->wf, json_object_get(o, "labels"));
+	p->rec.labels_json = p->labels;
+	return 0;
+}
+
+int api_step_records_push(struct api_req *req, struct api_resp *resp)
+{
+	const struct sw_config *cfg = NULL;
+	struct sw_err err = {""};
+	struct pushed *v = NULL;
+	struct step_record *batch = NULL;
+	struct store *st;
+	json_t *body = NULL;
+	size_t n = 0, known_total = 0, opened_total = 0;
+	bool *done = NULL;
+	int rc = -1, src = 0;
+
+	if (api_body_array(req, resp, api_body_step_record, api_body_step_record_n,
+	                   API_STEP_RECORDS_MAX, &body))
+		return -1;
+	n = json_array_size(body);
+	v = xcalloc(n, sizeof(*v));
+	cfg = api_config_get(req);
+	for (size_t i = 0; i < n; i++)
+		if (check_item(cfg, json_array_get(body, i), i, &v[i], resp))
+			goto out;
+	if (!(st = api_store(req, resp)))
+		goto out;
+	batch = xcalloc(n, sizeof(*batch));
+	done = xcalloc(n, sizeof(*done));
+	src = store_tx_begin(st, &err);
+	/* one workflow at a time, in order of first appearance */
+	for (size_t i = 0; !src && i < n; i++) {
+		size_t k = 0, known = 0, opened = 0;
+		if (done[i])
+			continue;
+		for (size_t j = i; j < n; j++) {
+			if (done[j] || v[j].wf != v[i].wf)
+				continue;
+			batch[k++] = v[j].rec;
+			done[j] = true;
+		}
+		src = store_step_records_known(st, v[i].wf->name, batch, k, &known, &err);
+		if (!src)
+			src = tasks_ingest(st, v[i].wf, batch, k, api_now(req), &opened, &err) < 0
+			          ? STORE_ERROR
+			          : 0;
+		known_total += known;
+		opened_total += opened;
+	}
+	if (!src)
+		src = store_tx_commit(st, &err);
+	else
+		store_tx_rollback(st);
+	if (src) {
+		api_store_fail(resp,
+		               src == STORE_ENOTFOUND || src == STORE_ECONFLICT ? STORE_ERROR : src,
+		               &err);
+		goto out;
+	}
+	api_json(resp, 200,
+	         json_pack("{s:I, s:I, s:I}", "accepted", (json_int_t)n, "new",
+	                   (json_int_t)(n - known_total), "alerts_opened",
+	                   (json_int_t)opened_total));
+	rc = 0;
+out:
+	if (cfg)
+		api_config_put(req, cfg);
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].instance_id);
+		free(v[i].user_id);
+		free(v[i].labels);
+	}
+	free(v);
+	free(batch);
+	free(done);
+	json_decref(body);
+	return rc;
+}
