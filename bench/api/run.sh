@@ -232,12 +232,14 @@ fi
     IFS='|' read -r t w rps p99 pr <<<"$r"
     printf "%-18s %-7s %12s %10s   %s\n" "$t" "$w" "$rps" "$p99" "$pr"
   done
-  ref_of() { for r in "${rows[@]}"; do IFS='|' read -r t w rps _ _ <<<"$r"; [ "$t|$w" = "reference|$1" ] && echo "$rps"; done; }
+  ref_of() { for r in "${rows[@]}"; do IFS='|' read -r t w rps _ _ <<<"$r"; [ "$t|$w" = "reference|$1" ] && echo "$rps"; done; return 0; }
   for r in "${rows[@]}"; do
     IFS='|' read -r t w rps _ _ <<<"$r"
     [ "$t" = reference ] && continue
     ref=$(ref_of "$w")
-    [ -n "$ref" ] && awk -v t="$t" -v w="$w" -v a="$rps" -v b="$ref" \
-      'BEGIN { printf "# ratio %s %s vs reference: %.1fx (target 10x: %s)\n", t, w, a / b, a / b >= 10 ? "met" : "NOT met" }'
+    if [ -n "$ref" ]; then
+      awk -v t="$t" -v w="$w" -v a="$rps" -v b="$ref" \
+        'BEGIN { printf "# ratio %s %s vs reference: %.1fx (target 10x: %s)\n", t, w, a / b, (a / b >= 10 ? "met" : "NOT met") }'
+    fi
   done
 } | tee "$out"
