@@ -126,6 +126,18 @@ static int install(struct server *s, struct generation *g, struct sw_err *err)
 	return rc;
 }
 
+/*
+ * The API keeps only SHA-256 hashes of the tokens (api/auth.c); wipe the secrets the config
+ * read from the environment so they do not linger in memory. Tokens and http.listen take
+ * effect at start: a reload keeps the ones in force (docs/cli.md).
+ */
+static void wipe_tokens(struct sw_config *cfg)
+{
+	for (size_t i = 0; i < cfg->http.n_tokens; i++)
+		if (cfg->http.tokens[i].token)
+			explicit_bzero(cfg->http.tokens[i].token, strlen(cfg->http.tokens[i].token));
+}
+
 static int start_http(struct server *s, const struct sw_config *cfg, struct sw_err *err)
 {
 	struct http_opts ho = {0};
@@ -166,6 +178,7 @@ int server_start(struct sw_config *cfg, const struct server_opts *opts, struct s
 		log_info("store migrated", "applied=%d", applied);
 	if (!(opts && opts->no_http) && start_http(s, cfg, err) < 0)
 		goto fail;
+	wipe_tokens(cfg);
 	ro.clock = s->clock;
 	ro.threads = opts ? opts->threads : 0;
 	if (rt_start(&ro, &s->rt, err) < 0)
@@ -192,7 +205,9 @@ fail:
 
 int server_reload(struct server *s, struct sw_config *newcfg, struct sw_err *err)
 {
-	struct generation *g = generation_new(s, newcfg), *old;
+	struct generation *g, *old;
+	wipe_tokens(newcfg);
+	g = generation_new(s, newcfg);
 	if (install(s, g, err) < 0) {
 		generation_abandon(s, g);
 		return -1;
