@@ -26,4 +26,11 @@ int cmd_incidents(int argc, char **argv);
  * after printing a usage error. Unknown options are usage errors. */
 int cli_config_opts(int argc, char **argv, const char *usage, const char **config);
 
+struct sw_config;
+/* cli_config_opts, then load the file: 0 with *cfg set; or, with *cfg NULL, the exit code
+ * to return (EXIT_OK after --help, EXIT_USAGE after printing the usage or every problem of
+ * the file). */
+int cli_load_config(int argc, char **argv, const char *usage, const char **path,
+		    struct sw_config **cfg);
+
 #endif

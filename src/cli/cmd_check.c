@@ -123,20 +123,13 @@ static void check_store(struct outcome *o, const struct sw_config *cfg)
 
 int cmd_check(int argc, char **argv)
 {
-	struct strbuf errs = STRBUF_INIT;
 	struct sw_config *cfg = NULL;
 	struct outcome o = {0, 0};
 	struct source **srcs = NULL;
 	const char *path;
-	int rc = cli_config_opts(argc, argv, usage, &path);
-	if (rc)
-		return rc == 1 ? EXIT_OK : EXIT_USAGE;
-	if (config_load(path, &cfg, &errs) < 0) {
-		fputs(errs.buf, stderr);
-		strbuf_release(&errs);
-		return EXIT_USAGE;
-	}
-	strbuf_release(&errs);
+	int rc = cli_load_config(argc, argv, usage, &path, &cfg);
+	if (rc || !cfg)
+		return rc; /* a usage error, or --help was printed */
 	printf("config: ok (%s: %zu sources, %zu workflows, %zu watchers, %zu receivers)\n", path,
 	       cfg->n_sources, cfg->n_workflows, cfg->n_watchers, cfg->n_receivers);
 

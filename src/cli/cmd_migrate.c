@@ -15,20 +15,13 @@ static const char usage[] =
 
 int cmd_migrate(int argc, char **argv)
 {
-	struct strbuf errs = STRBUF_INIT;
 	struct sw_config *cfg = NULL;
 	struct store *st = NULL;
 	struct sw_err err = {""};
 	const char *path;
-	int applied = 0, version = 0, rc = cli_config_opts(argc, argv, usage, &path);
-	if (rc)
-		return rc == 1 ? EXIT_OK : EXIT_USAGE;
-	if (config_load(path, &cfg, &errs) < 0) {
-		fputs(errs.buf, stderr);
-		strbuf_release(&errs);
-		return EXIT_USAGE;
-	}
-	strbuf_release(&errs);
+	int applied = 0, version = 0, rc = cli_load_config(argc, argv, usage, &path, &cfg);
+	if (rc || !cfg)
+		return rc; /* a usage error, or --help was printed */
 	rc = EXIT_RUNTIME;
 	if (store_open(cfg->store_url, &st, &err) < 0 || store_migrate(st, &applied, &err) < 0 ||
 	    store_schema_version(st, &version, &err) < 0) {

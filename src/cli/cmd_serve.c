@@ -51,20 +51,13 @@ static void reload(struct server *srv, const char *path)
 
 int cmd_serve(int argc, char **argv)
 {
-	struct strbuf errs = STRBUF_INIT;
 	struct sw_config *cfg = NULL;
 	struct server *srv = NULL;
 	struct sw_err err = {""};
 	const char *path;
-	int rc = cli_config_opts(argc, argv, usage, &path);
-	if (rc)
-		return rc == 1 ? EXIT_OK : EXIT_USAGE;
-	if (config_load(path, &cfg, &errs) < 0) {
-		fputs(errs.buf, stderr);
-		strbuf_release(&errs);
-		return EXIT_USAGE;
-	}
-	strbuf_release(&errs);
+	int rc = cli_load_config(argc, argv, usage, &path, &cfg);
+	if (rc || !cfg)
+		return rc; /* a usage error, or --help was printed */
 	if (signals_install(&err) < 0 || server_start(cfg, NULL, &srv, &err) < 0) {
 		log_error("cannot start", "error=%s", err.msg);
 		config_free(cfg);

@@ -3,6 +3,7 @@
  */
 #include "util/common.h"
 #include "cli/cli.h"
+#include "config/config.h"
 
 int cli_config_opts(int argc, char **argv, const char *usage, const char **config)
 {
@@ -26,5 +27,22 @@ int cli_config_opts(int argc, char **argv, const char *usage, const char **confi
 			return 2;
 		}
 	}
+	return 0;
+}
+
+int cli_load_config(int argc, char **argv, const char *usage, const char **path,
+		    struct sw_config **cfg)
+{
+	struct strbuf errs = STRBUF_INIT;
+	int rc = cli_config_opts(argc, argv, usage, path);
+	*cfg = NULL;
+	if (rc)
+		return rc == 1 ? EXIT_OK : EXIT_USAGE;
+	if (config_load(*path, cfg, &errs) < 0) {
+		fputs(errs.buf, stderr);
+		strbuf_release(&errs);
+		return EXIT_USAGE;
+	}
+	strbuf_release(&errs);
 	return 0;
 }
