@@ -20,6 +20,10 @@ struct task {
 	struct source *source;
 	const struct sw_source *source_cfg;
 	struct task_stats stats;
+	/* watch_steps: sorted keys of the records the last committed run read (all within the
+	 * overlap window), so a re-read of the window skips them before the store */
+	char **seen;
+	size_t nseen;
 };
 
 /* Open (or reuse) the store connection; on failure the component is marked unhealthy. */
