@@ -17,6 +17,7 @@ KS=${KS:-"1000 10000"}
 B=${B:-100000}
 STORE=${STORE:-pg}
 out=$root/bench/results/lifecycle.txt
+[ "$STORE" = sqlite ] && out=$root/bench/results/lifecycle-sqlite.txt
 mkdir -p "$root/bench/results"
 
 "$root/scripts/install-deps"
