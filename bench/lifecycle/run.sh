@@ -17,6 +17,7 @@ KS=${KS:-"1000 10000"}
 B=${B:-100000}
 STORE=${STORE:-pg}
 out=$root/bench/results/lifecycle.txt
+[ "$STORE" = sqlite ] && out=$root/bench/results/lifecycle-sqlite.txt
 mkdir -p "$root/bench/results"
 
 "$root/scripts/install-deps"
@@ -27,7 +28,12 @@ bin=$root/build-bench/stepwatch
 
 svc=$(mktemp -d /tmp/swbench.XXXXXX)
 swpid=""
-cleanup() { [ -n "$swpid" ] && kill "$swpid" 2>/dev/null; "$root/scripts/test-services" stop "$svc"; rm -rf "$svc"; }
+cleanup() {
+  [ -n "$swpid" ] && kill "$swpid" 2>/dev/null
+  [ -n "${LOGDIR:-}" ] && mkdir -p "$LOGDIR" && cp "$svc"/serve-*.log "$LOGDIR"/ 2>/dev/null
+  "$root/scripts/test-services" stop "$svc"
+  rm -rf "$svc"
+}
 trap cleanup EXIT
 "$root/scripts/test-services" start "$svc"
 . "$svc/env"
@@ -41,6 +47,7 @@ for K in $KS; do
   psql -XAtq -v ON_ERROR_STOP=1 "$LENDX_URL" -f "$anchors/lendx/schema.sql"
   /usr/bin/python3 "$here/driver.py" prepare --B "$B"
   if [ "$STORE" = sqlite ]; then store_url="sqlite://$svc/store-$K.db"; else store_url=$STORE_URL; fi
+  export STORE_URL=$store_url
   cat >"$svc/stepwatch.yaml" <<YAML
 store: $store_url
 http: { listen: "127.0.0.1:0" }
@@ -104,10 +111,11 @@ fi
   echo "# lifecycle benchmark $(date -u +%FT%TZ): $(nproc) cores, $(psql --version | head -1), store=$STORE"
   echo "# B=$B background rows; SLA p2/p1/p0 = 2/4/6 s; stepwatch poll 100ms; driver polls every 20 ms"
   echo "# *_s: end to end as the anchor measures; proc_*: the stepwatch task's own run time for those K"
-  printf '%-6s %9s %11s %10s %7s %12s %14s %13s\n' K detect_s escalate_s resolve_s rss_mb proc_detect proc_escalate proc_resolve
+  echo "# first_read_s: serve start -> first watermark stored (the watcher read and ingested the B rows)"
+  printf '%-6s %9s %11s %10s %7s %12s %14s %13s %13s\n' K detect_s escalate_s resolve_s rss_mb proc_detect proc_escalate proc_resolve first_read_s
   for r in "${rows[@]}"; do
-    IFS=$'\t' read -r k d e s m pd pe pr <<<"$r"
-    printf '%-6s %9s %11s %10s %7s %12s %14s %13s\n' "$k" "$d" "$e" "$s" "$m" "$pd" "$pe" "$pr"
+    IFS=$'\t' read -r k d e s m fr pd pe pr <<<"$r"
+    printf '%-6s %9s %11s %10s %7s %12s %14s %13s %13s\n' "$k" "$d" "$e" "$s" "$m" "$pd" "$pe" "$pr" "$fr"
   done
   if [ -n "$ref" ]; then
     echo

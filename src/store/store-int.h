@@ -17,6 +17,7 @@
 #define SW_STORE_INT_H
 
 #include "util/common.h"
+#include "util/strbuf.h"
 #include "store/store.h"
 
 /* ---- parameters ------------------------------------------------------------------------ */
@@ -196,5 +197,27 @@ int store__exec_many(struct store *st, const char *sql, const struct store_param
  * store__leave rolls back a transaction it began; returns rc, or the commit's error. */
 int store__enter(struct store *st, struct sw_err *err);
 int store__leave(struct store *st, int rc, struct sw_err *err);
+/* PostgreSQL, after writing `added` rows to table in one batch: when the planner's row count
+ * for table is below 2 * added (never analyzed, or the batch is a large part of it), ANALYZE
+ * it, so cached plans stop assuming an empty table. Nothing on SQLite or small batches. */
+int store__analyze_if_stale(struct store *st, const char *table, size_t added, struct sw_err *err);
+
+/* ---- PostgreSQL column arrays for set-based statements (pgarray.c) ------------------- */
+
+/* ncols array literals built row by row; bound as ncols text parameters cast to arrays
+ * ($k::text[], $k::bigint[]) and read back with unnest(...) WITH ORDINALITY. */
+struct pg_cols {
+	struct strbuf *col;
+	size_t ncols, nrows; /* nrows: kept by the caller */
+};
+void pg_cols_init(struct pg_cols *a, size_t ncols);
+void pg_cols_release(struct pg_cols *a);
+/* Empty every column again (after a statement ran). */
+void pg_cols_reset(struct pg_cols *a);
+void pg_cols_text(struct pg_cols *a, size_t col, const char *s); /* NULL: SQL NULL */
+void pg_cols_int(struct pg_cols *a, size_t col, int64_t v);
+void pg_cols_time(struct pg_cols *a, size_t col, int64_t ms); /* TIME_NULL: SQL NULL */
+/* Close the literals and point p[0..ncols) at them (valid until the next change of a). */
+void pg_cols_params(struct pg_cols *a, struct store_param *p);
 
 #endif

@@ -150,6 +150,32 @@ int store__leave(struct store *st, int rc, struct sw_err *err)
 	return rc;
 }
 
+enum {
+	ANALYZE_MIN_BATCH = 1000
+};
+
+int store__analyze_if_stale(struct store *st, const char *table, size_t added, struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[1] = {sp_text(table)};
+	char *sql;
+	int rc;
+	if (st->be->kind != SW_DB_POSTGRES || added < ANALYZE_MIN_BATCH)
+		return 0;
+	rc = store__exec(st, "SELECT reltuples::bigint FROM pg_class WHERE oid = $1::regclass", p,
+	                 1, &rows, NULL, err);
+	if (!rc && store_rows_int(&rows, 0, 0, -1) < 2 * (int64_t)added) {
+		/* table is one of a few constants of the store, never input */
+		sql = xasprintf("ANALYZE %s", table);
+		rc = st->be->exec_script(st->conn, sql, err);
+		if (rc && st->depth)
+			st->tx_failed = true;
+		free(sql);
+	}
+	store_rows_release(&rows);
+	return rc;
+}
+
 /* ---- migrations ------------------------------------------------------------------------ */
 
 #define MIGRATIONS_DIR "store/migrations/"
@@ -444,6 +470,226 @@ static void agg_add(struct inst_agg **aggs, size_t *naggs, size_t *alloc, struct
 		g->completed_at = r->finished_at != TIME_NULL ? r->finished_at : r->updated_at;
 }
 
+/* ---- PostgreSQL: the same three phases, one set-based statement each ------------------- */
+
+static const char *const pg_record_insert =
+    "INSERT INTO step_records (workflow, instance_id, step, status, updated_at, user_id,"
+    " error, started_at, finished_at, labels)"
+    " SELECT $1::text, u.* FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[],"
+    " $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[]) AS u"
+    " ON CONFLICT DO NOTHING RETURNING instance_id, step, status, updated_at";
+
+static const char *const pg_step_upsert =
+    "INSERT INTO instance_steps AS t (workflow, instance_id, step, step_index, status, user_id,"
+    " error, started_at, finished_at, updated_at, labels)"
+    " SELECT $1::text, u.* FROM unnest($2::text[], $3::text[], $4::int[], $5::int[],"
+    " $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::text[]) AS u"
+    " ON CONFLICT (workflow, instance_id, step) DO UPDATE SET"
+    " step_index = excluded.step_index, status = excluded.status,"
+    " user_id = COALESCE(excluded.user_id, t.user_id), error = excluded.error,"
+    " started_at = COALESCE(excluded.started_at, t.started_at),"
+    " finished_at = excluded.finished_at, updated_at = excluded.updated_at,"
+    " labels = COALESCE(excluded.labels, t.labels)"
+    " WHERE excluded.updated_at > t.updated_at"
+    " OR (excluded.updated_at = t.updated_at AND excluded.status > t.status)"
+    " RETURNING instance_id, step";
+
+static const char *const pg_instance_upsert =
+    "INSERT INTO instances AS t (workflow, instance_id, user_id, started_at, last_progress_at,"
+    " max_step_index, completed_at, labels)"
+    " SELECT $1::text, u.* FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[],"
+    " $6::int[], $7::bigint[], $8::text[]) AS u"
+    " ON CONFLICT (workflow, instance_id) DO UPDATE SET"
+    " user_id = CASE WHEN excluded.last_progress_at >= t.last_progress_at"
+    " THEN COALESCE(excluded.user_id, t.user_id) ELSE t.user_id END,"
+    " started_at = CASE WHEN t.started_at IS NULL OR excluded.started_at < t.started_at"
+    " THEN excluded.started_at ELSE t.started_at END,"
+    " last_progress_at = GREATEST(excluded.last_progress_at, t.last_progress_at),"
+    " max_step_index = GREATEST(excluded.max_step_index, t.max_step_index),"
+    " completed_at = COALESCE(t.completed_at, excluded.completed_at),"
+    " labels = CASE WHEN excluded.last_progress_at >= t.last_progress_at"
+    " THEN COALESCE(excluded.labels, t.labels) ELSE t.labels END";
+
+/* "instance\x1fstep[\x1fstatus\x1fupdated_at]": batch-local keys to map RETURNING rows back */
+static char *rec_key(const char *instance_id, const char *step, const char *status,
+                     const char *updated_at)
+{
+	if (!status)
+		return xasprintf("%s\x1f%s", instance_id, step);
+	return xasprintf("%s\x1f%s\x1f%s\x1f%s", instance_id, step, status, updated_at);
+}
+
+/* Phase 1: insert the records; fresh[i] = record i was new (the first of equal keys). */
+static int pg_records_insert(struct store *st, const char *workflow, const struct step_record *recs,
+                             size_t n, bool *fresh, struct sw_err *err)
+{
+	struct pg_cols a;
+	struct store_param p[10];
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct stmt_cache map = {0};
+	int rc;
+
+	pg_cols_init(&a, 9);
+	for (size_t i = 0; i < n; i++) {
+		const struct step_record *r = &recs[i];
+		char stb[16], upb[24], *key;
+		pg_cols_text(&a, 0, r->instance_id);
+		pg_cols_text(&a, 1, r->step);
+		pg_cols_int(&a, 2, r->status);
+		pg_cols_int(&a, 3, r->updated_at);
+		pg_cols_text(&a, 4, r->user_id);
+		pg_cols_text(&a, 5, r->error);
+		pg_cols_time(&a, 6, r->started_at);
+		pg_cols_time(&a, 7, r->finished_at);
+		pg_cols_text(&a, 8, r->labels_json);
+		snprintf(stb, sizeof(stb), "%d", (int)r->status);
+		snprintf(upb, sizeof(upb), "%" PRId64, r->updated_at);
+		key = rec_key(r->instance_id, r->step, stb, upb);
+		if (!stmt_cache_get(&map, key))
+			stmt_cache_put(&map, key, (void *)(uintptr_t)(i + 1));
+		free(key);
+	}
+	p[0] = sp_text(workflow);
+	pg_cols_params(&a, p + 1);
+	rc = store__exec(st, pg_record_insert, p, 10, &rows, NULL, err);
+	for (size_t k = 0; !rc && k < rows.nrows; k++) {
+		char *key = rec_key(store_rows_text(&rows, k, 0), store_rows_text(&rows, k, 1),
+		                    store_rows_text(&rows, k, 2), store_rows_text(&rows, k, 3));
+		uintptr_t i = (uintptr_t)stmt_cache_get(&map, key);
+		free(key);
+		if (!i)
+			BUG("step_records returned a record that was not sent");
+		fresh[i - 1] = true;
+	}
+	store_rows_release(&rows);
+	stmt_cache_clear(&map, NULL);
+	pg_cols_release(&a);
+	return rc;
+}
+
+/* Phase 2: upsert the current step states of the fresh records idx[0..n), in order: a run
+ * holds each (instance, step) at most once (one statement cannot update a row twice), so a
+ * key repeated in the batch starts a new run. cur[k] = record idx[k] became current. */
+static int pg_steps_upsert(struct store *st, const char *workflow, const struct step_record *recs,
+                           const size_t *idx, size_t n, bool *cur, struct sw_err *err)
+{
+	struct pg_cols a;
+	struct store_param p[11];
+	struct stmt_cache map = {0};
+	int rc = 0;
+	size_t start = 0;
+
+	pg_cols_init(&a, 10);
+	for (size_t k = 0; !rc && k <= n; k++) {
+		char *key = NULL;
+		if (k < n) {
+			const struct step_record *r = &recs[idx[k]];
+			key = rec_key(r->instance_id, r->step, NULL, NULL);
+			if (!stmt_cache_get(&map, key)) {
+				stmt_cache_put(&map, key, (void *)(uintptr_t)(k + 1));
+				pg_cols_text(&a, 0, r->instance_id);
+				pg_cols_text(&a, 1, r->step);
+				pg_cols_int(&a, 2, r->step_index);
+				pg_cols_int(&a, 3, r->status);
+				pg_cols_text(&a, 4, r->user_id);
+				pg_cols_text(&a, 5, r->error);
+				pg_cols_time(&a, 6, r->started_at);
+				pg_cols_time(&a, 7, r->finished_at);
+				pg_cols_int(&a, 8, r->updated_at);
+				pg_cols_text(&a, 9, r->labels_json);
+				free(key);
+				continue;
+			}
+		}
+		/* end of the batch or a repeated key: run what was collected */
+		if (k > start) {
+			struct store_rows rows = STORE_ROWS_INIT;
+			p[0] = sp_text(workflow);
+			pg_cols_params(&a, p + 1);
+			rc = store__exec(st, pg_step_upsert, p, 11, &rows, NULL, err);
+			for (size_t j = 0; !rc && j < rows.nrows; j++) {
+				char *rk = rec_key(store_rows_text(&rows, j, 0),
+				                   store_rows_text(&rows, j, 1), NULL, NULL);
+				uintptr_t at = (uintptr_t)stmt_cache_get(&map, rk);
+				free(rk);
+				if (!at)
+					BUG("instance_steps returned a step that was not sent");
+				cur[at - 1] = true;
+			}
+			store_rows_release(&rows);
+			stmt_cache_clear(&map, NULL);
+			pg_cols_reset(&a);
+		}
+		start = k;
+		free(key);
+		if (k < n)
+			k--; /* the repeated key opens the next run */
+	}
+	stmt_cache_clear(&map, NULL);
+	pg_cols_release(&a);
+	return rc;
+}
+
+/* Phase 3: the instances (one per aggregate, keys unique). */
+static int pg_instances_upsert(struct store *st, const char *workflow, const struct inst_agg *aggs,
+                               size_t n, struct sw_err *err)
+{
+	struct pg_cols a;
+	struct store_param p[8];
+	int rc;
+	if (!n)
+		return 0;
+	pg_cols_init(&a, 7);
+	for (size_t i = 0; i < n; i++) {
+		const struct inst_agg *g = &aggs[i];
+		pg_cols_text(&a, 0, g->instance_id);
+		pg_cols_text(&a, 1, g->user_id);
+		pg_cols_time(&a, 2, g->started_at);
+		pg_cols_int(&a, 3, g->last_progress_at);
+		pg_cols_int(&a, 4, g->max_step_index);
+		pg_cols_time(&a, 5, g->completed_at);
+		pg_cols_text(&a, 6, g->labels);
+	}
+	p[0] = sp_text(workflow);
+	pg_cols_params(&a, p + 1);
+	rc = store__exec(st, pg_instance_upsert, p, 8, NULL, NULL, err);
+	pg_cols_release(&a);
+	return rc;
+}
+
+/* The whole of store_steps_ingest on PostgreSQL (inside its transaction). */
+static int steps_ingest_pg(struct store *st, const char *workflow, int n_steps,
+                           const struct step_record *recs, size_t n, unsigned char *is_new,
+                           size_t *fresh_idx, struct inst_agg **aggs, size_t *naggs, size_t *aalloc,
+                           struct stmt_cache *map, size_t *nnew, struct sw_err *err)
+{
+	bool *fresh = xcalloc(n, sizeof(*fresh)), *cur = NULL;
+	int rc = pg_records_insert(st, workflow, recs, n, fresh, err);
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (is_new)
+			is_new[i] = fresh[i];
+		if (!fresh[i])
+			continue;
+		fresh_idx[(*nnew)++] = i;
+		agg_add(aggs, naggs, aalloc, map, &recs[i], n_steps);
+	}
+	cur = xcalloc(*nnew + 1, sizeof(*cur));
+	if (!rc)
+		rc = pg_steps_upsert(st, workflow, recs, fresh_idx, *nnew, cur, err);
+	for (size_t k = 0; !rc && is_new && k < *nnew; k++)
+		if (cur[k])
+			is_new[fresh_idx[k]] = 2;
+	if (!rc)
+		rc = pg_instances_upsert(st, workflow, *aggs, *naggs, err);
+	if (!rc)
+		rc = store__analyze_if_stale(st, "instance_steps", *nnew, err);
+	if (!rc)
+		rc = store__analyze_if_stale(st, "instances", *naggs, err);
+	free(fresh);
+	free(cur);
+	return rc;
+}
+
 int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
                        const struct step_record *recs, size_t n, unsigned char *is_new,
                        struct sw_err *err)
@@ -470,6 +716,11 @@ int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
 	p = xcalloc(n * 11, sizeof(*p));
 	res = xcalloc(n, sizeof(*res));
 	fresh_idx = xcalloc(n, sizeof(*fresh_idx));
+	if (st->be->kind == SW_DB_POSTGRES) {
+		rc = steps_ingest_pg(st, workflow, n_steps, recs, n, is_new, fresh_idx, &aggs,
+		                     &naggs, &aalloc, &map, &nnew, err);
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct step_record *r = &recs[i];
 		struct store_param *q = p + i * 10;

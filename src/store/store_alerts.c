@@ -466,6 +466,8 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 		}
 	}
 	rc = store__exec_many(st, sql_incident_refresh, p, 2, ntouched, NULL, err);
+	if (!rc)
+		rc = store__analyze_if_stale(st, "alerts", ntodo, err);
 out:
 	for (size_t i = 0; i < n; i++) {
 		store_rows_release(&res[i]);

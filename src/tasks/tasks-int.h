@@ -21,6 +21,10 @@ struct task {
 	const struct sw_source *source_cfg;
 	struct task_stats stats;
 	bool armed; /* validate: every open alert was re-armed under this config */
+	/* watch_steps: sorted keys of the records the last committed run read (all within the
+	 * overlap window), so a re-read of the window skips them before the store */
+	char **seen;
+	size_t nseen;
 };
 
 /* Open (or reuse) the store connection; on failure the component is marked unhealthy. */

@@ -53,6 +53,9 @@ void task_free(struct task *t)
 		store_close(t->store);
 	if (t->source)
 		source_close(t->source);
+	for (size_t i = 0; i < t->nseen; i++)
+		free(t->seen[i]);
+	free(t->seen);
 	free(t->name);
 	free(t->component);
 	free(t);

@@ -132,8 +132,8 @@ static void sort_stable(struct step_record *recs, size_t n)
 	free(tmp);
 }
 
-int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_record *recs,
-		 size_t n, int64_t now, size_t *opened, struct sw_err *err)
+int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_record *recs, size_t n,
+                 int64_t now, size_t *opened, struct sw_err *err)
 {
 	unsigned char *is_new = NULL;
 	struct item *items = NULL;
@@ -182,7 +182,7 @@ int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_rec
 		strbuf_init(&keys[nan], 0);
 		strbuf_init(&ilabels[nan], 0);
 		group_for(wf->name, r->step, "failed", pol, r->error, r->labels_json, &keys[nan],
-			  &ilabels[nan]);
+		          &ilabels[nan]);
 		a->rule = "failed";
 		a->workflow = wf->name;
 		a->step = r->step;
@@ -195,7 +195,7 @@ int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_rec
 		a->incident_labels_json = ilabels[nan].buf;
 		a->occurred_at = r->finished_at != TIME_NULL ? r->finished_at : r->updated_at;
 		a->next_escalation_at =
-			alert_next_escalation_at(ALERT_INITIATED, a->occurred_at, &pol->sla);
+		    alert_next_escalation_at(ALERT_INITIATED, a->occurred_at, &pol->sla);
 		a->abandon_after_ms = pol->abandon_after_ms;
 		nan++;
 	}
@@ -222,8 +222,8 @@ out:
 }
 
 int tasks_step_record_check(const struct sw_workflow *wf, const char *instance_id,
-			    const char *user_id, const char *step, const char *status,
-			    struct step_record *out, const char **why)
+                            const char *user_id, const char *step, const char *status,
+                            struct step_record *out, const char **why)
 {
 	int si, stt;
 	memset(out, 0, sizeof(*out));
@@ -263,17 +263,17 @@ static int64_t cell_time(const struct source_rows *rs, size_t r, int c, int *bad
 }
 
 /* Validate one row into out (labels into *labels, malloc'd); NULL or why it is rejected. */
-static const char *parse_row(const struct sw_workflow *wf, const struct source_rows *rs,
-			     size_t r, const int *col, const int *segcol, struct step_record *out,
-			     char **labels)
+static const char *parse_row(const struct sw_workflow *wf, const struct source_rows *rs, size_t r,
+                             const int *col, const int *segcol, struct step_record *out,
+                             char **labels)
 {
 	const char *why = NULL;
 	int bad = 0;
 	*labels = NULL;
 	if (tasks_step_record_check(wf, source_cell(rs, r, (size_t)col[0]),
-				    source_cell(rs, r, (size_t)col[1]),
-				    source_cell(rs, r, (size_t)col[2]),
-				    source_cell(rs, r, (size_t)col[3]), out, &why) < 0)
+	                            source_cell(rs, r, (size_t)col[1]),
+	                            source_cell(rs, r, (size_t)col[2]),
+	                            source_cell(rs, r, (size_t)col[3]), out, &why) < 0)
 		return why;
 	out->updated_at = cell_time(rs, r, col[4], &bad);
 	if (bad || out->updated_at == TIME_NULL)
@@ -287,7 +287,8 @@ static const char *parse_row(const struct sw_workflow *wf, const struct source_r
 		struct strbuf sb = STRBUF_INIT;
 		strbuf_addch(&sb, '{');
 		for (size_t i = 0; i < wf->n_segments; i++) {
-			const char *v = segcol[i] >= 0 ? source_cell(rs, r, (size_t)segcol[i]) : NULL;
+			const char *v =
+			    segcol[i] >= 0 ? source_cell(rs, r, (size_t)segcol[i]) : NULL;
 			if (i)
 				strbuf_addch(&sb, ',');
 			strbuf_add_json_str(&sb, wf->segments[i]);
@@ -305,7 +306,7 @@ static const char *parse_row(const struct sw_workflow *wf, const struct source_r
 }
 
 static void since_param(const struct task *t, int64_t wm, const char *raw, char *buf, size_t n,
-			struct source_param *p)
+                        struct source_param *p)
 {
 	p->name = "since";
 	p->value = buf;
@@ -349,8 +350,8 @@ static int open_stuck(struct task *t, int64_t now, struct sw_err *err)
 		int src;
 		if (pol->stuck_after_ms <= 0)
 			continue;
-		if (store_steps_stuck(t->store, wf->name, wf->steps[s].name, now - pol->stuck_after_ms,
-				      task__batch(t), &is, &ns, err) < 0)
+		if (store_steps_stuck(t->store, wf->name, wf->steps[s].name,
+		                      now - pol->stuck_after_ms, task__batch(t), &is, &ns, err) < 0)
 			return -1;
 		if (!ns) {
 			free(is);
@@ -363,8 +364,8 @@ static int open_stuck(struct task *t, int64_t now, struct sw_err *err)
 		for (size_t i = 0; i < ns; i++) {
 			strbuf_init(&sk[i], 0);
 			strbuf_init(&sl[i], 0);
-			group_for(wf->name, is[i].step, "stuck", pol, NULL, is[i].labels_json, &sk[i],
-				  &sl[i]);
+			group_for(wf->name, is[i].step, "stuck", pol, NULL, is[i].labels_json,
+			          &sk[i], &sl[i]);
 			sa[i].rule = "stuck";
 			sa[i].workflow = wf->name;
 			sa[i].step = is[i].step;
@@ -374,11 +375,11 @@ static int open_stuck(struct task *t, int64_t now, struct sw_err *err)
 			sa[i].labels_json = is[i].labels_json;
 			sa[i].group_key = sk[i].buf;
 			sa[i].incident_labels_json = sl[i].buf;
-			sa[i].occurred_at = (is[i].started_at != TIME_NULL ? is[i].started_at
-									   : is[i].updated_at) +
-					    pol->stuck_after_ms;
-			sa[i].next_escalation_at = alert_next_escalation_at(
-				ALERT_INITIATED, sa[i].occurred_at, &pol->sla);
+			sa[i].occurred_at =
+			    (is[i].started_at != TIME_NULL ? is[i].started_at : is[i].updated_at) +
+			    pol->stuck_after_ms;
+			sa[i].next_escalation_at =
+			    alert_next_escalation_at(ALERT_INITIATED, sa[i].occurred_at, &pol->sla);
 			sa[i].abandon_after_ms = pol->abandon_after_ms;
 		}
 		src = store_alerts_open(t->store, now, sa, ns, so, err);
@@ -398,14 +399,42 @@ static int open_stuck(struct task *t, int64_t now, struct sw_err *err)
 	return 0;
 }
 
+/* A record's identity in the store (instance, step, status, updated_at), unambiguous. */
+static char *record_key(const struct step_record *r)
+{
+	return xasprintf("%zu:%s%zu:%s%d:%" PRId64, strlen(r->instance_id), r->instance_id,
+	                 strlen(r->step), r->step, (int)r->status, r->updated_at);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool seen_before(const struct task *t, const char *key)
+{
+	return t->nseen && bsearch(&key, t->seen, t->nseen, sizeof(*t->seen), cmp_str);
+}
+
+/* After a committed run: the keys it read become the set the next run skips. */
+static void seen_replace(struct task *t, char **keys, size_t n)
+{
+	for (size_t i = 0; i < t->nseen; i++)
+		free(t->seen[i]);
+	free(t->seen);
+	qsort(keys, n, sizeof(*keys), cmp_str);
+	t->seen = keys;
+	t->nseen = n;
+}
+
 int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 {
 	const struct sw_workflow *wf = t->wf;
 	struct source_rows rs = {0};
 	struct source_param since;
-	struct step_record *recs = NULL;
-	char **labels = NULL;
-	size_t nrecs = 0, rejected = 0, opened = 0;
+	struct step_record *recs = NULL, *todo = NULL;
+	char **labels = NULL, **keys = NULL;
+	size_t nrecs = 0, rejected = 0, opened = 0, ntodo = 0;
 	char *wm_raw = NULL, sincebuf[64], wmkey[256];
 	const char *first_reject = NULL, *max_raw = NULL;
 	int64_t wm = TIME_NULL, max_updated = TIME_NULL;
@@ -436,8 +465,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	recs = xcalloc(rs.nrows + 1, sizeof(*recs));
 	labels = xcalloc(rs.nrows + 1, sizeof(*labels));
 	for (size_t r = 0; r < rs.nrows; r++) {
-		const char *why =
-			parse_row(wf, &rs, r, col, segcol, &recs[nrecs], &labels[nrecs]);
+		const char *why = parse_row(wf, &rs, r, col, segcol, &recs[nrecs], &labels[nrecs]);
 		if (why) {
 			free(labels[nrecs]);
 			labels[nrecs] = NULL;
@@ -455,13 +483,23 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	t->stats.rows_rejected += (int64_t)rejected;
 	if (rejected)
 		log_warn("rejected step records", "workflow=%s rejected=%zu first_reason=%s",
-			 wf->name, rejected, first_reject);
-	if (nrecs) {
+		         wf->name, rejected, first_reject);
+	/* the overlap window is re-read every poll: records the last committed run already
+	 * stored are skipped here, which is what the store's dedupe would do, without the
+	 * cost of one index probe per re-read record */
+	keys = xcalloc(nrecs + 1, sizeof(*keys));
+	todo = xcalloc(nrecs + 1, sizeof(*todo));
+	for (size_t i = 0; i < nrecs; i++) {
+		keys[i] = record_key(&recs[i]);
+		if (!seen_before(t, keys[i]))
+			todo[ntodo++] = recs[i];
+	}
+	if (ntodo || (max_updated != TIME_NULL && (wm == TIME_NULL || max_updated > wm))) {
 		/* records, alerts and the watermark move together or not at all */
 		if (store_tx_begin(t->store, err) < 0)
 			goto out;
 		in_tx = 1;
-		if (tasks_ingest(t->store, wf, recs, nrecs, now, &opened, err) < 0)
+		if (tasks_ingest(t->store, wf, todo, ntodo, now, &opened, err) < 0)
 			goto out;
 		t->stats.alerts_opened += (int64_t)opened;
 		if ((wm == TIME_NULL || max_updated > wm) &&
@@ -471,12 +509,18 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 			goto out;
 		in_tx = 0;
 	}
+	seen_replace(t, keys, nrecs);
+	keys = NULL;
 	if (open_stuck(t, now, err) < 0)
 		goto out;
 	rc = 0;
 out:
 	if (in_tx)
 		store_tx_rollback(t->store);
+	for (size_t i = 0; keys && i < nrecs; i++)
+		free(keys[i]);
+	free(keys);
+	free(todo);
 	for (size_t i = 0; labels && i < nrecs; i++)
 		free(labels[i]);
 	free(labels);
