@@ -84,6 +84,7 @@ static struct generation *generation_new(struct server *s, struct sw_config *cfg
 	g->cfg = cfg;
 	g->env.cfg = cfg;
 	g->env.health = s->health;
+	g->env.rt = s->rt;
 	g->tasks = tasks_for_config(&g->env, &g->n_tasks);
 	g->refs = g->n_tasks + 1;
 	pthread_mutex_lock(&s->lock);

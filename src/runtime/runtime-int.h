@@ -25,8 +25,9 @@ struct rt_entry {
 	uint64_t seq;      /* immutable; breaks due-time ties: registration order */
 	enum rt_state state;
 	bool in_heap;
-	bool retired; /* no longer in the set: never re-scheduled */
-	bool kicked;  /* rt_kick() while running: due at finish */
+	bool retired;    /* no longer in the set: never re-scheduled */
+	bool kicked;     /* rt_kick()/rt_kick_at() while running: due at max(kick_at, finish) */
+	int64_t kick_at; /* with kicked: the earliest time asked for */
 	size_t heap_idx;
 	int64_t due;
 	struct rt_entry *qnext;

@@ -80,6 +80,10 @@ int rt_jobs_replace(struct rt *rt, const struct rt_job *jobs, size_t n, struct s
 
 /* Make the named job due now (after its current run, if running). -1: no such job. */
 int rt_kick(struct rt *rt, const char *name);
+/* Make the named job due no later than at (clock ms): earlier than its cadence slot, never
+ * later. While it runs, the earliest such time applies when the run finishes (at the
+ * finish if that is already past), so a job may schedule its own next run. -1: no job. */
+int rt_kick_at(struct rt *rt, const char *name, int64_t at);
 
 /* ---- driving time by hand (opts.manual; usable, but rarely useful, in real mode) --------- */
 

@@ -200,7 +200,8 @@ void rt__run_done(struct rt *rt, struct rt_entry *e, int rc, int64_t started, in
 	}
 	if (e->kicked) {
 		e->kicked = false;
-		next = finished;
+		if (e->kick_at < next)
+			next = e->kick_at > finished ? e->kick_at : finished;
 	}
 	e->due = next;
 	if (!e->retired && !rt->stopping) {
@@ -487,7 +488,7 @@ out:
 	return rc < 0 ? -1 : 0;
 }
 
-int rt_kick(struct rt *rt, const char *name)
+int rt_kick_at(struct rt *rt, const char *name, int64_t at)
 {
 	struct rt_entry *e;
 	int rc = 0;
@@ -497,17 +498,21 @@ int rt_kick(struct rt *rt, const char *name)
 	if (!e) {
 		rc = -1;
 	} else if (e->state != RT_IDLE) {
+		if (!e->kicked || at < e->kick_at)
+			e->kick_at = at;
 		e->kicked = true;
-	} else if (e->in_heap) {
-		int64_t now = clock_now(rt->clock);
-		if (now < e->due) {
-			e->due = now;
-			heap_up(rt, e->heap_idx);
-			pthread_cond_signal(&rt->sched_cond);
-		}
+	} else if (e->in_heap && at < e->due) {
+		e->due = at;
+		heap_up(rt, e->heap_idx);
+		pthread_cond_signal(&rt->sched_cond);
 	}
 	pthread_mutex_unlock(&rt->lock);
 	return rc;
+}
+
+int rt_kick(struct rt *rt, const char *name)
+{
+	return rt_kick_at(rt, name, clock_now(rt->clock));
 }
 
 /* ---- driving by hand --------------------------------------------------------------------------

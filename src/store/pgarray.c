@@ -91,3 +91,47 @@ void pg_cols_reset(struct pg_cols *a)
 	}
 	a->nrows = 0;
 }
+
+int store__exec_set(struct store *st, const char *sql, const struct store_param *params, size_t np,
+                    size_t n, struct store_rows *res, struct sw_err *err)
+{
+	struct pg_cols a;
+	struct store_param *p;
+	struct store_rows rows = STORE_ROWS_INIT;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	pg_cols_init(&a, np);
+	for (size_t k = 0; k < n; k++) {
+		for (size_t j = 0; j < np; j++) {
+			const struct store_param *q = &params[k * np + j];
+			switch (q->kind) {
+			case SP_INT: pg_cols_int(&a, j, q->i); break;
+			case SP_TEXT: pg_cols_text(&a, j, q->s); break;
+			default: pg_cols_text(&a, j, NULL); break;
+			}
+		}
+	}
+	a.nrows = n;
+	p = xcalloc(np ? np : 1, sizeof(*p));
+	pg_cols_params(&a, p);
+	rc = store__exec(st, sql, p, np, res ? &rows : NULL, NULL, err);
+	/* hand each row (less its ordinal) to the result set of the parameter set it came from */
+	for (size_t r = 0; !rc && res && r < rows.nrows; r++) {
+		int64_t ord = store_rows_int(&rows, r, 0, 0);
+		struct store_cell *src = &rows.cells[r * rows.ncols], *dst;
+		if (ord < 1 || (size_t)ord > n)
+			BUG("set-based statement returned ordinal %" PRId64 " of %zu", ord, n);
+		dst = store_rows__add(&res[ord - 1], rows.ncols - 1);
+		for (size_t c = 1; c < rows.ncols; c++) {
+			dst[c - 1] = src[c];
+			src[c].kind = SC_NULL;
+			src[c].s = NULL;
+		}
+	}
+	store_rows_release(&rows);
+	free(p);
+	pg_cols_release(&a);
+	return rc;
+}

@@ -220,4 +220,14 @@ void pg_cols_time(struct pg_cols *a, size_t col, int64_t ms); /* TIME_NULL: SQL 
 /* Close the literals and point p[0..ncols) at them (valid until the next change of a). */
 void pg_cols_params(struct pg_cols *a, struct store_param *p);
 
+/*
+ * PostgreSQL: the set-based form of exec_many. The n parameter sets of np parameters become
+ * np array parameters ($1..$np, one element per set, in order; cast them in sql:
+ * $1::bigint[], $2::text[]) and sql runs once, typically over unnest(...) WITH ORDINALITY.
+ * When res is not NULL, sql must return the ordinal (1..n) of its parameter set first: each
+ * row goes, without that column, to res[ordinal - 1], as exec_many would have put it.
+ */
+int store__exec_set(struct store *st, const char *sql, const struct store_param *params, size_t np,
+                    size_t n, struct store_rows *res, struct sw_err *err);
+
 #endif

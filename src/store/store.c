@@ -397,8 +397,9 @@ static const char *const sql_step_upsert =
 
 static const char *const sql_instance_upsert =
     "INSERT INTO instances (workflow, instance_id, user_id, started_at, last_progress_at, "
-    "max_step_index, completed_at, labels) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-    " ON CONFLICT (workflow, instance_id) DO UPDATE SET"
+    "max_step_index, completed_at, labels, touched) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+    " (SELECT COALESCE(max(touched), 0) + 1 FROM instances WHERE workflow = $1))"
+    " ON CONFLICT (workflow, instance_id) DO UPDATE SET touched = excluded.touched,"
     " user_id = CASE WHEN excluded.last_progress_at >= instances.last_progress_at"
     " THEN COALESCE(excluded.user_id, instances.user_id) ELSE instances.user_id END,"
     " started_at = CASE WHEN instances.started_at IS NULL"
@@ -496,10 +497,10 @@ static const char *const pg_step_upsert =
 
 static const char *const pg_instance_upsert =
     "INSERT INTO instances AS t (workflow, instance_id, user_id, started_at, last_progress_at,"
-    " max_step_index, completed_at, labels)"
-    " SELECT $1::text, u.* FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[],"
-    " $6::int[], $7::bigint[], $8::text[]) AS u"
-    " ON CONFLICT (workflow, instance_id) DO UPDATE SET"
+    " max_step_index, completed_at, labels, touched)"
+    " SELECT $1::text, u.*, txid_current() FROM unnest($2::text[], $3::text[], $4::bigint[],"
+    " $5::bigint[], $6::int[], $7::bigint[], $8::text[]) AS u"
+    " ON CONFLICT (workflow, instance_id) DO UPDATE SET touched = excluded.touched,"
     " user_id = CASE WHEN excluded.last_progress_at >= t.last_progress_at"
     " THEN COALESCE(excluded.user_id, t.user_id) ELSE t.user_id END,"
     " started_at = CASE WHEN t.started_at IS NULL OR excluded.started_at < t.started_at"

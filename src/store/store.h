@@ -233,6 +233,9 @@ int store_alerts_rearm(struct store *st, int64_t now, int64_t *n, struct sw_err 
 int store_alerts_due(struct store *st, int64_t now, size_t limit, struct alert **out, size_t *n,
 		     struct sw_err *err);
 
+/* The earliest next_escalation_at of the open alerts into *at; TIME_NULL when none. */
+int store_alerts_next_escalation(struct store *st, int64_t *at, struct sw_err *err);
+
 /*
  * Open alerts of rules "failed" and "stuck" in workflow whose instance shows recovery in the
  * stored step states: the alert's step is now SUCCESS (for "stuck": no longer IN_PROGRESS),
@@ -240,6 +243,20 @@ int store_alerts_due(struct store *st, int64_t now, size_t limit, struct alert *
  */
 int store_alerts_recovered(struct store *st, const char *workflow, size_t limit,
 			   struct alert **out, size_t *n, struct sw_err *err);
+
+/*
+ * For an incremental resolver: *mark gets a bound such that every change to the instances of
+ * workflow not yet visible to this connection will carry a change mark >= *mark (PostgreSQL:
+ * the xmin of the current snapshot, instances carrying their writer's transaction id;
+ * SQLite: one more than the workflow's newest change mark, a counter each write raises,
+ * writers being serialised). store_alerts_recovered_since(..., since = a mark taken before
+ * an earlier successful call, ...) then returns what store_alerts_recovered would,
+ * restricted to the instances changed since (change mark >= since). since < 0: every one.
+ */
+int store_recovery_mark(struct store *st, const char *workflow, int64_t *mark,
+			struct sw_err *err);
+int store_alerts_recovered_since(struct store *st, const char *workflow, int64_t since,
+				 size_t limit, struct alert **out, size_t *n, struct sw_err *err);
 
 /* Open alerts of one rule (any workflow), oldest first, ids > after_id, at most limit. */
 int store_alerts_open_by_rule(struct store *st, const char *rule, int64_t after_id,

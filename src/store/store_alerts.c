@@ -196,6 +196,78 @@ static const char *const sql_incident_close =
     "UPDATE incidents SET state = 'RESOLVED', resolved_at = $2, updated_at = $2"
     " WHERE id = $1 AND state = 'OPEN' AND open_alerts = 0";
 
+/*
+ * The PostgreSQL forms of the batches above, one statement each over unnest(...) (see
+ * store__exec_set): the same parameter sets, the ordinal of the set first in what they
+ * return. The alert insert also writes the history rows and flap counts of what it created.
+ */
+static const char *const pg_key_lookup =
+    "SELECT u.ord, l.id, l.state, l.incident_id"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+    " WITH ORDINALITY AS u(rule, workflow, instance_id, step, ord)"
+    " CROSS JOIN LATERAL (SELECT a.id, a.state, a.incident_id FROM alerts a"
+    " WHERE a.workflow = u.workflow AND a.instance_id = u.instance_id AND a.step = u.step"
+    " AND a.rule = u.rule ORDER BY CASE WHEN a.state < 4 THEN 0 ELSE 1 END, a.id DESC"
+    " LIMIT 1) l";
+
+static const char *const pg_incident_insert =
+    "WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+    " $5::text[], $6::bigint[]) WITH ORDINALITY"
+    " AS u(group_key, workflow, step, rule, labels, at, ord)),"
+    " ins AS (INSERT INTO incidents (group_key, workflow, step, rule, labels, state, level,"
+    " open_alerts, total_alerts, affected_users, opened_at, updated_at)"
+    " SELECT group_key, workflow, step, rule, labels, 'OPEN', 0, 0, 0, 0, at, at FROM u"
+    " ORDER BY ord ON CONFLICT DO NOTHING RETURNING id, group_key)"
+    " SELECT u.ord, ins.id FROM ins JOIN u ON u.group_key = ins.group_key";
+
+static const char *const pg_incident_find =
+    "SELECT u.ord, i.id FROM unnest($1::text[]) WITH ORDINALITY AS u(group_key, ord)"
+    " JOIN incidents i ON i.group_key = u.group_key AND i.state = 'OPEN' FOR UPDATE OF i";
+
+static const char *const pg_alert_insert =
+    "WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[],"
+    " $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],"
+    " $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[])"
+    " WITH ORDINALITY AS u(rule, workflow, step, step_index, instance_id, user_id, error,"
+    " labels, group_key, occurred_at, at, next_escalation_at, abandon_after_ms, incident_id,"
+    " reopen_of, ord)),"
+    " ins AS (INSERT INTO alerts (rule, workflow, step, step_index, instance_id, user_id,"
+    " state, error, labels, group_key, occurred_at, opened_at, updated_at,"
+    " next_escalation_at, abandon_after_ms, incident_id, reopen_of)"
+    " SELECT rule, workflow, step, step_index, instance_id, user_id, 0, error, labels,"
+    " group_key, occurred_at, at, at, next_escalation_at, abandon_after_ms, incident_id,"
+    " reopen_of FROM u ORDER BY ord ON CONFLICT DO NOTHING"
+    " RETURNING id, rule, workflow, instance_id, step, error, reopen_of, opened_at),"
+    " hist AS (INSERT INTO alert_history (alert_id, at, actor, event, reason, from_state,"
+    " to_state) SELECT id, opened_at, 'watcher',"
+    " CASE WHEN reopen_of IS NULL THEN 'opened' ELSE 'reopened' END, error, NULL, 0"
+    " FROM ins ORDER BY id),"
+    " flaps AS (INSERT INTO rule_flaps (workflow, rule, flaps)"
+    " SELECT workflow, rule, count(*) FROM ins WHERE reopen_of IS NOT NULL"
+    " GROUP BY workflow, rule ON CONFLICT (workflow, rule)"
+    " DO UPDATE SET flaps = rule_flaps.flaps + excluded.flaps)"
+    " SELECT u.ord, ins.id FROM ins JOIN u ON u.rule = ins.rule AND u.workflow = ins.workflow"
+    " AND u.instance_id = ins.instance_id AND u.step = ins.step";
+
+static const char *const pg_incident_refresh =
+    "UPDATE incidents i SET"
+    " total_alerts = (SELECT count(*) FROM alerts WHERE incident_id = i.id),"
+    " open_alerts = (SELECT count(*) FROM alerts WHERE incident_id = i.id AND state < 4),"
+    " affected_users = (SELECT count(DISTINCT user_id) FROM alerts WHERE incident_id = i.id),"
+    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = i.id AND state < 4"
+    " ORDER BY state DESC LIMIT 1), i.level),"
+    " updated_at = u.at FROM unnest($1::bigint[], $2::bigint[]) AS u(id, at) WHERE i.id = u.id";
+
+/* exec_many of sql on SQLite; on PostgreSQL the set-based pg_sql over the same sets. */
+static int run_batch(struct store *st, const char *sql, const char *pg_sql,
+                     const struct store_param *p, size_t np, size_t n, struct store_rows *res,
+                     struct sw_err *err)
+{
+	if (st->be->kind == SW_DB_POSTGRES)
+		return store__exec_set(st, pg_sql, p, np, n, res, err);
+	return store__exec_many(st, sql, p, np, n, res, err);
+}
+
 static int check_new(const struct alert_new *a, size_t i, struct sw_err *err)
 {
 	if (!a->rule || !a->workflow || !a->step || !a->instance_id || !a->user_id || !a->group_key)
@@ -243,7 +315,7 @@ static int incidents_ensure(struct store *st, int64_t now, const struct alert_ne
 		for (size_t k = 0; k < nkeys; k++)
 			if (!inc[k])
 				memmove(p + miss++ * 6, p + k * 6, 6 * sizeof(*p));
-		rc = store__exec_many(st, sql_incident_insert, p, 6, miss, res, err);
+		rc = run_batch(st, sql_incident_insert, pg_incident_insert, p, 6, miss, res, err);
 		if (rc)
 			break;
 		miss = 0;
@@ -260,7 +332,8 @@ static int incidents_ensure(struct store *st, int64_t now, const struct alert_ne
 		for (size_t k = 0; k < nkeys; k++)
 			if (!inc[k])
 				p[miss++] = sp_text(a[keys[k]].group_key);
-		rc = store__exec_many(st, sql_incident_find[st->be->kind], p, 1, miss, res, err);
+		rc = run_batch(st, sql_incident_find[st->be->kind], pg_incident_find, p, 1, miss,
+		               res, err);
 		if (rc)
 			break;
 		miss = 0;
@@ -324,7 +397,7 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 		q[2] = sp_text(a[i].instance_id);
 		q[3] = sp_text(a[i].step);
 	}
-	rc = store__exec_many(st, sql_key_lookup, p, 4, n, res, err);
+	rc = run_batch(st, sql_key_lookup, pg_key_lookup, p, 4, n, res, err);
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -384,7 +457,7 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 		q[13] = sp_int(out[i].incident_id);
 		q[14] = out[i].reopen_of ? sp_int(out[i].reopen_of) : sp_text(NULL);
 	}
-	rc = store__exec_many(st, sql_alert_insert, p, 15, ntodo, res, err);
+	rc = run_batch(st, sql_alert_insert, pg_alert_insert, p, 15, ntodo, res, err);
 	if (rc)
 		goto out;
 	for (size_t t = 0; t < ntodo; t++) {
@@ -421,8 +494,8 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 		out[i].reopen_of = 0;
 	}
 
-	/* 4. history and flap counts of the created ones */
-	{
+	/* 4. history and flap counts of the created ones (on PostgreSQL the insert did it) */
+	if (st->be->kind != SW_DB_POSTGRES) {
 		size_t nh = 0, nf = 0;
 		for (size_t t = 0; t < ntodo; t++) {
 			size_t i = todo[t];
@@ -465,7 +538,7 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 			ntouched++;
 		}
 	}
-	rc = store__exec_many(st, sql_incident_refresh, p, 2, ntouched, NULL, err);
+	rc = run_batch(st, sql_incident_refresh, pg_incident_refresh, p, 2, ntouched, NULL, err);
 	if (!rc)
 		rc = store__analyze_if_stale(st, "alerts", ntodo, err);
 out:
@@ -495,6 +568,73 @@ static const char *const sql_alert_cas =
     " resolved_at = CASE WHEN $2 = 4 THEN $3 ELSE resolved_at END,"
     " resolved_by = CASE WHEN $2 = 4 THEN $5 ELSE resolved_by END"
     " WHERE id = $1 AND state = $6 RETURNING incident_id";
+
+/* PostgreSQL: a run of changes (no alert twice) as one statement, with their history. */
+static const char *const pg_alert_cas =
+    "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[],"
+    " $5::text[], $6::int[], $7::text[], $8::text[], $9::text[]) WITH ORDINALITY"
+    " AS u(id, to_state, at, next_at, resolved_by, from_state, actor, event, reason, ord)),"
+    " upd AS (UPDATE alerts a SET state = u.to_state, updated_at = u.at,"
+    " next_escalation_at = u.next_at,"
+    " resolved_at = CASE WHEN u.to_state = 4 THEN u.at ELSE a.resolved_at END,"
+    " resolved_by = CASE WHEN u.to_state = 4 THEN u.resolved_by ELSE a.resolved_by END"
+    " FROM u WHERE a.id = u.id AND a.state = u.from_state RETURNING u.ord, a.incident_id),"
+    " hist AS (INSERT INTO alert_history (alert_id, at, actor, event, reason, from_state,"
+    " to_state) SELECT u.id, u.at, u.actor, u.event, u.reason, u.from_state, u.to_state"
+    " FROM upd JOIN u ON u.ord = upd.ord WHERE u.event IS NOT NULL ORDER BY u.ord)"
+    " SELECT ord, incident_id FROM upd";
+
+/* PostgreSQL: a state change moves neither total_alerts nor affected_users, so refresh
+ * only open_alerts and level, and close the incident in the same statement. */
+static const char *const pg_incident_change_refresh =
+    "UPDATE incidents i SET open_alerts = c.n, level = COALESCE(c.level, i.level),"
+    " updated_at = u.at,"
+    " state = CASE WHEN i.state = 'OPEN' AND c.n = 0 THEN 'RESOLVED' ELSE i.state END,"
+    " resolved_at = CASE WHEN i.state = 'OPEN' AND c.n = 0 THEN u.at ELSE i.resolved_at END"
+    " FROM unnest($1::bigint[], $2::bigint[]) AS u(id, at)"
+    " CROSS JOIN LATERAL (SELECT count(*) AS n, max(state) AS level FROM alerts"
+    " WHERE incident_id = u.id AND state < 4) c WHERE i.id = u.id";
+
+/* PostgreSQL: the compare-and-sets and their history rows, in runs in which no alert
+ * appears twice (one statement updates a row at most once), so changes still apply in
+ * array order: INITIATED -> P2 -> P1 of one alert are three runs. */
+static int pg_changes_apply(struct store *st, int64_t now, const struct alert_change *c, size_t n,
+                            struct store_param *p, struct store_rows *res, struct sw_err *err)
+{
+	struct stmt_cache ids = {0};
+	size_t start = 0;
+	int rc = 0;
+	for (size_t i = 0; !rc && i <= n; i++) {
+		char key[24];
+		if (i < n) {
+			snprintf(key, sizeof(key), "%" PRId64, c[i].alert_id);
+			if (!stmt_cache_get(&ids, key)) {
+				struct store_param *q = p + (i - start) * 9;
+				bool open = alert_state_open(c[i].to);
+				stmt_cache_put(&ids, key, (void *)(uintptr_t)1);
+				q[0] = sp_int(c[i].alert_id);
+				q[1] = sp_int(c[i].to);
+				q[2] = sp_int(now);
+				q[3] = sp_time(open ? c[i].next_escalation_at : TIME_NULL);
+				q[4] = sp_text(c[i].to == ALERT_RESOLVED ? c[i].resolved_by : NULL);
+				q[5] = sp_int(c[i].from);
+				q[6] = sp_text(c[i].actor);
+				q[7] = sp_text(c[i].from == c[i].to && !c[i].event ? NULL
+				                                                   : c[i].event);
+				q[8] = sp_text(c[i].reason);
+				continue;
+			}
+		}
+		/* end of the batch or a repeated alert: run what was collected */
+		rc = store__exec_set(st, pg_alert_cas, p, 9, i - start, res + start, err);
+		stmt_cache_clear(&ids, NULL);
+		start = i;
+		if (i < n)
+			i--; /* the repeated alert opens the next run */
+	}
+	stmt_cache_clear(&ids, NULL);
+	return rc;
+}
 
 static int cmp_i64(const void *x, const void *y)
 {
@@ -526,26 +666,29 @@ int store_alerts_change(struct store *st, int64_t now, const struct alert_change
 	rc = store__enter(st, err);
 	if (rc)
 		return rc;
-	p = xcalloc(n * 7, sizeof(*p));
+	p = xcalloc(n * 9, sizeof(*p));
 	res = xcalloc(n, sizeof(*res));
 	inc = xcalloc(n, sizeof(*inc));
-
 	/* 1. compare-and-set, in order (a later change may build on an earlier one) */
-	for (size_t i = 0; i < n; i++) {
-		struct store_param *q = p + i * 6;
-		bool open = alert_state_open(c[i].to);
-		q[0] = sp_int(c[i].alert_id);
-		q[1] = sp_int(c[i].to);
-		q[2] = sp_int(now);
-		q[3] = sp_time(open ? c[i].next_escalation_at : TIME_NULL);
-		q[4] = sp_text(c[i].to == ALERT_RESOLVED ? c[i].resolved_by : NULL);
-		q[5] = sp_int(c[i].from);
+	if (st->be->kind == SW_DB_POSTGRES) {
+		rc = pg_changes_apply(st, now, c, n, p, res, err);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			struct store_param *q = p + i * 6;
+			bool open = alert_state_open(c[i].to);
+			q[0] = sp_int(c[i].alert_id);
+			q[1] = sp_int(c[i].to);
+			q[2] = sp_int(now);
+			q[3] = sp_time(open ? c[i].next_escalation_at : TIME_NULL);
+			q[4] = sp_text(c[i].to == ALERT_RESOLVED ? c[i].resolved_by : NULL);
+			q[5] = sp_int(c[i].from);
+		}
+		rc = store__exec_many(st, sql_alert_cas, p, 6, n, res, err);
 	}
-	rc = store__exec_many(st, sql_alert_cas, p, 6, n, res, err);
 	if (rc)
 		goto out;
 
-	/* 2. one history row per applied change */
+	/* 2. one history row per applied change (on PostgreSQL the compare-and-set wrote it) */
 	for (size_t i = 0; i < n; i++) {
 		struct store_param *q = p + nh * 7;
 		if (!res[i].nrows)
@@ -564,7 +707,8 @@ int store_alerts_change(struct store *st, int64_t now, const struct alert_change
 		q[6] = sp_int(c[i].to);
 		nh++;
 	}
-	rc = store__exec_many(st, sql_history_insert, p, 7, nh, NULL, err);
+	if (st->be->kind != SW_DB_POSTGRES)
+		rc = store__exec_many(st, sql_history_insert, p, 7, nh, NULL, err);
 	if (rc)
 		goto out;
 
@@ -581,9 +725,13 @@ int store_alerts_change(struct store *st, int64_t now, const struct alert_change
 		p[i * 2] = sp_int(inc[i]);
 		p[i * 2 + 1] = sp_int(now);
 	}
-	rc = store__exec_many(st, sql_incident_refresh, p, 2, ninc, NULL, err);
-	if (!rc)
-		rc = store__exec_many(st, sql_incident_close, p, 2, ninc, NULL, err);
+	if (st->be->kind == SW_DB_POSTGRES) {
+		rc = store__exec_set(st, pg_incident_change_refresh, p, 2, ninc, NULL, err);
+	} else {
+		rc = store__exec_many(st, sql_incident_refresh, p, 2, ninc, NULL, err);
+		if (!rc)
+			rc = store__exec_many(st, sql_incident_close, p, 2, ninc, NULL, err);
+	}
 out:
 	for (size_t i = 0; i < n; i++)
 		store_rows_release(&res[i]);
@@ -774,6 +922,16 @@ int store_alerts_due(struct store *st, int64_t now, size_t limit, struct alert *
 	                    p, 2, out, n, err);
 }
 
+int store_alerts_next_escalation(struct store *st, int64_t *at, struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	int rc = store__exec(st, "SELECT min(next_escalation_at) FROM alerts WHERE state < 4", NULL,
+	                     0, &rows, NULL, err);
+	*at = rc || !rows.nrows ? TIME_NULL : store_rows_int(&rows, 0, 0, TIME_NULL);
+	store_rows_release(&rows);
+	return rc;
+}
+
 int store_alerts_rearm(struct store *st, int64_t now, int64_t *n, struct sw_err *err)
 {
 	struct store_rows rows = STORE_ROWS_INIT;
@@ -787,6 +945,48 @@ int store_alerts_rearm(struct store *st, int64_t now, int64_t *n, struct sw_err 
 		*n = rc ? 0 : (int64_t)rows.nrows;
 	store_rows_release(&rows);
 	return rc;
+}
+
+static const char *const sql_recovery_mark[] = {
+    [SW_DB_SQLITE] = "SELECT COALESCE(max(touched), 0) + 1 FROM instances WHERE workflow = $1",
+    [SW_DB_POSTGRES] = "SELECT txid_snapshot_xmin(txid_current_snapshot()), $1::text",
+};
+
+int store_recovery_mark(struct store *st, const char *workflow, int64_t *mark, struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[1] = {sp_text(workflow)};
+	int rc = store__exec(st, sql_recovery_mark[st->be->kind], p, 1, &rows, NULL, err);
+	*mark = 0;
+	if (!rc && rows.nrows)
+		*mark = store_rows_int(&rows, 0, 0, 0);
+	store_rows_release(&rows);
+	return rc;
+}
+
+int store_alerts_recovered_since(struct store *st, const char *workflow, int64_t since,
+                                 size_t limit, struct alert **out, size_t *n, struct sw_err *err)
+{
+	struct store_param p[3] = {sp_text(workflow), sp_int(since), sp_int((int64_t)limit)};
+	*out = NULL;
+	*n = 0;
+	if (since < 0)
+		return store_alerts_recovered(st, workflow, limit, out, n, err);
+	if (limit == 0)
+		return 0;
+	/* from the changed instances (an index) to their open alerts */
+	return alerts_query(
+	    st,
+	    "SELECT " ALERT_COLS " FROM instances i JOIN alerts a ON a.workflow = i.workflow"
+	    " AND a.instance_id = i.instance_id"
+	    " WHERE i.workflow = $1 AND i.touched >= $2"
+	    " AND a.state < 4 AND a.rule IN ('failed', 'stuck')"
+	    " AND (i.max_step_index > a.step_index"
+	    " OR EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = a.workflow"
+	    " AND s.instance_id = a.instance_id AND s.step = a.step"
+	    " AND (s.status = 1 OR (a.rule = 'stuck' AND s.status <> 0))))"
+	    " ORDER BY a.id LIMIT $3",
+	    p, 3, out, n, err);
 }
 
 int store_alerts_recovered(struct store *st, const char *workflow, size_t limit, struct alert **out,

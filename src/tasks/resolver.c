@@ -5,6 +5,13 @@
  * watcher keeps current: the step succeeded (for "stuck": left IN_PROGRESS), or the
  * instance reached a later step. Custom watchers resolve when their `resolve` query,
  * run with :instance_id bound, returns a row. A query that fails resolves nothing.
+ *
+ * DESIGN: step-record rules are checked incrementally. Recovery shows only through an
+ * ingest, and every ingest marks the instances it writes (instances.touched), so a run
+ * checks only the open alerts of instances changed since the mark taken before the last
+ * successful run (store_recovery_mark: a bound that also covers writes not yet committed).
+ * The first run, and one every FULL_SWEEP_MS, checks every open alert: a safety net for
+ * anything that changes an instance without an ingest.
  */
 #include "util/common.h"
 #include "util/log.h"
@@ -38,7 +45,10 @@ static int resolve_batch(struct task *t, int64_t now, struct alert *v, size_t n,
 	return rc;
 }
 
-static int resolve_steps(struct task *t, int64_t now, const struct sw_workflow *wf,
+#define FULL_SWEEP_MS (5 * 60000)
+
+/* since: a change mark (only instances changed since), or -1 (every open alert). */
+static int resolve_steps(struct task *t, int64_t now, const struct sw_workflow *wf, int64_t since,
                          struct sw_err *err)
 {
 	size_t limit = task__batch(t);
@@ -46,7 +56,7 @@ static int resolve_steps(struct task *t, int64_t now, const struct sw_workflow *
 		struct alert *v = NULL;
 		size_t n = 0;
 		int rc;
-		if (store_alerts_recovered(t->store, wf->name, limit, &v, &n, err) < 0)
+		if (store_alerts_recovered_since(t->store, wf->name, since, limit, &v, &n, err) < 0)
 			return -1;
 		rc = resolve_batch(t, now, v, n, NULL, "workflow recovered", err);
 		alerts_free(v, n);
@@ -99,11 +109,26 @@ int task__resolve(struct task *t, int64_t now, struct sw_err *err)
 {
 	const struct sw_config *cfg = t->env->cfg;
 	int rc = 0;
+	bool sweep;
 	if (task__store(t, now, err) < 0)
 		return -1;
-	for (size_t i = 0; i < cfg->n_workflows; i++)
-		if (resolve_steps(t, now, &cfg->workflows[i], err) < 0)
+	if (!t->marks) {
+		t->marks = xcalloc(cfg->n_workflows + 1, sizeof(*t->marks));
+		for (size_t i = 0; i < cfg->n_workflows; i++)
+			t->marks[i] = -1;
+		t->last_sweep = now;
+	}
+	sweep = now - t->last_sweep >= FULL_SWEEP_MS || now < t->last_sweep;
+	for (size_t i = 0; i < cfg->n_workflows; i++) {
+		const struct sw_workflow *wf = &cfg->workflows[i];
+		int64_t mark;
+		if (store_recovery_mark(t->store, wf->name, &mark, err) < 0 ||
+		    resolve_steps(t, now, wf, sweep ? -1 : t->marks[i], err) < 0)
 			return -1;
+		t->marks[i] = mark;
+	}
+	if (sweep)
+		t->last_sweep = now;
 	for (size_t i = 0; i < cfg->n_watchers; i++) {
 		const struct sw_watcher *w = &cfg->watchers[i];
 		struct sw_err werr = {""};

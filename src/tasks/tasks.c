@@ -4,6 +4,7 @@
 #include "util/common.h"
 #include "util/log.h"
 #include "tasks/tasks-int.h"
+#include "runtime/runtime.h"
 
 static const char *const kind_names[] = {"watch", "detect", "validate", "resolve", "expire"};
 
@@ -56,6 +57,7 @@ void task_free(struct task *t)
 	for (size_t i = 0; i < t->nseen; i++)
 		free(t->seen[i]);
 	free(t->seen);
+	free(t->marks);
 	free(t->name);
 	free(t->component);
 	free(t);
@@ -124,6 +126,29 @@ const struct sw_step_policy *task__policy(const struct sw_config *cfg, const cha
 	return i < 0 ? NULL : &wf->steps[i].policy;
 }
 
+/* Least gap between validate runs woken by escalation times (a floor against a hot loop on
+ * an alert that stays due). */
+#define WAKE_MIN_GAP_MS 50
+
+/* Make the validate job due at the earliest next escalation of the open alerts. */
+static void wake_validator(struct task *t, int64_t now)
+{
+	struct sw_err err = {""};
+	int64_t at;
+	if (!t->env->rt || !t->store)
+		return;
+	if (store_alerts_next_escalation(t->store, &at, &err) < 0) {
+		log_warn("cannot read the next escalation time", "task=%s error=%s", t->name,
+		         err.msg);
+		return;
+	}
+	if (at == TIME_NULL)
+		return;
+	if (at < now + WAKE_MIN_GAP_MS)
+		at = now + WAKE_MIN_GAP_MS;
+	rt_kick_at(t->env->rt, kind_names[TASK_VALIDATE], at);
+}
+
 int task_run(struct task *t, int64_t now)
 {
 	struct sw_err err = {""};
@@ -153,6 +178,8 @@ int task_run(struct task *t, int64_t now)
 		         t->name, time_mono_ms() - t0, t->stats.rows_read - before.rows_read,
 		         t->stats.alerts_opened - before.alerts_opened,
 		         t->stats.alerts_changed - before.alerts_changed);
+	if (rc >= 0 && (t->kind == TASK_VALIDATE || t->stats.alerts_opened != before.alerts_opened))
+		wake_validator(t, now);
 	health_set(t->env->health, t->component, rc >= 0, rc < 0 ? err.msg : NULL, now);
 	return rc < 0 ? -1 : 0;
 }

@@ -33,10 +33,16 @@ enum task_kind {
 	TASK_EXPIRE
 };
 
+struct rt;
+
 struct task_env {
 	const struct sw_config *cfg; /* must outlive the tasks built from it */
 	struct health *health;
 	int64_t batch_limit; /* alerts per store call; default 1000 when 0 */
+	/* the runtime running the tasks (may be NULL: tests): after a run that opened alerts,
+	 * and after each validate run, the validate job is made due at the earliest
+	 * next_escalation_at of the open alerts rather than waiting for its cadence */
+	struct rt *rt;
 };
 
 struct task;
@@ -81,14 +87,14 @@ struct step_record;
  * batch. Runs in the caller's transaction if there is one. Shared by the watcher and push
  * ingest (POST /api/v1/step-records), so both validate and deduplicate alike.
  */
-int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_record *recs,
-		 size_t n, int64_t now, size_t *opened, struct sw_err *err);
+int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_record *recs, size_t n,
+                 int64_t now, size_t *opened, struct sw_err *err);
 /*
  * Check the required fields of one record against wf and fill *out (times TIME_NULL, the
  * caller sets them): 0, or -1 with *why ("step is not one of the workflow's steps").
  */
 int tasks_step_record_check(const struct sw_workflow *wf, const char *instance_id,
-			    const char *user_id, const char *step, const char *status,
-			    struct step_record *out, const char **why);
+                            const char *user_id, const char *step, const char *status,
+                            struct step_record *out, const char **why);
 
 #endif
