@@ -1069,6 +1069,106 @@ static void test_recovered(void **state)
 	alerts_free(v, n);
 }
 
+/* Whether id is among v[0..n). */
+static bool has_id(const struct alert *v, size_t n, int64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].id == id)
+			return true;
+	return false;
+}
+
+/* The incremental form: only instances changed since a mark, including a change that was
+ * not committed yet when the mark was taken. */
+static void test_recovered_since(void **state)
+{
+	FX();
+	struct step_record r[] = {
+	    rec("i1", "u1", "bureau", 1, STEP_FAILED, 100, 110),
+	    rec("i2", "u2", "bureau", 1, STEP_FAILED, 100, 110),
+	    rec("i3", "u3", "bureau", 1, STEP_IN_PROGRESS, 100, 100),
+	};
+	struct alert_new a[] = {
+	    mk("failed", "i1", "bureau", 1, "u1", "g"),
+	    mk("failed", "i2", "bureau", 1, "u2", "g"),
+	    mk("stuck", "i3", "bureau", 1, "u3", "g"),
+	};
+	struct alert_opened o[ARRAY_SIZE(a)];
+	struct alert *v;
+	size_t n;
+	int64_t m0, m1, m2;
+	struct store *st2;
+
+	OK(store_steps_ingest(st, "loan", 3, r, ARRAY_SIZE(r), NULL, &E));
+	OK(store_alerts_open(st, 500, a, ARRAY_SIZE(a), o, &E));
+	OK(store_recovery_mark(st, "loan", &m0, &E));
+	OK(store_alerts_recovered_since(st, "loan", m0, 100, &v, &n, &E));
+	assert_int_equal(n, 0);
+	alerts_free(v, n);
+
+	/* i1 succeeds: seen from m0, and by the full check */
+	struct step_record ok1[] = {rec("i1", "u1", "bureau", 1, STEP_SUCCESS, 100, 200)};
+	OK(store_steps_ingest(st, "loan", 3, ok1, 1, NULL, &E));
+	OK(store_alerts_recovered_since(st, "loan", m0, 100, &v, &n, &E));
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].id, o[0].alert_id);
+	alerts_free(v, n);
+	OK(store_alerts_recovered_since(st, "loan", -1, 100, &v, &n, &E));
+	assert_int_equal(n, 1);
+	alerts_free(v, n);
+	OK(store_recovery_mark(st, "loan", &m1, &E));
+	assert_true(m1 >= m0);
+	if (!f->pg) {
+		/* nothing changed since m1 (on PostgreSQL another session of the cluster may
+		 * hold the snapshot xmin back: more is re-checked, never less) */
+		OK(store_alerts_recovered_since(st, "loan", m1, 100, &v, &n, &E));
+		assert_int_equal(n, 0);
+		alerts_free(v, n);
+	}
+
+	/* a writer still in its transaction when the mark is taken is not missed */
+	OK(store_open(f->url, &st2, &E));
+	OK(store_tx_begin(st2, &E));
+	struct step_record more[] = {
+	    rec("i2", "u2", "underwriting", 2, STEP_IN_PROGRESS, 200, 200),
+	    rec("i3", "u3", "bureau", 1, STEP_FAILED, 100, 200),
+	};
+	OK(store_steps_ingest(st2, "loan", 3, more, ARRAY_SIZE(more), NULL, &E));
+	OK(store_recovery_mark(st, "loan", &m2, &E));
+	OK(store_tx_commit(st2, &E));
+	store_close(st2);
+	OK(store_alerts_recovered_since(st, "loan", m2, 100, &v, &n, &E));
+	assert_true(has_id(v, n, o[1].alert_id)); /* later step reached */
+	assert_true(has_id(v, n, o[2].alert_id)); /* stuck step left IN_PROGRESS */
+	alerts_free(v, n);
+	OK(store_alerts_recovered_since(st, "loan", m2, 1, &v, &n, &E)); /* limit */
+	assert_int_equal(n, 1);
+	alerts_free(v, n);
+}
+
+static void test_next_escalation(void **state)
+{
+	FX();
+	struct alert_new a[3] = {
+	    mk("failed", "i1", "s", 0, "u", "g"),
+	    mk("failed", "i2", "s", 0, "u", "g"),
+	    mk("failed", "i3", "s", 0, "u", "g"),
+	};
+	struct alert_opened o[3];
+	int64_t at;
+	OK(store_alerts_next_escalation(st, &at, &E));
+	assert_true(at == TIME_NULL); /* no alert */
+	a[0].next_escalation_at = 7000;
+	a[1].next_escalation_at = 4000;
+	a[2].next_escalation_at = TIME_NULL;
+	OK(store_alerts_open(st, 500, a, 3, o, &E));
+	OK(store_alerts_next_escalation(st, &at, &E));
+	assert_int_equal(at, 4000);
+	change1(st, o[1].alert_id, ALERT_INITIATED, ALERT_RESOLVED, "resolved", true);
+	OK(store_alerts_next_escalation(st, &at, &E)); /* closed alerts do not count */
+	assert_int_equal(at, 7000);
+}
+
 static void test_open_by_rule(void **state)
 {
 	FX();
@@ -1558,6 +1658,8 @@ static void test_bulk(void **state)
 	    cmocka_unit_test_setup_teardown(test_event_add, setup, teardown),               \
 	    cmocka_unit_test_setup_teardown(test_due, setup, teardown),                     \
 	    cmocka_unit_test_setup_teardown(test_recovered, setup, teardown),               \
+	    cmocka_unit_test_setup_teardown(test_recovered_since, setup, teardown),         \
+	    cmocka_unit_test_setup_teardown(test_next_escalation, setup, teardown),         \
 	    cmocka_unit_test_setup_teardown(test_open_by_rule, setup, teardown),            \
 	    cmocka_unit_test_setup_teardown(test_abandonable, setup, teardown),             \
 	    cmocka_unit_test_setup_teardown(test_lists, setup, teardown),                   \

@@ -710,6 +710,62 @@ static void test_kick(void **state)
 	rec_destroy(&r);
 }
 
+/* rt_kick_at: due no later than the time asked, never later than the cadence slot; asked
+ * during a run (a job scheduling its own next run), it applies when the run finishes. */
+static void test_kick_at(void **state)
+{
+	struct fixture f;
+	struct rec r;
+	struct rt_job job = {.name = "k", .every_ms = 1000, .run = rec_run, .arg = &r};
+	int64_t due;
+	(void)state;
+	rec_init(&r);
+	r.use_gate = true;
+	fixture_start(&f, 2);
+	set_jobs(f.rt, &job, 1);
+	assert_int_equal(rt_submit_due(f.rt), 1);
+	rec_wait_started(&r);
+	/* while running: the earliest time asked wins */
+	assert_int_equal(rt_kick_at(f.rt, "k", 500), 0);
+	assert_int_equal(rt_kick_at(f.rt, "k", 300), 0);
+	assert_int_equal(rt_kick_at(f.rt, "k", 800), 0);
+	f.now = 10;
+	rec_open(&r);
+	rt_wait_idle(f.rt);
+	assert_int_equal(rt_next_due(f.rt, &due), 0);
+	assert_int_equal(due, 300);
+	f.now = 299;
+	assert_int_equal(rt_tick(f.rt), 0);
+	f.now = 300;
+	assert_int_equal(rt_tick(f.rt), 1);
+	assert_int_equal(r.at[1], 300);
+	/* idle: a time after the next slot changes nothing, an earlier one moves it */
+	assert_int_equal(rt_next_due(f.rt, &due), 0);
+	assert_int_equal(due, 1300);
+	assert_int_equal(rt_kick_at(f.rt, "k", 5000), 0);
+	assert_int_equal(rt_next_due(f.rt, &due), 0);
+	assert_int_equal(due, 1300);
+	assert_int_equal(rt_kick_at(f.rt, "k", 700), 0);
+	assert_int_equal(rt_next_due(f.rt, &due), 0);
+	assert_int_equal(due, 700);
+	f.now = 700;
+	assert_int_equal(rt_tick(f.rt), 1);
+	/* a time already past while running: due at the finish */
+	r.open = false;
+	f.now = 1700;
+	assert_int_equal(rt_submit_due(f.rt), 1);
+	rec_wait_started(&r);
+	assert_int_equal(rt_kick_at(f.rt, "k", 100), 0);
+	f.now = 1750;
+	rec_open(&r);
+	rt_wait_idle(f.rt);
+	assert_int_equal(rt_next_due(f.rt, &due), 0);
+	assert_int_equal(due, 1750);
+	assert_int_equal(rt_kick_at(f.rt, "nope", 100), -1);
+	rt_free(f.rt);
+	rec_destroy(&r);
+}
+
 static void test_clock_steps(void **state)
 {
 	struct fixture f;
@@ -863,6 +919,7 @@ int main(void)
 	    cmocka_unit_test(test_real_clock),
 	    cmocka_unit_test(test_real_clock_kick_and_replace),
 	    cmocka_unit_test(test_kick),
+	    cmocka_unit_test(test_kick_at),
 	    cmocka_unit_test(test_clock_steps),
 	    cmocka_unit_test(test_stats_snapshot),
 	    cmocka_unit_test(test_signals),
