@@ -80,7 +80,7 @@ void task_stats(const struct task *t, struct task_stats *out)
 
 size_t task__batch(const struct task *t)
 {
-	return t->env->batch_limit > 0 ? (size_t)t->env->batch_limit : 1000;
+	return t->env->batch_limit > 0 ? (size_t)t->env->batch_limit : 10000;
 }
 
 int task__store(struct task *t, int64_t now, struct sw_err *err)

@@ -38,7 +38,7 @@ struct rt;
 struct task_env {
 	const struct sw_config *cfg; /* must outlive the tasks built from it */
 	struct health *health;
-	int64_t batch_limit; /* alerts per store call; default 1000 when 0 */
+	int64_t batch_limit; /* alerts per store call; default 10000 when 0 */
 	/* the runtime running the tasks (may be NULL: tests): after a run that opened alerts,
 	 * and after each validate run, the validate job is made due at the earliest
 	 * next_escalation_at of the open alerts rather than waiting for its cadence */
