@@ -223,6 +223,44 @@ static void test_open_escalate_resolve(void **state)
 	alerts_free(v, n);
 }
 
+/* The resolver checks only instances changed since its last run; a change that bypasses
+ * ingest is caught by the full sweep at most 5 minutes later. */
+static void test_resolver_incremental(void **state)
+{
+	struct fx *f = *state;
+	char *path = xasprintf("%s/store.db", f->dir), *msg = NULL;
+	sqlite3 *db;
+
+	step(f, 1, "bureau_pull", "FAILED", "BUREAU_TIMEOUT", T0, T0 + MIN, T0 + MIN);
+	step(f, 2, "bureau_pull", "FAILED", "BUREAU_TIMEOUT", T0, T0 + MIN, T0 + MIN);
+	run(f->watch, T0 + 2 * MIN);
+	run(f->resolve, T0 + 2 * MIN); /* the first run checks everything: nothing recovered */
+	assert_int_equal(count_state(f, ALERT_RESOLVED), 0);
+	run(f->resolve, T0 + 2 * MIN + 100); /* nothing changed */
+	assert_int_equal(count_state(f, ALERT_RESOLVED), 0);
+
+	/* recovery through ingest: seen by the next run */
+	step(f, 1, "bureau_pull", "SUCCESS", NULL, T0, T0 + 3 * MIN, T0 + 3 * MIN);
+	run(f->watch, T0 + 3 * MIN);
+	run(f->resolve, T0 + 3 * MIN);
+	assert_int_equal(count_state(f, ALERT_RESOLVED), 1);
+
+	/* a change written behind the store's back: not seen incrementally... */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db,
+	                 "UPDATE instance_steps SET status = 1 WHERE instance_id = '2'"
+	                 " AND step = 'bureau_pull'",
+	                 NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("store: %s", msg);
+	sqlite3_close(db);
+	run(f->resolve, T0 + 4 * MIN);
+	assert_int_equal(count_state(f, ALERT_RESOLVED), 1);
+	/* ...but by the full sweep, 5 minutes after the last one */
+	run(f->resolve, T0 + 2 * MIN + 5 * MIN);
+	assert_int_equal(count_state(f, ALERT_RESOLVED), 2);
+	free(path);
+}
+
 static void test_late_detection(void **state)
 {
 	struct fx *f = *state;
@@ -416,6 +454,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_equal_timestamps_and_late_commit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_superseded_failure_opens_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_abandon_and_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolver_incremental, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_custom_watcher, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_source_error_keeps_watermark, setup, teardown),
