@@ -30,6 +30,7 @@ struct task {
 	 * -1 until the first. last_sweep: when every open alert was last checked. */
 	int64_t *marks;
 	int64_t last_sweep;
+	bool ingested; /* watch_steps: this run committed new step records */
 };
 
 /* Open (or reuse) the store connection; on failure the component is marked unhealthy. */

@@ -156,6 +156,7 @@ int task_run(struct task *t, int64_t now)
 	int64_t t0 = time_mono_ms();
 	int rc;
 	t->stats.runs++;
+	t->ingested = false;
 	switch (t->kind) {
 	case TASK_WATCH_STEPS: rc = task__watch_steps(t, now, &err); break;
 	case TASK_WATCH_CUSTOM: rc = task__watch_custom(t, now, &err); break;
@@ -180,6 +181,9 @@ int task_run(struct task *t, int64_t now)
 		         t->stats.alerts_changed - before.alerts_changed);
 	if (rc >= 0 && (t->kind == TASK_VALIDATE || t->stats.alerts_opened != before.alerts_opened))
 		wake_validator(t, now);
+	/* new step records may show a recovery: let the resolver look now, not a poll later */
+	if (rc >= 0 && t->ingested && t->env->rt)
+		rt_kick(t->env->rt, kind_names[TASK_RESOLVE]);
 	health_set(t->env->health, t->component, rc >= 0, rc < 0 ? err.msg : NULL, now);
 	return rc < 0 ? -1 : 0;
 }

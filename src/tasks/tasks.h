@@ -41,7 +41,8 @@ struct task_env {
 	int64_t batch_limit; /* alerts per store call; default 10000 when 0 */
 	/* the runtime running the tasks (may be NULL: tests): after a run that opened alerts,
 	 * and after each validate run, the validate job is made due at the earliest
-	 * next_escalation_at of the open alerts rather than waiting for its cadence */
+	 * next_escalation_at of the open alerts rather than waiting for its cadence; after a
+	 * watcher run that stored new step records, the resolve job is made due at once */
 	struct rt *rt;
 };
 

@@ -508,6 +508,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		if (store_tx_commit(t->store, err) < 0)
 			goto out;
 		in_tx = 0;
+		t->ingested = ntodo > 0;
 	}
 	seen_replace(t, keys, nrecs);
 	keys = NULL;
