@@ -29,11 +29,25 @@ struct numbufs {
 	char b[VISIT_ALERT_NCOLS][24];
 };
 
+/* A decimal integer as PostgreSQL's int8out writes it (what strtoll would read, faster). */
+static int64_t parse_int(const char *s)
+{
+	uint64_t u = 0;
+	bool neg = *s == '-';
+	if (neg || *s == '+')
+		s++;
+	if (!(*s >= '0' && *s <= '9'))
+		return strtoll(s - neg, NULL, 10);
+	for (; *s >= '0' && *s <= '9'; s++)
+		u = u * 10 + (uint64_t)(*s - '0');
+	return neg ? (int64_t)(0 - u) : (int64_t)u;
+}
+
 static int64_t cell_int(const struct store_cell *c, int64_t dflt)
 {
 	switch (c->kind) {
 	case SC_INT: return c->i;
-	case SC_TEXT: return strtoll(c->s, NULL, 10);
+	case SC_TEXT: return parse_int(c->s);
 	default: return dflt;
 	}
 }
