@@ -12,12 +12,12 @@ struct cmd {
 };
 
 static const struct cmd commands[] = {
-	{"serve", cmd_serve, "API, scheduler and tasks in one process"},
-	{"demo", cmd_demo, "a simulated lending business watched by a real stepwatch"},
-	{"check", cmd_check, "validate config and try each query against its source"},
-	{"migrate", cmd_migrate, "create or upgrade the store schema"},
-	{"alerts", cmd_alerts, "list, show, ack and resolve alerts (a client of the API)"},
-	{"incidents", cmd_incidents, "list, show, ack and resolve incidents (a client of the API)"},
+    {"serve", cmd_serve, "API, scheduler and tasks in one process"},
+    {"demo", cmd_demo, "a simulated lending business watched by a real stepwatch"},
+    {"check", cmd_check, "validate config and try each query against its source"},
+    {"migrate", cmd_migrate, "create or upgrade the store schema"},
+    {"alerts", cmd_alerts, "list, show, ack and resolve alerts (a client of the API)"},
+    {"incidents", cmd_incidents, "list, show, ack and resolve incidents (a client of the API)"},
     {"version", cmd_version, "print the version"},
 };
 

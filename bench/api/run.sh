@@ -223,7 +223,7 @@ fi
 {
   echo "# API benchmark $(date -u +%FT%TZ): $N alerts (3 history rows each), loopback, wrk -t2 -c50 -d${D}s"
   echo "# $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/Mem:/ {print $2}') GB;" \
-    "client and server share the cores; stepwatch $("$SW_BIN" version | head -1);" \
+    "client and server share the cores; $("$SW_BIN" version | head -1) at $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?');" \
     "reference: Django $("$PY" -c 'import django; print(django.get_version())') under gunicorn" \
     "$("$PY" -c 'import gunicorn; print(gunicorn.__version__)') sync, $GUNICORN_WORKERS workers, CONN_MAX_AGE=600"
   echo "# paced: paced.py at $RATE req/s for ${D}s over 4 keep-alive connections, latency from each request's due time"

@@ -15,6 +15,7 @@
 #include "api/handlers.h"
 #include "api/handlers-int.h"
 #include "api/json.h"
+#include "api/jsonw.h"
 
 /* ---- shared JSON forms ----------------------------------------------------------------- */
 
@@ -154,18 +155,54 @@ char *api_next_cursor(size_t n, size_t limit, int64_t last_id, bool more)
 
 /* ---- handlers -------------------------------------------------------------------------- */
 
+/* Writing alerts as the store reads them. */
+struct alert_writer {
+	struct strbuf *sb;
+	size_t n;
+	int64_t last_id;
+	bool history_open;
+};
+
+static int write_list_alert(void *arg, const struct alert *a)
+{
+	struct alert_writer *w = arg;
+	if (w->n++)
+		strbuf_addch(w->sb, ',');
+	jw_alert_open(w->sb, a);
+	strbuf_addch(w->sb, '}');
+	w->last_id = a->id;
+	return 0;
+}
+
+static int write_alert(void *arg, const struct alert *a)
+{
+	struct alert_writer *w = arg;
+	w->n++;
+	jw_alert_open(w->sb, a);
+	return 0;
+}
+
+static int write_event(void *arg, const struct alert_event *e)
+{
+	struct alert_writer *w = arg;
+	strbuf_addstr(w->sb, w->history_open ? "," : ",\"history\":[");
+	w->history_open = true;
+	jw_alert_event(w->sb, e);
+	return 0;
+}
+
 int api_alerts_list(struct api_req *req, struct api_resp *resp)
 {
 	struct alert_filter f;
-	struct alert *v = NULL, *probe = NULL;
+	struct alert_writer w;
+	struct alert_visit visit = {write_list_alert, NULL, &w};
 	struct sw_err err = {""};
+	struct strbuf *body;
 	struct store *st;
 	const char *s;
-	size_t n = 0, np = 0;
 	int64_t cursor = 0, incident = 0;
-	bool open = false;
+	bool open = false, more = false;
 	char *next = NULL;
-	json_t *items;
 	int rc;
 
 	memset(&f, 0, sizeof(f));
@@ -200,25 +237,24 @@ int api_alerts_list(struct api_req *req, struct api_resp *resp)
 	f.before_id = cursor;
 	if (!(st = api_store(req, resp)))
 		return -1;
-	rc = store_alerts_list(st, &f, &v, &n, &err);
-	if (!rc && n == f.limit) {
-		struct alert_filter g = f;
-		g.before_id = v[n - 1].id;
-		g.limit = 1;
-		rc = store_alerts_list(st, &g, &probe, &np, &err);
-	}
-	if (rc) {
-		alerts_free(v, n);
+	/* straight into the body: no jansson tree, no copies of the rows */
+	body = &resp->body;
+	strbuf_reset(body);
+	strbuf_grow(body, 128 + f.limit * 640);
+	strbuf_addstr(body, "{\"items\":[");
+	w.sb = body;
+	w.n = 0;
+	w.last_id = 0;
+	rc = store_alerts_list_visit(st, &f, &visit, &more, &err);
+	if (rc)
 		return api_store_fail(resp, rc, &err);
-	}
-	items = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(items, api_alert_json(&v[i], false, NULL, 0));
-	next = api_next_cursor(n, f.limit, n ? v[n - 1].id : 0, np > 0);
-	api_list(resp, items, next);
+	strbuf_addstr(body, "],\"next_cursor\":");
+	next = api_next_cursor(w.n, f.limit, w.last_id, more);
+	jw_str(body, next);
+	strbuf_addch(body, '}');
 	free(next);
-	alerts_free(v, n);
-	alerts_free(probe, np);
+	resp->status = 200;
+	resp->content_type = NULL;
 	return 0;
 }
 
@@ -242,13 +278,25 @@ static int alert_answer(struct api_req *req, struct api_resp *resp, struct store
 
 int api_alerts_get(struct api_req *req, struct api_resp *resp)
 {
+	struct alert_writer w = {&resp->body, 0, 0, false};
+	struct alert_visit visit = {write_alert, write_event, &w};
+	struct sw_err err = {""};
 	struct store *st;
 	int64_t id;
+	int rc;
 	if (api_param_id(req, resp, "id", "alert", &id))
 		return -1;
 	if (!(st = api_store(req, resp)))
 		return -1;
-	return alert_answer(req, resp, st, id, true);
+	strbuf_reset(&resp->body);
+	strbuf_grow(&resp->body, 2048);
+	rc = store_alert_get_visit(st, id, &visit, &err);
+	if (rc)
+		return api_store_fail(resp, rc, &err);
+	strbuf_addstr(&resp->body, w.history_open ? "]}" : ",\"history\":[]}");
+	resp->status = 200;
+	resp->content_type = NULL;
+	return 0;
 }
 
 /* The body's note (may be NULL); *body must be json_decref'd. */

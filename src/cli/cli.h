@@ -31,6 +31,6 @@ struct sw_config;
  * to return (EXIT_OK after --help, EXIT_USAGE after printing the usage or every problem of
  * the file). */
 int cli_load_config(int argc, char **argv, const char *usage, const char **path,
-		    struct sw_config **cfg);
+                    struct sw_config **cfg);
 
 #endif

@@ -552,3 +552,27 @@ out:
 	strbuf_release(&raw);
 	return rc;
 }
+
+int client_subcommand(const char *prog, int argc, char **argv, const char *usage, const char **sub,
+                      bool *is_list, bool *is_change)
+{
+	const char *s;
+	*sub = NULL;
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	s = argv[1];
+	if (!strcmp(s, "-h") || !strcmp(s, "--help") || !strcmp(s, "help")) {
+		fputs(usage, stdout);
+		return EXIT_OK;
+	}
+	*is_list = !strcmp(s, "list");
+	*is_change = !strcmp(s, "ack") || !strcmp(s, "resolve");
+	if (!*is_list && !*is_change && strcmp(s, "show")) {
+		fprintf(stderr, "stepwatch %s: unknown subcommand '%s'\n%s", prog, s, usage);
+		return EXIT_USAGE;
+	}
+	*sub = s;
+	return 0;
+}

@@ -108,4 +108,12 @@ int client_change(struct client *c, const char *prog, const char *noun, const ch
 /* Print "stepwatch <prog>: <msg>" to stderr. */
 void client_die_msg(const char *prog, const char *msg);
 
+/*
+ * argv[1] of `stepwatch <prog>`: list, show, ack or resolve. Returns 0 with *sub, *is_list
+ * and *is_change set; or, after printing the usage, the exit code to return with *sub NULL
+ * (EXIT_OK for help, EXIT_USAGE for a missing or unknown subcommand).
+ */
+int client_subcommand(const char *prog, int argc, char **argv, const char *usage, const char **sub,
+                      bool *is_list, bool *is_change);
+
 #endif

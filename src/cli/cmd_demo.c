@@ -228,7 +228,7 @@ int cmd_demo(int argc, char **argv)
 		dir = xstrdup(dir_opt);
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 			fprintf(stderr, "stepwatch demo: cannot create '%s': %s\n", dir,
-				strerror(errno));
+			        strerror(errno));
 			rc = EXIT_USAGE;
 			goto out;
 		}

@@ -197,21 +197,9 @@ int cmd_incidents(int argc, char **argv)
 	int rc;
 	bool is_list, is_change;
 
-	if (argc < 2) {
-		fputs(usage, stderr);
-		return EXIT_USAGE;
-	}
-	sub = argv[1];
-	if (!strcmp(sub, "-h") || !strcmp(sub, "--help") || !strcmp(sub, "help")) {
-		fputs(usage, stdout);
-		return EXIT_OK;
-	}
-	is_list = !strcmp(sub, "list");
-	is_change = !strcmp(sub, "ack") || !strcmp(sub, "resolve");
-	if (!is_list && !is_change && strcmp(sub, "show")) {
-		fprintf(stderr, "stepwatch incidents: unknown subcommand '%s'\n%s", sub, usage);
-		return EXIT_USAGE;
-	}
+	rc = client_subcommand("incidents", argc, argv, usage, &sub, &is_list, &is_change);
+	if (!sub)
+		return rc;
 	{
 		const struct client_opt common[] = {
 		    {"url", &url, NULL}, {"timeout", &timeout, NULL}, {"json", NULL, &json}};

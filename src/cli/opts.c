@@ -31,7 +31,7 @@ int cli_config_opts(int argc, char **argv, const char *usage, const char **confi
 }
 
 int cli_load_config(int argc, char **argv, const char *usage, const char **path,
-		    struct sw_config **cfg)
+                    struct sw_config **cfg)
 {
 	struct strbuf errs = STRBUF_INIT;
 	int rc = cli_config_opts(argc, argv, usage, path);

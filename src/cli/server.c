@@ -33,7 +33,7 @@ struct server {
 	struct health *health;
 	struct generation *gen; /* in force */
 	struct generation *live;
-	pthread_mutex_t lock;   /* refs, gen, live */
+	pthread_mutex_t lock; /* refs, gen, live */
 	const struct sw_clock *clock;
 	struct http_server *http;
 	struct api_app app;
@@ -136,7 +136,8 @@ static void wipe_tokens(struct sw_config *cfg)
 {
 	for (size_t i = 0; i < cfg->http.n_tokens; i++)
 		if (cfg->http.tokens[i].token)
-			explicit_bzero(cfg->http.tokens[i].token, strlen(cfg->http.tokens[i].token));
+			explicit_bzero(cfg->http.tokens[i].token,
+			               strlen(cfg->http.tokens[i].token));
 }
 
 static int start_http(struct server *s, const struct sw_config *cfg, struct sw_err *err)
@@ -160,7 +161,7 @@ static int start_http(struct server *s, const struct sw_config *cfg, struct sw_e
 }
 
 int server_start(struct sw_config *cfg, const struct server_opts *opts, struct server **out,
-		 struct sw_err *err)
+                 struct sw_err *err)
 {
 	struct server *s = xcalloc(1, sizeof(*s));
 	struct rt_opts ro = {0};

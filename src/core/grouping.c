@@ -32,7 +32,8 @@ void grouping_key(const char *workflow, const char *step, const char *rule,
 		const char *v =
 		    !strcmp(name, "error") ? error : (lookup ? lookup(ctx, name) : NULL);
 		if (!v || !*v)
-			continue; /* absent and empty values group together, and read better left out */
+			continue; /* absent and empty values group together, and read better left
+			             out */
 		if (k++) {
 			strbuf_addch(key, ',');
 			if (labels_json)

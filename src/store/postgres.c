@@ -217,6 +217,50 @@ static int pg_exec(struct store_conn *c, const char *sql, const struct store_par
 	return rc;
 }
 
+enum {
+	QUERY_MAX_COLS = 64
+};
+
+static int pg_query(struct store_conn *c, const char *sql, const struct store_param *p, size_t np,
+                    int (*fn)(void *arg, const struct store_cell *cells, size_t ncols), void *arg,
+                    struct sw_err *err)
+{
+	struct store_cell cells[QUERY_MAX_COLS];
+	const char *name, *vals[16];
+	char bufs[16 * 24];
+	PGresult *r;
+	int rc = ensure_conn(c, err), nr, nf;
+	if (!rc)
+		rc = prepare(c, sql, &name, err);
+	if (rc)
+		return rc;
+	if (np > 16)
+		BUG("query of %zu parameters", np);
+	param_values(p, np, vals, bufs);
+	r = PQexecPrepared(c->pg, name, (int)np, vals, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		rc = result_err(c, r, err);
+		goto out;
+	}
+	nr = PQntuples(r);
+	nf = PQnfields(r);
+	if (nf > QUERY_MAX_COLS)
+		BUG("query of %d columns", nf);
+	for (int i = 0; i < nr; i++) {
+		for (int j = 0; j < nf; j++) {
+			bool null = PQgetisnull(r, i, j);
+			cells[j].kind = null ? SC_NULL : SC_TEXT;
+			cells[j].i = 0;
+			cells[j].s = null ? NULL : PQgetvalue(r, i, j);
+		}
+		if (fn(arg, cells, (size_t)nf))
+			break;
+	}
+out:
+	PQclear(r);
+	return rc;
+}
+
 /* Send runs [k0, k1) of a batch and one sync, then read their results. */
 static int pipeline_chunk(struct store_conn *c, const char *name, const struct store_param *params,
                           size_t np, size_t k0, size_t k1, struct store_rows *rows,
@@ -362,4 +406,5 @@ const struct store_backend store_backend_postgres = {
     .commit = pg_commit,
     .rollback = pg_rollback,
     .lock_migrations = pg_lock_migrations,
+    .query = pg_query,
 };

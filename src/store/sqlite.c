@@ -196,6 +196,55 @@ static int sqlite_exec(struct store_conn *c, const char *sql, const struct store
 	return rc;
 }
 
+enum {
+	QUERY_MAX_COLS = 64
+};
+
+static int sqlite_query(struct store_conn *c, const char *sql, const struct store_param *p,
+                        size_t np,
+                        int (*fn)(void *arg, const struct store_cell *cells, size_t ncols),
+                        void *arg, struct sw_err *err)
+{
+	struct store_cell cells[QUERY_MAX_COLS];
+	sqlite3_stmt *s;
+	int rc = prepare(c, sql, &s, err), src = SQLITE_DONE, ncols;
+	if (rc)
+		return rc;
+	ncols = sqlite3_column_count(s);
+	if (ncols > QUERY_MAX_COLS)
+		BUG("query of %d columns", ncols);
+	rc = bind(c, s, p, np, err);
+	while (!rc && (src = sqlite3_step(s)) == SQLITE_ROW) {
+		for (int i = 0; i < ncols; i++) {
+			cells[i].s = NULL;
+			cells[i].i = 0;
+			switch (sqlite3_column_type(s, i)) {
+			case SQLITE_NULL: cells[i].kind = SC_NULL; break;
+			case SQLITE_INTEGER:
+				cells[i].kind = SC_INT;
+				cells[i].i = sqlite3_column_int64(s, i);
+				break;
+			default:
+				cells[i].kind = SC_TEXT;
+				/* borrowed: valid until the next step */
+				cells[i].s = (char *)(uintptr_t)sqlite3_column_text(s, i);
+				break;
+			}
+		}
+		if (fn(arg, cells, (size_t)ncols)) {
+			src = SQLITE_DONE;
+			break;
+		}
+	}
+	if (!rc && src != SQLITE_DONE) {
+		sw_err_set(err, "store: %s", sqlite3_errmsg(c->db));
+		rc = map_rc(src);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc;
+}
+
 static int sqlite_exec_many(struct store_conn *c, const char *sql, const struct store_param *params,
                             size_t np, size_t n, struct store_rows *rows, struct sw_err *err)
 {
@@ -261,4 +310,5 @@ const struct store_backend store_backend_sqlite = {
     .commit = sqlite_commit,
     .rollback = sqlite_rollback,
     .lock_migrations = sqlite_lock_migrations,
+    .query = sqlite_query,
 };

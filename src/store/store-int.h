@@ -151,6 +151,17 @@ struct store_backend {
 	 * IMMEDIATE already holds the write lock).
 	 */
 	int (*lock_migrations)(struct store_conn *c, struct sw_err *err);
+
+	/*
+	 * Run one read statement like exec, but hand each row to fn instead of copying it:
+	 * cells[0..ncols-1], whose text (s) points into the backend's own row buffer and is
+	 * valid only during the call (SQLite: SC_INT cells have s NULL; PostgreSQL: every
+	 * non-NULL cell is SC_TEXT). A nonzero return from fn stops the scan; query then
+	 * returns 0. For the API's hot read paths: no allocation per row or cell.
+	 */
+	int (*query)(struct store_conn *c, const char *sql, const struct store_param *p, size_t np,
+	             int (*fn)(void *arg, const struct store_cell *cells, size_t ncols), void *arg,
+	             struct sw_err *err);
 };
 
 extern const struct store_backend store_backend_sqlite;

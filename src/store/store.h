@@ -224,6 +224,26 @@ struct alert_filter {
 int store_alerts_list(struct store *st, const struct alert_filter *f, struct alert **out,
 		      size_t *n, struct sw_err *err);
 
+/*
+ * Zero-copy reads for the API's hot paths (store_read.c). The alert and events handed to
+ * the callbacks borrow their strings from the backend's row buffer: they are valid only
+ * during the call, and must not be freed. A callback returning nonzero stops the read.
+ */
+struct alert_visit {
+	int (*alert)(void *arg, const struct alert *a);
+	int (*event)(void *arg, const struct alert_event *e); /* NULL: no history is read */
+	void *arg;
+};
+/* store_alerts_list, one alert at a time to v->alert (newest first, at most f->limit);
+ * *more (may be NULL) tells whether another alert matches after the last one visited.
+ * One statement. */
+int store_alerts_list_visit(struct store *st, const struct alert_filter *f,
+                            const struct alert_visit *v, bool *more, struct sw_err *err);
+/* store_alert_get: v->alert gets the alert, then v->event (when not NULL) each history
+ * event, oldest first. One statement. STORE_ENOTFOUND when there is no such alert. */
+int store_alert_get_visit(struct store *st, int64_t id, const struct alert_visit *v,
+                          struct sw_err *err);
+
 /* Make every open alert below P0 due at now (next_escalation_at = now unless it is already
  * due): at start and after a reload the validator then recomputes each alert's next
  * escalation from the SLA in force. *n (may be NULL) gets how many changed. */

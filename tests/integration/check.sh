@@ -22,6 +22,10 @@ sed -e "s|url: postgresql://[^ ]*|url: \"$SRC\"|" \
     -e "s|^store: .*|store: sqlite://$T/example-store.db|" \
     "$SW_SOURCE_DIR/examples/lending/stepwatch.yaml" >"$T/example.yaml"
 expect_run 0 "all checks passed" "example config" check -c "$T/example.yaml"
+# a broken copy of the example names the exact problem, with its position
+sed 's/finished_at, updated_at,/finished_at,/' "$T/example.yaml" >"$T/example-broken.yaml"
+expect_run 2 "example-broken.yaml:[0-9]+:[0-9]+: workflow 'loan_application': steps_query has no column 'updated_at'" \
+  "broken example" check -c "$T/example-broken.yaml"
 expect_run 0 "schema at version" "migrate example" migrate -c "$T/example.yaml"
 expect_run 0 "0 migrations applied" "migrate twice" migrate -c "$T/example.yaml"
 expect_run 0 "schema version [0-9]+ of [0-9]+\)" "check after migrate" check -c "$T/example.yaml"

@@ -255,11 +255,12 @@ static void test_grouping(void **state)
 	const char *const by[] = {"error", "partner", "channel"};
 	(void)state;
 	grouping_key("loan", "bureau_pull", "failed", by, 3, "BUREAU_TIMEOUT", lookup_partner, NULL,
-		     &key, &labels);
-	assert_string_equal(key.buf,
-			    "loan/bureau_pull/failed{error=\"BUREAU_TIMEOUT\",partner=\"acme \\\"x\\\"\"}");
+	             &key, &labels);
+	assert_string_equal(
+	    key.buf,
+	    "loan/bureau_pull/failed{error=\"BUREAU_TIMEOUT\",partner=\"acme \\\"x\\\"\"}");
 	assert_string_equal(labels.buf,
-			    "{\"error\":\"BUREAU_TIMEOUT\",\"partner\":\"acme \\\"x\\\"\"}");
+	                    "{\"error\":\"BUREAU_TIMEOUT\",\"partner\":\"acme \\\"x\\\"\"}");
 	/* no error (a stuck alert) and no lookup: empty labels */
 	grouping_key("loan", "kyc", "stuck", by, 1, NULL, NULL, NULL, &key, &labels);
 	assert_string_equal(key.buf, "loan/kyc/stuck{}");
@@ -285,7 +286,8 @@ int main(void)
 	    cmocka_unit_test(test_alert_disabled_levels),
 	    cmocka_unit_test(test_alert_transitions),
 	    cmocka_unit_test(test_logfmt),
-	    cmocka_unit_test(test_strbuf), cmocka_unit_test(test_grouping),
+	    cmocka_unit_test(test_strbuf),
+	    cmocka_unit_test(test_grouping),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
