@@ -613,10 +613,11 @@ void http_stop(struct http_server *s)
 	if (!s)
 		return;
 	if (s->d) {
+		/* stop accepting; the listen socket is ours from here, but it is closed only
+		 * after MHD_stop_daemon: each pool thread removes it from its own epoll set when
+		 * it sees the quiesce, and a closed fd there is a fatal error in MHD 0.9.75 */
 		MHD_socket fd = MHD_quiesce_daemon(s->d);
-		if (fd != MHD_INVALID_SOCKET)
-			close(fd);
-		s->fd = -1;
+		s->fd = fd != MHD_INVALID_SOCKET ? fd : -1;
 	}
 	/* drain: workers finish every queued request, then exit; later arrivals get 503 */
 	pthread_mutex_lock(&s->mu);
