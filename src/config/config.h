@@ -27,44 +27,51 @@ struct sw_pos {
 	int line, col;
 };
 
-enum sw_db_kind { SW_DB_SQLITE, SW_DB_POSTGRES };
+enum sw_db_kind {
+	SW_DB_SQLITE,
+	SW_DB_POSTGRES
+};
 
-enum sw_role { SW_ROLE_VIEWER = 0, SW_ROLE_RESPONDER = 1, SW_ROLE_ADMIN = 2 };
+enum sw_role {
+	SW_ROLE_VIEWER = 0,
+	SW_ROLE_RESPONDER = 1,
+	SW_ROLE_ADMIN = 2
+};
 
 struct sw_token {
 	char *name;
 	char *token_env;
-	char *token;  /* the secret, read from token_env at load */
+	char *token; /* the secret, read from token_env at load */
 	enum sw_role role;
 };
 
 struct sw_http {
-	char *listen;  /* "127.0.0.1:8080" (default) */
+	char *listen; /* "127.0.0.1:8080" (default) */
 	struct sw_token *tokens;
 	size_t n_tokens;
 };
 
 struct sw_source {
 	char *name;
-	char *url;  /* postgresql://... or sqlite:///path */
+	char *url; /* postgresql://... or sqlite:///path */
 	enum sw_db_kind kind;
-	int64_t statement_timeout_ms;  /* default 5s */
+	int64_t statement_timeout_ms; /* default 5s */
 	struct sw_pos pos;
 };
 
 struct sw_recover {
 	bool enabled;
 	char *webhook_url;
-	int max_attempts;     /* default 3 */
-	int64_t backoff_ms;   /* default 1m */
+	int max_attempts;   /* default 3 */
+	int64_t backoff_ms; /* default 1m */
 };
 
 /* The effective policy of one step: workflow defaults with the step's override on top. */
 struct sw_step_policy {
-	struct alert_sla sla;        /* default p2 15m, p1 1h, p0 4h */
-	int64_t stuck_after_ms;      /* default 30m; 0 disables stuck detection */
-	int64_t abandon_after_ms;    /* default 7d; 0 disables abandonment */
-	char **group_by;             /* incident grouping labels; default ["error"] */
+	struct alert_sla sla;     /* default p2 15m, p1 1h, p0 4h */
+	int64_t stuck_after_ms;   /* default 30m; 0 disables stuck detection */
+	int64_t abandon_after_ms; /* default 7d; 0 disables abandonment */
+	char **group_by;          /* incident grouping labels; default ["error"] */
 	size_t n_group_by;
 	struct sw_recover recover;
 };
@@ -77,16 +84,16 @@ struct sw_step {
 struct sw_workflow {
 	char *name;
 	char *source_name;
-	const struct sw_source *source;  /* resolved reference into config->sources */
-	int64_t poll_ms;                 /* default 1s */
-	int64_t overlap_ms;              /* default 10s */
-	char *steps_query;               /* NULL for push-only workflows */
+	const struct sw_source *source; /* resolved reference into config->sources */
+	int64_t poll_ms;                /* default 1s */
+	int64_t overlap_ms;             /* default 10s */
+	char *steps_query;              /* NULL for push-only workflows */
 	struct sw_pos steps_query_pos;
-	struct sw_step *steps;           /* in workflow order */
+	struct sw_step *steps; /* in workflow order */
 	size_t n_steps;
 	char **segments;
 	size_t n_segments;
-	int64_t tat_sla_ms;              /* 0 when not set */
+	int64_t tat_sla_ms; /* 0 when not set */
 	struct sw_pos pos;
 };
 
@@ -95,33 +102,38 @@ struct sw_watcher {
 	char *workflow_name;
 	const struct sw_workflow *workflow;
 	char *step;
-	int step_index;        /* index into workflow->steps */
-	int64_t every_ms;      /* default 30s */
+	int step_index;   /* index into workflow->steps */
+	int64_t every_ms; /* default 30s */
 	char *detect;
 	struct sw_pos detect_pos;
-	char *resolve;         /* may be NULL: then alerts of this watcher resolve by hand only */
+	char *resolve; /* may be NULL: then alerts of this watcher resolve by hand only */
 	struct sw_pos resolve_pos;
 	struct sw_pos pos;
 };
 
 struct sw_level {
-	char **notify;  /* receiver names */
+	char **notify; /* receiver names */
 	size_t n_notify;
 };
 
-enum sw_receiver_kind { SW_RECV_WEBHOOK, SW_RECV_SLACK, SW_RECV_PAGERDUTY, SW_RECV_EMAIL };
+enum sw_receiver_kind {
+	SW_RECV_WEBHOOK,
+	SW_RECV_SLACK,
+	SW_RECV_PAGERDUTY,
+	SW_RECV_EMAIL
+};
 
 struct sw_receiver {
 	char *name;
 	enum sw_receiver_kind kind;
-	char *url;             /* webhook/slack/pagerduty endpoint, literal or from url_env */
+	char *url; /* webhook/slack/pagerduty endpoint, literal or from url_env */
 	char *url_env;
-	char *routing_key;     /* pagerduty, from routing_key_env */
+	char *routing_key; /* pagerduty, from routing_key_env */
 	char *routing_key_env;
-	char **to;             /* email */
+	char **to; /* email */
 	size_t n_to;
-	char *from;            /* email, default "stepwatch@localhost" */
-	char *smtp_url;        /* email */
+	char *from;     /* email, default "stepwatch@localhost" */
+	char *smtp_url; /* email */
 	char *roster_name;
 	const struct sw_roster *roster;
 	struct sw_pos pos;
@@ -144,9 +156,9 @@ struct sw_roster {
 
 struct sw_config {
 	char *path;
-	char *store_url;   /* default "sqlite://stepwatch.db" */
+	char *store_url; /* default "sqlite://stepwatch.db" */
 	enum sw_db_kind store_kind;
-	char *broker_url;  /* NULL: single node */
+	char *broker_url; /* NULL: single node */
 	struct sw_http http;
 	struct sw_source *sources;
 	size_t n_sources;
@@ -154,7 +166,7 @@ struct sw_config {
 	size_t n_workflows;
 	struct sw_watcher *watchers;
 	size_t n_watchers;
-	struct sw_level levels[3];  /* index: 0 = P2, 1 = P1, 2 = P0 */
+	struct sw_level levels[3]; /* index: 0 = P2, 1 = P1, 2 = P0 */
 	struct sw_receiver *receivers;
 	size_t n_receivers;
 	struct sw_notify notify;
@@ -169,7 +181,7 @@ struct sw_config {
 int config_load(const char *path, struct sw_config **out, struct strbuf *errs);
 /* The same from a buffer; name is used in messages in place of the file name. */
 int config_load_buffer(const char *name, const char *buf, size_t len, struct sw_config **out,
-		       struct strbuf *errs);
+                       struct strbuf *errs);
 void config_free(struct sw_config *cfg);
 
 const struct sw_workflow *config_workflow(const struct sw_config *cfg, const char *name);

@@ -54,11 +54,11 @@ int source_open(const struct sw_source *cfg, struct source **out, struct sw_err 
 void source_close(struct source *src);
 /* Run a guarded query; the SQL guard runs first. Returns 0 or -1 with err. */
 int source_query(struct source *src, const char *sql, const struct source_param *params,
-		 size_t nparams, struct source_rows *out, struct sw_err *err);
+                 size_t nparams, struct source_rows *out, struct sw_err *err);
 /* The column names a query would return, reading no rows (PostgreSQL: describe a prepared
  * statement; SQLite: prepare and read column names). rows->nrows is 0. */
 int source_describe(struct source *src, const char *sql, struct source_rows *out,
-		    struct sw_err *err);
+                    struct sw_err *err);
 /* Cheap liveness check (SELECT 1). */
 int source_ping(struct source *src, struct sw_err *err);
 
@@ -78,7 +78,7 @@ int source_guard(enum sw_db_kind kind, const char *sql, struct sw_err *err);
  * order[i] (order has room for nnames entries) with the index into names[] of $i+1 and
  * *norder, or NULL with err.
  */
-char *source_rewrite_params(const char *sql, const char *const *names, size_t nnames,
-			    int *order, size_t *norder, struct sw_err *err);
+char *source_rewrite_params(const char *sql, const char *const *names, size_t nnames, int *order,
+                            size_t *norder, struct sw_err *err);
 
 #endif

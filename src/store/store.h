@@ -57,13 +57,17 @@ void store_tx_rollback(struct store *st);
 /* key: "workflow:<name>" or "watcher:<name>". *ms is TIME_NULL when unset; *raw (may be
  * NULL) receives a malloc'd copy of the raw source text of the value, or NULL. */
 int store_watermark_get(struct store *st, const char *key, int64_t *ms, char **raw,
-			struct sw_err *err);
+                        struct sw_err *err);
 int store_watermark_set(struct store *st, const char *key, int64_t ms, const char *raw,
-			struct sw_err *err);
+                        struct sw_err *err);
 
 /* ---- step records and instances -------------------------------------------------------- */
 
-enum step_status { STEP_IN_PROGRESS = 0, STEP_SUCCESS = 1, STEP_FAILED = 2 };
+enum step_status {
+	STEP_IN_PROGRESS = 0,
+	STEP_SUCCESS = 1,
+	STEP_FAILED = 2
+};
 const char *step_status_name(enum step_status s);
 /* Case-insensitive "IN_PROGRESS" / "SUCCESS" / "FAILED"; -1 otherwise. */
 int step_status_parse(const char *s);
@@ -72,13 +76,13 @@ struct step_record {
 	const char *instance_id;
 	const char *user_id;
 	const char *step;
-	int step_index;            /* position of step in the workflow */
+	int step_index; /* position of step in the workflow */
 	enum step_status status;
-	const char *error;         /* NULL unless failed */
-	int64_t started_at;        /* TIME_NULL when absent */
+	const char *error;  /* NULL unless failed */
+	int64_t started_at; /* TIME_NULL when absent */
 	int64_t finished_at;
 	int64_t updated_at;
-	const char *labels_json;   /* segment values as a JSON object, or NULL */
+	const char *labels_json; /* segment values as a JSON object, or NULL */
 };
 
 /*
@@ -86,15 +90,15 @@ struct step_record {
  * step, status and updated_at) is dropped. is_new[i] (caller-allocated, n entries, may be
  * NULL) is 0 for a record seen before, 1 for a new record older than the step's stored
  * current state (a late-committing transaction), 2 for a new record that became the step's
- * current state. Records are applied in array order. For new records it updates the instance's current step state
- * (the record with the latest updated_at wins, so a late-committing older record never
- * overwrites a newer state) and the instance: user_id, started_at (earliest), last progress
+ * current state. Records are applied in array order. For new records it updates the instance's
+ * current step state (the record with the latest updated_at wins, so a late-committing older record
+ * never overwrites a newer state) and the instance: user_id, started_at (earliest), last progress
  * (latest updated_at), furthest step index reached, completed_at when the last step
  * (n_steps - 1) succeeded.
  */
 int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
-		       const struct step_record *recs, size_t n, unsigned char *is_new,
-		       struct sw_err *err);
+                       const struct step_record *recs, size_t n, unsigned char *is_new,
+                       struct sw_err *err);
 
 /* Current state of one step of one instance. */
 struct instance_step {
@@ -109,17 +113,17 @@ void instance_steps_free(struct instance_step *v, size_t n);
 /* Steps IN_PROGRESS since started_before or earlier, with no open alert of rule "stuck";
  * oldest first, at most limit. */
 int store_steps_stuck(struct store *st, const char *workflow, const char *step,
-		      int64_t started_before, size_t limit, struct instance_step **out,
-		      size_t *n, struct sw_err *err);
+                      int64_t started_before, size_t limit, struct instance_step **out, size_t *n,
+                      struct sw_err *err);
 /* Current step states of one instance, in step order. */
 int store_instance_steps(struct store *st, const char *workflow, const char *instance_id,
-			 struct instance_step **out, size_t *n, struct sw_err *err);
+                         struct instance_step **out, size_t *n, struct sw_err *err);
 
 /* ---- alerts ---------------------------------------------------------------------------- */
 
 struct alert {
 	int64_t id;
-	char *rule;        /* "failed", "stuck" or a custom watcher's name */
+	char *rule; /* "failed", "stuck" or a custom watcher's name */
 	char *workflow, *step, *instance_id, *user_id;
 	int step_index;
 	enum alert_state state;
@@ -128,7 +132,7 @@ struct alert {
 	char *group_key;
 	int64_t occurred_at, opened_at, updated_at, next_escalation_at;
 	int64_t abandon_after_ms; /* 0: never abandoned */
-	char *acked_by;    /* NULL unless acked */
+	char *acked_by;           /* NULL unless acked */
 	int64_t acked_at;
 	int64_t resolved_at;
 	char *resolved_by; /* "resolver", "user:<name>", "incident"; NULL unless RESOLVED */
@@ -150,9 +154,9 @@ struct alert_new {
 	const char *rule, *workflow, *step;
 	int step_index;
 	const char *instance_id, *user_id;
-	const char *error;        /* may be NULL */
-	const char *labels_json;  /* may be NULL: {} */
-	const char *group_key;    /* incident key (core/grouping) */
+	const char *error;                /* may be NULL */
+	const char *labels_json;          /* may be NULL: {} */
+	const char *group_key;            /* incident key (core/grouping) */
 	const char *incident_labels_json; /* the group_by label values, for the incident */
 	int64_t occurred_at;
 	int64_t next_escalation_at; /* TIME_NULL: never escalates */
@@ -174,7 +178,7 @@ struct alert_opened {
  * total_alerts, open_alerts and affected_users updated).
  */
 int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, size_t n,
-		      struct alert_opened *out, struct sw_err *err);
+                      struct alert_opened *out, struct sw_err *err);
 
 /* A state change, compare-and-set on `from`. */
 struct alert_change {
@@ -197,32 +201,32 @@ struct alert_change {
  * the validator uses it when an alert is due by a stale time.
  */
 int store_alerts_change(struct store *st, int64_t now, const struct alert_change *c, size_t n,
-			bool *applied, struct sw_err *err);
+                        bool *applied, struct sw_err *err);
 
 /* Append a history row that is not a state change ("notified", "recovery_attempt", ...). */
 int store_alert_event_add(struct store *st, int64_t alert_id, int64_t at, const char *event,
-			  const char *actor, const char *reason, struct sw_err *err);
+                          const char *actor, const char *reason, struct sw_err *err);
 
 /* Acknowledge: sets acked_by/acked_at and writes an "acked" history row (reason = note).
  * STORE_ENOTFOUND for an unknown id, STORE_ECONFLICT when closed or already acked. */
 int store_alert_ack(struct store *st, int64_t id, int64_t now, const char *by, const char *note,
-		    struct sw_err *err);
+                    struct sw_err *err);
 
 /* One alert, and (if hist != NULL) its history oldest first. STORE_ENOTFOUND if none. */
 int store_alert_get(struct store *st, int64_t id, struct alert *out, struct alert_event **hist,
-		    size_t *nhist, struct sw_err *err);
+                    size_t *nhist, struct sw_err *err);
 
 struct alert_filter {
-	int state;                 /* -1: any */
+	int state; /* -1: any */
 	bool open_only;
 	const char *rule, *workflow, *step, *user_id, *instance_id; /* NULL: any */
-	int64_t incident_id;       /* 0: any */
-	int64_t before_id;         /* cursor: only ids < before_id; 0: from the newest */
-	size_t limit;              /* 1..1000 */
+	int64_t incident_id;                                        /* 0: any */
+	int64_t before_id; /* cursor: only ids < before_id; 0: from the newest */
+	size_t limit;      /* 1..1000 */
 };
 /* Alerts matching f, newest (highest id) first. */
-int store_alerts_list(struct store *st, const struct alert_filter *f, struct alert **out,
-		      size_t *n, struct sw_err *err);
+int store_alerts_list(struct store *st, const struct alert_filter *f, struct alert **out, size_t *n,
+                      struct sw_err *err);
 
 /*
  * Zero-copy reads for the API's hot paths (store_read.c). The alert and events handed to
@@ -251,7 +255,7 @@ int store_alerts_rearm(struct store *st, int64_t now, int64_t *n, struct sw_err 
 
 /* Open alerts with next_escalation_at <= now, oldest due first, at most limit. */
 int store_alerts_due(struct store *st, int64_t now, size_t limit, struct alert **out, size_t *n,
-		     struct sw_err *err);
+                     struct sw_err *err);
 
 /* The earliest next_escalation_at of the open alerts into *at; TIME_NULL when none. */
 int store_alerts_next_escalation(struct store *st, int64_t *at, struct sw_err *err);
@@ -261,8 +265,8 @@ int store_alerts_next_escalation(struct store *st, int64_t *at, struct sw_err *e
  * stored step states: the alert's step is now SUCCESS (for "stuck": no longer IN_PROGRESS),
  * or the instance has a record for a later step (step_index greater than the alert's).
  */
-int store_alerts_recovered(struct store *st, const char *workflow, size_t limit,
-			   struct alert **out, size_t *n, struct sw_err *err);
+int store_alerts_recovered(struct store *st, const char *workflow, size_t limit, struct alert **out,
+                           size_t *n, struct sw_err *err);
 
 /*
  * For an incremental resolver: *mark gets a bound such that every change to the instances of
@@ -273,14 +277,13 @@ int store_alerts_recovered(struct store *st, const char *workflow, size_t limit,
  * an earlier successful call, ...) then returns what store_alerts_recovered would,
  * restricted to the instances changed since (change mark >= since). since < 0: every one.
  */
-int store_recovery_mark(struct store *st, const char *workflow, int64_t *mark,
-			struct sw_err *err);
+int store_recovery_mark(struct store *st, const char *workflow, int64_t *mark, struct sw_err *err);
 int store_alerts_recovered_since(struct store *st, const char *workflow, int64_t since,
-				 size_t limit, struct alert **out, size_t *n, struct sw_err *err);
+                                 size_t limit, struct alert **out, size_t *n, struct sw_err *err);
 
 /* Open alerts of one rule (any workflow), oldest first, ids > after_id, at most limit. */
-int store_alerts_open_by_rule(struct store *st, const char *rule, int64_t after_id,
-			      size_t limit, struct alert **out, size_t *n, struct sw_err *err);
+int store_alerts_open_by_rule(struct store *st, const char *rule, int64_t after_id, size_t limit,
+                              struct alert **out, size_t *n, struct sw_err *err);
 
 /*
  * Open alerts with abandon_after_ms > 0 whose instance made no progress since
@@ -288,7 +291,7 @@ int store_alerts_open_by_rule(struct store *st, const char *rule, int64_t after_
  * occurred_at when the instance is unknown), at most limit.
  */
 int store_alerts_abandonable(struct store *st, int64_t now, size_t limit, struct alert **out,
-			     size_t *n, struct sw_err *err);
+                             size_t *n, struct sw_err *err);
 
 /* ---- incidents ------------------------------------------------------------------------- */
 
@@ -313,8 +316,8 @@ struct incident_filter {
 	int64_t before_id;    /* cursor, 0: newest */
 	size_t limit;
 };
-int store_incidents_list(struct store *st, const struct incident_filter *f,
-			 struct incident **out, size_t *n, struct sw_err *err);
+int store_incidents_list(struct store *st, const struct incident_filter *f, struct incident **out,
+                         size_t *n, struct sw_err *err);
 
 /* ---- counts for the demo, readiness and metrics ------------------------------------------ */
 
@@ -322,13 +325,13 @@ struct alert_counts {
 	int64_t by_state[ALERT_STATE_COUNT]; /* every alert, by current state */
 	int64_t resolved_by_resolver;        /* RESOLVED with resolved_by = "resolver" */
 	int64_t open_incidents;
-	int64_t affected_users_open;         /* distinct users with an open alert */
+	int64_t affected_users_open; /* distinct users with an open alert */
 };
 int store_alert_counts(struct store *st, struct alert_counts *out, struct sw_err *err);
 
 /* Flap count of a rule in a workflow (times a closed problem came back). */
 int store_rule_flaps(struct store *st, const char *workflow, const char *rule, int64_t *flaps,
-		     struct sw_err *err);
+                     struct sw_err *err);
 
 /* ---- added with the store implementation ---------------------------------------------- */
 
@@ -343,7 +346,7 @@ struct instance_info {
 void instance_info_release(struct instance_info *i);
 /* STORE_ENOTFOUND when the instance has no step record. */
 int store_instance_get(struct store *st, const char *workflow, const char *instance_id,
-		       struct instance_info *out, struct sw_err *err);
+                       struct instance_info *out, struct sw_err *err);
 
 /* ---- added for the API handlers (store_api.c) -------------------------------------------- */
 
@@ -364,14 +367,14 @@ void silence_release(struct silence *s);
 void silences_free(struct silence *v, size_t n);
 /* Whether s matches an alert of workflow/step/error (exact, case-sensitive compares). */
 bool silence_matches(const struct silence *s, const char *workflow, const char *step,
-		     const char *error);
+                     const char *error);
 /* Is s active at now. */
 bool silence_active(const struct silence *s, int64_t now);
 
 /* Insert s (id and created_at ignored; created_at = now): *id gets the new id. STORE_ERROR
  * when no matcher is set, ends_at is not after starts_at, or created_by is empty. */
 int store_silence_create(struct store *st, int64_t now, const struct silence *s, int64_t *id,
-			 struct sw_err *err);
+                         struct sw_err *err);
 /* STORE_ENOTFOUND if none. */
 int store_silence_get(struct store *st, int64_t id, struct silence *out, struct sw_err *err);
 struct silence_filter {
@@ -382,10 +385,10 @@ struct silence_filter {
 };
 /* Silences matching f, newest (highest id) first. */
 int store_silences_list(struct store *st, const struct silence_filter *f, struct silence **out,
-			size_t *n, struct sw_err *err);
+                        size_t *n, struct sw_err *err);
 /* Every silence active at now (few by nature; at most 10000), oldest first. */
 int store_silences_active(struct store *st, int64_t now, struct silence **out, size_t *n,
-			  struct sw_err *err);
+                          struct sw_err *err);
 /* End a silence now: ends_at = now (and starts_at = now if it had not started) unless it
  * already ended. STORE_ENOTFOUND for an unknown id. */
 int store_silence_expire(struct store *st, int64_t id, int64_t now, struct sw_err *err);
@@ -396,8 +399,8 @@ int store_silence_expire(struct store *st, int64_t id, int64_t now, struct sw_er
  * transaction. *acked (may be NULL) gets how many alerts were acked. STORE_ENOTFOUND for an
  * unknown id, STORE_ECONFLICT when the incident is resolved or already acked.
  */
-int store_incident_ack(struct store *st, int64_t id, int64_t now, const char *by,
-		       const char *note, size_t *acked, struct sw_err *err);
+int store_incident_ack(struct store *st, int64_t id, int64_t now, const char *by, const char *note,
+                       size_t *acked, struct sw_err *err);
 /*
  * Resolve an incident by hand: every open alert of it goes to RESOLVED with resolved_by
  * "incident" (actor and reason as given, one history row each), in one transaction; the
@@ -405,17 +408,16 @@ int store_incident_ack(struct store *st, int64_t id, int64_t now, const char *by
  * STORE_ENOTFOUND for an unknown id, STORE_ECONFLICT when the incident is resolved.
  */
 int store_incident_resolve(struct store *st, int64_t id, int64_t now, const char *actor,
-			   const char *note, size_t *resolved, struct sw_err *err);
+                           const char *note, size_t *resolved, struct sw_err *err);
 
 /* Instances of one user (any workflow), most recent progress first, at most limit. */
 int store_user_instances(struct store *st, const char *user_id, size_t limit,
-			 struct instance_info **out, size_t *n, struct sw_err *err);
+                         struct instance_info **out, size_t *n, struct sw_err *err);
 void instance_infos_free(struct instance_info *v, size_t n);
 
 /* How many of recs (records of workflow) are already stored, by their identity (instance,
  * step, status, updated_at). */
-int store_step_records_known(struct store *st, const char *workflow,
-			     const struct step_record *recs, size_t n, size_t *known,
-			     struct sw_err *err);
+int store_step_records_known(struct store *st, const char *workflow, const struct step_record *recs,
+                             size_t n, size_t *known, struct sw_err *err);
 
 #endif
