@@ -271,6 +271,11 @@ void server_config_put(struct server *s, const struct sw_config *cfg)
 	generation_put(s, g);
 }
 
+size_t server_job_stats(struct server *s, struct rt_job_stats **out)
+{
+	return rt_stats(s->rt, out);
+}
+
 int server_http_port(struct server *s)
 {
 	return s->http ? http_port(s->http) : 0;

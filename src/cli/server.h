@@ -37,6 +37,9 @@ const struct sw_config *server_config(struct server *s);
 /* The config in force for another thread: held until server_config_put, across reloads. */
 const struct sw_config *server_config_get(struct server *s);
 void server_config_put(struct server *s, const struct sw_config *cfg);
+struct rt_job_stats;
+/* A snapshot of the runtime's per-task statistics; free with rt_stats_free (runtime.h). */
+size_t server_job_stats(struct server *s, struct rt_job_stats **out);
 /* The HTTP port actually bound (when http.listen asked for port 0), or 0. */
 int server_http_port(struct server *s);
 

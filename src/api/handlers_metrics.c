@@ -1,0 +1,118 @@
+/*
+ * handlers_metrics.c - GET /metrics: Prometheus text exposition (format 0.0.4) of what a
+ * node knows now: alerts by state, open incidents and affected users, the health of each
+ * component, and every task's runs, failures, skipped slots and last duration.
+ *
+ * Names follow Prometheus' rules (stepwatch_ prefix, _total for counters, base units) and
+ * pass `promtool check metrics` (tests/integration/metrics.sh). Counts of alerts come from
+ * the store, so every node of a cluster reports the same store-wide figures; task figures
+ * are this process's own.
+ */
+#include "util/common.h"
+#include "util/strbuf.h"
+#include "api/app.h"
+#include "api/handlers.h"
+#include "runtime/runtime.h"
+#include "store/store.h"
+
+static void label_value(struct strbuf *sb, const char *v)
+{
+	strbuf_addch(sb, '"');
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			strbuf_addch(sb, '\\');
+		if (*v == '\n') {
+			strbuf_addstr(sb, "\\n");
+			continue;
+		}
+		strbuf_addch(sb, *v);
+	}
+	strbuf_addch(sb, '"');
+}
+
+static void family(struct strbuf *sb, const char *name, const char *type, const char *help)
+{
+	strbuf_addf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sample(struct strbuf *sb, const char *name, const char *label, const char *value,
+                   double v)
+{
+	strbuf_addstr(sb, name);
+	if (label) {
+		strbuf_addf(sb, "{%s=", label);
+		label_value(sb, value);
+		strbuf_addch(sb, '}');
+	}
+	strbuf_addf(sb, " %.17g\n", v);
+}
+
+int api_metrics(struct api_req *req, struct api_resp *resp)
+{
+	struct api_app *app = req->app;
+	struct alert_counts c;
+	struct health_entry *he = NULL;
+	struct rt_job_stats *js = NULL;
+	struct sw_err err = {""};
+	struct strbuf sb = STRBUF_INIT;
+	struct store *st;
+	size_t nh, nj;
+	int rc;
+
+	if (!app)
+		return api_error(resp, 503, "no server behind this API");
+	st = api_store(req, resp);
+	if (!st)
+		return -1;
+	memset(&c, 0, sizeof(c));
+	if (store_alert_counts(st, &c, &err) < 0)
+		return api_error(resp, 503, "store unavailable");
+
+	family(&sb, "stepwatch_build_info", "gauge", "Version of this stepwatch binary.");
+	sample(&sb, "stepwatch_build_info", "version", SW_VERSION, 1);
+
+	family(&sb, "stepwatch_alerts", "gauge", "Alerts in the store, by state.");
+	for (int s = 0; s < ALERT_STATE_COUNT; s++)
+		sample(&sb, "stepwatch_alerts", "state", alert_state_name((enum alert_state)s),
+		       (double)c.by_state[s]);
+	family(&sb, "stepwatch_alerts_auto_resolved", "gauge",
+	       "Alerts resolved by the resolver (the workflow recovered by itself).");
+	sample(&sb, "stepwatch_alerts_auto_resolved", NULL, NULL, (double)c.resolved_by_resolver);
+	family(&sb, "stepwatch_incidents_open", "gauge", "Incidents with at least one open alert.");
+	sample(&sb, "stepwatch_incidents_open", NULL, NULL, (double)c.open_incidents);
+	family(&sb, "stepwatch_affected_users_open", "gauge",
+	       "Distinct users with at least one open alert.");
+	sample(&sb, "stepwatch_affected_users_open", NULL, NULL, (double)c.affected_users_open);
+
+	nh = health_snapshot(server_health(app->srv), &he);
+	family(&sb, "stepwatch_component_healthy", "gauge",
+	       "1 when the component's last run succeeded (workflow, watcher, task), else 0.");
+	for (size_t i = 0; i < nh; i++)
+		sample(&sb, "stepwatch_component_healthy", "component", he[i].name, he[i].ok);
+	health_entries_free(he, nh);
+
+	nj = server_job_stats(app->srv, &js);
+	family(&sb, "stepwatch_task_runs_total", "counter", "Finished runs of each task.");
+	for (size_t i = 0; i < nj; i++)
+		sample(&sb, "stepwatch_task_runs_total", "task", js[i].name, (double)js[i].runs);
+	family(&sb, "stepwatch_task_failures_total", "counter", "Runs of each task that failed.");
+	for (size_t i = 0; i < nj; i++)
+		sample(&sb, "stepwatch_task_failures_total", "task", js[i].name,
+		       (double)js[i].failures);
+	family(&sb, "stepwatch_task_skipped_total", "counter",
+	       "Cadence slots of each task dropped because its previous run was still going.");
+	for (size_t i = 0; i < nj; i++)
+		sample(&sb, "stepwatch_task_skipped_total", "task", js[i].name,
+		       (double)js[i].skipped);
+	family(&sb, "stepwatch_task_last_duration_seconds", "gauge",
+	       "Duration of each task's last finished run.");
+	for (size_t i = 0; i < nj; i++)
+		if (js[i].last_duration_ms >= 0)
+			sample(&sb, "stepwatch_task_last_duration_seconds", "task", js[i].name,
+			       (double)js[i].last_duration_ms / 1000.0);
+	rt_stats_free(js, nj);
+
+	rc = api_raw(resp, 200, "text/plain; version=0.0.4; charset=utf-8", sb.buf, sb.len);
+	strbuf_release(&sb);
+	return rc;
+}
