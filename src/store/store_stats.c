@@ -1,0 +1,215 @@
+/*
+ * store_stats.c - the aggregates behind /api/v1/stats: the funnel of a workflow, TAT and
+ * step durations, success per segment value, and alert figures (SPEC section 7).
+ *
+ * DESIGN: shared SQL on both dialects, aggregating in the database where that is plain
+ * (COUNT/SUM with CASE), and in C where the dialects differ: segment values live in the
+ * instances' labels JSON (SQLite json_extract vs PostgreSQL ->>), so the database groups
+ * by the labels text and C reads the one key of each distinct labels object. Open range
+ * ends become the extreme int64 values so every statement has one fixed text (cached
+ * prepared statements) instead of variants with and without bounds.
+ */
+#include "util/common.h"
+#include "store/store-int.h"
+#include <jansson.h>
+
+static int64_t lo_of(int64_t from)
+{
+	return from == TIME_NULL ? INT64_MIN : from;
+}
+
+static int64_t hi_of(int64_t to)
+{
+	return to == TIME_NULL ? INT64_MAX : to;
+}
+
+int store_stats_funnel_step(struct store *st, const char *workflow, const char *step, int64_t from,
+                            int64_t to, int64_t stuck_before, struct funnel_step *out,
+                            struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[5] = {sp_text(workflow), sp_text(step), sp_int(lo_of(from)),
+	                           sp_int(hi_of(to)),
+	                           sp_int(stuck_before == TIME_NULL ? INT64_MIN : stuck_before)};
+	int rc;
+	memset(out, 0, sizeof(*out));
+	rc = store__exec(st,
+	                 "SELECT COUNT(*),"
+	                 " SUM(CASE WHEN s.status = 1 THEN 1 ELSE 0 END),"
+	                 " SUM(CASE WHEN s.status = 2 THEN 1 ELSE 0 END),"
+	                 " SUM(CASE WHEN s.status = 0 AND s.started_at <= $5 THEN 1 ELSE 0 END),"
+	                 " (SELECT COUNT(DISTINCT a.instance_id) FROM alerts a"
+	                 "   JOIN instances ai ON ai.workflow = a.workflow"
+	                 "    AND ai.instance_id = a.instance_id"
+	                 "  WHERE a.workflow = $1 AND a.step = $2 AND a.state = 5"
+	                 "    AND COALESCE(ai.started_at, 0) >= $3"
+	                 "    AND COALESCE(ai.started_at, 0) < $4)"
+	                 " FROM instance_steps s JOIN instances i ON i.workflow = s.workflow"
+	                 "  AND i.instance_id = s.instance_id"
+	                 " WHERE s.workflow = $1 AND s.step = $2"
+	                 "  AND COALESCE(i.started_at, 0) >= $3 AND COALESCE(i.started_at, 0) < $4",
+	                 p, 5, &rows, NULL, err);
+	if (!rc && rows.nrows == 1) {
+		out->entered = store_rows_int(&rows, 0, 0, 0);
+		out->succeeded = store_rows_int(&rows, 0, 1, 0);
+		out->failed = store_rows_int(&rows, 0, 2, 0);
+		out->stuck = store_rows_int(&rows, 0, 3, 0);
+		out->abandoned = store_rows_int(&rows, 0, 4, 0);
+	}
+	store_rows_release(&rows);
+	return rc;
+}
+
+int store_stats_durations(struct store *st, const char *workflow, const char *step, int64_t from,
+                          int64_t to, int64_t **out, size_t *n, struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[4] = {sp_text(workflow), sp_int(lo_of(from)), sp_int(hi_of(to)),
+	                           sp_text(step)};
+	int rc;
+	*out = NULL;
+	*n = 0;
+	if (!step)
+		rc = store__exec(st,
+		                 "SELECT completed_at - started_at FROM instances"
+		                 " WHERE workflow = $1 AND completed_at IS NOT NULL"
+		                 "  AND started_at IS NOT NULL"
+		                 "  AND started_at >= $2 AND started_at < $3",
+		                 p, 3, &rows, NULL, err);
+	else
+		rc = store__exec(st,
+		                 "SELECT s.finished_at - s.started_at FROM instance_steps s"
+		                 " JOIN instances i ON i.workflow = s.workflow"
+		                 "  AND i.instance_id = s.instance_id"
+		                 " WHERE s.workflow = $1 AND s.step = $4 AND s.status = 1"
+		                 "  AND s.started_at IS NOT NULL AND s.finished_at IS NOT NULL"
+		                 "  AND COALESCE(i.started_at, 0) >= $2"
+		                 "  AND COALESCE(i.started_at, 0) < $3",
+		                 p, 4, &rows, NULL, err);
+	if (!rc) {
+		*out = xcalloc(rows.nrows ? rows.nrows : 1, sizeof(**out));
+		for (size_t i = 0; i < rows.nrows; i++)
+			(*out)[i] = store_rows_int(&rows, i, 0, 0);
+		*n = rows.nrows;
+	}
+	store_rows_release(&rows);
+	return rc;
+}
+
+void segment_counts_free(struct segment_count *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].value);
+	free(v);
+}
+
+static int segment_cmp(const void *a, const void *b)
+{
+	const struct segment_count *x = a, *y = b;
+	if (!x->value || !y->value)
+		return !x->value - !y->value;
+	return strcmp(x->value, y->value);
+}
+
+/* The string value of key in a labels object, or NULL (absent, null, not a string). */
+static char *label_value(const char *labels, const char *key)
+{
+	json_t *j = labels ? json_loads(labels, 0, NULL) : NULL;
+	const json_t *v = json_object_get(j, key);
+	char *s = json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
+	json_decref(j);
+	return s;
+}
+
+int store_stats_segments(struct store *st, const char *workflow, const char *by, int64_t from,
+                         int64_t to, struct segment_count **out, size_t *n, struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[3] = {sp_text(workflow), sp_int(lo_of(from)), sp_int(hi_of(to))};
+	struct segment_count *v = NULL;
+	size_t nv = 0, alloc = 0;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	rc = store__exec(st,
+	                 "SELECT labels, COUNT(*),"
+	                 " SUM(CASE WHEN completed_at IS NOT NULL THEN 1 ELSE 0 END)"
+	                 " FROM instances WHERE workflow = $1"
+	                 "  AND COALESCE(started_at, 0) >= $2 AND COALESCE(started_at, 0) < $3"
+	                 " GROUP BY labels",
+	                 p, 3, &rows, NULL, err);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < rows.nrows; i++) {
+		char *val = label_value(store_rows_text(&rows, i, 0), by);
+		size_t k;
+		for (k = 0; k < nv; k++) {
+			if (val ? v[k].value && !strcmp(v[k].value, val) : !v[k].value)
+				break;
+		}
+		if (k == nv) {
+			ALLOC_GROW(v, nv + 1, alloc);
+			memset(&v[nv], 0, sizeof(v[nv]));
+			v[nv++].value = val;
+		} else {
+			free(val);
+		}
+		v[k].started += store_rows_int(&rows, i, 1, 0);
+		v[k].completed += store_rows_int(&rows, i, 2, 0);
+	}
+	if (nv > 1)
+		qsort(v, nv, sizeof(*v), segment_cmp);
+	*out = v ? v : xcalloc(1, sizeof(*v));
+	*n = nv;
+out:
+	store_rows_release(&rows);
+	return rc;
+}
+
+int store_stats_alerts(struct store *st, int64_t from, int64_t to, struct alert_stats *out,
+                       struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[2] = {sp_int(lo_of(from)), sp_int(hi_of(to))};
+	int rc;
+	memset(out, 0, sizeof(*out));
+	rc = store__exec(
+	    st,
+	    "SELECT COUNT(*),"
+	    " SUM(CASE WHEN state = 4 AND resolved_by = 'resolver' THEN 1 ELSE 0 END),"
+	    " SUM(CASE WHEN state = 4 AND (resolved_by IS NULL OR resolved_by <> 'resolver')"
+	    "  THEN 1 ELSE 0 END),"
+	    " SUM(CASE WHEN state = 5 THEN 1 ELSE 0 END),"
+	    " SUM(CASE WHEN acked_at IS NOT NULL THEN 1 ELSE 0 END),"
+	    " SUM(CASE WHEN acked_at IS NOT NULL THEN acked_at - opened_at ELSE 0 END),"
+	    " SUM(CASE WHEN state = 4 AND resolved_at IS NOT NULL THEN resolved_at - opened_at"
+	    "  ELSE 0 END)"
+	    " FROM alerts WHERE opened_at >= $1 AND opened_at < $2",
+	    p, 2, &rows, NULL, err);
+	if (rc)
+		goto out;
+	if (rows.nrows == 1) {
+		out->opened = store_rows_int(&rows, 0, 0, 0);
+		out->auto_resolved = store_rows_int(&rows, 0, 1, 0);
+		out->manually_resolved = store_rows_int(&rows, 0, 2, 0);
+		out->abandoned = store_rows_int(&rows, 0, 3, 0);
+		out->acked = store_rows_int(&rows, 0, 4, 0);
+		out->ack_ms_sum = store_rows_int(&rows, 0, 5, 0);
+		out->resolve_ms_sum = store_rows_int(&rows, 0, 6, 0);
+	}
+	store_rows_release(&rows);
+	rc = store__exec(st,
+	                 "SELECT h.to_state, COUNT(*) FROM alert_history h"
+	                 " JOIN alerts a ON a.id = h.alert_id"
+	                 " WHERE h.event = 'escalated' AND a.opened_at >= $1 AND a.opened_at < $2"
+	                 " GROUP BY h.to_state",
+	                 p, 2, &rows, NULL, err);
+	for (size_t i = 0; !rc && i < rows.nrows; i++) {
+		int64_t s = store_rows_int(&rows, i, 0, -1);
+		if (s >= ALERT_P2 && s <= ALERT_P0)
+			out->escalations[s - ALERT_P2] += store_rows_int(&rows, i, 1, 0);
+	}
+out:
+	store_rows_release(&rows);
+	return rc;
+}
