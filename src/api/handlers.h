@@ -1,7 +1,8 @@
 /*
  * handlers.h - every handler the route table (router.c) names. Implemented today:
  * handlers_core.c (health, OpenAPI document), handlers_health.c, handlers_alerts.c,
- * handlers_incidents.c, handlers_silences.c, handlers_instances.c, handlers_ingest.c.
+ * handlers_incidents.c, handlers_silences.c, handlers_instances.c, handlers_ingest.c,
+ * handlers_web.c (the dashboard page and its script and style).
  * The rest are in handlers_pending.c, which
  * validates their input and answers 501 until the store-backed versions replace them.
  */
@@ -15,6 +16,8 @@ api_handler_fn api_readyz;
 api_handler_fn api_metrics;
 api_handler_fn api_openapi;
 api_handler_fn api_dashboard;
+api_handler_fn api_web_js;
+api_handler_fn api_web_css;
 api_handler_fn api_alerts_list;
 api_handler_fn api_alerts_get;
 api_handler_fn api_alerts_ack;

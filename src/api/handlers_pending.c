@@ -1,6 +1,6 @@
 /*
- * handlers_pending.c - the routes whose handlers are not written yet (the
- * dashboard, stats, on-call). Each one already checks its input the way the real handler
+ * handlers_pending.c - the routes whose handlers are not written yet (stats,
+ * on-call). Each one already checks its input the way the real handler
  * must (query values), so clients and tests see real 400 answers, and then answers 501
  * not_implemented. Replace a function here by its real version (in a
  * handlers_<area>.c) and delete it from this file; keep the validation calls.
@@ -21,11 +21,6 @@ static int pending_range(struct api_req *req, struct api_resp *resp)
 	int64_t from = TIME_NULL, to = TIME_NULL;
 	if (api_query_time(req, resp, "from", &from) || api_query_time(req, resp, "to", &to))
 		return -1;
-	return pending(resp, req);
-}
-
-int api_dashboard(struct api_req *req, struct api_resp *resp)
-{
 	return pending(resp, req);
 }
 
