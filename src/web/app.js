@@ -195,7 +195,7 @@
         ev.push({ at: a.resolved_at, event: a.state === "ABANDONED" ? "abandoned" : "resolved", state: a.state, a, what, detail: a.resolved_by ? "by " + a.resolved_by : "" });
     }
     ev.sort((x, y) => (ms(y.at) || 0) - (ms(x.at) || 0));
-    const rows = ev.slice(0, 20).map((e) =>
+    const rows = ev.slice(0, 15).map((e) =>
       el("tr", { data: { alertId: e.a.id, event: e.event } },
         el("td", { class: "num", title: e.at }, age(e.at)),
         el("td", null, el("span", { class: "ev ev-" + e.event }, e.event)),
@@ -261,39 +261,62 @@
   }
 
   function renderTat(t) {
-    const cells = [["count", t.count], ["p50", dur(t.p50)], ["p90", dur(t.p90)], ["p99", dur(t.p99)], ["max", dur(t.max)], ["within SLA", pct(t.within_sla)]];
-    replaceKids($("tat"), [el("div", { class: "stats" }, ...cells.map(([k, v]) =>
-      el("div", { class: "stat", data: { key: k } }, el("span", { class: "n" }, v), el("span", { class: "l" }, k))))]);
+    const cells = [["count", num(t.count)], ["p50", dur(t.p50)], ["p90", dur(t.p90)], ["p99", dur(t.p99)], ["max", dur(t.max)], ["within SLA", pct(t.within_sla)]];
+    replaceKids($("tat"), [el("div", { class: "stats" }, ...cells.map(([k, v]) => stat(k, v)))]);
   }
 
-  /* Shapes not fixed by the contract: show arrays of objects as tables, the rest as pairs. */
-  function renderGeneric(node, obj) {
+  function stat(key, value, cls) {
+    return el("div", { class: "stat" + (cls ? " " + cls : ""), data: { key } },
+      el("span", { class: "n" }, value), el("span", { class: "l" }, key));
+  }
+
+  function num(x) {
+    return typeof x === "number" && Number.isFinite(x) ? String(x) : "–";
+  }
+
+  /* {segments: [{by, value, started, completed, rate, flagged, p_value}]}; flagged rows
+   * (significantly below the rest of the workflow) in red. */
+  function renderSegments(r) {
+    const segs = (r && Array.isArray(r.segments) && r.segments) || [];
+    if (!segs.length) return replaceKids($("segments"), [el("p", { class: "na" }, "No segment data in this window (the workflow may list no segments).")]);
+    const rows = segs.map((g) => {
+      const bar = el("span", { class: "bar ok" });
+      bar.style.width = Math.round(Math.max(0, Math.min(1, g.rate || 0)) * 100) + "%";
+      return el("tr", { class: g.flagged ? "flagged" : "", data: { segment: String(g.by) + "=" + String(g.value) } },
+        el("td", { class: "mono" }, g.by), el("td", null, g.value === null || g.value === undefined ? "(none)" : g.value),
+        el("td", { class: "barcell" }, el("span", { class: "track" }, bar)),
+        el("td", { class: "num" }, num(g.started)), el("td", { class: "num" }, num(g.completed)),
+        el("td", { class: "num strong" }, pct(g.rate)),
+        el("td", null, g.flagged ? el("span", { class: "pill bad" }, "below") : ""));
+    });
+    replaceKids($("segments"), [el("table", { class: "grid" },
+      el("thead", null, el("tr", null, ...["by", "value", "", "started", "done", "rate", ""].map((h, i) => el("th", { class: i >= 3 && i <= 5 ? "num" : "" }, h)))),
+      el("tbody", null, ...rows))]);
+  }
+
+  /* SLA adherence: the TAT share within the workflow's SLA, and the alert figures
+   * (opened, resolved, escalations per level, MTTA, MTTR). */
+  function renderSla(tat, alerts, alertsErr) {
     const kids = [];
-    const pairs = [];
-    for (const [k, v] of Object.entries(obj || {})) {
-      if (Array.isArray(v) && v.length && typeof v[0] === "object" && v[0] !== null) {
-        const cols = Object.keys(v[0]);
-        kids.push(el("h3", null, k), el("table", { class: "grid" },
-          el("thead", null, el("tr", null, ...cols.map((c) => el("th", null, c)))),
-          el("tbody", null, ...v.map((row) => el("tr", { class: row.flagged ? "flagged" : "" }, ...cols.map((c) => el("td", null, fmtVal(c, row[c]))))))));
-      } else if (v === null || typeof v !== "object") {
-        pairs.push(el("div", { class: "stat" }, el("span", { class: "n" }, fmtVal(k, v)), el("span", { class: "l" }, k)));
-      } else if (!Array.isArray(v)) {
-        for (const [k2, v2] of Object.entries(v))
-          if (v2 === null || typeof v2 !== "object")
-            pairs.push(el("div", { class: "stat" }, el("span", { class: "n" }, fmtVal(k2, v2)), el("span", { class: "l" }, k + " " + k2)));
-      }
+    if (tat && typeof tat.within_sla === "number") {
+      const w = tat.within_sla;
+      kids.push(el("div", { class: "stats" }, stat("TAT within SLA", pct(w), w >= 0.95 ? "good" : w >= 0.8 ? "warn" : "bad")));
     }
-    if (pairs.length) kids.unshift(el("div", { class: "stats" }, ...pairs));
-    replaceKids(node, kids.length ? kids : [el("p", { class: "na" }, "No data.")]);
-  }
-
-  function fmtVal(k, v) {
-    if (v === null || v === undefined) return "–";
-    if (typeof v === "number" && /rate|within|conversion|share/.test(k) && v <= 1) return pct(v);
-    if (typeof v === "number" && /mtt|seconds|_s$/.test(k)) return dur(v);
-    if (typeof v === "boolean") return v ? "yes" : "no";
-    return String(v);
+    if (alerts) {
+      const esc = alerts.escalations || alerts.reached || {};
+      kids.push(el("div", { class: "stats" },
+        stat("opened", num(alerts.opened)), stat("auto-resolved", num(alerts.auto_resolved)),
+        stat("manually resolved", num(alerts.manually_resolved)), stat("abandoned", num(alerts.abandoned)),
+        stat("self-recovery", pct(alerts.self_recovery_rate)),
+        stat("MTTA", dur(alerts.mtta_seconds === undefined ? alerts.mtta : alerts.mtta_seconds)),
+        stat("MTTR", dur(alerts.mttr_seconds === undefined ? alerts.mttr : alerts.mttr_seconds))));
+      kids.push(el("div", { class: "stats" }, stat("reached P2", num(esc.P2), "p2"), stat("reached P1", num(esc.P1), "p1"), stat("reached P0", num(esc.P0), "p0")));
+    } else if (alertsErr) {
+      const na = el("div");
+      unavailable(na, alertsErr);
+      kids.push(...na.childNodes);
+    }
+    replaceKids($("sla"), kids.length ? kids : [el("p", { class: "na" }, "No data.")]);
   }
 
   async function refreshStats(workflow) {
@@ -301,19 +324,21 @@
     const range = "from=" + encodeURIComponent(iso(new Date(now - 86400000))) + "&to=" + encodeURIComponent(iso(now));
     const wq = "workflow=" + encodeURIComponent(workflow) + "&" + range;
     const by = $("segment-by").value.trim();
-    const jobs = [];
-    if (!workflow) {
-      needWorkflow($("funnel"));
-      needWorkflow($("tat"));
-      needWorkflow($("segments"));
-    } else {
-      jobs.push(get("/api/v1/stats/funnel?" + wq).then(renderFunnel, (e) => unavailable($("funnel"), e)));
-      jobs.push(get("/api/v1/stats/tat?" + wq).then((t) => { renderTat(t); return t; }, (e) => unavailable($("tat"), e)));
-      jobs.push(get("/api/v1/stats/segments?" + wq + (by ? "&by=" + encodeURIComponent(by) : ""))
-        .then((s) => renderGeneric($("segments"), s), (e) => unavailable($("segments"), e)));
+    const ok = (v) => ({ v });
+    const bad = (e) => ({ e });
+    const none = Promise.resolve({});
+    const [funnel, tat, segs, alerts] = await Promise.all([
+      workflow ? get("/api/v1/stats/funnel?" + wq).then(ok, bad) : none,
+      workflow ? get("/api/v1/stats/tat?" + wq).then(ok, bad) : none,
+      workflow ? get("/api/v1/stats/segments?" + wq + (by ? "&by=" + encodeURIComponent(by) : "")).then(ok, bad) : none,
+      get("/api/v1/stats/alerts?" + range).then(ok, bad),
+    ]);
+    for (const [r, node, render] of [[funnel, "funnel", renderFunnel], [tat, "tat", renderTat], [segs, "segments", renderSegments]]) {
+      if (!workflow) needWorkflow($(node));
+      else if (r.e) unavailable($(node), r.e);
+      else render(r.v);
     }
-    jobs.push(get("/api/v1/stats/alerts?" + range).then((s) => renderGeneric($("sla"), s), (e) => unavailable($("sla"), e)));
-    await Promise.all(jobs);
+    renderSla(tat.v, alerts.v, alerts.e);
   }
 
   function updateWorkflows(lists) {
