@@ -3,7 +3,8 @@
 # its script and style are served with their types and security headers; the rendered DOM
 # holds the open incidents (by group key), the alert counts per level, the newest alerts,
 # history and health; a hostile error text shows as text (never markup, never run); with
-# tokens configured the page asks for one. Leaves a screenshot (checked to be a PNG).
+# tokens configured the page asks for one; it reloads its data every 5 s by itself. Leaves a
+# screenshot (checked to be a PNG).
 . "$(dirname "$0")/lib.bash"
 
 CHROME=$(command -v chromium || command -v chromium-browser || true)
@@ -133,6 +134,14 @@ else
   fail "screenshot missing or not a PNG"
 fi
 [ -n "${DASH_PNG_OUT:-}" ] && cp "$T/dash.png" "$DASH_PNG_OUT"
+
+# it refreshes by itself: 12 s of (virtual) time on the page fetch the incidents 3 times
+before=$(grep -c 'path=/api/v1/incidents ' "$T/serve.log" || true)
+chrome_run "$base/" --dump-dom --virtual-time-budget=12000 >/dev/null || fail "chromium (refresh)"
+sleep 0.2
+after=$(grep -c 'path=/api/v1/incidents ' "$T/serve.log" || true)
+[ $((after - before)) -ge 3 ] && ok "auto-refresh ($((after - before)) loads in 12 s)" \
+  || fail "auto-refresh: $((after - before)) loads in 12 s"
 kill -TERM "$pid"
 rc=0; wait "$pid" || rc=$?
 expect_eq "$rc" 0 "exit code after SIGTERM"
