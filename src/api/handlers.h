@@ -1,9 +1,9 @@
 /*
- * handlers.h - every handler the route table (router.c) names. Implemented today:
- * handlers_core.c (health, OpenAPI document), handlers_health.c, handlers_alerts.c,
- * handlers_incidents.c, handlers_silences.c, handlers_instances.c, handlers_ingest.c.
- * The rest are in handlers_pending.c, which
- * validates their input and answers 501 until the store-backed versions replace them.
+ * handlers.h - every handler the route table (router.c) names: handlers_core.c (health,
+ * OpenAPI document), handlers_health.c (readiness), handlers_metrics.c, handlers_alerts.c,
+ * handlers_incidents.c, handlers_silences.c, handlers_instances.c (instances, users),
+ * handlers_ingest.c (push ingest), handlers_stats.c (stats, on-call), handlers_web.c (the
+ * dashboard page and its script and style).
  */
 #ifndef SW_HANDLERS_H
 #define SW_HANDLERS_H
@@ -15,6 +15,8 @@ api_handler_fn api_readyz;
 api_handler_fn api_metrics;
 api_handler_fn api_openapi;
 api_handler_fn api_dashboard;
+api_handler_fn api_web_js;
+api_handler_fn api_web_css;
 api_handler_fn api_alerts_list;
 api_handler_fn api_alerts_get;
 api_handler_fn api_alerts_ack;

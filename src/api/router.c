@@ -15,6 +15,8 @@
 /* Keep in step with src/api/openapi.json (tests/unit/test_api_openapi.c checks it). */
 const struct api_route api_routes[] = {
     {"GET", "/", api_dashboard, API_PUBLIC, API_R_INLINE, NULL},
+    {"GET", "/app.js", api_web_js, API_PUBLIC, API_R_INLINE, NULL},
+    {"GET", "/app.css", api_web_css, API_PUBLIC, API_R_INLINE, NULL},
     {"GET", "/healthz", api_healthz, API_PUBLIC, API_R_INLINE, NULL},
     {"GET", "/readyz", api_readyz, API_PUBLIC, 0, NULL},
     {"GET", "/metrics", api_metrics, API_PUBLIC, 0, NULL},
