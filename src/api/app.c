@@ -30,10 +30,8 @@ struct store *api_store(struct api_req *req, struct api_resp *resp)
 		api_error(resp, 500, "route has no worker context");
 		return NULL;
 	}
-	if (w->st && store_ping(w->st, NULL) < 0) {
-		store_close(w->st);
-		w->st = NULL;
-	}
+	/* no ping per request: a broken PostgreSQL connection is re-established by the
+	 * backend at its next statement, and a failure answers 503 through the handler */
 	if (!w->st && store_open(app->store_url, &w->st, &err) < 0) {
 		w->st = NULL;
 		log_warn("store unavailable", "error=%s", err.msg);

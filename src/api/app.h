@@ -16,7 +16,7 @@ struct api_app {
 };
 
 struct api_worker {
-	struct store *st; /* opened lazily; reopened after a failed ping */
+	struct store *st; /* opened lazily; the backend reconnects a broken connection */
 };
 
 /* The worker's store connection, or NULL after answering 503 "store unavailable". */
