@@ -268,6 +268,10 @@ int cmd_demo(int argc, char **argv)
 	}
 	if (signals_install(&err) < 0 || server_start(cfg, &sopts, &srv, &err) < 0) {
 		fprintf(stderr, "stepwatch demo: %s\n", err.msg);
+		if (strstr(err.msg, "in use"))
+			fprintf(
+			    stderr,
+			    "stepwatch demo: pick another port with --port N (0: any free one)\n");
 		goto out;
 	}
 	cfg = NULL; /* the server's now */
