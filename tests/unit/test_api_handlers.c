@@ -7,6 +7,7 @@
  * additionalProperties) written here.
  */
 #include "helpers.h"
+#include "apitest.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 #include "util/assets.h"
@@ -20,136 +21,17 @@
 #define RESPONDER "resp-secret-456"
 #define VIEWER    "view-secret-789"
 
-static json_t *doc; /* the OpenAPI document */
-
 struct fx {
 	struct server *srv;
 	char *dir, *store_url;
 	int port;
 };
 
-/* ---- a JSON-schema subset validator ---------------------------------------------------- */
-
-static const json_t *resolve_ref(const json_t *s)
-{
-	const json_t *ref = json_object_get(s, "$ref");
-	const char *p;
-	const json_t *cur = doc;
-	char key[128];
-	if (!json_is_string(ref))
-		return s;
-	p = json_string_value(ref);
-	if (strncmp(p, "#/", 2))
-		fail_msg("unsupported $ref '%s'", p);
-	p += 2;
-	while (*p) {
-		size_t n = strcspn(p, "/");
-		snprintf(key, sizeof(key), "%.*s", (int)n, p);
-		cur = json_object_get(cur, key);
-		if (!cur)
-			fail_msg("dangling $ref '%s'", json_string_value(ref));
-		p += n + (p[n] == '/');
-	}
-	return resolve_ref(cur);
-}
-
-static int check(const json_t *schema, const json_t *v, const char *path, struct strbuf *why);
-
-static int check_type(const char *t, const json_t *v)
-{
-	if (!strcmp(t, "object"))
-		return json_is_object(v);
-	if (!strcmp(t, "array"))
-		return json_is_array(v);
-	if (!strcmp(t, "string"))
-		return json_is_string(v);
-	if (!strcmp(t, "integer"))
-		return json_is_integer(v);
-	if (!strcmp(t, "number"))
-		return json_is_number(v);
-	if (!strcmp(t, "boolean"))
-		return json_is_boolean(v);
-	fail_msg("unsupported type '%s'", t);
-	return 0;
-}
-
-static int check(const json_t *schema, const json_t *v, const char *path, struct strbuf *why)
-{
-	const json_t *s = resolve_ref(schema), *t, *x;
-	size_t i;
-	const char *k;
-	if (json_is_null(v) && json_is_true(json_object_get(s, "nullable")))
-		return 0;
-	if ((x = json_object_get(s, "allOf"))) {
-		json_t *sub;
-		json_array_foreach(x, i, sub)
-		{
-			if (check(sub, v, path, why))
-				return -1;
-		}
-	}
-	if ((x = json_object_get(s, "oneOf"))) {
-		json_t *sub;
-		int ok = 0;
-		struct strbuf tmp = STRBUF_INIT;
-		json_array_foreach(x, i, sub) ok += !check(sub, v, path, &tmp);
-		strbuf_release(&tmp);
-		if (ok != 1)
-			return strbuf_addf(why, "%s: matches %d of oneOf", path, ok), -1;
-	}
-	if ((t = json_object_get(s, "type")) && !check_type(json_string_value(t), v))
-		return strbuf_addf(why, "%s: not a %s", path, json_string_value(t)), -1;
-	if ((x = json_object_get(s, "enum"))) {
-		json_t *e;
-		int found = 0;
-		json_array_foreach(x, i, e) found |= json_equal(e, v);
-		if (!found)
-			return strbuf_addf(why, "%s: not one of the enum", path), -1;
-	}
-	if (json_is_object(v)) {
-		const json_t *props = json_object_get(s, "properties"),
-		             *addl = json_object_get(s, "additionalProperties"), *req, *e;
-		json_t *val;
-		json_array_foreach((req = json_object_get(s, "required")), i, e)
-		{
-			if (!json_object_get(v, json_string_value(e)))
-				return strbuf_addf(why, "%s: missing '%s'", path,
-				                   json_string_value(e)),
-				       -1;
-		}
-		json_object_foreach((json_t *)(uintptr_t)v, k, val)
-		{
-			char sub[256];
-			const json_t *ps = props ? json_object_get(props, k) : NULL;
-			snprintf(sub, sizeof(sub), "%s.%s", path, k);
-			if (ps) {
-				if (check(ps, val, sub, why))
-					return -1;
-			} else if (json_is_false(addl)) {
-				return strbuf_addf(why, "%s: not allowed", sub), -1;
-			} else if (json_is_object(addl) && check(addl, val, sub, why)) {
-				return -1;
-			}
-		}
-	}
-	if (json_is_array(v) && (x = json_object_get(s, "items"))) {
-		json_t *e;
-		json_array_foreach(v, i, e)
-		{
-			char sub[256];
-			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-			if (check(x, e, sub, why))
-				return -1;
-		}
-	}
-	return 0;
-}
-
 /* The validator itself must catch what it claims to. */
 static void test_validator(void **state)
 {
-	json_t *sch = json_object_get(
-	    json_object_get(json_object_get(doc, "components"), "schemas"), "Error");
+	json_t *schemas = json_object_get(json_object_get(apitest_doc(), "components"), "schemas");
+	json_t *sch = json_object_get(schemas, "Error");
 	struct strbuf why = STRBUF_INIT;
 	json_t *good = json_loads("{\"error\":{\"code\":\"conflict\",\"message\":\"x\"}}", 0, NULL);
 	json_t *bad1 = json_loads("{\"error\":{\"code\":\"nope\",\"message\":\"x\"}}", 0, NULL);
@@ -157,13 +39,12 @@ static void test_validator(void **state)
 	json_t *bad3 = json_loads("{\"error\":{\"code\":\"conflict\",\"message\":3}}", 0, NULL);
 	json_t *ir = json_loads("{\"accepted\":1,\"new\":1,\"alerts_opened\":0,\"x\":1}", 0, NULL);
 	(void)state;
-	assert_int_equal(check(sch, good, "$", &why), 0);
-	assert_int_equal(check(sch, bad1, "$", &why), -1);
-	assert_int_equal(check(sch, bad2, "$", &why), -1);
-	assert_int_equal(check(sch, bad3, "$", &why), -1);
-	sch = json_object_get(json_object_get(json_object_get(doc, "components"), "schemas"),
-	                      "IngestResult");
-	assert_int_equal(check(sch, ir, "$", &why), -1); /* additionalProperties false */
+	assert_int_equal(apitest_check(sch, good, "$", &why), 0);
+	assert_int_equal(apitest_check(sch, bad1, "$", &why), -1);
+	assert_int_equal(apitest_check(sch, bad2, "$", &why), -1);
+	assert_int_equal(apitest_check(sch, bad3, "$", &why), -1);
+	sch = json_object_get(schemas, "IngestResult");
+	assert_int_equal(apitest_check(sch, ir, "$", &why), -1); /* additionalProperties false */
 	assert_non_null(strstr(why.buf, "$.x: not allowed"));
 	strbuf_release(&why);
 	json_decref(good);
@@ -173,83 +54,7 @@ static void test_validator(void **state)
 	json_decref(ir);
 }
 
-/* ---- HTTP ------------------------------------------------------------------------------ */
-
-struct res {
-	long status;
-	struct strbuf body;
-	json_t *json;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-	strbuf_add(&((struct res *)ud)->body, p, size * n);
-	return size * n;
-}
-
-static void res_release(struct res *r)
-{
-	strbuf_release(&r->body);
-	json_decref(r->json);
-	memset(r, 0, sizeof(*r));
-}
-
-/*
- * One request to the route pattern (for the schema lookup) at path; the answer must be
- * JSON valid against the document's schema for (pattern, method, status).
- */
-static long call(struct fx *f, const char *method, const char *pattern, const char *path,
-                 const char *token, const char *body, struct res *r)
-{
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	char url[2048], auth[256], lm[16], st[8];
-	const json_t *resp, *schema;
-	struct strbuf why = STRBUF_INIT;
-	memset(r, 0, sizeof(*r));
-	strbuf_init(&r->body, 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", f->port, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-	if (token) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		h = curl_slist_append(h, auth);
-	}
-	if (body) {
-		h = curl_slist_append(h, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	r->json = json_loadb(r->body.buf, r->body.len, 0, NULL);
-	if (!r->json)
-		fail_msg("%s %s: %ld, not JSON: %s", method, path, r->status, r->body.buf);
-	for (size_t i = 0; method[i] && i < sizeof(lm) - 1; i++)
-		lm[i] = (char)tolower((unsigned char)method[i]), lm[i + 1] = '\0';
-	snprintf(st, sizeof(st), "%ld", r->status);
-	resp = json_object_get(
-	    json_object_get(json_object_get(json_object_get(doc, "paths"), pattern), lm),
-	    "responses");
-	if (!resp || !json_object_get(resp, st))
-		fail_msg("%s %s: status %ld is not in the document", method, pattern, r->status);
-	resp = resolve_ref(json_object_get(resp, st));
-	schema = json_object_get(
-	    json_object_get(json_object_get(resp, "content"), "application/json"), "schema");
-	assert_non_null(schema);
-	if (check(schema, r->json, "$", &why))
-		fail_msg("%s %s (%ld): %s\n%s", method, path, r->status, why.buf, r->body.buf);
-	strbuf_release(&why);
-	return r->status;
-}
-
-#define CALL(m, pat, path, tok, body) call(f, m, pat, path, tok, body, &r)
+#define CALL(m, pat, path, tok, body) apitest_call(f->port, m, pat, path, tok, body, &r)
 
 /* ---- fixture --------------------------------------------------------------------------- */
 
@@ -330,7 +135,7 @@ static int teardown(void **state)
 
 #define FX()                   \
 	struct fx *f = *state; \
-	struct res r;          \
+	struct apitest_res r;  \
 	if (!f)                \
 	skip()
 
@@ -367,7 +172,7 @@ static const char *jstr(const json_t *o, const char *k)
 static int64_t push_failures(struct fx *f, const char *prefix, int n, const char *error)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct res r;
+	struct apitest_res r;
 	int64_t opened;
 	strbuf_addch(&sb, '[');
 	for (int i = 0; i < n; i++) {
@@ -383,7 +188,7 @@ static int64_t push_failures(struct fx *f, const char *prefix, int n, const char
 	    CALL("POST", "/api/v1/step-records", "/api/v1/step-records", RESPONDER, sb.buf), 200);
 	opened = jint(r.json, "alerts_opened");
 	assert_int_equal(jint(r.json, "accepted"), 2 * n);
-	res_release(&r);
+	apitest_res_release(&r);
 	strbuf_release(&sb);
 	return opened;
 }
@@ -403,12 +208,12 @@ static void test_ingest(void **state)
 	    CALL("POST", "/api/v1/step-records", "/api/v1/step-records", RESPONDER, sb.buf), 200);
 	assert_int_equal(jint(r.json, "new"), 1);
 	assert_int_equal(jint(r.json, "alerts_opened"), 1);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(
 	    CALL("POST", "/api/v1/step-records", "/api/v1/step-records", RESPONDER, sb.buf), 200);
 	assert_int_equal(jint(r.json, "new"), 0);
 	assert_int_equal(jint(r.json, "alerts_opened"), 0);
-	res_release(&r);
+	apitest_res_release(&r);
 	strbuf_release(&sb);
 
 	/* one bad record among good ones: 422 naming it, and nothing stored */
@@ -420,11 +225,11 @@ static void test_ingest(void **state)
 	assert_int_equal(
 	    CALL("POST", "/api/v1/step-records", "/api/v1/step-records", RESPONDER, sb.buf), 422);
 	assert_non_null(strstr(r.body.buf, "item 1: step"));
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(
 	    CALL("GET", "/api/v1/alerts", "/api/v1/alerts?instance_id=bad0", VIEWER, NULL), 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
-	res_release(&r);
+	apitest_res_release(&r);
 	strbuf_release(&sb);
 	/* unknown workflow, bad status, bad time */
 	assert_int_equal(
@@ -434,7 +239,7 @@ static void test_ingest(void **state)
 	         "\"updated_at\":\"2026-01-01T00:00:00Z\"}]"),
 	    422);
 	assert_non_null(strstr(r.body.buf, "item 0: unknown workflow 'nope'"));
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(
 	    CALL("POST", "/api/v1/step-records", "/api/v1/step-records", RESPONDER,
 	         "[{\"workflow\":\"loan\",\"instance_id\":1,\"user_id\":2,\"step\":\"kyc\","
@@ -442,7 +247,7 @@ static void test_ingest(void **state)
 	         "\"updated_at\":\"2026-01-01T00:00:00Z\"}]"),
 	    422);
 	assert_non_null(strstr(r.body.buf, "status"));
-	res_release(&r);
+	apitest_res_release(&r);
 	/* integer ids become strings */
 	assert_int_equal(
 	    CALL("POST", "/api/v1/step-records", "/api/v1/step-records", RESPONDER,
@@ -450,16 +255,16 @@ static void test_ingest(void **state)
 	         "\"status\":\"failed\",\"error\":\"X\",\"started_at\":\"2026-01-01T00:00:00Z\","
 	         "\"updated_at\":\"2026-01-01T00:00:00Z\"}]"),
 	    200);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/users/{user_id}", "/api/v1/users/88", VIEWER, NULL),
 	                 200);
 	assert_string_equal(
 	    jstr(json_array_get(json_object_get(r.json, "alerts"), 0), "instance_id"), "77");
-	res_release(&r);
+	apitest_res_release(&r);
 	/* viewer may not push */
 	assert_int_equal(CALL("POST", "/api/v1/step-records", "/api/v1/step-records", VIEWER, "[]"),
 	                 403);
-	res_release(&r);
+	apitest_res_release(&r);
 }
 
 static void test_list_filters_and_pages(void **state)
@@ -490,7 +295,7 @@ static void test_list_filters_and_pages(void **state)
 		}
 		if (json_is_string(json_object_get(r.json, "next_cursor")))
 			cursor = xstrdup(jstr(r.json, "next_cursor"));
-		res_release(&r);
+		apitest_res_release(&r);
 		if (page == 0) {
 			char pre[16];
 			snprintf(pre, sizeof(pre), "q%d", page);
@@ -505,7 +310,7 @@ static void test_list_filters_and_pages(void **state)
 	assert_int_equal(CALL("GET", "/api/v1/alerts", "/api/v1/alerts?limit=14", VIEWER, NULL),
 	                 200);
 	assert_true(json_is_null(json_object_get(r.json, "next_cursor")));
-	res_release(&r);
+	apitest_res_release(&r);
 	/* filters */
 	assert_int_equal(CALL("GET", "/api/v1/alerts",
 	                      "/api/v1/alerts?workflow=loan&step=bureau_pull&rule=failed&state="
@@ -521,14 +326,14 @@ static void test_list_filters_and_pages(void **state)
 		snprintf(path, sizeof(path), "/api/v1/alerts?incident=%" PRId64 "&limit=1000",
 		         jint(a, "incident_id"));
 	}
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/alerts", path, VIEWER, NULL), 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 14);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/alerts", "/api/v1/alerts?level=P1", VIEWER, NULL),
 	                 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
-	res_release(&r);
+	apitest_res_release(&r);
 	/* hostile values are just values */
 	assert_int_equal(CALL("GET", "/api/v1/alerts",
 	                      "/api/v1/alerts?workflow=x'%3B%20DROP%20TABLE%20alerts%3B--&step=%25"
@@ -536,31 +341,31 @@ static void test_list_filters_and_pages(void **state)
 	                      VIEWER, NULL),
 	                 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/alerts", "/api/v1/alerts?limit=1", VIEWER, NULL),
 	                 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-	res_release(&r);
+	apitest_res_release(&r);
 	/* bad values */
 	assert_int_equal(
 	    CALL("GET", "/api/v1/alerts", "/api/v1/alerts?state=OPENISH", VIEWER, NULL), 400);
 	assert_non_null(strstr(r.body.buf, "OPENISH"));
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/alerts", "/api/v1/alerts?level=P9", VIEWER, NULL),
 	                 400);
 	assert_non_null(strstr(r.body.buf, "P9"));
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/alerts", "/api/v1/alerts?limit=0", VIEWER, NULL),
 	                 400);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/alerts", "/api/v1/alerts?limit=1001", VIEWER, NULL),
 	                 400);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/alerts", "/api/v1/alerts?cursor=zz%21", VIEWER, NULL),
 	                 400);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/alerts", "/api/v1/alerts", NULL, NULL), 401);
-	res_release(&r);
+	apitest_res_release(&r);
 	free(cursor);
 }
 
@@ -571,40 +376,40 @@ static void test_ack_resolve(void **state)
 	assert_int_equal(push_failures(f, "a", 2, "TIMEOUT"), 2);
 	assert_int_equal(CALL("GET", "/api/v1/alerts/{id}", "/api/v1/alerts/999999", VIEWER, NULL),
 	                 404);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("POST", "/api/v1/alerts/{id}/ack", "/api/v1/alerts/1/ack", RESPONDER,
 	                      "{\"by\":\"someone else\",\"note\":\"looking\"}"),
 	                 200);
 	assert_string_equal(jstr(r.json, "acked_by"), "rob");
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(
 	    CALL("POST", "/api/v1/alerts/{id}/ack", "/api/v1/alerts/1/ack", RESPONDER, "{}"), 409);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(
 	    CALL("POST", "/api/v1/alerts/{id}/resolve", "/api/v1/alerts/1/resolve", VIEWER, "{}"),
 	    403);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("POST", "/api/v1/alerts/{id}/resolve", "/api/v1/alerts/1/resolve",
 	                      RESPONDER, "{\"note\":\"fixed by hand\"}"),
 	                 200);
 	assert_string_equal(jstr(r.json, "state"), "RESOLVED");
 	assert_string_equal(jstr(r.json, "resolved_by"), "user:rob");
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("POST", "/api/v1/alerts/{id}/resolve", "/api/v1/alerts/1/resolve",
 	                      RESPONDER, "{}"),
 	                 409);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(
 	    CALL("POST", "/api/v1/alerts/{id}/ack", "/api/v1/alerts/1/ack", RESPONDER, "{}"), 409);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(
 	    CALL("POST", "/api/v1/alerts/{id}/ack", "/api/v1/alerts/424242/ack", RESPONDER, "{}"),
 	    404);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("POST", "/api/v1/alerts/{id}/ack", "/api/v1/alerts/1/ack", RESPONDER,
 	                      "{\"bye\":1}"),
 	                 422);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/alerts/{id}", "/api/v1/alerts/1", VIEWER, NULL), 200);
 	h = json_object_get(r.json, "history");
 	assert_int_equal(json_array_size(h), 3); /* opened, acked, resolved: no second resolve */
@@ -618,7 +423,7 @@ static void test_ack_resolve(void **state)
 	assert_string_equal(jstr(json_array_get(h, 2), "from"), "INITIATED");
 	assert_string_equal(jstr(json_array_get(h, 2), "to"), "RESOLVED");
 	assert_string_equal(jstr(json_array_get(h, 2), "reason"), "fixed by hand");
-	res_release(&r);
+	apitest_res_release(&r);
 }
 
 static void test_incidents(void **state)
@@ -634,18 +439,18 @@ static void test_incidents(void **state)
 	id = jint(json_array_get(json_object_get(r.json, "items"), 0), "id");
 	assert_int_equal(jint(json_array_get(json_object_get(r.json, "items"), 0), "open_alerts"),
 	                 4);
-	res_release(&r);
+	apitest_res_release(&r);
 	snprintf(path, sizeof(path), "/api/v1/incidents/%" PRId64, id);
 	assert_int_equal(CALL("GET", "/api/v1/incidents/{id}", path, VIEWER, NULL), 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "alert_ids")), 4);
 	assert_int_equal(jint(r.json, "affected_users"), 4);
-	res_release(&r);
+	apitest_res_release(&r);
 	snprintf(path, sizeof(path), "/api/v1/incidents/%" PRId64 "/ack", id);
 	assert_int_equal(CALL("POST", "/api/v1/incidents/{id}/ack", path, RESPONDER, "{}"), 200);
 	assert_string_equal(jstr(r.json, "acked_by"), "rob");
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("POST", "/api/v1/incidents/{id}/ack", path, RESPONDER, "{}"), 409);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/alerts", "/api/v1/alerts?open=true", VIEWER, NULL),
 	                 200);
 	{
@@ -654,32 +459,32 @@ static void test_incidents(void **state)
 		json_array_foreach(json_object_get(r.json, "items"), i, it)
 		    assert_string_equal(jstr(it, "acked_by"), "rob");
 	}
-	res_release(&r);
+	apitest_res_release(&r);
 	snprintf(path, sizeof(path), "/api/v1/incidents/%" PRId64 "/resolve", id);
 	assert_int_equal(CALL("POST", "/api/v1/incidents/{id}/resolve", path, VIEWER, "{}"), 403);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("POST", "/api/v1/incidents/{id}/resolve", path, RESPONDER,
 	                      "{\"note\":\"partner back\"}"),
 	                 200);
 	assert_string_equal(jstr(r.json, "state"), "RESOLVED");
 	assert_int_equal(jint(r.json, "open_alerts"), 0);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("POST", "/api/v1/incidents/{id}/resolve", path, RESPONDER, "{}"),
 	                 409);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(
 	    CALL("GET", "/api/v1/alerts", "/api/v1/alerts?state=RESOLVED", VIEWER, NULL), 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 4);
 	assert_string_equal(
 	    jstr(json_array_get(json_object_get(r.json, "items"), 0), "resolved_by"), "incident");
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(
 	    CALL("GET", "/api/v1/incidents/{id}", "/api/v1/incidents/777", VIEWER, NULL), 404);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("POST", "/api/v1/incidents/{id}/ack", "/api/v1/incidents/777/ack",
 	                      RESPONDER, "{}"),
 	                 404);
-	res_release(&r);
+	apitest_res_release(&r);
 }
 
 static void test_silences(void **state)
@@ -695,47 +500,47 @@ static void test_silences(void **state)
 	         t1);
 	assert_int_equal(CALL("POST", "/api/v1/silences", "/api/v1/silences", RESPONDER, body),
 	                 403);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("POST", "/api/v1/silences", "/api/v1/silences", ADMIN, body), 201);
 	assert_string_equal(jstr(r.json, "created_by"), "alice");
 	assert_true(json_is_null(json_object_get(r.json, "step")));
 	assert_true(json_is_true(json_object_get(r.json, "pause_escalation")));
 	id = jint(r.json, "id");
-	res_release(&r);
+	apitest_res_release(&r);
 	/* one in the future */
 	snprintf(body, sizeof(body), "{\"step\":\"kyc\",\"starts_at\":\"%s\",\"ends_at\":\"%s\"}",
 	         t1, t2);
 	assert_int_equal(CALL("POST", "/api/v1/silences", "/api/v1/silences", ADMIN, body), 201);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(
 	    CALL("GET", "/api/v1/silences", "/api/v1/silences?active=true", VIEWER, NULL), 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
 	assert_int_equal(jint(json_array_get(json_object_get(r.json, "items"), 0), "id"), id);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/silences", "/api/v1/silences", VIEWER, NULL), 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
-	res_release(&r);
+	apitest_res_release(&r);
 	/* bad ones */
 	snprintf(body, sizeof(body), "{\"ends_at\":\"%s\"}", t1);
 	assert_int_equal(CALL("POST", "/api/v1/silences", "/api/v1/silences", ADMIN, body), 422);
-	res_release(&r);
+	apitest_res_release(&r);
 	snprintf(body, sizeof(body),
 	         "{\"workflow\":\"loan\",\"starts_at\":\"%s\",\"ends_at\":\"%s\"}", t2, t1);
 	assert_int_equal(CALL("POST", "/api/v1/silences", "/api/v1/silences", ADMIN, body), 422);
-	res_release(&r);
+	apitest_res_release(&r);
 	/* expire */
 	snprintf(path, sizeof(path), "/api/v1/silences/%" PRId64, id);
 	assert_int_equal(CALL("DELETE", "/api/v1/silences/{id}", path, RESPONDER, NULL), 403);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("DELETE", "/api/v1/silences/{id}", path, ADMIN, NULL), 200);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(
 	    CALL("GET", "/api/v1/silences", "/api/v1/silences?active=true", VIEWER, NULL), 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(
 	    CALL("DELETE", "/api/v1/silences/{id}", "/api/v1/silences/5555", ADMIN, NULL), 404);
-	res_release(&r);
+	apitest_res_release(&r);
 }
 
 static void test_instance_and_user(void **state)
@@ -750,7 +555,7 @@ static void test_instance_and_user(void **state)
 	strbuf_addch(&sb, ']');
 	assert_int_equal(
 	    CALL("POST", "/api/v1/step-records", "/api/v1/step-records", RESPONDER, sb.buf), 200);
-	res_release(&r);
+	apitest_res_release(&r);
 	strbuf_release(&sb);
 	assert_int_equal(CALL("GET", "/api/v1/instances/{workflow}/{instance_id}",
 	                      "/api/v1/instances/loan/A%2F7", VIEWER, NULL),
@@ -761,19 +566,19 @@ static void test_instance_and_user(void **state)
 	assert_string_equal(jstr(json_array_get(steps, 0), "step"), "kyc");
 	assert_string_equal(jstr(json_array_get(steps, 1), "status"), "FAILED");
 	assert_int_equal(json_array_size(json_object_get(r.json, "alerts")), 1);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/instances/{workflow}/{instance_id}",
 	                      "/api/v1/instances/loan/nope", VIEWER, NULL),
 	                 404);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(
 	    CALL("GET", "/api/v1/users/{user_id}", "/api/v1/users/user%201", VIEWER, NULL), 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "instances")), 2);
 	assert_int_equal(json_array_size(json_object_get(r.json, "alerts")), 1);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(
 	    CALL("GET", "/api/v1/users/{user_id}", "/api/v1/users/ghost", VIEWER, NULL), 404);
-	res_release(&r);
+	apitest_res_release(&r);
 }
 
 #define TESTS(setup)                                                                       \
@@ -789,18 +594,12 @@ int main(void)
 	const struct CMUnitTest base[] = {cmocka_unit_test(test_validator)};
 	const struct CMUnitTest sqlite_tests[] = {TESTS(setup_sqlite)};
 	const struct CMUnitTest pg_tests[] = {TESTS(setup_pg)};
-	const struct sw_asset *a = asset_find("api/openapi.json");
 	int failed;
-	doc = a ? json_loadb((const char *)a->data, a->size, 0, NULL) : NULL;
-	if (!doc) {
-		fprintf(stderr, "cannot read the OpenAPI document\n");
-		return 1;
-	}
 	curl_global_init(CURL_GLOBAL_ALL);
 	failed = cmocka_run_group_tests_name("openapi validator", base, NULL, NULL);
 	failed += cmocka_run_group_tests_name("api/sqlite", sqlite_tests, NULL, NULL);
 	failed += cmocka_run_group_tests_name("api/postgres", pg_tests, NULL, NULL);
 	curl_global_cleanup();
-	json_decref(doc);
+	apitest_doc_free();
 	return failed ? 1 : 0;
 }

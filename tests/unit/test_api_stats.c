@@ -6,6 +6,7 @@
  * status, by the same JSON-schema subset validator as test_api_handlers.c.
  */
 #include "helpers.h"
+#include "apitest.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 #include "util/assets.h"
@@ -20,208 +21,13 @@
 #define RESPONDER "resp-secret-456"
 #define VIEWER    "view-secret-789"
 
-static json_t *doc; /* the OpenAPI document */
-
 struct fx {
 	struct server *srv;
 	char *dir, *store_url;
 	int port;
 };
 
-/* ---- a JSON-schema subset validator ---------------------------------------------------- */
-
-static const json_t *resolve_ref(const json_t *s)
-{
-	const json_t *ref = json_object_get(s, "$ref");
-	const char *p;
-	const json_t *cur = doc;
-	char key[128];
-	if (!json_is_string(ref))
-		return s;
-	p = json_string_value(ref);
-	if (strncmp(p, "#/", 2))
-		fail_msg("unsupported $ref '%s'", p);
-	p += 2;
-	while (*p) {
-		size_t n = strcspn(p, "/");
-		snprintf(key, sizeof(key), "%.*s", (int)n, p);
-		cur = json_object_get(cur, key);
-		if (!cur)
-			fail_msg("dangling $ref '%s'", json_string_value(ref));
-		p += n + (p[n] == '/');
-	}
-	return resolve_ref(cur);
-}
-
-static int check(const json_t *schema, const json_t *v, const char *path, struct strbuf *why);
-
-static int check_type(const char *t, const json_t *v)
-{
-	if (!strcmp(t, "object"))
-		return json_is_object(v);
-	if (!strcmp(t, "array"))
-		return json_is_array(v);
-	if (!strcmp(t, "string"))
-		return json_is_string(v);
-	if (!strcmp(t, "integer"))
-		return json_is_integer(v);
-	if (!strcmp(t, "number"))
-		return json_is_number(v);
-	if (!strcmp(t, "boolean"))
-		return json_is_boolean(v);
-	fail_msg("unsupported type '%s'", t);
-	return 0;
-}
-
-static int check(const json_t *schema, const json_t *v, const char *path, struct strbuf *why)
-{
-	const json_t *s = resolve_ref(schema), *t, *x;
-	size_t i;
-	const char *k;
-	if (json_is_null(v) && json_is_true(json_object_get(s, "nullable")))
-		return 0;
-	if ((x = json_object_get(s, "allOf"))) {
-		json_t *sub;
-		json_array_foreach(x, i, sub)
-		{
-			if (check(sub, v, path, why))
-				return -1;
-		}
-	}
-	if ((x = json_object_get(s, "oneOf"))) {
-		json_t *sub;
-		int ok = 0;
-		struct strbuf tmp = STRBUF_INIT;
-		json_array_foreach(x, i, sub) ok += !check(sub, v, path, &tmp);
-		strbuf_release(&tmp);
-		if (ok != 1)
-			return strbuf_addf(why, "%s: matches %d of oneOf", path, ok), -1;
-	}
-	if ((t = json_object_get(s, "type")) && !check_type(json_string_value(t), v))
-		return strbuf_addf(why, "%s: not a %s", path, json_string_value(t)), -1;
-	if ((x = json_object_get(s, "enum"))) {
-		json_t *e;
-		int found = 0;
-		json_array_foreach(x, i, e) found |= json_equal(e, v);
-		if (!found)
-			return strbuf_addf(why, "%s: not one of the enum", path), -1;
-	}
-	if (json_is_object(v)) {
-		const json_t *props = json_object_get(s, "properties"),
-		             *addl = json_object_get(s, "additionalProperties"), *req, *e;
-		json_t *val;
-		json_array_foreach((req = json_object_get(s, "required")), i, e)
-		{
-			if (!json_object_get(v, json_string_value(e)))
-				return strbuf_addf(why, "%s: missing '%s'", path,
-				                   json_string_value(e)),
-				       -1;
-		}
-		json_object_foreach((json_t *)(uintptr_t)v, k, val)
-		{
-			char sub[256];
-			const json_t *ps = props ? json_object_get(props, k) : NULL;
-			snprintf(sub, sizeof(sub), "%s.%s", path, k);
-			if (ps) {
-				if (check(ps, val, sub, why))
-					return -1;
-			} else if (json_is_false(addl)) {
-				return strbuf_addf(why, "%s: not allowed", sub), -1;
-			} else if (json_is_object(addl) && check(addl, val, sub, why)) {
-				return -1;
-			}
-		}
-	}
-	if (json_is_array(v) && (x = json_object_get(s, "items"))) {
-		json_t *e;
-		json_array_foreach(v, i, e)
-		{
-			char sub[256];
-			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-			if (check(x, e, sub, why))
-				return -1;
-		}
-	}
-	return 0;
-}
-
-/* ---- HTTP ------------------------------------------------------------------------------ */
-
-struct res {
-	long status;
-	struct strbuf body;
-	json_t *json;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-	strbuf_add(&((struct res *)ud)->body, p, size * n);
-	return size * n;
-}
-
-static void res_release(struct res *r)
-{
-	strbuf_release(&r->body);
-	json_decref(r->json);
-	memset(r, 0, sizeof(*r));
-}
-
-/*
- * One request to the route pattern (for the schema lookup) at path; the answer must be
- * JSON valid against the document's schema for (pattern, method, status).
- */
-static long call(struct fx *f, const char *method, const char *pattern, const char *path,
-                 const char *token, const char *body, struct res *r)
-{
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	char url[2048], auth[256], lm[16], st[8];
-	const json_t *resp, *schema;
-	struct strbuf why = STRBUF_INIT;
-	memset(r, 0, sizeof(*r));
-	strbuf_init(&r->body, 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", f->port, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-	if (token) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		h = curl_slist_append(h, auth);
-	}
-	if (body) {
-		h = curl_slist_append(h, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	r->json = json_loadb(r->body.buf, r->body.len, 0, NULL);
-	if (!r->json)
-		fail_msg("%s %s: %ld, not JSON: %s", method, path, r->status, r->body.buf);
-	for (size_t i = 0; method[i] && i < sizeof(lm) - 1; i++)
-		lm[i] = (char)tolower((unsigned char)method[i]), lm[i + 1] = '\0';
-	snprintf(st, sizeof(st), "%ld", r->status);
-	resp = json_object_get(
-	    json_object_get(json_object_get(json_object_get(doc, "paths"), pattern), lm),
-	    "responses");
-	if (!resp || !json_object_get(resp, st))
-		fail_msg("%s %s: status %ld is not in the document", method, pattern, r->status);
-	resp = resolve_ref(json_object_get(resp, st));
-	schema = json_object_get(
-	    json_object_get(json_object_get(resp, "content"), "application/json"), "schema");
-	assert_non_null(schema);
-	if (check(schema, r->json, "$", &why))
-		fail_msg("%s %s (%ld): %s\n%s", method, path, r->status, why.buf, r->body.buf);
-	strbuf_release(&why);
-	return r->status;
-}
-
-#define CALL(m, pat, path, tok, body) call(f, m, pat, path, tok, body, &r)
+#define CALL(m, pat, path, tok, body) apitest_call(f->port, m, pat, path, tok, body, &r)
 
 /* ---- fixture --------------------------------------------------------------------------- */
 
@@ -314,7 +120,7 @@ static int teardown(void **state)
 
 #define FX()                   \
 	struct fx *f = *state; \
-	struct res r;          \
+	struct apitest_res r;  \
 	if (!f)                \
 	skip()
 
@@ -322,7 +128,7 @@ static int teardown(void **state)
 
 #define FX()                   \
 	struct fx *f = *state; \
-	struct res r;          \
+	struct apitest_res r;  \
 	if (!f)                \
 	skip()
 
@@ -350,11 +156,11 @@ static void rec(struct strbuf *sb, const char *iid, const char *step, const char
 
 static void push(struct fx *f, struct strbuf *sb)
 {
-	struct res r;
+	struct apitest_res r;
 	strbuf_addch(sb, ']');
 	assert_int_equal(
 	    CALL("POST", "/api/v1/step-records", "/api/v1/step-records", RESPONDER, sb->buf), 200);
-	res_release(&r);
+	apitest_res_release(&r);
 	strbuf_reset(sb);
 	strbuf_addch(sb, '[');
 }
@@ -385,7 +191,7 @@ static bool near(double a, double b)
 /* The error answers every stats route gives for bad input. */
 static void bad_input(struct fx *f, const char *pattern, bool needs_workflow)
 {
-	struct res r;
+	struct apitest_res r;
 	char path[512];
 	static const char *const bad_times[] = {
 	    "from=yesterday",
@@ -398,25 +204,25 @@ static void bad_input(struct fx *f, const char *pattern, bool needs_workflow)
 		snprintf(path, sizeof(path), "%s?%s%s", pattern,
 		         needs_workflow ? "workflow=loan&" : "", bad_times[i]);
 		assert_int_equal(CALL("GET", pattern, path, VIEWER, NULL), 400);
-		res_release(&r);
+		apitest_res_release(&r);
 	}
 	snprintf(path, sizeof(path), "%s?colour=red", pattern);
 	assert_int_equal(CALL("GET", pattern, path, VIEWER, NULL), 400);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", pattern, pattern, NULL, NULL), 401);
-	res_release(&r);
+	apitest_res_release(&r);
 	if (!needs_workflow)
 		return;
 	assert_int_equal(CALL("GET", pattern, pattern, VIEWER, NULL), 400);
 	assert_non_null(strstr(r.body.buf, "'workflow' is required"));
-	res_release(&r);
+	apitest_res_release(&r);
 	snprintf(path, sizeof(path), "%s?workflow=", pattern);
 	assert_int_equal(CALL("GET", pattern, path, VIEWER, NULL), 400);
-	res_release(&r);
+	apitest_res_release(&r);
 	snprintf(path, sizeof(path), "%s?workflow=nope%%27%%22", pattern);
 	assert_int_equal(CALL("GET", pattern, path, VIEWER, NULL), 404);
 	assert_non_null(strstr(r.body.buf, "workflow 'nope'"));
-	res_release(&r);
+	apitest_res_release(&r);
 }
 
 static void test_funnel(void **state)
@@ -464,7 +270,7 @@ static void test_funnel(void **state)
 	s = json_array_get(steps, 2);
 	assert_int_equal(jint(s, "entered"), 1);
 	assert_true(near(jnum(s, "conversion"), 1.0));
-	res_release(&r);
+	apitest_res_release(&r);
 
 	/* a window in the past holds nothing: conversion 0, not a division by zero */
 	assert_int_equal(CALL("GET", "/api/v1/stats/funnel",
@@ -476,7 +282,7 @@ static void test_funnel(void **state)
 	assert_int_equal(jint(s, "entered"), 0);
 	assert_true(near(jnum(s, "conversion"), 0.0));
 	assert_string_equal(jstr(r.json, "from"), "2020-01-01T00:00:00Z");
-	res_release(&r);
+	apitest_res_release(&r);
 	bad_input(f, "/api/v1/stats/funnel", true);
 }
 
@@ -511,7 +317,7 @@ static void test_tat(void **state)
 	assert_true(near(jnum(r.json, "max"), 180000));
 	assert_true(near(jnum(r.json, "sla_seconds"), 172800));
 	assert_true(near(jnum(r.json, "within_sla"), 2.0 / 3.0));
-	res_release(&r);
+	apitest_res_release(&r);
 
 	assert_int_equal(CALL("GET", "/api/v1/stats/tat",
 	                      "/api/v1/stats/tat?workflow=loan&step=kyc", VIEWER, NULL),
@@ -523,7 +329,7 @@ static void test_tat(void **state)
 	assert_true(near(jnum(r.json, "max"), 1800));
 	assert_true(near(jnum(r.json, "sla_seconds"), 300));
 	assert_true(near(jnum(r.json, "within_sla"), 0.5));
-	res_release(&r);
+	apitest_res_release(&r);
 
 	/* a step that only failed: no durations, null figures; a workflow without tat_sla */
 	assert_int_equal(
@@ -534,11 +340,11 @@ static void test_tat(void **state)
 	assert_true(json_is_null(json_object_get(r.json, "max")));
 	assert_true(json_is_null(json_object_get(r.json, "within_sla")));
 	assert_true(json_is_null(json_object_get(r.json, "sla_seconds")));
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/stats/tat",
 	                      "/api/v1/stats/tat?workflow=loan&step=no_such_step", VIEWER, NULL),
 	                 404);
-	res_release(&r);
+	apitest_res_release(&r);
 	bad_input(f, "/api/v1/stats/tat", true);
 }
 
@@ -581,7 +387,7 @@ static void test_segments(void **state)
 	assert_string_equal(jstr(s, "value"), "web");
 	assert_false(json_is_true(json_object_get(s, "flagged")));
 	assert_true(jnum(s, "p_value") > 0.5);
-	res_release(&r);
+	apitest_res_release(&r);
 
 	/* without by: every segment column; partner has no values here */
 	assert_int_equal(CALL("GET", "/api/v1/stats/segments",
@@ -594,17 +400,17 @@ static void test_segments(void **state)
 	assert_true(json_is_null(json_object_get(s, "value")));
 	assert_int_equal(jint(s, "started"), 90);
 	assert_true(json_is_null(json_object_get(s, "p_value")));
-	res_release(&r);
+	apitest_res_release(&r);
 
 	assert_int_equal(CALL("GET", "/api/v1/stats/segments",
 	                      "/api/v1/stats/segments?workflow=loan&by=colour", VIEWER, NULL),
 	                 400);
 	assert_non_null(strstr(r.body.buf, "not a segment"));
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/stats/segments",
 	                      "/api/v1/stats/segments?workflow=kyc_flow&by=channel", VIEWER, NULL),
 	                 400);
-	res_release(&r);
+	apitest_res_release(&r);
 	bad_input(f, "/api/v1/stats/segments", true);
 }
 
@@ -621,11 +427,11 @@ static void test_alert_stats(void **state)
 	strbuf_release(&sb);
 	assert_int_equal(
 	    CALL("POST", "/api/v1/alerts/{id}/ack", "/api/v1/alerts/1/ack", RESPONDER, "{}"), 200);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("POST", "/api/v1/alerts/{id}/resolve", "/api/v1/alerts/2/resolve",
 	                      RESPONDER, "{}"),
 	                 200);
-	res_release(&r);
+	apitest_res_release(&r);
 
 	assert_int_equal(CALL("GET", "/api/v1/stats/alerts", "/api/v1/stats/alerts", VIEWER, NULL),
 	                 200);
@@ -638,7 +444,7 @@ static void test_alert_stats(void **state)
 	assert_true(near(jnum(r.json, "self_recovery_rate"), 0.0));
 	esc = json_object_get(r.json, "escalations");
 	assert_int_equal(jint(esc, "P2") + jint(esc, "P1") + jint(esc, "P0"), 0);
-	res_release(&r);
+	apitest_res_release(&r);
 
 	/* an empty window: zeros and nulls */
 	assert_int_equal(
@@ -650,7 +456,7 @@ static void test_alert_stats(void **state)
 	assert_true(json_is_null(json_object_get(r.json, "mtta_seconds")));
 	assert_true(json_is_null(json_object_get(r.json, "mttr_seconds")));
 	assert_true(json_is_null(json_object_get(r.json, "self_recovery_rate")));
-	res_release(&r);
+	apitest_res_release(&r);
 	bad_input(f, "/api/v1/stats/alerts", false);
 }
 
@@ -689,11 +495,11 @@ static void test_oncall(void **state)
 	assert_string_equal(jstr(x, "receiver"), "tech");
 	assert_string_equal(jstr(x, "roster"), "tech-oncall");
 	assert_string_equal(jstr(x, "member"), names[idx]);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/oncall", "/api/v1/oncall?x=1", VIEWER, NULL), 400);
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/oncall", "/api/v1/oncall", NULL, NULL), 401);
-	res_release(&r);
+	apitest_res_release(&r);
 }
 
 #define TESTS(setup)                                                            \
@@ -707,17 +513,11 @@ int main(void)
 {
 	const struct CMUnitTest sqlite_tests[] = {TESTS(setup_sqlite)};
 	const struct CMUnitTest pg_tests[] = {TESTS(setup_pg)};
-	const struct sw_asset *a = asset_find("api/openapi.json");
 	int failed;
-	doc = a ? json_loadb((const char *)a->data, a->size, 0, NULL) : NULL;
-	if (!doc) {
-		fprintf(stderr, "cannot read the OpenAPI document\n");
-		return 1;
-	}
 	curl_global_init(CURL_GLOBAL_ALL);
 	failed = cmocka_run_group_tests_name("api_stats/sqlite", sqlite_tests, NULL, NULL);
 	failed += cmocka_run_group_tests_name("api_stats/postgres", pg_tests, NULL, NULL);
 	curl_global_cleanup();
-	json_decref(doc);
+	apitest_doc_free();
 	return failed ? 1 : 0;
 }
