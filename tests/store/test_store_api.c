@@ -5,74 +5,19 @@
  * temp dir) and PostgreSQL (a fresh database); each test gets a freshly migrated store.
  */
 #include "helpers.h"
+#include "storetest.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 #include "store/store.h"
 #include "tasks/tasks.h"
 
-struct fx {
-	struct store *st;
-	char *url;
-	char *dir; /* SQLite only */
-};
-
-static struct sw_err E;
-
-#define OK(call)                                                           \
-	do {                                                               \
-		int rc_ = (call);                                          \
-		if (rc_)                                                   \
-			fail_msg("%s failed (%d): %s", #call, rc_, E.msg); \
-	} while (0)
-
-#define FX()                      \
-	struct fx *f = *state;    \
-	if (!f->st)               \
-		skip();           \
-	struct store *st = f->st; \
-	(void)st
+/* the shared fixture (storetest.c) */
+#define teardown     storetest_teardown
+#define setup_sqlite storetest_setup_sqlite
+#define setup_pg     storetest_setup_pg
 
 #define T0  1763719025000LL
 #define MIN 60000LL
-
-static int setup_sqlite(void **state)
-{
-	struct fx *f = xcalloc(1, sizeof(*f));
-	f->dir = test_tmpdir();
-	f->url = xasprintf("sqlite://%s/store.db", f->dir);
-	OK(store_open(f->url, &f->st, &E));
-	OK(store_migrate(f->st, NULL, &E));
-	*state = f;
-	return 0;
-}
-
-static int setup_pg(void **state)
-{
-	struct fx *f = xcalloc(1, sizeof(*f));
-	*state = f;
-	f->url = test_pg_create_db("swstoreapi");
-	if (!f->url) {
-		if (getenv("CI"))
-			fail_msg("STEPWATCH_TEST_PG is not set (CI requires PostgreSQL)");
-		return 0;
-	}
-	OK(store_open(f->url, &f->st, &E));
-	OK(store_migrate(f->st, NULL, &E));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	store_close(f->st);
-	if (f->dir) {
-		test_rmtree(f->dir);
-		free(f->dir);
-	}
-	free(f->url);
-	free(f);
-	return 0;
-}
 
 /* Open one "failed" alert of loan/bureau_pull for instance iid in group key. */
 static int64_t open_alert(struct store *st, const char *iid, const char *user, const char *key,

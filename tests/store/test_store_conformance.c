@@ -4,74 +4,17 @@
  * server of scripts/test-services). Each test gets a freshly migrated store.
  */
 #include "helpers.h"
+#include "storetest.h"
 #include "util/timeutil.h"
 #include "store/store.h"
 #include <pthread.h>
 #include <sqlite3.h>
 #include <libpq-fe.h>
 
-struct fx {
-	struct store *st;
-	char *url;
-	char *dir; /* SQLite only */
-	bool pg;
-};
-
-static struct sw_err E;
-
-#define OK(call)                                                           \
-	do {                                                               \
-		int rc_ = (call);                                          \
-		if (rc_)                                                   \
-			fail_msg("%s failed (%d): %s", #call, rc_, E.msg); \
-	} while (0)
-
-#define FX()                      \
-	struct fx *f = *state;    \
-	if (!f->st)               \
-		skip();           \
-	struct store *st = f->st; \
-	(void)st
-
-static int setup_sqlite(void **state)
-{
-	struct fx *f = xcalloc(1, sizeof(*f));
-	f->dir = test_tmpdir();
-	f->url = xasprintf("sqlite://%s/store.db", f->dir); /* dir is absolute: sqlite:///... */
-	OK(store_open(f->url, &f->st, &E));
-	OK(store_migrate(f->st, NULL, &E));
-	*state = f;
-	return 0;
-}
-
-static int setup_pg(void **state)
-{
-	struct fx *f = xcalloc(1, sizeof(*f));
-	f->pg = true;
-	*state = f;
-	f->url = test_pg_create_db("swstore");
-	if (!f->url) {
-		if (getenv("CI"))
-			fail_msg("STEPWATCH_TEST_PG is not set (CI requires PostgreSQL)");
-		return 0; /* the test skips */
-	}
-	OK(store_open(f->url, &f->st, &E));
-	OK(store_migrate(f->st, NULL, &E));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	store_close(f->st);
-	if (f->dir) {
-		test_rmtree(f->dir);
-		free(f->dir);
-	}
-	free(f->url);
-	free(f);
-	return 0;
-}
+/* the shared fixture (storetest.c) */
+#define teardown     storetest_teardown
+#define setup_sqlite storetest_setup_sqlite
+#define setup_pg     storetest_setup_pg
 
 /* First cell of each row of sql, run directly on the database (not through the store),
  * joined by newlines. For EXPLAIN and for poking at the schema. Returns malloc'd text, or

@@ -5,22 +5,12 @@
  * probe for the next page, the same history, and STORE_ENOTFOUND.
  */
 #include "helpers.h"
+#include "storetest.h"
 #include "util/timeutil.h"
 #include "store/store.h"
 
-struct fx {
-	struct store *st;
-	char *url, *dir;
-};
-
-static struct sw_err E;
-
-#define OK(call)                                                           \
-	do {                                                               \
-		int rc_ = (call);                                          \
-		if (rc_)                                                   \
-			fail_msg("%s failed (%d): %s", #call, rc_, E.msg); \
-	} while (0)
+/* the shared fixture (storetest.c) */
+#define teardown storetest_teardown
 
 enum {
 	NALERTS = 23
@@ -55,42 +45,16 @@ static void fill(struct store *st)
 
 static int setup_sqlite(void **state)
 {
-	struct fx *f = xcalloc(1, sizeof(*f));
-	f->dir = test_tmpdir();
-	f->url = xasprintf("sqlite://%s/store.db", f->dir);
-	OK(store_open(f->url, &f->st, &E));
-	OK(store_migrate(f->st, NULL, &E));
-	fill(f->st);
-	*state = f;
+	storetest_setup_sqlite(state);
+	fill(((struct fx *)*state)->st);
 	return 0;
 }
 
 static int setup_pg(void **state)
 {
-	struct fx *f = xcalloc(1, sizeof(*f));
-	*state = f;
-	f->url = test_pg_create_db("swvisit");
-	if (!f->url) {
-		if (getenv("CI"))
-			fail_msg("STEPWATCH_TEST_PG is not set (CI requires PostgreSQL)");
-		return 0;
-	}
-	OK(store_open(f->url, &f->st, &E));
-	OK(store_migrate(f->st, NULL, &E));
-	fill(f->st);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	store_close(f->st);
-	if (f->dir) {
-		test_rmtree(f->dir);
-		free(f->dir);
-	}
-	free(f->url);
-	free(f);
+	storetest_setup_pg(state);
+	if (((struct fx *)*state)->st)
+		fill(((struct fx *)*state)->st);
 	return 0;
 }
 
