@@ -7,6 +7,8 @@
 #include "helpers.h"
 #include "apitest.h"
 #include "util/assets.h"
+#include "cli/server.h"
+#include "config/config.h"
 #include <ctype.h>
 #include <curl/curl.h>
 
@@ -212,4 +214,77 @@ long apitest_call(int port, const char *method, const char *pattern, const char 
 		fail_msg("%s %s (%ld): %s\n%s", method, path, r->status, why.buf, r->body.buf);
 	strbuf_release(&why);
 	return r->status;
+}
+
+/* ---- a node ---------------------------------------------------------------------------- */
+
+static int start(void **state, const char *store_url, char *dir, const char *yaml)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	struct sw_config *cfg = NULL;
+	struct strbuf errs = STRBUF_INIT, y = STRBUF_INIT;
+	struct sw_err err = {""};
+	struct server_opts o = {0};
+	f->dir = dir;
+	f->store_url = xstrdup(store_url);
+	setenv("SWT_ADMIN", ADMIN, 1);
+	setenv("SWT_RESP", RESPONDER, 1);
+	setenv("SWT_VIEW", VIEWER, 1);
+	strbuf_addf(&y,
+	            "store: \"%s\"\n"
+	            "http:\n  listen: 127.0.0.1:0\n  tokens:\n"
+	            "    - { name: alice, token_env: SWT_ADMIN, role: admin }\n"
+	            "    - { name: rob, token_env: SWT_RESP, role: responder }\n"
+	            "    - { name: vic, token_env: SWT_VIEW, role: viewer }\n"
+	            "%s",
+	            store_url, yaml);
+	if (config_load_buffer("test.yaml", y.buf, y.len, &cfg, &errs) < 0)
+		fail_msg("config: %s", errs.buf);
+	o.threads = 2;
+	if (server_start(cfg, &o, &f->srv, &err) < 0)
+		fail_msg("server_start: %s", err.msg);
+	f->port = server_http_port(f->srv);
+	assert_true(f->port > 0);
+	strbuf_release(&errs);
+	strbuf_release(&y);
+	*state = f;
+	return 0;
+}
+
+int apitest_setup_sqlite(void **state, const char *yaml)
+{
+	char *dir = test_tmpdir(), *url = xasprintf("sqlite://%s/store.db", dir);
+	int rc = start(state, url, dir, yaml);
+	free(url);
+	return rc;
+}
+
+int apitest_setup_pg(void **state, const char *yaml)
+{
+	char *url = test_pg_create_db("swapi");
+	int rc;
+	if (!url) {
+		if (getenv("CI"))
+			fail_msg("STEPWATCH_TEST_PG is not set (CI requires PostgreSQL)");
+		*state = NULL;
+		return 0;
+	}
+	rc = start(state, url, NULL, yaml);
+	free(url);
+	return rc;
+}
+
+int apitest_teardown(void **state)
+{
+	struct fx *f = *state;
+	if (!f)
+		return 0;
+	server_stop(f->srv, 5000);
+	if (f->dir) {
+		test_rmtree(f->dir);
+		free(f->dir);
+	}
+	free(f->store_url);
+	free(f);
+	return 0;
 }

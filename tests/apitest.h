@@ -30,4 +30,26 @@ void apitest_res_release(struct apitest_res *r);
 long apitest_call(int port, const char *method, const char *pattern, const char *path,
                   const char *token, const char *body, struct apitest_res *r);
 
+/* A whole stepwatch node (server_start) on 127.0.0.1:0, with three tokens. */
+#define ADMIN     "adm-secret-123"
+#define RESPONDER "resp-secret-456"
+#define VIEWER    "view-secret-789"
+
+struct server;
+struct fx {
+	struct server *srv;
+	char *dir, *store_url;
+	int port;
+};
+
+/*
+ * cmocka setups: *state becomes a struct fx serving a config made of the store, the HTTP
+ * listener with the tokens alice (admin), rob (responder) and vic (viewer), and the test's
+ * own YAML (workflows: ... and anything after). With PostgreSQL unavailable outside CI,
+ * *state is NULL and the test skips.
+ */
+int apitest_setup_sqlite(void **state, const char *yaml);
+int apitest_setup_pg(void **state, const char *yaml);
+int apitest_teardown(void **state);
+
 #endif

@@ -8,6 +8,8 @@
  */
 #include "helpers.h"
 #include "apitest.h"
+
+#define teardown apitest_teardown
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 #include "util/assets.h"
@@ -16,16 +18,6 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <ctype.h>
-
-#define ADMIN     "adm-secret-123"
-#define RESPONDER "resp-secret-456"
-#define VIEWER    "view-secret-789"
-
-struct fx {
-	struct server *srv;
-	char *dir, *store_url;
-	int port;
-};
 
 /* The validator itself must catch what it claims to. */
 static void test_validator(void **state)
@@ -58,79 +50,21 @@ static void test_validator(void **state)
 
 /* ---- fixture --------------------------------------------------------------------------- */
 
-static int start(void **state, const char *store_url, char *dir)
-{
-	struct fx *f = xcalloc(1, sizeof(*f));
-	struct sw_config *cfg = NULL;
-	struct strbuf errs = STRBUF_INIT, y = STRBUF_INIT;
-	struct sw_err err = {""};
-	struct server_opts o = {0};
-	f->dir = dir;
-	f->store_url = xstrdup(store_url);
-	setenv("SWT_ADMIN", ADMIN, 1);
-	setenv("SWT_RESP", RESPONDER, 1);
-	setenv("SWT_VIEW", VIEWER, 1);
-	strbuf_addf(&y,
-	            "store: \"%s\"\n"
-	            "http:\n  listen: 127.0.0.1:0\n  tokens:\n"
-	            "    - { name: alice, token_env: SWT_ADMIN, role: admin }\n"
-	            "    - { name: rob, token_env: SWT_RESP, role: responder }\n"
-	            "    - { name: vic, token_env: SWT_VIEW, role: viewer }\n"
-	            "workflows:\n  loan:\n    steps: [kyc, bureau_pull, underwriting]\n"
-	            "    segments: [channel]\n"
-	            "    defaults:\n      sla: { p2: 1h, p1: 2h, p0: 4h }\n"
-	            "      group_by: [error]\n"
-	            "  kyc_flow:\n    steps: [start, done]\n",
-	            store_url);
-	if (config_load_buffer("test.yaml", y.buf, y.len, &cfg, &errs) < 0)
-		fail_msg("config: %s", errs.buf);
-	o.threads = 2;
-	if (server_start(cfg, &o, &f->srv, &err) < 0)
-		fail_msg("server_start: %s", err.msg);
-	f->port = server_http_port(f->srv);
-	assert_true(f->port > 0);
-	strbuf_release(&errs);
-	strbuf_release(&y);
-	*state = f;
-	return 0;
-}
+static const char config_yaml[] =
+    "workflows:\n  loan:\n    steps: [kyc, bureau_pull, underwriting]\n"
+    "    segments: [channel]\n"
+    "    defaults:\n      sla: { p2: 1h, p1: 2h, p0: 4h }\n"
+    "      group_by: [error]\n"
+    "  kyc_flow:\n    steps: [start, done]\n";
 
 static int setup_sqlite(void **state)
 {
-	char *dir = test_tmpdir(), *url = xasprintf("sqlite://%s/store.db", dir);
-	int rc = start(state, url, dir);
-	free(url);
-	return rc;
+	return apitest_setup_sqlite(state, config_yaml);
 }
 
 static int setup_pg(void **state)
 {
-	char *url = test_pg_create_db("swapi");
-	int rc;
-	if (!url) {
-		if (getenv("CI"))
-			fail_msg("STEPWATCH_TEST_PG is not set (CI requires PostgreSQL)");
-		*state = NULL;
-		return 0;
-	}
-	rc = start(state, url, NULL);
-	free(url);
-	return rc;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	if (!f)
-		return 0;
-	server_stop(f->srv, 5000);
-	if (f->dir) {
-		test_rmtree(f->dir);
-		free(f->dir);
-	}
-	free(f->store_url);
-	free(f);
-	return 0;
+	return apitest_setup_pg(state, config_yaml);
 }
 
 #define FX()                   \
