@@ -8,8 +8,6 @@
  */
 #include "helpers.h"
 #include "apitest.h"
-
-#define teardown apitest_teardown
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 #include "util/assets.h"
@@ -18,6 +16,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <ctype.h>
+
+#define teardown apitest_teardown
 
 /* The validator itself must catch what it claims to. */
 static void test_validator(void **state)

@@ -7,8 +7,6 @@
  */
 #include "helpers.h"
 #include "apitest.h"
-
-#define teardown apitest_teardown
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 #include "util/assets.h"
@@ -18,6 +16,8 @@
 #include <jansson.h>
 #include <ctype.h>
 #include <math.h>
+
+#define teardown apitest_teardown
 
 #define CALL(m, pat, path, tok, body) apitest_call(f->port, m, pat, path, tok, body, &r)
 
