@@ -2,7 +2,8 @@
 # utf8.sh - a SQLite source may hold any bytes in text columns: ids, errors and user ids
 # that are not valid UTF-8 are read with U+FFFD in place of each invalid byte, so they
 # neither wedge the watcher on a PostgreSQL store (which refuses such text) nor come out of
-# a view as a missing field or a 500; on either store.
+# a view as a missing field or a 500; on either store. Invalid UTF-8 sent by a client in a
+# filter or a path is a 400, on either store (PostgreSQL would refuse it as a parameter).
 . "$(dirname "$0")/lib.bash"
 
 qs "$T/app.db" "CREATE TABLE steps (instance_id TEXT, user_id TEXT, step TEXT, status TEXT,
@@ -49,6 +50,10 @@ YAML
   expect_eq "$(py "ascii((d['instance_id'], d['user_id'], d['error']))" <<<"$out")" \
     "('i\ufffd', 'u\ufffd', 'E\ufffdR')" "$name: ack answer keeps its fields"
 
+  for p in "/api/v1/alerts?user_id=%FF" "/api/v1/alerts?workflow=%C3%28" \
+           "/api/v1/incidents?workflow=%FF" "/api/v1/users/%FF" "/api/v1/instances/w/i%FF"; do
+    expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$B$p")" 400 "$name: invalid UTF-8 in $p"
+  done
   expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$B/api/v1/alerts")" 200 "$name: still serving"
 
   kill -TERM "$pid"
