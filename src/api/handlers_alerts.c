@@ -29,7 +29,18 @@ json_t *api_time_json(int64_t ms)
 
 json_t *api_str_json(const char *s)
 {
-	return s ? json_string(s) : json_null();
+	json_t *j;
+	char *fixed;
+	if (!s)
+		return json_null();
+	if ((j = json_string(s)))
+		return j;
+	/* jansson refuses invalid UTF-8 (a SQLite source may hold any bytes): write it as
+	 * the alert list does, with U+FFFD, rather than drop the field */
+	fixed = jw_utf8_dup(s);
+	j = json_string(fixed);
+	free(fixed);
+	return j;
 }
 
 json_t *api_labels_json(const char *labels_json)

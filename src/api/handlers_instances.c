@@ -153,7 +153,7 @@ int api_users_get(struct api_req *req, struct api_resp *resp)
 		json_array_append_new(alerts, api_alert_json(&al[i], false, NULL, 0));
 	instance_infos_free(in, ni);
 	alerts_free(al, na);
-	return api_json(
-	    resp, 200,
-	    json_pack("{s:s, s:o, s:o}", "user_id", uid, "instances", insts, "alerts", alerts));
+	return api_json(resp, 200,
+	                json_pack("{s:o, s:o, s:o}", "user_id", api_str_json(uid), "instances",
+	                          insts, "alerts", alerts));
 }

@@ -106,6 +106,23 @@ static void str_n(struct strbuf *sb, const char *s, size_t n)
 	commit(sb, o);
 }
 
+char *jw_utf8_dup(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
+	struct strbuf sb = STRBUF_INIT;
+	while (p < end) {
+		size_t l = utf8_len(p, (size_t)(end - p));
+		if (l) {
+			strbuf_add(&sb, p, l);
+			p += l;
+		} else {
+			strbuf_add(&sb, "\xEF\xBF\xBD", 3);
+			p++;
+		}
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
 void jw_str(struct strbuf *sb, const char *s)
 {
 	if (!s)

@@ -14,6 +14,8 @@
 
 /* A JSON string, or null for NULL. */
 void jw_str(struct strbuf *sb, const char *s);
+/* A copy of s with every invalid UTF-8 byte replaced by U+FFFD, as jw_str writes it. */
+char *jw_utf8_dup(const char *s);
 /* A JSON integer. */
 void jw_int(struct strbuf *sb, int64_t v);
 /* An RFC 3339 UTC time string (time_format_rfc3339's form), or null for TIME_NULL. */

@@ -21,6 +21,36 @@ static int hexval(int c)
 	return -1;
 }
 
+/* Whether s[0..n) is valid UTF-8 (shortest forms, no surrogates, at most U+10FFFF). */
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = s[i], cp;
+		size_t len;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c < 0xC2 || c > 0xF4)
+			return false;
+		len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+		if (len > n - i)
+			return false;
+		cp = c & (0xFFu >> (len + 1));
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
 char *query_unescape(const char *s, size_t len, bool plus_space)
 {
 	char *out = xmalloc(len + 1);
@@ -45,6 +75,10 @@ char *query_unescape(const char *s, size_t len, bool plus_space)
 		out[o++] = (char)c;
 	}
 	out[o] = '\0';
+	/* every value ends up in JSON or in a store parameter, where PostgreSQL refuses
+	 * invalid UTF-8: refuse it here, the same on every store */
+	if (!utf8_valid((const unsigned char *)out, o))
+		goto bad;
 	return out;
 bad:
 	free(out);
@@ -79,11 +113,13 @@ int query_parse(struct query *q, const char *s, size_t len, struct sw_err *err)
 			                  QUERY_MAX_PARAMS);
 		key = query_unescape(s + i, eq - i, true);
 		if (!key)
-			return sw_err_set(err, "bad percent-escape in query string");
+			return sw_err_set(err,
+			                  "bad percent-escape or invalid UTF-8 in query string");
 		val = eq < end ? query_unescape(s + eq + 1, end - eq - 1, true) : xstrdup("");
 		if (!val) {
-			sw_err_set(err, "bad percent-escape in query parameter '%.*s'", shown(key),
-			           key);
+			sw_err_set(err,
+			           "bad percent-escape or invalid UTF-8 in query parameter '%.*s'",
+			           shown(key), key);
 			free(key);
 			return -1;
 		}

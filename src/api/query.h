@@ -58,7 +58,7 @@ char *query_cursor_encode(int64_t id);
 int query_cursor_decode(const char *s, int64_t *id);
 
 /* Percent-decode s (len bytes) into a new malloc'd string; plus_space turns '+' into ' '.
- * Returns NULL on a bad escape or a decoded NUL byte. */
+ * Returns NULL on a bad escape, a decoded NUL byte, or a result that is not UTF-8. */
 char *query_unescape(const char *s, size_t len, bool plus_space);
 
 #endif

@@ -178,21 +178,27 @@ int server_start(struct sw_config *cfg, const struct server_opts *opts, struct s
 	st = NULL;
 	if (applied)
 		log_info("store migrated", "applied=%d", applied);
-	if (!(opts && opts->no_http) && start_http(s, cfg, err) < 0)
-		goto fail;
-	wipe_tokens(cfg);
 	ro.clock = s->clock;
 	ro.threads = opts ? opts->threads : 0;
 	if (rt_start(&ro, &s->rt, err) < 0)
 		goto fail;
+	/* the API may be asked from the instant it listens: the runtime and the generation
+	 * in force exist before it starts */
 	g = generation_new(s, cfg);
-	if (install(s, g, err) < 0) {
-		generation_abandon(s, g);
-		goto fail;
-	}
 	s->gen = g;
+	if (!(opts && opts->no_http) && start_http(s, cfg, err) < 0)
+		goto fail_gen;
+	wipe_tokens(cfg);
+	if (install(s, g, err) < 0) {
+		http_stop(s->http); /* drains the handlers holding g */
+		s->http = NULL;
+		goto fail_gen;
+	}
 	*out = s;
 	return 0;
+fail_gen:
+	s->gen = NULL;
+	generation_abandon(s, g);
 fail:
 	if (st)
 		store_close(st);

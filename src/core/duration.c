@@ -5,6 +5,9 @@
 #include "core/duration.h"
 #include <ctype.h>
 
+/* 100 years: far beyond any SLA or interval, and far from INT64_MAX when added to a time */
+#define DURATION_MAX_MS (5200LL * 7 * 86400000)
+
 static const struct unit {
 	const char *name;
 	int64_t ms;
@@ -75,6 +78,11 @@ int duration_parse(const char *s, int64_t *ms, char *why, size_t whylen)
 		}
 		total += v * units[u].ms;
 		p += ul;
+	}
+	if (total > DURATION_MAX_MS) {
+		/* bounded so that time + duration never overflows an int64 of milliseconds */
+		snprintf(why, whylen, "duration too large (at most 5200w, 100 years)");
+		return -1;
 	}
 	*ms = total;
 	return 0;

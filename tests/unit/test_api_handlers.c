@@ -515,8 +515,22 @@ static void test_instance_and_user(void **state)
 	apitest_res_release(&r);
 }
 
+/* The health routes answer what the OpenAPI document says (they need no token). */
+static void test_health(void **state)
+{
+	FX();
+	assert_int_equal(CALL("GET", "/healthz", "/healthz", NULL, NULL), 200);
+	assert_string_equal(jstr(r.json, "status"), "ok");
+	res_release(&r);
+	assert_int_equal(CALL("GET", "/readyz", "/readyz", NULL, NULL), 200);
+	assert_string_equal(jstr(r.json, "status"), "ok");
+	assert_true(json_is_true(json_object_get(json_object_get(r.json, "store"), "ok")));
+	res_release(&r);
+}
+
 #define TESTS(setup)                                                                       \
-	cmocka_unit_test_setup_teardown(test_ingest, setup, teardown),                     \
+	cmocka_unit_test_setup_teardown(test_health, setup, teardown),                     \
+	    cmocka_unit_test_setup_teardown(test_ingest, setup, teardown),                 \
 	    cmocka_unit_test_setup_teardown(test_list_filters_and_pages, setup, teardown), \
 	    cmocka_unit_test_setup_teardown(test_ack_resolve, setup, teardown),            \
 	    cmocka_unit_test_setup_teardown(test_incidents, setup, teardown),              \

@@ -110,7 +110,9 @@ static void test_query_parse(void **state)
 	assert_string_equal(err.msg, "unknown query parameter 'e'");
 	query_release(&q);
 
-	static const char *bad[] = {"a=%", "a=%4", "a=%zz", "%00=1", "a=%00", "=1", "a=1&a=2"};
+	static const char *bad[] = {"a=%",    "a=%4",        "a=%zz",    "%00=1",         "a=%00",
+	                            "=1",     "a=1&a=2",     "a=%FF",    "a=%C3%28",      "%FE=1",
+	                            "a=\xff", "a=%ED%A0%80", "a=%C0%AF", "a=%F4%90%80%80"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		assert_int_equal(query_parse(&q, bad[i], strlen(bad[i]), &err), -1);
 		query_release(&q);

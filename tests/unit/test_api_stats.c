@@ -60,12 +60,16 @@ static int setup_pg(void **state)
 
 /* ---- tests ---- */
 
-/* A JSON step record of workflow loan; times in minutes before now (finished < 0: none). */
+/* A JSON step record of workflow loan; times in minutes before now (finished < 0: none).
+ * "now" is read once per process: durations between records of one test are then exact,
+ * not off by the milliseconds that pass between two calls. */
 static void rec(struct strbuf *sb, const char *iid, const char *step, const char *status,
                 int started_ago, int finished_ago, const char *channel)
 {
+	static int64_t now;
 	char s[40], u[40];
-	int64_t now = time_now_ms();
+	if (!now)
+		now = time_now_ms();
 	time_format_rfc3339(now - (int64_t)started_ago * 60000, s, sizeof(s));
 	time_format_rfc3339(now - (int64_t)(finished_ago >= 0 ? finished_ago : started_ago) * 60000,
 	                    u, sizeof(u));

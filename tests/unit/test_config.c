@@ -464,6 +464,11 @@ static void test_bad_durations(void **state)
 	expect_err("workflows:\n  w:\n    steps: [a]\n    poll: 30\n",
 	           "t.yaml:4:11: workflows.w.poll: invalid duration '30': missing unit after '30' "
 	           "(use ms, s, m, h, d or w)");
+	/* a huge SLA would overflow occurred_at + sla in the validator */
+	expect_err("workflows:\n  w:\n    steps: [a]\n    defaults:\n"
+	           "      sla: { p2: 106751991160d, p1: 106751991165d, p0: 106751991167d }\n",
+	           "t.yaml:5:18: workflows.w.defaults.sla.p2: invalid duration '106751991160d': "
+	           "duration too large (at most 5200w, 100 years)");
 	expect_err("workflows:\n  w:\n    steps: [a]\n    poll: 0s\n",
 	           "t.yaml:4:11: workflows.w.poll: must be greater than 0s");
 	expect_err("workflows:\n  w:\n    steps: [a]\n    step_overrides:\n      a:\n"

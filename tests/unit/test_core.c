@@ -15,9 +15,17 @@ static void test_duration_parse_ok(void **state)
 		const char *s;
 		int64_t ms;
 	} ok[] = {
-	    {"500ms", 500},    {"30s", 30000},       {"15m", 900000},    {"4h", 14400000},
-	    {"7d", 604800000}, {"1w", 604800000},    {"1h30m", 5400000}, {"1d2h3m4s5ms", 93784005},
-	    {"0s", 0},         {"2w1d", 1296000000},
+	    {"500ms", 500},
+	    {"30s", 30000},
+	    {"15m", 900000},
+	    {"4h", 14400000},
+	    {"7d", 604800000},
+	    {"1w", 604800000},
+	    {"1h30m", 5400000},
+	    {"1d2h3m4s5ms", 93784005},
+	    {"0s", 0},
+	    {"2w1d", 1296000000},
+	    {"5200w", 5200LL * 7 * 86400000},
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
@@ -41,6 +49,8 @@ static void test_duration_parse_bad(void **state)
 	    {"1s1s", "largest to smallest"},
 	    {"s", "expected a number"},
 	    {"99999999999999999999s", "too large"},
+	    {"106751991167d", "too large"},
+	    {"5200w1ms", "at most 5200w"},
 	    {"1.5h", "fractions are not allowed"},
 	    {"1h ", "expected a number"},
 	};
