@@ -521,11 +521,11 @@ static void test_health(void **state)
 	FX();
 	assert_int_equal(CALL("GET", "/healthz", "/healthz", NULL, NULL), 200);
 	assert_string_equal(jstr(r.json, "status"), "ok");
-	res_release(&r);
+	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/readyz", "/readyz", NULL, NULL), 200);
 	assert_string_equal(jstr(r.json, "status"), "ok");
 	assert_true(json_is_true(json_object_get(json_object_get(r.json, "store"), "ok")));
-	res_release(&r);
+	apitest_res_release(&r);
 }
 
 #define TESTS(setup)                                                                       \
