@@ -562,8 +562,9 @@ int http_start(const struct http_opts *o, struct http_server **out, struct sw_er
 	for (unsigned i = 0; i < s->n_workers; i++) {
 		s->workers[i].srv = s;
 		s->workers[i].index = i;
-		if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i])) {
-			sw_err_set(err, "cannot start worker thread: %s", strerror(errno));
+		int perr = pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]);
+		if (perr) { /* pthread_create returns the error; errno is not set */
+			sw_err_set(err, "cannot start worker thread: %s", strerror(perr));
 			goto fail;
 		}
 		s->workers[i].started = true;

@@ -301,35 +301,56 @@ int store_incident_resolve(struct store *st, int64_t id, int64_t now, const char
 	rc = incident_state(st, id, &rows, err);
 	if (rc)
 		goto out;
-	store_rows_release(&rows);
-	rc = store__exec(st,
-	                 "SELECT id, state FROM alerts WHERE incident_id = $1 AND state < 4"
-	                 " ORDER BY id",
-	                 p, 1, &rows, NULL, err);
-	if (rc)
-		goto out;
-	if (!rows.nrows) {
-		/* no open alert left (cannot normally happen): close the incident itself */
+	/*
+	 * Compare-and-set each open alert to RESOLVED. A change can lose its race to the
+	 * validator escalating the same alert meanwhile (PostgreSQL, READ COMMITTED): read the
+	 * open alerts again and retry until none is left, so the answer never leaves one open.
+	 */
+	for (int round = 0; round < 10; round++) {
+		bool *applied;
+		size_t lost = 0;
+		store_rows_release(&rows);
 		rc = store__exec(st,
-		                 "UPDATE incidents SET state = 'RESOLVED', resolved_at = $2,"
-		                 " updated_at = $2, open_alerts = 0 WHERE id = $1",
-		                 p, 2, NULL, NULL, err);
-		goto out;
+		                 "SELECT id, state FROM alerts WHERE incident_id = $1 AND state < 4"
+		                 " ORDER BY id",
+		                 p, 1, &rows, NULL, err);
+		if (rc)
+			goto out;
+		if (!rows.nrows) {
+			/* nothing open (the first round: cannot normally happen): close it itself
+			 */
+			if (round == 0)
+				rc = store__exec(
+				    st,
+				    "UPDATE incidents SET state = 'RESOLVED', resolved_at = $2,"
+				    " updated_at = $2, open_alerts = 0 WHERE id = $1",
+				    p, 2, NULL, NULL, err);
+			goto out;
+		}
+		free(ch);
+		ch = xcalloc(rows.nrows, sizeof(*ch));
+		applied = xcalloc(rows.nrows, sizeof(*applied));
+		for (size_t i = 0; i < rows.nrows; i++) {
+			ch[i].alert_id = store_rows_int(&rows, i, 0, 0);
+			ch[i].from = (enum alert_state)store_rows_int(&rows, i, 1, 0);
+			ch[i].to = ALERT_RESOLVED;
+			ch[i].event = "resolved";
+			ch[i].actor = actor;
+			ch[i].reason = note;
+			ch[i].next_escalation_at = TIME_NULL;
+			ch[i].resolved_by = "incident";
+		}
+		rc = store_alerts_change(st, now, ch, rows.nrows, applied, err);
+		for (size_t i = 0; !rc && i < rows.nrows; i++) {
+			if (applied[i] && resolved)
+				(*resolved)++;
+			lost += !applied[i];
+		}
+		free(applied);
+		if (rc || !lost)
+			goto out;
 	}
-	ch = xcalloc(rows.nrows, sizeof(*ch));
-	for (size_t i = 0; i < rows.nrows; i++) {
-		ch[i].alert_id = store_rows_int(&rows, i, 0, 0);
-		ch[i].from = (enum alert_state)store_rows_int(&rows, i, 1, 0);
-		ch[i].to = ALERT_RESOLVED;
-		ch[i].event = "resolved";
-		ch[i].actor = actor;
-		ch[i].reason = note;
-		ch[i].next_escalation_at = TIME_NULL;
-		ch[i].resolved_by = "incident";
-	}
-	rc = store_alerts_change(st, now, ch, rows.nrows, NULL, err);
-	if (!rc && resolved)
-		*resolved = rows.nrows;
+	rc = store__err(err, STORE_ECONFLICT, "incident %" PRId64 " kept changing; try again", id);
 out:
 	free(ch);
 	store_rows_release(&rows);
