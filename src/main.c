@@ -13,6 +13,7 @@ struct cmd {
 
 static const struct cmd commands[] = {
     {"serve", cmd_serve, "API, scheduler and tasks in one process"},
+    {"worker", cmd_worker, "tasks only, for distributed mode (needs broker)"},
     {"demo", cmd_demo, "a simulated lending business watched by a real stepwatch"},
     {"check", cmd_check, "validate config and try each query against its source"},
     {"migrate", cmd_migrate, "create or upgrade the store schema"},

@@ -17,7 +17,12 @@
 #include "tasks/tasks.h"
 #include "api/app.h"
 #include "api/http.h"
+#include "runtime/broker.h"
+#include "cli/dist.h"
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
 
 struct generation {
 	struct sw_config *cfg;
@@ -37,6 +42,17 @@ struct server {
 	const struct sw_clock *clock;
 	struct http_server *http;
 	struct api_app app;
+	/* distributed mode (cfg->broker_url at start): the scheduled jobs only enqueue, and
+	 * only while this node holds the lease; a consumer thread runs the tasks */
+	char *broker_url;
+	struct broker *enq; /* for the jobs, under enq_lock */
+	pthread_mutex_t enq_lock;
+	atomic_bool leader;
+	atomic_bool dist_stop;
+	pthread_t lease_thread, consumer_thread;
+	bool dist_running;
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
 };
 
 struct job_arg {
@@ -66,7 +82,162 @@ static void generation_put(struct server *s, struct generation *g)
 
 static int job_run(void *arg, int64_t now)
 {
-	return task_run(((struct job_arg *)arg)->task, now);
+	struct job_arg *ja = arg;
+	struct server *s = ja->srv;
+	struct sw_err err = {""};
+	int rc;
+	if (!s->broker_url)
+		return task_run(ja->task, now);
+	if (!atomic_load(&s->leader))
+		return 0;
+	pthread_mutex_lock(&s->enq_lock);
+	rc = broker_enqueue(s->enq, task_name(ja->task), &err);
+	pthread_mutex_unlock(&s->enq_lock);
+	if (rc < 0)
+		log_error("cannot enqueue a task", "task=%s error=%s", task_name(ja->task),
+		          err.msg);
+	return rc;
+}
+
+/* Sleep up to ms, or less when the distributed threads are told to stop. */
+static void dist_sleep(struct server *s, int64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&s->stop_lock);
+	if (!atomic_load(&s->dist_stop))
+		pthread_cond_timedwait(&s->stop_cond, &s->stop_lock, &ts);
+	pthread_mutex_unlock(&s->stop_lock);
+}
+
+/* Hold the lease while possible (renewed every BROKER_RENEW_MS); release it at stop. */
+static void *lease_main(void *arg)
+{
+	struct server *s = arg;
+	struct broker *b = NULL;
+	const char *me = broker_node_id();
+	struct sw_err err = {""};
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	broker_open(s->broker_url, &b, &err); /* a URL error was caught at start */
+	while (!atomic_load(&s->dist_stop)) {
+		int rc = broker_lease_acquire(b, me, &err);
+		bool was = atomic_load(&s->leader);
+		health_set(s->health, "broker", rc >= 0, rc < 0 ? err.msg : NULL,
+		           clock_now(s->clock));
+		if (rc < 0)
+			log_error("broker unavailable", "error=%s", err.msg);
+		atomic_store(&s->leader, rc == 1);
+		if (rc == 1 && !was)
+			log_info("leader: running the scheduler", "node=%s", me);
+		else if (rc != 1 && was)
+			log_warn("leadership lost", "node=%s", me);
+		dist_sleep(s, BROKER_RENEW_MS);
+	}
+	if (atomic_load(&s->leader)) {
+		atomic_store(&s->leader, false);
+		if (broker_lease_release(b, me, &err) < 0)
+			log_warn("cannot release the lease", "error=%s", err.msg);
+		else
+			log_info("lease released", "node=%s", me);
+	}
+	broker_close(b);
+	return NULL;
+}
+
+/* Run the tasks of the stream with a task set of the config in force (rebuilt on reload). */
+static void *consumer_main(void *arg)
+{
+	struct server *s = arg;
+	struct broker *b = NULL;
+	struct sw_err err = {""};
+	const struct sw_config *cfg = NULL;
+	struct task_env env = {0};
+	struct task **tasks = NULL;
+	size_t n = 0;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	broker_open(s->broker_url, &b, &err);
+	while (!atomic_load(&s->dist_stop)) {
+		bool changed;
+		pthread_mutex_lock(&s->lock);
+		changed = !cfg || s->gen->cfg != cfg;
+		pthread_mutex_unlock(&s->lock);
+		if (changed) {
+			for (size_t i = 0; i < n; i++)
+				task_free(tasks[i]);
+			free(tasks);
+			if (cfg)
+				server_config_put(s, cfg);
+			cfg = server_config_get(s);
+			env.cfg = cfg;
+			env.health = s->health;
+			env.rt = s->rt;
+			tasks = tasks_for_config(&env, &n);
+		}
+		if (dist_consume_one(b, broker_node_id(), tasks, n, s->clock, 1000, s->health) < 0)
+			dist_sleep(s, 1000);
+	}
+	for (size_t i = 0; i < n; i++)
+		task_free(tasks[i]);
+	free(tasks);
+	if (cfg)
+		server_config_put(s, cfg);
+	broker_close(b);
+	return NULL;
+}
+
+static int dist_start(struct server *s, const struct sw_config *cfg, struct sw_err *err)
+{
+	struct broker *probe = NULL;
+	s->broker_url = xstrdup(cfg->broker_url);
+	if (broker_open(s->broker_url, &probe, err) < 0 && !probe)
+		return -1; /* malformed URL; an unreachable broker is retried by the threads */
+	broker_close(probe);
+	broker_open(s->broker_url, &s->enq, err);
+	if (pthread_create(&s->lease_thread, NULL, lease_main, s)) {
+		sw_err_set(err, "cannot start the lease thread");
+		return -1;
+	}
+	if (pthread_create(&s->consumer_thread, NULL, consumer_main, s)) {
+		atomic_store(&s->dist_stop, true);
+		pthread_join(s->lease_thread, NULL);
+		sw_err_set(err, "cannot start the consumer thread");
+		return -1;
+	}
+	s->dist_running = true;
+	log_info("distributed mode", "node=%s", broker_node_id());
+	return 0;
+}
+
+static void dist_stop(struct server *s)
+{
+	if (s->dist_running) {
+		pthread_mutex_lock(&s->stop_lock);
+		atomic_store(&s->dist_stop, true);
+		pthread_cond_broadcast(&s->stop_cond);
+		pthread_mutex_unlock(&s->stop_lock);
+		pthread_join(s->consumer_thread, NULL);
+		pthread_join(s->lease_thread, NULL);
+		s->dist_running = false;
+	}
+}
+
+/* After the runtime stopped: the jobs no longer enqueue. */
+static void dist_free(struct server *s)
+{
+	broker_close(s->enq);
+	s->enq = NULL;
+	free(s->broker_url);
+	s->broker_url = NULL;
 }
 
 static void job_release(void *arg)
@@ -170,6 +341,9 @@ int server_start(struct sw_config *cfg, const struct server_opts *opts, struct s
 	int applied = 0;
 
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->enq_lock, NULL);
+	pthread_mutex_init(&s->stop_lock, NULL);
+	pthread_cond_init(&s->stop_cond, NULL);
 	s->clock = opts && opts->clock ? opts->clock : &clock_system;
 	s->health = health_new();
 	if (store_open(cfg->store_url, &st, err) < 0 || store_migrate(st, &applied, err) < 0)
@@ -189,9 +363,10 @@ int server_start(struct sw_config *cfg, const struct server_opts *opts, struct s
 	if (!(opts && opts->no_http) && start_http(s, cfg, err) < 0)
 		goto fail_gen;
 	wipe_tokens(cfg);
-	if (install(s, g, err) < 0) {
+	if ((cfg->broker_url && dist_start(s, cfg, err) < 0) || install(s, g, err) < 0) {
 		http_stop(s->http); /* drains the handlers holding g */
 		s->http = NULL;
+		dist_stop(s);
 		goto fail_gen;
 	}
 	*out = s;
@@ -204,9 +379,13 @@ fail:
 		store_close(st);
 	http_stop(s->http);
 	rt_free(s->rt);
+	dist_free(s);
 	health_free(s->health);
 	free(s->app.store_url);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->enq_lock);
+	pthread_mutex_destroy(&s->stop_lock);
+	pthread_cond_destroy(&s->stop_cond);
 	free(s);
 	return -1;
 }
@@ -234,13 +413,18 @@ int server_stop(struct server *s, int64_t timeout_ms)
 	if (!s)
 		return 0;
 	http_stop(s->http); /* first: handlers may hold a generation */
+	dist_stop(s);       /* finishes the task being consumed, releases the lease */
 	rc = rt_stop(s->rt, timeout_ms);
 	rt_free(s->rt); /* releases the tasks, and with them their references */
+	dist_free(s);
 	if (s->gen)
 		generation_put(s, s->gen);
 	health_free(s->health);
 	free(s->app.store_url);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->enq_lock);
+	pthread_mutex_destroy(&s->stop_lock);
+	pthread_cond_destroy(&s->stop_cond);
 	free(s);
 	return rc;
 }
