@@ -97,7 +97,6 @@ static const char *status_text(long status)
 	case 413: return "payload too large";
 	case 422: return "unprocessable";
 	case 500: return "internal server error";
-	case 501: return "not implemented";
 	case 502: return "bad gateway";
 	case 503: return "unavailable";
 	case 504: return "gateway timeout";
