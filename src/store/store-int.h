@@ -241,4 +241,19 @@ void pg_cols_params(struct pg_cols *a, struct store_param *p);
 int store__exec_set(struct store *st, const char *sql, const struct store_param *params, size_t np,
                     size_t n, struct store_rows *res, struct sw_err *err);
 
+/* ---- alert reads shared by store_alerts.c (copying) and store_read.c (zero-copy) -------- */
+
+/* The columns of a struct alert, in the order both readers decode them. */
+#define STORE_ALERT_COLS                                                                      \
+	"a.id, a.rule, a.workflow, a.step, a.instance_id, a.user_id, a.step_index, a.state, " \
+	"a.error, a.labels, a.group_key, a.occurred_at, a.opened_at, a.updated_at, "          \
+	"a.next_escalation_at, a.abandon_after_ms, a.acked_by, a.acked_at, a.resolved_at, "   \
+	"a.resolved_by, a.incident_id, a.reopen_of"
+#define STORE_ALERT_NCOLS 22
+
+/* The SQL of an alert list for filter f (newest first, LIMIT limit) into sql, with its
+ * parameters in p (room for 10); returns how many. */
+size_t store__alerts_list_sql(const struct alert_filter *f, size_t limit, struct strbuf *sql,
+                              struct store_param *p);
+
 #endif

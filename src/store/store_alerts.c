@@ -23,11 +23,7 @@
 #include "util/strbuf.h"
 #include "store/store-int.h"
 
-#define ALERT_COLS                                                                            \
-	"a.id, a.rule, a.workflow, a.step, a.instance_id, a.user_id, a.step_index, a.state, " \
-	"a.error, a.labels, a.group_key, a.occurred_at, a.opened_at, a.updated_at, "          \
-	"a.next_escalation_at, a.abandon_after_ms, a.acked_by, a.acked_at, a.resolved_at, "   \
-	"a.resolved_by, a.incident_id, a.reopen_of"
+#define ALERT_COLS STORE_ALERT_COLS
 
 #define INCIDENT_COLS                                                                   \
 	"i.id, i.workflow, i.step, i.rule, i.group_key, i.labels, i.state, i.level, "   \
@@ -868,40 +864,48 @@ static void filter_text(struct strbuf *sql, struct store_param *p, size_t *np, c
 	strbuf_addf(sql, " AND %s = $%zu", col, ++*np);
 }
 
+size_t store__alerts_list_sql(const struct alert_filter *f, size_t limit, struct strbuf *sql,
+                              struct store_param *p)
+{
+	size_t np = 0;
+	strbuf_addstr(sql, "SELECT " STORE_ALERT_COLS " FROM alerts a WHERE 1 = 1");
+	if (f->state >= 0) {
+		p[np] = sp_int(f->state);
+		strbuf_addf(sql, " AND a.state = $%zu", ++np);
+	}
+	if (f->open_only)
+		strbuf_addstr(sql, " AND a.state < 4");
+	filter_text(sql, p, &np, "a.rule", f->rule);
+	filter_text(sql, p, &np, "a.workflow", f->workflow);
+	filter_text(sql, p, &np, "a.step", f->step);
+	filter_text(sql, p, &np, "a.user_id", f->user_id);
+	filter_text(sql, p, &np, "a.instance_id", f->instance_id);
+	if (f->incident_id) {
+		p[np] = sp_int(f->incident_id);
+		strbuf_addf(sql, " AND a.incident_id = $%zu", ++np);
+	}
+	if (f->before_id) {
+		p[np] = sp_int(f->before_id);
+		strbuf_addf(sql, " AND a.id < $%zu", ++np);
+	}
+	p[np] = sp_int((int64_t)limit);
+	strbuf_addf(sql, " ORDER BY a.id DESC LIMIT $%zu", ++np);
+	return np;
+}
+
 int store_alerts_list(struct store *st, const struct alert_filter *f, struct alert **out, size_t *n,
                       struct sw_err *err)
 {
 	struct strbuf sql = STRBUF_INIT;
 	struct store_param p[10];
-	size_t np = 0;
+	size_t np;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
 	if (check_limit(f->limit, err))
 		return STORE_ERROR;
-	strbuf_addstr(&sql, "SELECT " ALERT_COLS " FROM alerts a WHERE 1 = 1");
-	if (f->state >= 0) {
-		p[np] = sp_int(f->state);
-		strbuf_addf(&sql, " AND a.state = $%zu", ++np);
-	}
-	if (f->open_only)
-		strbuf_addstr(&sql, " AND a.state < 4");
-	filter_text(&sql, p, &np, "a.rule", f->rule);
-	filter_text(&sql, p, &np, "a.workflow", f->workflow);
-	filter_text(&sql, p, &np, "a.step", f->step);
-	filter_text(&sql, p, &np, "a.user_id", f->user_id);
-	filter_text(&sql, p, &np, "a.instance_id", f->instance_id);
-	if (f->incident_id) {
-		p[np] = sp_int(f->incident_id);
-		strbuf_addf(&sql, " AND a.incident_id = $%zu", ++np);
-	}
-	if (f->before_id) {
-		p[np] = sp_int(f->before_id);
-		strbuf_addf(&sql, " AND a.id < $%zu", ++np);
-	}
-	p[np] = sp_int((int64_t)f->limit);
-	strbuf_addf(&sql, " ORDER BY a.id DESC LIMIT $%zu", ++np);
+	np = store__alerts_list_sql(f, f->limit, &sql, p);
 	rc = alerts_query(st, sql.buf, p, np, out, n, err);
 	strbuf_release(&sql);
 	return rc;

@@ -16,13 +16,8 @@
 #include "util/strbuf.h"
 #include "store/store-int.h"
 
-/* Same columns, in the same order, as ALERT_COLS in store_alerts.c. */
-#define VISIT_ALERT_COLS                                                                      \
-	"a.id, a.rule, a.workflow, a.step, a.instance_id, a.user_id, a.step_index, a.state, " \
-	"a.error, a.labels, a.group_key, a.occurred_at, a.opened_at, a.updated_at, "          \
-	"a.next_escalation_at, a.abandon_after_ms, a.acked_by, a.acked_at, a.resolved_at, "   \
-	"a.resolved_by, a.incident_id, a.reopen_of"
-#define VISIT_ALERT_NCOLS 22
+#define VISIT_ALERT_COLS  STORE_ALERT_COLS
+#define VISIT_ALERT_NCOLS STORE_ALERT_NCOLS
 
 /* Text forms of integer cells read as strings (SQLite hands integers back as such). */
 struct numbufs {
@@ -128,22 +123,13 @@ static int list_row(void *arg, const struct store_cell *cells, size_t ncols)
 	return 0;
 }
 
-static void filter_text(struct strbuf *sql, struct store_param *p, size_t *np, const char *col,
-                        const char *val)
-{
-	if (!val)
-		return;
-	p[*np] = sp_text(val);
-	strbuf_addf(sql, " AND %s = $%zu", col, ++*np);
-}
-
 int store_alerts_list_visit(struct store *st, const struct alert_filter *f,
                             const struct alert_visit *v, bool *more, struct sw_err *err)
 {
 	struct strbuf sql = STRBUF_INIT;
 	struct store_param p[10];
 	struct list_scan ls = {v, f->limit, 0, false, false};
-	size_t np = 0;
+	size_t np;
 	int rc;
 
 	if (more)
@@ -151,28 +137,8 @@ int store_alerts_list_visit(struct store *st, const struct alert_filter *f,
 	if (f->limit < 1 || f->limit > 1000)
 		return sw_err_set(err, "store: limit %zu outside 1..1000", f->limit), STORE_ERROR;
 	strbuf_grow(&sql, 512);
-	strbuf_addstr(&sql, "SELECT " VISIT_ALERT_COLS " FROM alerts a WHERE 1 = 1");
-	if (f->state >= 0) {
-		p[np] = sp_int(f->state);
-		strbuf_addf(&sql, " AND a.state = $%zu", ++np);
-	}
-	if (f->open_only)
-		strbuf_addstr(&sql, " AND a.state < 4");
-	filter_text(&sql, p, &np, "a.rule", f->rule);
-	filter_text(&sql, p, &np, "a.workflow", f->workflow);
-	filter_text(&sql, p, &np, "a.step", f->step);
-	filter_text(&sql, p, &np, "a.user_id", f->user_id);
-	filter_text(&sql, p, &np, "a.instance_id", f->instance_id);
-	if (f->incident_id) {
-		p[np] = sp_int(f->incident_id);
-		strbuf_addf(&sql, " AND a.incident_id = $%zu", ++np);
-	}
-	if (f->before_id) {
-		p[np] = sp_int(f->before_id);
-		strbuf_addf(&sql, " AND a.id < $%zu", ++np);
-	}
-	p[np] = sp_int((int64_t)f->limit + 1); /* one more: is there a next page */
-	strbuf_addf(&sql, " ORDER BY a.id DESC LIMIT $%zu", ++np);
+	/* one more than the page: whether there is a next one */
+	np = store__alerts_list_sql(f, f->limit + 1, &sql, p);
 	rc = query(st, sql.buf, p, np, list_row, &ls, err);
 	strbuf_release(&sql);
 	if (!rc && more)
