@@ -14,6 +14,7 @@
 #include "util/common.h"
 #include "util/timeutil.h"
 #include "api/jsonw.h"
+#include "util/utf8.h"
 #include "api/handlers-int.h"
 #include <jansson.h>
 
@@ -27,30 +28,6 @@ static void commit(struct strbuf *sb, char *end)
 {
 	sb->len = (size_t)(end - sb->buf);
 	sb->buf[sb->len] = '\0';
-}
-
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 when invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	unsigned c = p[0], cp;
-	size_t len;
-	if (c < 0x80)
-		return 1;
-	if (c < 0xC2 || c > 0xF4)
-		return 0;
-	len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-	if (len > n)
-		return 0;
-	cp = c & (0xFFu >> (len + 1));
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3F);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return len;
 }
 
 /* Bytes that need nothing: printable ASCII but '"' and '\\'. */
@@ -108,18 +85,8 @@ static void str_n(struct strbuf *sb, const char *s, size_t n)
 
 char *jw_utf8_dup(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
 	struct strbuf sb = STRBUF_INIT;
-	while (p < end) {
-		size_t l = utf8_len(p, (size_t)(end - p));
-		if (l) {
-			strbuf_add(&sb, p, l);
-			p += l;
-		} else {
-			strbuf_add(&sb, "\xEF\xBF\xBD", 3);
-			p++;
-		}
-	}
+	strbuf_add_utf8_lossy(&sb, s, strlen(s));
 	return strbuf_detach(&sb, NULL);
 }
 

@@ -10,6 +10,7 @@
  */
 #include "util/common.h"
 #include "source/source-int.h"
+#include "util/utf8.h"
 
 void source__rows_begin(struct source_rows_builder *b)
 {
@@ -31,49 +32,6 @@ static size_t rows_bytes(const struct source_rows_builder *b)
 	return b->text.len + b->ncells * (sizeof(char *) + sizeof(size_t));
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 when invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	unsigned c = p[0], cp;
-	size_t len;
-	if (c < 0x80)
-		return 1;
-	if (c < 0xC2 || c > 0xF4)
-		return 0;
-	len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-	if (len > n)
-		return 0;
-	cp = c & (0xFFu >> (len + 1));
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3F);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return len;
-}
-
-/* Append s[0..len) with every byte that is not valid UTF-8 written as U+FFFD: a SQLite
- * source (or a SQL_ASCII PostgreSQL one) may hold any bytes, and one such value must not
- * wedge a workflow on a PostgreSQL store (which refuses it) or vanish from the API. */
-static void add_utf8(struct strbuf *sb, const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
-	while (p < end) {
-		const unsigned char *run = p;
-		size_t l = 0;
-		while (p < end && (l = utf8_len(p, (size_t)(end - p))) > 0)
-			p += l;
-		strbuf_add(sb, run, (size_t)(p - run));
-		if (p < end) {
-			strbuf_add(sb, "\xEF\xBF\xBD", 3);
-			p++;
-		}
-	}
-}
-
 int source__rows_add_cell(struct source_rows_builder *b, const struct source *src, const char *s,
                           size_t len, struct sw_err *err)
 {
@@ -88,7 +46,9 @@ int source__rows_add_cell(struct source_rows_builder *b, const struct source *sr
 		return 0;
 	}
 	b->offs[b->ncells++] = b->text.len;
-	add_utf8(&b->text, s, len);
+	/* a SQLite source (or a SQL_ASCII PostgreSQL one) may hold any bytes: one such value
+	 * must not wedge a workflow on a PostgreSQL store (which refuses it) */
+	strbuf_add_utf8_lossy(&b->text, s, len);
 	strbuf_addch(&b->text, '\0');
 	return 0;
 }
