@@ -575,3 +575,39 @@ int client_subcommand(const char *prog, int argc, char **argv, const char *usage
 	*sub = s;
 	return 0;
 }
+
+int client_setup(const char *prog, const char *noun, const char *sub, const char *usage,
+                 bool needs_id, size_t npos, const char *const *pos, const char *timeout,
+                 const char *url, bool is_change, const char **by, int64_t *id, struct client *c)
+{
+	struct sw_err err = {""};
+	int64_t tmo = 0;
+	if (needs_id) {
+		if (npos != 1) {
+			fprintf(stderr, "stepwatch %s %s: missing %s id\n%s", prog, sub, noun,
+			        usage);
+			return EXIT_USAGE;
+		}
+		if (client_parse_id(pos[0], id) < 0) {
+			fprintf(stderr,
+			        "stepwatch %s %s: invalid %s id '%s': want a positive integer\n",
+			        prog, sub, noun, pos[0]);
+			return EXIT_USAGE;
+		}
+	}
+	if (timeout && (client_parse_id(timeout, &tmo) < 0 || tmo > 86400)) {
+		fprintf(stderr, "stepwatch %s: invalid timeout '%s': want 1..86400 seconds\n", prog,
+		        timeout);
+		return EXIT_USAGE;
+	}
+	if (is_change && !*by) {
+		*by = getenv("USER");
+		if (*by && !**by)
+			*by = NULL;
+	}
+	if (client_open(c, url, (long)tmo, &err) < 0) {
+		client_die_msg(prog, err.msg);
+		return EXIT_USAGE;
+	}
+	return 0;
+}

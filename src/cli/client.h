@@ -116,4 +116,14 @@ void client_die_msg(const char *prog, const char *msg);
 int client_subcommand(const char *prog, int argc, char **argv, const char *usage, const char **sub,
                       bool *is_list, bool *is_change);
 
+/*
+ * What every subcommand does after its options are parsed: check the id (when the
+ * subcommand takes one: npos must be 1 and pos[0] a positive integer) and --timeout
+ * (1..86400), default --by to $USER for ack/resolve, and open the client. Returns 0, or
+ * EXIT_USAGE after printing why. noun is "alert" or "incident".
+ */
+int client_setup(const char *prog, const char *noun, const char *sub, const char *usage,
+                 bool needs_id, size_t npos, const char *const *pos, const char *timeout,
+                 const char *url, bool is_change, const char **by, int64_t *id, struct client *c);
+
 #endif

@@ -217,8 +217,7 @@ int cmd_alerts(int argc, char **argv)
 	const char *v[10] = {NULL}, *pos[1];
 	bool json = false, open = false, all = false;
 	struct client c = {0};
-	struct sw_err err = {""};
-	int64_t id = 0, tmo = 0;
+	int64_t id = 0;
 	size_t npos;
 	int rc;
 	bool is_list, is_change;
@@ -252,33 +251,10 @@ int cmd_alerts(int argc, char **argv)
 	}
 	if (rc)
 		return rc == 1 ? EXIT_OK : EXIT_USAGE;
-	if (!is_list) {
-		if (npos != 1) {
-			fprintf(stderr, "stepwatch alerts %s: missing alert id\n%s", sub, usage);
-			return EXIT_USAGE;
-		}
-		if (client_parse_id(pos[0], &id) < 0) {
-			fprintf(stderr,
-			        "stepwatch alerts %s: invalid alert id '%s': want a positive "
-			        "integer\n",
-			        sub, pos[0]);
-			return EXIT_USAGE;
-		}
-	}
-	if (timeout && (client_parse_id(timeout, &tmo) < 0 || tmo > 86400)) {
-		fprintf(stderr, "stepwatch alerts: invalid timeout '%s': want 1..86400 seconds\n",
-		        timeout);
-		return EXIT_USAGE;
-	}
-	if (is_change && !by) {
-		by = getenv("USER");
-		if (by && !*by)
-			by = NULL;
-	}
-	if (client_open(&c, url, (long)tmo, &err) < 0) {
-		client_die_msg("alerts", err.msg);
-		return EXIT_USAGE;
-	}
+	rc = client_setup("alerts", "alert", sub, usage, !is_list, npos, pos, timeout, url,
+	                  is_change, &by, &id, &c);
+	if (rc)
+		return rc;
 	if (is_list)
 		rc = alerts_list(&c, json, v, open, all);
 	else if (is_change)

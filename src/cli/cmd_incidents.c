@@ -190,9 +190,8 @@ int cmd_incidents(int argc, char **argv)
 	const char *workflow = NULL, *limit = NULL, *cursor = NULL, *pos[1];
 	bool json = false, open = false, all = false;
 	struct client c = {0};
-	struct sw_err err = {""};
 	struct strbuf path = STRBUF_INIT;
-	int64_t id = 0, n = 0;
+	int64_t id = 0;
 	size_t npos;
 	int rc;
 	bool is_list, is_change;
@@ -225,26 +224,6 @@ int cmd_incidents(int argc, char **argv)
 	}
 	if (rc)
 		return rc == 1 ? EXIT_OK : EXIT_USAGE;
-	if (!is_list) {
-		if (npos != 1) {
-			fprintf(stderr, "stepwatch incidents %s: missing incident id\n%s", sub,
-			        usage);
-			return EXIT_USAGE;
-		}
-		if (client_parse_id(pos[0], &id) < 0) {
-			fprintf(stderr,
-			        "stepwatch incidents %s: invalid incident id '%s': want a "
-			        "positive integer\n",
-			        sub, pos[0]);
-			return EXIT_USAGE;
-		}
-	}
-	if (timeout && (client_parse_id(timeout, &n) < 0 || n > 86400)) {
-		fprintf(stderr,
-		        "stepwatch incidents: invalid timeout '%s': want 1..86400 seconds\n",
-		        timeout);
-		return EXIT_USAGE;
-	}
 	if (limit) {
 		int64_t l;
 		if (client_parse_id(limit, &l) < 0 || l > 1000) {
@@ -253,15 +232,10 @@ int cmd_incidents(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (is_change && !by) {
-		by = getenv("USER");
-		if (by && !*by)
-			by = NULL;
-	}
-	if (client_open(&c, url, (long)n, &err) < 0) {
-		client_die_msg("incidents", err.msg);
-		return EXIT_USAGE;
-	}
+	rc = client_setup("incidents", "incident", sub, usage, !is_list, npos, pos, timeout, url,
+	                  is_change, &by, &id, &c);
+	if (rc)
+		return rc;
 	if (is_list) {
 		strbuf_addstr(&path, "/api/v1/incidents");
 		if (workflow)
