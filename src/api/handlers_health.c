@@ -47,6 +47,12 @@ int api_readyz(struct api_req *req, struct api_resp *resp)
 		ok = ok && e[i].ok;
 	}
 	health_entries_free(e, n);
+	if (req->unauthenticated) {
+		json_decref(store);
+		json_decref(components);
+		return api_json(resp, ok ? 200 : 503,
+		                json_pack("{s:s}", "status", ok ? "ok" : "degraded"));
+	}
 	return api_json(resp, ok ? 200 : 503,
 	                json_pack("{s:s, s:o, s:o}", "status", ok ? "ok" : "degraded", "store",
 	                          store, "components", components));

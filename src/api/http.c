@@ -93,7 +93,10 @@ struct req_headers {
 	size_t host_len, origin_len, content_type_len, authorization_len;
 	unsigned n_host, n_origin, n_content_type, n_authorization, n_content_length,
 	    n_transfer_encoding;
-	const char *nul; /* name of a header whose name or value holds a NUL byte */
+	const char *nul;       /* name of a header whose name or value holds a NUL byte */
+	const char *prev_end;  /* end of the previous line's text in the read buffer */
+	const char *prev_key;  /* its header name, or "request line" */
+	const char *block_end; /* end of the header block; NULL: not known, not checked */
 };
 
 struct http_req {
@@ -262,6 +265,9 @@ static void lingerer_close(struct http_server *s, struct lingerer *l)
 	if (l->next)
 		l->next->prev = l->prev;
 	s->n_lingerers--;
+	/* explicitly: libmicrohttpd may not have closed its descriptor of the same socket
+	 * yet, and a registration outlives our close() while another descriptor is open */
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, l->fd, NULL);
 	close(l->fd);
 	free(l);
 }
@@ -504,6 +510,18 @@ static bool name_is(const char *key, size_t key_size, const char *name)
 	return key_size == strlen(name) && !strncasecmp(key, name, key_size);
 }
 
+/* Does the line at next follow the text ending at end, with only a line end (max NULs, each
+ * an overwritten CR or LF) between, all inside the block? */
+static bool line_follows(const char *end, const char *next, size_t max, const char *block_end)
+{
+	if (next <= end || next > block_end || (size_t)(next - end) > max)
+		return false;
+	for (const char *p = end; p < next; p++)
+		if (*p)
+			return false;
+	return true;
+}
+
 static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                  size_t key_size, const char *value, size_t value_size)
 {
@@ -515,6 +533,16 @@ static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char 
 		rh->nul = key;
 	if (!value)
 		value = "";
+	if (rh->block_end && !rh->nul) {
+		/* this line must start right after the previous one's CR LF or LF (each
+		 * overwritten with a NUL): anything more was a NUL byte and what followed it */
+		if (!line_follows(rh->prev_end, key, 2, rh->block_end))
+			rh->nul = rh->prev_key;
+		rh->prev_end = value + value_size;
+		rh->prev_key = key;
+		if (rh->prev_end < key || rh->prev_end >= rh->block_end)
+			rh->nul = key; /* not in the block: a folded line, copied elsewhere */
+	}
 #define COUNT(hdr, field)                             \
 	if (name_is(key, key_size, hdr)) {            \
 		if (!rh->n_##field++) {               \
@@ -645,10 +673,28 @@ static bool content_type_json(const char *v)
 
 /* The request line and headers themselves: 400 for what no server should accept, 421 for a
  * Host that is not ours when the API is open. Returns 1 when h->resp holds the answer. */
-static int req_check_headers(struct http_server *s, struct http_req *h, struct req_headers *rh)
+static int req_check_headers(struct http_server *s, struct http_req *h, struct req_headers *rh,
+                             const char *method, const char *version)
 {
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(h->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
 	memset(rh, 0, sizeof(*rh));
+	/* libmicrohttpd 0.9.75 ends a header value at its first NUL byte (so "Bearer
+	 * <token>\0junk" would read as the token). Its request line and header lines lie in
+	 * order in its read buffer, from method to method + header_size, each line ended by
+	 * CR LF or LF overwritten with NULs: a value followed by more than that had a NUL */
+	if (ci && method && version && *version) {
+		rh->prev_end = version + strlen(version);
+		rh->prev_key = "request line";
+		rh->block_end = method + ci->header_size;
+		if (rh->prev_end <= method || rh->prev_end >= rh->block_end)
+			rh->block_end = NULL; /* not laid out as expected: do not guess */
+	}
 	MHD_get_connection_values_n(h->conn, MHD_HEADER_KIND, on_header, rh);
+	/* the block ends with the last line's end and the empty line's */
+	if (rh->block_end && !rh->nul &&
+	    !line_follows(rh->prev_end, rh->block_end, 4, rh->block_end))
+		rh->nul = rh->prev_key;
 	for (const unsigned char *p = (const unsigned char *)h->uri; *p; p++)
 		if (*p <= ' ' || *p == 0x7f)
 			return api_error(&h->resp, 400,
@@ -657,7 +703,7 @@ static int req_check_headers(struct http_server *s, struct http_req *h, struct r
 	if (h->bad_target)
 		return api_error(&h->resp, 400, "NUL byte in the request target"), 1;
 	if (rh->nul)
-		return api_error(&h->resp, 400, "NUL byte in header '%.*s'",
+		return api_error(&h->resp, 400, "NUL byte or folded line in '%.*s'",
 		                 (int)api_clip(rh->nul, 64), rh->nul),
 		       1;
 	if (rh->n_host > 1 || rh->n_origin > 1 || rh->n_content_type > 1 ||
@@ -687,7 +733,8 @@ static int req_check_headers(struct http_server *s, struct http_req *h, struct r
 
 /* Everything that can be refused before reading the body. Returns 1 when h->resp holds the
  * answer, 0 to go on. */
-static int req_begin(struct http_server *s, struct http_req *h)
+static int req_begin(struct http_server *s, struct http_req *h, const char *method,
+                     const char *version)
 {
 	const struct api_route *route;
 	const struct auth_token *who = NULL;
@@ -697,7 +744,7 @@ static int req_begin(struct http_server *s, struct http_req *h)
 	bool safe = !strcmp(h->method, "GET") || !strcmp(h->method, "HEAD");
 	int rc;
 
-	if (req_check_headers(s, h, &rh))
+	if (req_check_headers(s, h, &rh, method, version))
 		return 1;
 	rc = router_match(s->routes, s->n_routes, h->method, h->path, strlen(h->path), &h->m);
 	if (rc == ROUTE_NOT_FOUND)
@@ -835,7 +882,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		h->conn = conn;
 		h->http11 = version && !strcmp(version, MHD_HTTP_VERSION_1_1);
 		snprintf(h->method, sizeof(h->method), "%s", method);
-		if (req_begin(s, h)) {
+		if (req_begin(s, h, method, version)) {
 			/* answered before the body: libmicrohttpd closes after the answer, and
 			 * the close then drains what the client still sends */
 			if (h->has_body && h->c) {
@@ -1032,7 +1079,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
 	/* clients hanging up mid-request are routine, not warnings */
-	if (strstr(buf, "closed by remote") || strstr(buf, "incomplete request"))
+	if (strstr(buf, "closed by remote") || strstr(buf, "incomplete request") ||
+	    strstr(buf, "connection closure"))
 		log_debug("http server", "detail=%s", buf);
 	else
 		log_warn("http server", "detail=%s", buf);

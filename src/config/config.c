@@ -769,7 +769,7 @@ static bool valid_listen(const char *s)
 
 static void parse_http(struct loader *L, const struct ynode *n)
 {
-	static const char *const keys[] = {"listen", "tokens", NULL};
+	static const char *const keys[] = {"listen", "tokens", "request_timeout", NULL};
 	static const char *const tkeys[] = {"name", "token_env", "role", NULL};
 	struct sw_http *h = &L->cfg->http;
 	const struct ynode *toks, *v;
@@ -781,6 +781,9 @@ static void parse_http(struct loader *L, const struct ynode *n)
 		cfg_err(L, ymap_get(n, "listen"),
 		        "http.listen: expected host:port like '127.0.0.1:8080', got '%.64s'",
 		        h->listen);
+	if (get_dur(L, n, "request_timeout", "http", &h->request_timeout_ms, true) > 0 &&
+	    (h->request_timeout_ms < 1000 || h->request_timeout_ms > 3600 * 1000))
+		cfg_err(L, ymap_get(n, "request_timeout"), "http.request_timeout: must be 1s..1h");
 	toks = ymap_get(n, "tokens");
 	if (!toks || !want_seq(L, toks, "http.tokens", "a list of tokens"))
 		return;
