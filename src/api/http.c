@@ -600,17 +600,18 @@ static bool host_name(const char *v, size_t len, char *buf, size_t size)
 	return true;
 }
 
-/* Without tokens: is the Host one of ours (a loopback name or address, or the listen host)?
- * A page of another site that made its own name resolve to 127.0.0.1 (DNS rebinding) sends
- * its own name here. The port is not checked: an SSH tunnel may forward another one. */
-static bool host_allowed(const struct http_server *s, const char *v, size_t len)
+/* A page of another site that made its own name resolve to 127.0.0.1 (DNS rebinding) sends
+ * its own name in Host. The port is not checked: an SSH tunnel may forward another one. */
+bool http_host_allowed(const char *listen_host, const char *v, size_t len)
 {
 	char name[256];
 	struct in_addr a4;
 	struct sockaddr_in6 sa6;
+	while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+		len--; /* libmicrohttpd keeps trailing whitespace */
 	if (!host_name(v, len, name, sizeof(name)))
 		return false;
-	if (!strcasecmp(name, "localhost") || (s->listen_host && !strcasecmp(name, s->listen_host)))
+	if (!strcasecmp(name, "localhost") || (listen_host && !strcasecmp(name, listen_host)))
 		return true;
 	if (v[0] != '[')
 		return inet_pton(AF_INET, name, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
@@ -620,22 +621,24 @@ static bool host_allowed(const struct http_server *s, const char *v, size_t len)
 	       addr_loopback((const struct sockaddr *)&sa6);
 }
 
-/* Is the Origin "http(s)://" followed by exactly the Host value? */
-static bool origin_same(const struct req_headers *rh)
+bool http_origin_same(const char *origin, size_t origin_len, const char *host, size_t host_len)
 {
-	const char *o = rh->origin;
-	size_t n = rh->origin_len;
+	const char *o = origin;
+	size_t n = origin_len;
+	while (n && (o[n - 1] == ' ' || o[n - 1] == '\t'))
+		n--;
+	while (host_len && (host[host_len - 1] == ' ' || host[host_len - 1] == '\t'))
+		host_len--;
 	if (n > 7 && !strncasecmp(o, "http://", 7))
 		o += 7, n -= 7;
 	else if (n > 8 && !strncasecmp(o, "https://", 8))
 		o += 8, n -= 8;
 	else
 		return false; /* "null" (a sandboxed page, a file) or garbage */
-	return rh->host && n == rh->host_len && !strncasecmp(o, rh->host, n);
+	return host && n == host_len && !strncasecmp(o, host, n);
 }
 
-/* "application/json", optionally with parameters; a charset must be utf-8. */
-static bool content_type_json(const char *v)
+bool http_content_type_json(const char *v)
 {
 	static const char json[] = "application/json";
 	const char *p = v;
@@ -720,7 +723,7 @@ static int req_check_headers(struct http_server *s, struct http_req *h, struct r
 		return api_error(&h->resp, 400, "both Content-Length and Transfer-Encoding"), 1;
 	if (!rh->host && (h->http11 || !auth_enabled(&s->auth)))
 		return api_error(&h->resp, 400, "missing Host header"), 1;
-	if (!auth_enabled(&s->auth) && !host_allowed(s, rh->host, rh->host_len))
+	if (!auth_enabled(&s->auth) && !http_host_allowed(s->listen_host, rh->host, rh->host_len))
 		return api_error(&h->resp, 421,
 		                 "host '%.*s' is not served here: without http.tokens only "
 		                 "localhost and loopback addresses are",
@@ -773,7 +776,7 @@ static int req_begin(struct http_server *s, struct http_req *h, const char *meth
 	}
 
 	/* a browser page of another origin may send writes but must not make them */
-	if (!safe && rh.origin && !origin_same(&rh))
+	if (!safe && rh.origin && !http_origin_same(rh.origin, rh.origin_len, rh.host, rh.host_len))
 		return api_error(&h->resp, 403, "cross-origin request from '%.*s' refused",
 		                 (int)api_clip(rh.origin, 100), rh.origin),
 		       1;
@@ -811,7 +814,7 @@ static int req_begin(struct http_server *s, struct http_req *h, const char *meth
 
 	/* bodies are JSON; a form or text/plain (what a page may send anywhere) is not */
 	if ((h->has_body || (!safe && rh.content_type)) &&
-	    (!rh.content_type || !content_type_json(rh.content_type)))
+	    (!rh.content_type || !http_content_type_json(rh.content_type)))
 		return api_error(&h->resp, 415, "request body must be application/json, not '%.*s'",
 		                 rh.content_type ? (int)api_clip(rh.content_type, 100) : 4,
 		                 rh.content_type ? rh.content_type : "none"),

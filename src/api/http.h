@@ -58,6 +58,15 @@ int http_port(const struct http_server *s);
 /* Stop accepting, finish queued requests, join every thread, free. NULL is a no-op. */
 void http_stop(struct http_server *s);
 
+/* The header checks, pure (fuzzed by tests/fuzz/fuzz_http_headers.c): */
+/* Is a Host value (len bytes) "localhost", a loopback address (127/8, [::1],
+ * [::ffff:127.x.y.z]) or listen_host (may be NULL), each with an optional ":port"? */
+bool http_host_allowed(const char *listen_host, const char *v, size_t len);
+/* Is an Origin "http://" or "https://" followed by exactly the Host value ("null" is not)? */
+bool http_origin_same(const char *origin, size_t origin_len, const char *host, size_t host_len);
+/* Is a Content-Type "application/json" with optional parameters, any charset utf-8? */
+bool http_content_type_json(const char *v);
+
 /* Split "host:port" / "[v6]:port"; 0 or -1 with err. host and port are malloc'd. */
 int http_split_listen(const char *listen, char **host, char **port, struct sw_err *err);
 
