@@ -775,8 +775,9 @@ static int req_begin(struct http_server *s, struct http_req *h, const char *meth
 		h->req.param_names[i] = h->m.names[i];
 	}
 
-	/* a browser page of another origin may send writes but must not make them */
-	if (!safe && rh.origin && !http_origin_same(rh.origin, rh.origin_len, rh.host, rh.host_len))
+	/* a browser page of another origin may send requests but must not make them (it
+	 * could not read our answers anyway: no CORS headers are sent) */
+	if (rh.origin && !http_origin_same(rh.origin, rh.origin_len, rh.host, rh.host_len))
 		return api_error(&h->resp, 403, "cross-origin request from '%.*s' refused",
 		                 (int)api_clip(rh.origin, 100), rh.origin),
 		       1;

@@ -857,11 +857,22 @@ static void test_cross_origin_and_content_type(void **state)
 		                 NO_STORE);
 		res_release(&r);
 	}
-	/* reads from another origin are not writes (the browser keeps the answer from it) */
+	/* reads too (no CORS: its page could not read the answer; it gets none) */
 	assert_int_equal(
-	    raw("GET /healthz HTTP/1.1\r\nHost: x\r\nOrigin: http://evil.example\r\n\r\n", &r),
-	    200);
+	    raw("GET /api/v1/alerts HTTP/1.1\r\nHost: x\r\nOrigin: http://evil.example\r\n"
+	        "Authorization: Bearer " VIEWER "\r\n\r\n",
+	        &r),
+	    403);
 	res_release(&r);
+	{
+		char q[256];
+		snprintf(q, sizeof(q),
+		         "GET /healthz HTTP/1.1\r\nHost: localhost:%d\r\nOrigin: "
+		         "http://localhost:%d\r\n\r\n",
+		         port, port);
+		assert_int_equal(raw(q, &r), 200);
+		res_release(&r);
+	}
 
 	/* bodies must be JSON: what a form or a no-cors fetch can send is not */
 	assert_int_equal(
