@@ -237,11 +237,17 @@ static void linger_add(struct http_server *s, MHD_socket fd)
 	s->n_lingerers++;
 }
 
-/* Read and drop what is there; done at EOF, on an error or past LINGER_MAX_BYTES. */
-static void linger_drain(struct lingerer *l, char *buf, size_t size)
+/* Read and drop what is there; done at EOF, on an error or past LINGER_MAX_BYTES. Reaper
+ * only: drained and done are the reaper's alone; fd was set under cmu before l was
+ * registered, and is read under it. */
+static void linger_drain(struct http_server *s, struct lingerer *l, char *buf, size_t size)
 {
+	int fd;
+	pthread_mutex_lock(&s->cmu);
+	fd = l->fd;
+	pthread_mutex_unlock(&s->cmu);
 	while (!l->done) {
-		ssize_t n = recv(l->fd, buf, size, MSG_DONTWAIT);
+		ssize_t n = recv(fd, buf, size, MSG_DONTWAIT);
 		if (n > 0) {
 			l->drained += (size_t)n;
 			if (l->drained > LINGER_MAX_BYTES)
@@ -289,7 +295,7 @@ static void *reaper_main(void *arg)
 			if (!ev[i].data.ptr)
 				stop = true;
 			else
-				linger_drain(ev[i].data.ptr, buf, bufsize);
+				linger_drain(s, ev[i].data.ptr, buf, bufsize);
 		}
 		if (stop)
 			break;
