@@ -46,7 +46,7 @@ struct sw_token {
 };
 
 struct sw_http {
-	char *listen; /* "127.0.0.1:8080" (default) */
+	char *listen;               /* "127.0.0.1:8080" (default) */
 	int64_t request_timeout_ms; /* headers and body within this; 0: the server's default */
 	struct sw_token *tokens;
 	size_t n_tokens;
