@@ -47,6 +47,10 @@ open_port=$(sed -n 's/.*msg=listening .*port=\([0-9]*\).*/\1/p' "$T/open.log" | 
 tok_port=$(sed -n 's/.*msg=listening .*port=\([0-9]*\).*/\1/p' "$T/tok.log" | head -1)
 grep -q "request_timeout_ms=3000" "$T/open.log" && ok "http.request_timeout applied" \
   || fail "http.request_timeout not applied: $(grep 'http listening' "$T/open.log")"
+sed 's/request_timeout: 3s/request_timeout: 2h/' "$T/open.yaml" >"$T/bad.yaml"
+rc=0; out=$("$SW_BIN" check -c "$T/bad.yaml" 2>&1) || rc=$?
+expect_eq "$rc" 2 "check refuses http.request_timeout: 2h"
+grep -q "http.request_timeout: must be 1s..1h" <<<"$out" && ok "it says why" || fail "check said: $out"
 
 cat >"$T/edge.py" <<'PY'
 import json, socket, sys, threading, time, urllib.error, urllib.request
