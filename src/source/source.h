@@ -59,8 +59,11 @@ int source_query(struct source *src, const char *sql, const struct source_param 
  * statement; SQLite: prepare and read column names). rows->nrows is 0. */
 int source_describe(struct source *src, const char *sql, struct source_rows *out,
                     struct sw_err *err);
-/* Cheap liveness check (SELECT 1). */
+/* Cheap liveness check (SELECT 1); on PostgreSQL it connects, and so checks the role. */
 int source_ping(struct source *src, struct sw_err *err);
+/* True when the last connection attempt failed because the source role is a superuser or
+ * can write and the source does not set allow_unsafe_role (a problem of the file). */
+bool source_role_refused(const struct source *src);
 
 /*
  * The SQL guard on its own (used by source_query and by `stepwatch check`): 0 when sql is
