@@ -68,12 +68,13 @@ static const char role_sql[] =
     "    WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
     "      AND pg_catalog.has_schema_privilege(n.oid, 'CREATE') ORDER BY 1 LIMIT 1),"
     "  (SELECT 'can change sequence ' || rel.oid::pg_catalog.regclass::pg_catalog.text FROM rel"
-    "    WHERE rel.relkind = 'S' AND pg_catalog.has_sequence_privilege(rel.oid, 'UPDATE')"
+    "    WHERE CASE WHEN rel.relkind = 'S'"
+    "          THEN pg_catalog.has_sequence_privilege(rel.oid, 'UPDATE') END"
     "    ORDER BY 1 LIMIT 1),"
     "  (SELECT 'can write to ' || rel.oid::pg_catalog.regclass::pg_catalog.text FROM rel"
-    "    WHERE rel.relkind <> 'S' AND (pg_catalog.has_table_privilege(rel.oid,"
-    "            'INSERT, UPDATE, DELETE, TRUNCATE')"
-    "         OR pg_catalog.has_any_column_privilege(rel.oid, 'INSERT, UPDATE'))"
+    "    WHERE CASE WHEN rel.relkind <> 'S'"
+    "          THEN pg_catalog.has_table_privilege(rel.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')"
+    "            OR pg_catalog.has_any_column_privilege(rel.oid, 'INSERT, UPDATE') END"
     "    ORDER BY 1 LIMIT 1))"
     " FROM me";
 
