@@ -342,6 +342,11 @@ static int walk(json_t *node, struct source_calls *calls, struct sw_err *err)
 			if (qualified_name(json_object_get(val, "name"), &schema, &op))
 				add_call(calls, schema, op, true);
 		}
+		if (!strcmp(key, "SubLink")) { /* x = ANY (SELECT ...), x === ALL (SELECT ...) */
+			const char *schema, *op;
+			if (qualified_name(json_object_get(val, "operName"), &schema, &op))
+				add_call(calls, schema, op, true);
+		}
 		if (walk(val, calls, err))
 			return -1;
 	}
