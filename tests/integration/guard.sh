@@ -134,7 +134,7 @@ wait_eq 15 "serve refuses the superuser source" 1 \
 sleep 1.5 # several polls of every task on su_ok
 expect_eq "$(grep -c 'allowed by allow_unsafe_role' "$T/roles.log")" 1 "the opt-out warned once"
 expect_eq "$(grep 'allowed by allow_unsafe_role' "$T/roles.log" | grep -c 'source=su_ok')" 1 "naming the source"
-kill "$pid"; wait "$pid" 2>/dev/null || true
+kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
 
 # serve with the SELECT-only role, a mis-marked function in steps_query, and planted secrets
 export SW_GUARD_TOKEN=PlantedTok4
@@ -184,7 +184,7 @@ STEPWATCH_URL="http://ops:PlantedPw7@127.0.0.1:1/?x" "$SW_BIN" alerts list >>"$T
   && fail "alerts list to an invalid URL succeeded"
 "$SW_BIN" alerts list --url "http://ops:PlantedPw8@127.0.0.1:1" >>"$T/all-output.txt" 2>&1 \
   && fail "alerts list --url to a closed port succeeded"
-kill "$pid"; wait "$pid" 2>/dev/null || true
+kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
 cat "$T/serve.log" "$T/roles.log" >>"$T/all-output.txt"
 grep -q "cannot connect to source 'bad'" "$T/all-output.txt" || fail "the bad source's error was shown"
 expect_eq "$(grep -c 'Planted' "$T/all-output.txt")" 0 "no planted secret in any output"
