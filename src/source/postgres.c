@@ -80,21 +80,26 @@ static const char role_sql[] =
 
 /*
  * What the source's catalog says about the names a query calls: every function of each
- * name ($1) and the function behind every operator of each name ($2), with its schema,
- * volatility, parallel safety and whether the schema is on the search path.
+ * name ($1) with its schema, volatility, parallel safety and whether the schema is on the
+ * search path; and for the operators of each name ($2), per schema, the worst volatility
+ * and parallel safety of their functions ('=' alone has a hundred).
  */
 static const char catalog_sql[] =
-    "SELECT false, n.nspname, p.proname, p.provolatile, p.proparallel,"
-    "       n.nspname = ANY (pg_catalog.current_schemas(true))"
+    "SELECT false, n.nspname, p.proname, p.provolatile::pg_catalog.text,"
+    "       p.proparallel::pg_catalog.text, n.nspname = ANY (pg_catalog.current_schemas(true))"
     "  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
     " WHERE p.proname = ANY ($1::pg_catalog.name[])"
     " UNION ALL "
-    "SELECT true, n.nspname, o.oprname, p.provolatile, p.proparallel,"
+    "SELECT true, n.nspname, o.oprname,"
+    "       CASE WHEN pg_catalog.bool_or(f.provolatile NOT IN ('i', 's')) THEN 'v' ELSE 'i' END,"
+    "       CASE WHEN pg_catalog.bool_or(f.proparallel = 'u') THEN 'u' ELSE 's' END,"
     "       n.nspname = ANY (pg_catalog.current_schemas(true))"
     "  FROM pg_catalog.pg_operator o"
-    "  JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace"
-    "  JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode"
-    " WHERE o.oprname = ANY ($2::pg_catalog.name[])";
+    "  JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace,"
+    "  LATERAL (SELECT p.provolatile, p.proparallel FROM pg_catalog.pg_proc p"
+    "           WHERE p.oid = o.oprcode OFFSET 0) f"
+    " WHERE o.oprname = ANY ($2::pg_catalog.name[])"
+    " GROUP BY n.nspname, o.oprname";
 
 /* The first line of a libpq message, without the trailing newline, with the URL's
  * secrets removed (libpq echoes a malformed connection string whole). */
