@@ -8,11 +8,14 @@
  * parser's error positions, stay those of the user's text. Refused: more than one statement,
  * any statement but SelectStmt, SELECT INTO, a data-modifying statement anywhere in the tree
  * (only possible inside WITH), any locking clause (FOR UPDATE/SHARE/...), and calls of
- * functions with side effects outside the transaction (nextval, setval, advisory locks,
- * large objects, dblink, signalling backends, set_config, ...). pg_sleep is allowed: it
- * changes nothing and statement_timeout bounds it. The guard is a first line; the read-only
- * transaction PostgreSQL enforces is the real safety net (a volatile function that writes
- * passes the guard and fails there).
+ * functions that run SQL given as text (query_to_xml, ts_stat, dblink, ...) or whose effects
+ * are well known to escape the transaction (nextval, advisory locks, large objects,
+ * set_config, ...) - refused by name, so even without a server. That list is not the
+ * policy: the walk also collects every function and operator the query names, and
+ * source__pg_policy() judges them on the source's own catalog (postgres.c asks it): every
+ * candidate must be IMMUTABLE or STABLE, and a built-in must not be PARALLEL UNSAFE. What
+ * the query does not name (views, functions inside functions) is left to the read-only
+ * transaction and DISCARD ALL.
  *
  * SQLite has no parser library, and a query names the application's tables, which an
  * in-memory connection does not have. So the SQLite guard here is lexical: the statement
@@ -21,7 +24,8 @@
  * It also prepares the query on an in-memory connection to report syntax errors (errors
  * about missing tables, columns or functions are expected and ignored there). The
  * authoritative check runs in the SQLite runner on the real read-only connection:
- * sqlite3_stmt_readonly() and an authorizer that allows only reads.
+ * sqlite3_stmt_readonly() and an authorizer that allows only reads and only the functions
+ * source__sqlite_func_ok() accepts (deterministic ones, aggregates, window functions).
  */
 #include "util/common.h"
 #include "source/source-int.h"

@@ -1,10 +1,15 @@
 /*
  * postgres.c - the PostgreSQL source runner (libpq).
  *
- * DESIGN: one session per struct source. After connecting, the session is set up with
- * statement_timeout, TimeZone 'UTC', DateStyle 'ISO' and default_transaction_read_only, and
- * every query runs inside BEGIN READ ONLY ... COMMIT (ROLLBACK on error), so a write that
- * slips past the SQL guard (a volatile function that inserts) fails in PostgreSQL itself.
+ * DESIGN: one session per struct source. After connecting, the role check refuses a role
+ * that is a superuser or can write (unless the source allows it). No session setting is
+ * changed: every query runs as "BEGIN READ ONLY; SET LOCAL statement_timeout ...; SET LOCAL
+ * TimeZone 'UTC'; SET LOCAL DateStyle 'ISO'" (one round trip) ... COMMIT (ROLLBACK on
+ * error), and is followed by DISCARD ALL, so nothing a query does (a session advisory lock,
+ * set_config(..., false)) outlives it. Before the first run of a query text on a
+ * connection, the functions and operators it names are looked up in the catalog, inside
+ * the same transaction, and judged by source__pg_policy(). A write that slips past all of
+ * that (a function its owner mis-marked STABLE) fails in PostgreSQL itself.
  * Parameters are rewritten ":name" -> "$n" and sent as text with unspecified types, so the
  * server infers each from its context (":since" compared with a timestamptz column becomes
  * a timestamptz).
@@ -13,7 +18,7 @@
  * reading instead of after libpq has buffered everything; past a cap the query is cancelled.
  *
  * Reconnection: a connection that goes bad is dropped; the next call connects again. A
- * failed connection attempt starts a backoff window (0.5s, doubling to 30s, reset on
+ * failed connection attempt starts a backoff window (0.5s, doubling to 2s, reset on
  * success) during which calls fail at once with "source 'x' unreachable, retrying in Ns",
  * so a watcher polling every second does not hammer a down server or block on connect.
  */

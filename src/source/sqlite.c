@@ -4,7 +4,9 @@
  * DESIGN: the file is opened through a URI "file:PATH?mode=ro" with SQLITE_OPEN_READONLY,
  * so the connection cannot write whatever SQL reaches it; PRAGMA query_only is set too.
  * On top of the lexical guard, every statement is prepared with an authorizer that allows
- * only reads (SELECT, reading columns, functions, recursive CTEs), must satisfy
+ * only reads (SELECT, reading columns, recursive CTEs) and calls of the functions the
+ * library marks deterministic (read from pragma_function_list on open), aggregates and
+ * window functions (source__sqlite_func_ok() in guard.c), must satisfy
  * sqlite3_stmt_readonly(), and must be the only statement in the text.
  *
  * Named parameters bind natively (":since"); a parameter the query uses but the caller did

@@ -777,6 +777,27 @@ static void test_sqlite_read_only(void **state)
 	assert_string_equal(err.msg, "source 'lite': query must be a single statement");
 	query_ok(src, "SELECT 1; -- done\n /* really */ ;", NULL, 0, &rows);
 	source_rows_release(&rows);
+	/* only deterministic functions (and aggregates, windows, the statement's time) */
+	query_fails(src, "SELECT random()",
+	            "source 'lite': query must not call random(): it is not deterministic");
+	query_fails(src, "SELECT a FROM s WHERE a > abs(RandomBlob(2))", "call randomblob()");
+	query_fails(src, "SELECT load_extension('x')", "call load_extension()");
+	query_fails(src, "SELECT (SELECT changes())", "call changes()");
+	{
+		struct sw_err derr = {{0}};
+		assert_int_equal(source_describe(src, "SELECT random() AS r", &rows, &derr), -1);
+		assert_non_null(strstr(derr.msg, "query must not call random()"));
+	}
+	query_ok(src,
+	         "SELECT count(*) AS n, max(a) AS m, lower('A') AS l, date('now') IS NOT NULL AS d,"
+	         " strftime('%s', 'now') > '0' AS t, current_timestamp IS NOT NULL AS c,"
+	         " coalesce(NULL, 1) AS k, json_extract('{\"x\": 2}', '$.x') AS j,"
+	         " row_number() OVER () AS rn FROM s",
+	         NULL, 0, &rows);
+	assert_string_equal(source_cell(&rows, 0, 0), "1");
+	assert_string_equal(source_cell(&rows, 0, 2), "a");
+	assert_string_equal(source_cell(&rows, 0, 7), "2");
+	source_rows_release(&rows);
 	source_close(src);
 	free(url);
 	test_rmtree(dir);
