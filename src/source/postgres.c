@@ -46,11 +46,12 @@ struct pg {
 };
 
 /*
- * Why the session's role could change the database, or NULL (no row) when it cannot: a
- * superuser, CREATEROLE, membership of a predefined role that writes, CREATE on the
- * database or on a schema, or INSERT, UPDATE, DELETE or TRUNCATE (or column INSERT or
- * UPDATE) on a table, view or foreign table, or UPDATE on a sequence, outside the system
- * schemas. One query; cost grows with the number of relations (see docs/security.md).
+ * Why the session's role could change the database, or NULL when it cannot: a superuser
+ * (the current role, or the one that logged in and could switch back), CREATEROLE, membership of a
+ * predefined role that writes, CREATE on the database or on a schema, or INSERT, UPDATE, DELETE or
+ * TRUNCATE (or column INSERT or UPDATE) on a table, view or foreign table, or UPDATE on a sequence,
+ * outside the system schemas. One query; cost grows with the number of relations (see
+ * docs/security.md).
  */
 static const char role_sql[] =
     "WITH me AS (SELECT r.oid, r.rolname, r.rolsuper, r.rolcreaterole"
@@ -61,6 +62,8 @@ static const char role_sql[] =
     "    AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S'))"
     " SELECT me.rolname, COALESCE("
     "  CASE WHEN me.rolsuper THEN 'is a superuser' END,"
+    "  (SELECT 'logs in as superuser ' || s.rolname FROM pg_catalog.pg_roles s"
+    "    WHERE s.rolname = SESSION_USER AND s.rolsuper),"
     "  CASE WHEN me.rolcreaterole THEN 'has CREATEROLE' END,"
     "  (SELECT 'is a member of ' || g.rolname FROM pg_catalog.pg_roles g"
     "    WHERE g.rolname IN ('pg_write_all_data', 'pg_write_server_files',"

@@ -457,6 +457,12 @@ static void test_pg_role_check(void **state)
 	w = xasprintf("postgresql://sw_test_w%s", at);
 
 	role_refused(url, "role 'postgres' is a superuser");
+	/* a superuser that logs in and switches to a reader could switch back */
+	{
+		char *as_reader = xasprintf("%s?options=-c%%20role%%3Dsw_test_reader", url);
+		role_refused(as_reader, "role 'sw_test_reader' logs in as superuser postgres");
+		free(as_reader);
+	}
 	/* opted out: it runs */
 	src = open_src_opt("app", url, SW_DB_POSTGRES, 5000, true);
 	assert_int_equal(source_ping(src, &err), 0);
