@@ -163,12 +163,23 @@ static void warn_unsafe_role(const struct source *src, const char *role, const c
 		         "source=%s role=%s reason=%s", src->name, role, why);
 }
 
-/* Refuse (or, opted out, allow with a warning) a role that could change the database. */
+static int pg_command(struct source *src, struct pg *pg, const char *sql, struct sw_err *err);
+static int pg_begin(struct source *src, struct pg *pg, struct sw_err *err);
+
+/* Refuse (or, opted out, allow with a warning) a role that could change the database. The
+ * check runs in a read-only transaction under the source's statement_timeout. */
 static int check_role(struct source *src, struct pg *pg)
 {
-	PGresult *res = PQexec(pg->conn, role_sql);
+	struct sw_err berr;
+	PGresult *res;
 	int rc = 0;
 
+	if (pg_begin(src, pg, &berr)) {
+		snprintf(pg->last_error, sizeof(pg->last_error),
+		         "cannot check the source role: %.400s", berr.msg);
+		return -1;
+	}
+	res = PQexec(pg->conn, role_sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		char line[400];
 		first_line(src, PQerrorMessage(pg->conn), line, sizeof(line));
@@ -189,6 +200,10 @@ static int check_role(struct source *src, struct pg *pg)
 		}
 	}
 	PQclear(res);
+	if (pg_command(src, pg, "ROLLBACK", NULL) && !rc) {
+		snprintf(pg->last_error, sizeof(pg->last_error), "cannot check the source role");
+		rc = -1;
+	}
 	return rc;
 }
 
