@@ -562,6 +562,13 @@ static void test_pg_unreachable(void **state)
 	assert_non_null(strstr(err.msg, "cannot connect to source 'down' (retrying in 1.0s)"));
 	assert_int_equal(source_ping(src, &err), -1);
 	assert_non_null(strstr(err.msg, "unreachable, retrying in "));
+	/* the window stops growing at 2s: a source that comes back is used within 2s */
+	usleep(1100 * 1000);
+	assert_int_equal(source_ping(src, &err), -1);
+	assert_non_null(strstr(err.msg, "cannot connect to source 'down' (retrying in 2.0s)"));
+	usleep(2100 * 1000);
+	assert_int_equal(source_ping(src, &err), -1);
+	assert_non_null(strstr(err.msg, "cannot connect to source 'down' (retrying in 2.0s)"));
 	source_close(src);
 	free(url);
 }
