@@ -160,6 +160,8 @@ workflows:
   loan3: { source: bad, poll: 200ms, steps_query: "$STEPS", steps: [kyc, payout] }
 YAML
 expect_run 1 "source 'bad'" "check with a malformed source URL" check -c "$T/serve.yaml"
+sed "s|^store: .*|store: postgresql://sw:PlantedPw9%zz@127.0.0.1:$PORT/x|" "$T/serve.yaml" >"$T/badstore.yaml"
+expect_run 1 "cannot open store" "check with a malformed store URL" check -c "$T/badstore.yaml"
 sw_start serve serve -c "$T/serve.yaml"; pid=$SW_PID
 wait_eq 10 "listening" 1 grep -c "msg=listening" "$T/serve.log"
 port=$(sed -n 's/.*msg=listening .*port=\([0-9]*\).*/\1/p' "$T/serve.log" | head -1)
