@@ -18,6 +18,7 @@
 #include "config/ytree.h"
 #include "core/duration.h"
 #include "util/timeutil.h"
+#include "util/redact.h"
 #include <ctype.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -587,16 +588,7 @@ static char **dup_strv(char *const *v, size_t n)
 /* The URL for messages, with any password replaced by "***". Caller frees. */
 static char *redact_url(const char *url)
 {
-	const char *scheme = strstr(url, "://");
-	const char *at, *colon;
-
-	if (!scheme)
-		return xstrdup(url);
-	at = strchr(scheme + 3, '@');
-	colon = strchr(scheme + 3, ':');
-	if (!at || !colon || colon > at || strchr(scheme + 3, '/') < at)
-		return xstrdup(url);
-	return xasprintf("%.*s:***%s", (int)(colon - url), url, at);
+	return sw_redact_url(url);
 }
 
 int config_db_kind(const char *url)
@@ -834,9 +826,28 @@ static void parse_http(struct loader *L, const struct ynode *n)
 /* ------------------------------------------------------------------------------------ */
 /* sources */
 
+/* map[key] as true or false into *out (left alone when absent). */
+static void get_flag(struct loader *L, const struct ynode *map, const char *key, const char *path,
+                     bool *out)
+{
+	const struct ynode *v = ymap_get(map, key);
+	char b[64];
+
+	if (!v)
+		return;
+	if (v->type == YN_SCALAR && !strcmp(v->text, "true"))
+		*out = true;
+	else if (v->type == YN_SCALAR && !strcmp(v->text, "false"))
+		*out = false;
+	else
+		cfg_err(L, v, "%s.%s: expected true or false, got %s", path, key,
+		        cfg_what(v, b, sizeof(b)));
+}
+
 static void parse_sources(struct loader *L, const struct ynode *n)
 {
-	static const char *const keys[] = {"url", "url_env", "statement_timeout", NULL};
+	static const char *const keys[] = {"url", "url_env", "statement_timeout",
+	                                   "allow_unsafe_role", NULL};
 	struct sw_config *cfg = L->cfg;
 
 	if (!want_map(L, n, "sources", "a mapping of source names to sources"))
@@ -866,6 +877,7 @@ static void parse_sources(struct loader *L, const struct ynode *n)
 			else if (rc > 0)
 				check_db_url(L, ymap_get(v, "url_env"), p, s->url, &s->kind);
 			get_dur(L, v, "statement_timeout", p, &s->statement_timeout_ms, true);
+			get_flag(L, v, "allow_unsafe_role", p, &s->allow_unsafe_role);
 		}
 		free(what);
 		free(p);

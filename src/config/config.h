@@ -57,6 +57,7 @@ struct sw_source {
 	char *url; /* postgresql://... or sqlite:///path */
 	enum sw_db_kind kind;
 	int64_t statement_timeout_ms; /* default 5s */
+	bool allow_unsafe_role;       /* run even as a superuser or a role that can write */
 	struct sw_pos pos;
 };
 
