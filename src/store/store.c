@@ -180,19 +180,23 @@ int store__analyze_if_stale(struct store *st, const char *table, size_t added, s
 
 #define MIGRATIONS_DIR "store/migrations/"
 
-/* The embedded migration `version` of dialect, or NULL. */
-static const struct sw_asset *migration_find(const char *dialect, int version)
+/* The embedded migration of dialect with the least version above `after` (numbers may
+ * have gaps: a branch may add 0005 before another's 0004 lands), or NULL; *version gets
+ * its number. */
+static const struct sw_asset *migration_next(const char *dialect, int after, int *version)
 {
 	size_t plen;
 	char *prefix = xasprintf(MIGRATIONS_DIR "%s/", dialect);
 	const struct sw_asset *found = NULL;
 	plen = strlen(prefix);
 	for (const struct sw_asset *a = sw_assets; a->name; a++) {
+		int v;
 		if (strncmp(a->name, prefix, plen) || !strstr(a->name + plen, ".sql"))
 			continue;
-		if (atoi(a->name + plen) == version) {
+		v = atoi(a->name + plen);
+		if (v > after && (!found || v < *version)) {
 			found = a;
-			break;
+			*version = v;
 		}
 	}
 	free(prefix);
@@ -238,7 +242,7 @@ static int migrate_one(struct store *st, int latest, bool *done, struct sw_err *
 {
 	const struct sw_asset *m;
 	struct store_param p[2];
-	int rc, version = 0;
+	int rc, version = 0, next = 0;
 
 	rc = store_tx_begin(st, err);
 	if (rc)
@@ -254,7 +258,7 @@ static int migrate_one(struct store *st, int latest, bool *done, struct sw_err *
 		*done = true;
 		goto out;
 	}
-	m = migration_find(st->be->dialect, version + 1);
+	m = migration_next(st->be->dialect, version, &next);
 	if (!m) {
 		rc = store__err(err, STORE_ERROR, "store: migration %d for %s is missing",
 		                version + 1, st->be->dialect);
@@ -267,7 +271,7 @@ static int migrate_one(struct store *st, int latest, bool *done, struct sw_err *
 		free(msg);
 		goto out;
 	}
-	p[0] = sp_int(version + 1);
+	p[0] = sp_int(next);
 	p[1] = sp_int(time_now_ms());
 	rc = store__exec(st, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
 	                 p, 2, NULL, NULL, err);
