@@ -18,6 +18,7 @@
 #include "config/ytree.h"
 #include "core/duration.h"
 #include "util/timeutil.h"
+#include "util/base64.h"
 #include <ctype.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -1330,12 +1331,87 @@ static void parse_watchers(struct loader *L, const struct ynode *n)
 /* ------------------------------------------------------------------------------------ */
 /* receivers and levels */
 
+/* A "whsec_" secret must be base64 (Standard Webhooks); any other value is raw key bytes. */
+static void check_webhook_secret(struct loader *L, const struct ynode *at, const char *p,
+                                 const char *secret)
+{
+	struct strbuf key = STRBUF_INIT;
+
+	if (!strncmp(secret, "whsec_", 6) &&
+	    (base64_decode(secret + 6, strlen(secret + 6), &key) || key.len == 0))
+		cfg_err(L, at,
+		        "%s.secret_env: the secret starts with 'whsec_' but what follows is not "
+		        "base64",
+		        p);
+	memset(key.buf, 0, key.len);
+	strbuf_release(&key);
+}
+
+/* The host of an smtp:// URL is a loopback address (127.0.0.0/8, ::1, localhost). */
+static bool smtp_url_loopback(const char *url)
+{
+	const char *h = strstr(url, "://"), *at, *end;
+	char host[64];
+	size_t n;
+
+	if (!h)
+		return false;
+	h += 3;
+	end = h + strcspn(h, "/?#");
+	at = memchr(h, '@', (size_t)(end - h));
+	if (at)
+		h = at + 1;
+	if (*h == '[') {
+		end = strchr(h, ']');
+		if (!end)
+			return false;
+		h++;
+	} else {
+		end = h + strcspn(h, ":/?#");
+	}
+	n = (size_t)(end - h);
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return !strcmp(host, "localhost") || !strcmp(host, "::1") || !strncmp(host, "127.", 4);
+}
+
+/* starttls: true (the default) requires TLS on smtp://; false is for a loopback relay. */
+static void parse_starttls(struct loader *L, const struct ynode *kn, const char *p,
+                           struct sw_receiver *r)
+{
+	const struct ynode *v = ymap_get(kn, "starttls");
+	char b[64];
+
+	if (!v)
+		return;
+	if (v->type == YN_SCALAR && !strcmp(v->text, "true")) {
+		r->smtp_plain = false;
+	} else if (v->type == YN_SCALAR && !strcmp(v->text, "false")) {
+		if (r->smtp_url && strncmp(r->smtp_url, "smtp://", 7) == 0 &&
+		    !smtp_url_loopback(r->smtp_url))
+			cfg_err(L, v,
+			        "%s.starttls: false is allowed only for an SMTP server on a "
+			        "loopback address (127.0.0.1, ::1, localhost); mail to another "
+			        "host must use STARTTLS or smtps://",
+			        p);
+		else
+			r->smtp_plain = true;
+	} else {
+		cfg_err(L, v, "%s.starttls: expected true or false, got %s", p,
+		        cfg_what(v, b, sizeof(b)));
+	}
+}
+
 static void parse_receiver_kind(struct loader *L, const struct ynode *kn, const char *p,
                                 struct sw_receiver *r)
 {
 	static const char *const url_keys[] = {"url", "url_env", NULL};
+	static const char *const hook_keys[] = {"url", "url_env", "secret_env", NULL};
 	static const char *const pd_keys[] = {"routing_key_env", "url", "url_env", NULL};
-	static const char *const mail_keys[] = {"to", "smtp_url", "smtp_url_env", "from", NULL};
+	static const char *const mail_keys[] = {"to",   "smtp_url", "smtp_url_env",
+	                                        "from", "starttls", NULL};
 	char *what = xasprintf("in %s", p);
 
 	if (!want_map(L, kn, p, "a mapping"))
@@ -1343,10 +1419,13 @@ static void parse_receiver_kind(struct loader *L, const struct ynode *kn, const 
 	switch (r->kind) {
 	case SW_RECV_WEBHOOK:
 	case SW_RECV_SLACK:
-		check_keys(L, kn, url_keys, what);
+		check_keys(L, kn, r->kind == SW_RECV_WEBHOOK ? hook_keys : url_keys, what);
 		if (!get_url_or_env(L, kn, "url", p, http_schemes, "an http(s) URL", &r->url,
 		                    &r->url_env))
 			missing(L, kn, p, "url", " (or url_env)");
+		if (r->kind == SW_RECV_WEBHOOK &&
+		    get_env(L, kn, "secret_env", p, &r->secret_env, &r->secret) > 0)
+			check_webhook_secret(L, ymap_get(kn, "secret_env"), p, r->secret);
 		break;
 	case SW_RECV_PAGERDUTY:
 		check_keys(L, kn, pd_keys, what);
@@ -1365,6 +1444,7 @@ static void parse_receiver_kind(struct loader *L, const struct ynode *kn, const 
 			missing(L, kn, p, "smtp_url", NULL);
 		if (get_str(L, kn, "from", p, &r->from) <= 0 && !r->from)
 			r->from = xstrdup(DEFAULT_FROM);
+		parse_starttls(L, kn, p, r);
 		break;
 	}
 out:
@@ -1698,6 +1778,10 @@ void config_free(struct sw_config *cfg)
 		free(r->from);
 		free(r->smtp_url);
 		free(r->roster_name);
+		free(r->secret_env);
+		if (r->secret)
+			memset(r->secret, 0, strlen(r->secret));
+		free(r->secret);
 	}
 	free(cfg->receivers);
 	for (size_t i = 0; i < cfg->n_rosters; i++) {

@@ -137,6 +137,9 @@ struct sw_receiver {
 	char *roster_name;
 	const struct sw_roster *roster;
 	struct sw_pos pos;
+	char *secret_env; /* webhook: signing secret (Standard Webhooks), from secret_env */
+	char *secret;     /* "whsec_<base64>" or raw bytes; NULL: deliveries are unsigned */
+	bool smtp_plain;  /* email: starttls: false, allowed for loopback SMTP servers only */
 };
 
 struct sw_notify {

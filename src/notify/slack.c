@@ -1,0 +1,19 @@
+/*
+ * slack.c - the slack receiver (being written).
+ */
+#include "util/common.h"
+#include "notify/receiver-int.h"
+
+static void slack_send(const struct sw_receiver *rc, const struct notify_msg *m, int64_t now_ms,
+                       int64_t timeout_ms, struct notify_result *out)
+{
+	(void)rc;
+	(void)m;
+	(void)now_ms;
+	(void)timeout_ms;
+	memset(out, 0, sizeof(*out));
+	out->outcome = NOTIFY_RETRY;
+	snprintf(out->detail, sizeof(out->detail), "the slack receiver is not built yet");
+}
+
+const struct receiver_ops receiver_slack = {"slack", slack_send};
