@@ -313,9 +313,15 @@ static json_t *roster_levels(const struct sw_config *cfg, const struct sw_roster
 
 int api_oncall(struct api_req *req, struct api_resp *resp)
 {
-	const struct sw_config *cfg = api_config_get(req);
+	const struct sw_config *cfg;
 	int64_t now = api_now(req);
-	json_t *rosters = json_array(), *levels = json_object(), *o;
+	json_t *rosters, *levels, *o;
+
+	if (api_query_time(req, resp, "at", &now))
+		return -1;
+	cfg = api_config_get(req);
+	rosters = json_array();
+	levels = json_object();
 
 	for (size_t i = 0; i < cfg->n_rosters; i++) {
 		const struct sw_roster *r = &cfg->rosters[i];

@@ -17,8 +17,8 @@
 	"i.open_alerts, i.total_alerts, i.affected_users, i.opened_at, i.resolved_at, " \
 	"i.acked_by, i.acked_at"
 
-#define OUTBOX_COLS                                                                       \
-	"id, idem_key, receiver, event, payload, status, last_error, incident_id, "       \
+#define OUTBOX_COLS                                                                 \
+	"id, idem_key, receiver, event, payload, status, last_error, incident_id, " \
 	"created_at, next_attempt_at, delivered_at, last_attempt_at, attempts, last_status"
 
 static void incident_from_row(const struct store_rows *r, size_t k, struct incident *i)
@@ -89,9 +89,9 @@ out:
 int store_notify_state_put(struct store *st, int64_t incident_id, const struct notify_sent *s,
                            int64_t now, struct sw_err *err)
 {
-	struct store_param p[9] = {sp_int(incident_id), sp_int(s->seq),    sp_int(s->level),
+	struct store_param p[9] = {sp_int(incident_id), sp_int(s->seq),      sp_int(s->level),
 	                           sp_int(s->users),    sp_time(s->last_at), sp_int(s->acked),
-	                           sp_int(s->muted),    sp_int(s->done),   sp_int(now)};
+	                           sp_int(s->muted),    sp_int(s->done),     sp_int(now)};
 	return store__exec(st,
 	                   "INSERT INTO notify_state (incident_id, seq, level, users, last_at,"
 	                   " acked, muted, done, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7,"
@@ -110,15 +110,16 @@ int store_outbox_add(struct store *st, int64_t now, const struct outbox_new *o, 
 	int rc = store__enter(st, err);
 	for (size_t i = 0; !rc && i < n; i++) {
 		int64_t ch = 0;
-		struct store_param p[7] = {sp_text(o[i].idem_key), sp_text(o[i].receiver),
-		                           sp_int(o[i].incident_id), sp_text(o[i].event),
-		                           sp_text(o[i].payload),    sp_int(now),
+		struct store_param p[7] = {sp_text(o[i].idem_key),      sp_text(o[i].receiver),
+		                           sp_int(o[i].incident_id),    sp_text(o[i].event),
+		                           sp_text(o[i].payload),       sp_int(now),
 		                           sp_int(o[i].next_attempt_at)};
-		rc = store__exec(st,
-		                 "INSERT INTO outbox (idem_key, receiver, incident_id, event, payload,"
-		                 " created_at, next_attempt_at, status) VALUES ($1, $2, $3, $4, $5,"
-		                 " $6, $7, 'pending') ON CONFLICT (idem_key) DO NOTHING",
-		                 p, 7, NULL, &ch, err);
+		rc = store__exec(
+		    st,
+		    "INSERT INTO outbox (idem_key, receiver, incident_id, event, payload,"
+		    " created_at, next_attempt_at, status) VALUES ($1, $2, $3, $4, $5,"
+		    " $6, $7, 'pending') ON CONFLICT (idem_key) DO NOTHING",
+		    p, 7, NULL, &ch, err);
 		k += ch > 0;
 	}
 	if (added)
@@ -176,11 +177,12 @@ int store_outbox_claim(struct store *st, const char *receiver, int64_t now, int6
 		int64_t id, due, ch = 0;
 		rc = store__enter(st, err);
 		if (!rc)
-			rc = store__exec(st,
-			                 "SELECT id, next_attempt_at FROM outbox WHERE receiver = $1"
-			                 " AND status = 'pending' AND next_attempt_at <= $2"
-			                 " ORDER BY next_attempt_at, id LIMIT 1",
-			                 p, 2, &rows, NULL, err);
+			rc =
+			    store__exec(st,
+			                "SELECT id, next_attempt_at FROM outbox WHERE receiver = $1"
+			                " AND status = 'pending' AND next_attempt_at <= $2"
+			                " ORDER BY next_attempt_at, id LIMIT 1",
+			                p, 2, &rows, NULL, err);
 		if (rc || !rows.nrows) {
 			rc = store__leave(st, rc, err);
 			store_rows_release(&rows);
@@ -192,14 +194,16 @@ int store_outbox_claim(struct store *st, const char *receiver, int64_t now, int6
 		{
 			struct store_param q[4] = {sp_int(id), sp_int(due), sp_int(now),
 			                           sp_int(now + lease_ms)};
-			rc = store__exec(st,
-			                 "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = $3,"
-			                 " next_attempt_at = $4 WHERE id = $1 AND status = 'pending'"
-			                 " AND next_attempt_at = $2",
-			                 q, 4, NULL, &ch, err);
+			rc = store__exec(
+			    st,
+			    "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = $3,"
+			    " next_attempt_at = $4 WHERE id = $1 AND status = 'pending'"
+			    " AND next_attempt_at = $2",
+			    q, 4, NULL, &ch, err);
 			if (!rc && ch > 0)
-				rc = store__exec(st, "SELECT " OUTBOX_COLS " FROM outbox WHERE id = $1", q,
-				                 1, &rows, NULL, err);
+				rc = store__exec(st,
+				                 "SELECT " OUTBOX_COLS " FROM outbox WHERE id = $1",
+				                 q, 1, &rows, NULL, err);
 		}
 		rc = store__leave(st, rc, err);
 		if (!rc && rows.nrows) {
@@ -218,9 +222,11 @@ int store_outbox_done(struct store *st, int64_t id, int64_t now, enum outbox_out
                       const char *reason, struct sw_err *err)
 {
 	static const char *const status[] = {"sent", "pending", "failed"};
-	struct store_param p[6] = {sp_int(id),          sp_text(status[oc]),
+	struct store_param p[6] = {sp_int(id),
+	                           sp_text(status[oc]),
 	                           sp_time(oc == OUTBOX_SENT ? now : TIME_NULL),
-	                           sp_int(next_attempt_at), sp_int(last_status),
+	                           sp_int(next_attempt_at),
+	                           sp_int(last_status),
 	                           sp_text(last_error)};
 	int64_t ch = 0;
 	int rc = store__enter(st, err);
@@ -249,11 +255,12 @@ int store_outbox_list(struct store *st, const struct outbox_filter *f, struct ou
 	struct store_rows rows = STORE_ROWS_INIT;
 	struct store_param p[5] = {sp_text(f->receiver), sp_text(f->status), sp_int(f->incident_id),
 	                           sp_int(f->before_id), sp_int((int64_t)f->limit)};
-	int rc = store__exec(st,
-	                     "SELECT " OUTBOX_COLS " FROM outbox WHERE ($1 IS NULL OR receiver = $1)"
-	                     " AND ($2 IS NULL OR status = $2) AND ($3 = 0 OR incident_id = $3)"
-	                     " AND ($4 = 0 OR id < $4) ORDER BY id DESC LIMIT $5",
-	                     p, 5, &rows, NULL, err);
+	int rc =
+	    store__exec(st,
+	                "SELECT " OUTBOX_COLS " FROM outbox WHERE ($1 IS NULL OR receiver = $1)"
+	                " AND ($2 IS NULL OR status = $2) AND ($3 = 0 OR incident_id = $3)"
+	                " AND ($4 = 0 OR id < $4) ORDER BY id DESC LIMIT $5",
+	                p, 5, &rows, NULL, err);
 	*out = NULL;
 	*n = 0;
 	if (!rc) {
@@ -273,8 +280,7 @@ void outbox_counts_free(struct outbox_count *v, size_t n)
 	free(v);
 }
 
-int store_outbox_counts(struct store *st, struct outbox_count **out, size_t *n,
-                        struct sw_err *err)
+int store_outbox_counts(struct store *st, struct outbox_count **out, size_t *n, struct sw_err *err)
 {
 	struct store_rows rows = STORE_ROWS_INIT;
 	size_t k = 0;
@@ -288,7 +294,8 @@ int store_outbox_counts(struct store *st, struct outbox_count **out, size_t *n,
 		goto out;
 	*out = xcalloc(rows.nrows ? rows.nrows : 1, sizeof(**out));
 	for (size_t r = 0; r < rows.nrows; r++) {
-		const char *recv = store_rows_text(&rows, r, 0), *status = store_rows_text(&rows, r, 1);
+		const char *recv = store_rows_text(&rows, r, 0),
+		           *status = store_rows_text(&rows, r, 1);
 		int64_t c = store_rows_int(&rows, r, 2, 0);
 		if (!recv || !status)
 			continue;

@@ -64,9 +64,9 @@ int store_outbox_claim(struct store *st, const char *receiver, int64_t now, int6
                        struct outbox_row *out, bool *got, struct sw_err *err);
 
 enum outbox_outcome {
-	OUTBOX_SENT,   /* delivered: status 'sent', and a "notified" history row */
-	OUTBOX_RETRY,  /* stays pending, due at next_attempt_at */
-	OUTBOX_FAILED  /* gave up: status 'failed' */
+	OUTBOX_SENT,  /* delivered: status 'sent', and a "notified" history row */
+	OUTBOX_RETRY, /* stays pending, due at next_attempt_at */
+	OUTBOX_FAILED /* gave up: status 'failed' */
 };
 /*
  * Record the outcome of an attempt of a claimed message, in one transaction. For SENT, the
@@ -94,7 +94,6 @@ struct outbox_count {
 	int64_t pending, sent, failed;
 };
 void outbox_counts_free(struct outbox_count *v, size_t n);
-int store_outbox_counts(struct store *st, struct outbox_count **out, size_t *n,
-                        struct sw_err *err);
+int store_outbox_counts(struct store *st, struct outbox_count **out, size_t *n, struct sw_err *err);
 
 #endif
