@@ -255,12 +255,14 @@ int store_outbox_list(struct store *st, const struct outbox_filter *f, struct ou
 	struct store_rows rows = STORE_ROWS_INIT;
 	struct store_param p[5] = {sp_text(f->receiver), sp_text(f->status), sp_int(f->incident_id),
 	                           sp_int(f->before_id), sp_int((int64_t)f->limit)};
-	int rc =
-	    store__exec(st,
-	                "SELECT " OUTBOX_COLS " FROM outbox WHERE ($1 IS NULL OR receiver = $1)"
-	                " AND ($2 IS NULL OR status = $2) AND ($3 = 0 OR incident_id = $3)"
-	                " AND ($4 = 0 OR id < $4) ORDER BY id DESC LIMIT $5",
-	                p, 5, &rows, NULL, err);
+	int rc = store__exec(st,
+	                     "SELECT " OUTBOX_COLS " FROM outbox"
+	                     " WHERE (CAST($1 AS TEXT) IS NULL OR receiver = CAST($1 AS TEXT))"
+	                     " AND (CAST($2 AS TEXT) IS NULL OR status = CAST($2 AS TEXT))"
+	                     " AND (CAST($3 AS BIGINT) = 0 OR incident_id = CAST($3 AS BIGINT))"
+	                     " AND (CAST($4 AS BIGINT) = 0 OR id < CAST($4 AS BIGINT))"
+	                     " ORDER BY id DESC LIMIT $5",
+	                     p, 5, &rows, NULL, err);
 	*out = NULL;
 	*n = 0;
 	if (!rc) {

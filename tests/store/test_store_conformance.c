@@ -7,6 +7,7 @@
 #include "storetest.h"
 #include "util/timeutil.h"
 #include "store/store.h"
+#include "util/assets.h"
 #include <pthread.h>
 #include <sqlite3.h>
 #include <libpq-fe.h>
@@ -201,7 +202,14 @@ static void test_migrate_concurrent(void **state)
 		total += m[i].applied;
 	}
 	pthread_barrier_destroy(&bar);
-	assert_int_equal(total, store_schema_latest());
+	/* every embedded migration once (their numbers may have gaps) */
+	{
+		const char *pre = f->pg ? "store/migrations/postgres/" : "store/migrations/sqlite/";
+		int n = 0;
+		for (const struct sw_asset *a = sw_assets; a->name; a++)
+			n += !strncmp(a->name, pre, strlen(pre));
+		assert_int_equal(total, n);
+	}
 	OK(store_schema_version(s, &v, &E));
 	assert_int_equal(v, store_schema_latest());
 	store_close(s);
