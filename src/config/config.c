@@ -873,9 +873,72 @@ static void parse_sources(struct loader *L, const struct ynode *n)
 /* ------------------------------------------------------------------------------------ */
 /* rosters */
 
+/* A time key of an override: true with *ms set, or false after reporting the problem. */
+static bool override_time(struct loader *L, const struct ynode *o, const char *path,
+                          const char *key, int64_t *ms)
+{
+	const struct ynode *t = ymap_get(o, key);
+	char *sp = subpath(path, key);
+	bool ok = false;
+	if (!t)
+		missing(L, o, path, key, " (an RFC 3339 time like '2026-01-05T09:00:00Z')");
+	else if (want_str(L, t, sp, "an RFC 3339 time like '2026-01-05T09:00:00Z'")) {
+		ok = !time_parse(t->text, ms);
+		if (!ok)
+			cfg_err(L, t,
+			        "%s: invalid time '%.64s' (expected an RFC 3339 time like "
+			        "'2026-01-05T09:00:00Z')",
+			        sp, t->text);
+	}
+	free(sp);
+	return ok;
+}
+
+/* rosters.<name>.overrides: [{member, from, to}, ...] */
+static void parse_overrides(struct loader *L, const struct ynode *n, const char *path,
+                            struct sw_roster *r)
+{
+	static const char *const keys[] = {"member", "from", "to", NULL};
+	char *p = subpath(path, "overrides");
+	if (!want_seq(L, n, p, "a list of {member, from, to}")) {
+		free(p);
+		return;
+	}
+	r->overrides = xcalloc(n->n_kids + 1, sizeof(*r->overrides));
+	for (size_t i = 0; i < n->n_kids && !L->stopped; i++) {
+		const struct ynode *o = n->kids[i];
+		struct sw_roster_override ov = {NULL, 0, 0};
+		char *ip = xasprintf("%s[%zu]", p, i);
+		bool ok;
+		if (!want_map(L, o, ip, "a mapping with member, from and to")) {
+			free(ip);
+			continue;
+		}
+		check_keys(L, o, keys, "in a roster override");
+		{
+			int g = get_str(L, o, "member", ip, &ov.member);
+			if (!g)
+				missing(L, o, ip, "member", NULL);
+			ok = g > 0;
+		}
+		ok = override_time(L, o, ip, "from", &ov.from_ms) && ok;
+		ok = override_time(L, o, ip, "to", &ov.to_ms) && ok;
+		if (ok && ov.to_ms <= ov.from_ms) {
+			cfg_err(L, o, "%s: 'to' must be after 'from'", ip);
+			ok = false;
+		}
+		if (ok)
+			r->overrides[r->n_overrides++] = ov;
+		else
+			free(ov.member);
+		free(ip);
+	}
+	free(p);
+}
+
 static void parse_rosters(struct loader *L, const struct ynode *n)
 {
-	static const char *const keys[] = {"members", "rotation", "start", NULL};
+	static const char *const keys[] = {"members", "rotation", "start", "overrides", NULL};
 	struct sw_config *cfg = L->cfg;
 
 	if (!want_map(L, n, "rosters", "a mapping of roster names to rosters"))
@@ -916,6 +979,8 @@ static void parse_rosters(struct loader *L, const struct ynode *n)
 					    sp, st->text);
 				free(sp);
 			}
+			if ((st = ymap_get(v, "overrides")))
+				parse_overrides(L, st, p, r);
 		}
 		free(what);
 		free(p);
@@ -1787,6 +1852,9 @@ void config_free(struct sw_config *cfg)
 	for (size_t i = 0; i < cfg->n_rosters; i++) {
 		free(cfg->rosters[i].name);
 		free_strv(cfg->rosters[i].members, cfg->rosters[i].n_members);
+		for (size_t k = 0; k < cfg->rosters[i].n_overrides; k++)
+			free(cfg->rosters[i].overrides[k].member);
+		free(cfg->rosters[i].overrides);
 	}
 	free(cfg->rosters);
 	free(cfg);

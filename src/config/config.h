@@ -148,6 +148,12 @@ struct sw_notify {
 	int64_t repeat_interval_ms; /* default 4h */
 };
 
+/* Someone on call in place of the rotation over [from_ms, to_ms). */
+struct sw_roster_override {
+	char *member;
+	int64_t from_ms, to_ms;
+};
+
 struct sw_roster {
 	char *name;
 	char **members;
@@ -155,6 +161,8 @@ struct sw_roster {
 	int64_t rotation_ms;
 	int64_t start_ms;
 	struct sw_pos pos;
+	struct sw_roster_override *overrides; /* in file order; the last one active wins */
+	size_t n_overrides;
 };
 
 struct sw_config {

@@ -130,8 +130,8 @@ void notify_decide(const struct notify_policy *p, const struct notify_incident *
 			                   : now - inc->opened_at;
 			say(out, NP_RESOLVED, s->level,
 			    "resolved after %s; %" PRId64 " %s affected",
-			    duration_format(took < 0 ? 0 : took / 1000 * 1000, d, sizeof(d)), inc->affected_users,
-			    users_word(inc->affected_users));
+			    duration_format(took < 0 ? 0 : took / 1000 * 1000, d, sizeof(d)),
+			    inc->affected_users, users_word(inc->affected_users));
 			planned(out, inc, now);
 		}
 		goto out;
@@ -205,8 +205,8 @@ void notify_decide(const struct notify_policy *p, const struct notify_incident *
 			    "still open at %s and not acknowledged, %s since the last message; "
 			    "%" PRId64 " %s affected",
 			    alert_level_name(inc->level) ? alert_level_name(inc->level) : "?",
-			    duration_format((now - s->last_at) / 1000 * 1000, d, sizeof(d)), inc->affected_users,
-			    users_word(inc->affected_users));
+			    duration_format((now - s->last_at) / 1000 * 1000, d, sizeof(d)),
+			    inc->affected_users, users_word(inc->affected_users));
 			planned(out, inc, now);
 			out->recheck_at = TIME_NULL;
 			goto out;

@@ -52,8 +52,7 @@ static const struct sw_receiver *receiver_named(const struct sw_config *cfg, con
 
 static const char *on_call(const struct sw_roster *r, int64_t now)
 {
-	int64_t i = r ? oncall_index(r->n_members, r->rotation_ms, r->start_ms, now) : -1;
-	return i < 0 ? NULL : r->members[i];
+	return r ? oncall_who(r, now, NULL, NULL) : NULL;
 }
 
 /* The receivers of an incident at level: every receiver of P2 up to level, once each. */

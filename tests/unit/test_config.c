@@ -645,6 +645,29 @@ static void test_receivers_and_rosters(void **state)
 	           "t.yaml:3:42: rosters.r.start: invalid time 'monday' (expected an RFC 3339 time "
 	           "like '2026-01-05T09:00:00Z')");
 
+	/* roster overrides */
+	expect_err("workflows: {w: {steps: [a]}}\nrosters:\n  r: { members: [a], rotation: 1d, "
+	           "start: '2026-01-05T09:00:00Z', overrides: [{ member: b, from: "
+	           "'2026-02-02T00:00:00Z', to: '2026-02-01T00:00:00Z' }] }\n",
+	           "t.yaml:3:79: rosters.r.overrides[0]: 'to' must be after 'from'");
+	expect_err("workflows: {w: {steps: [a]}}\nrosters:\n  r: { members: [a], rotation: 1d, "
+	           "start: '2026-01-05T09:00:00Z', overrides: [{ from: 'x', to: "
+	           "'2026-02-01T00:00:00Z' }] }\n",
+	           "t.yaml:3:87: rosters.r.overrides[0].from: invalid time 'x' (expected an RFC "
+	           "3339 time like '2026-01-05T09:00:00Z')");
+	expect_err("workflows: {w: {steps: [a]}}\nrosters:\n  r: { members: [a], rotation: 1d, "
+	           "start: '2026-01-05T09:00:00Z', overrides: [{ from: 'x', to: "
+	           "'2026-02-01T00:00:00Z' }] }\n",
+	           "t.yaml:3:79: rosters.r.overrides[0]: missing required key 'member'");
+	cfg = load_ok("workflows: {w: {steps: [a]}}\nrosters:\n  r: { members: [a], rotation: 1d, "
+	              "start: '2026-01-05T09:00:00Z', overrides: [{ member: b, from: "
+	              "'2026-02-01T00:00:00Z', to: '2026-02-02T00:00:00Z' }] }\n");
+	assert_int_equal(cfg->rosters[0].n_overrides, 1);
+	assert_string_equal(cfg->rosters[0].overrides[0].member, "b");
+	assert_int_equal(cfg->rosters[0].overrides[0].to_ms - cfg->rosters[0].overrides[0].from_ms,
+	                 86400000);
+	config_free(cfg);
+
 	cfg = load_ok("workflows: {w: {steps: [a]}}\nhttp: { tokens: [{ name: a, token_env: "
 	              "PD_KEY }] }\nreceivers:\n  p: { pagerduty: { routing_key_env: PD_KEY } }\n"
 	              "  m: { email: { to: [a@b, c@d], smtp_url: 'smtps://h:465', from: x@y } }\n");

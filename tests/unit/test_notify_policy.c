@@ -325,6 +325,45 @@ static void test_roster_handover(void **state)
 	assert_int_equal(oncall_next_handover(w, start, start + w), start + 2 * w);
 }
 
+static void test_roster_overrides(void **state)
+{
+	char a[] = "asha", b[] = "ben", c[] = "chen", d[] = "dana", e[] = "eve";
+	char *members[] = {a, b, c};
+	int64_t start = 1767603600000LL, w = 7 * 24 * H, until;
+	struct sw_roster_override ov[2] = {{d, start + w + H, start + w + 3 * H},
+	                                   {e, start + w + 2 * H, start + w + 4 * H}};
+	struct sw_roster r = {0};
+	bool over;
+	(void)state;
+	r.members = members;
+	r.n_members = 3;
+	r.rotation_ms = w;
+	r.start_ms = start;
+	r.overrides = ov;
+	r.n_overrides = 2;
+	/* the rotation, until the first override starts */
+	assert_string_equal(oncall_who(&r, start + w, &until, &over), "ben");
+	assert_false(over);
+	assert_int_equal(until, start + w + H);
+	/* dana at the instant her override starts, until eve's (listed later) takes over */
+	assert_string_equal(oncall_who(&r, start + w + H, &until, &over), "dana");
+	assert_true(over);
+	assert_int_equal(until, start + w + 2 * H);
+	assert_string_equal(oncall_who(&r, start + w + 2 * H, &until, &over), "eve");
+	assert_int_equal(until, start + w + 4 * H);
+	/* back to the rotation at the instant the last override ends */
+	assert_string_equal(oncall_who(&r, start + w + 4 * H, &until, &over), "ben");
+	assert_false(over);
+	assert_int_equal(until, start + 2 * w);
+	assert_string_equal(oncall_who(&r, start + 2 * w, NULL, NULL), "chen");
+	(void)c;
+	/* nobody: no members, no override */
+	r.n_members = 0;
+	r.n_overrides = 0;
+	assert_null(oncall_who(&r, start, &until, NULL));
+	assert_int_equal(until, INT64_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +378,7 @@ int main(void)
 	    cmocka_unit_test(test_keys),
 	    cmocka_unit_test(test_backoff),
 	    cmocka_unit_test(test_roster_handover),
+	    cmocka_unit_test(test_roster_overrides),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
