@@ -1044,7 +1044,8 @@ static const struct ynode *parse_policy(struct loader *L, const struct ynode *n,
                                         const char *what, struct sw_step_policy *pol)
 {
 	static const char *const keys[] = {"sla",      "stuck_after", "abandon_after",
-	                                   "group_by", "recover",     NULL};
+	                                   "group_by", "recover",     "notify_after_recovery",
+	                                   NULL};
 	static const char *const slakeys[] = {"p2", "p1", "p0", NULL};
 	const struct ynode *sla, *rec;
 	char **gb = NULL;
@@ -1078,6 +1079,17 @@ static const struct ynode *parse_policy(struct loader *L, const struct ynode *n,
 		char *rp = subpath(path, "recover");
 		parse_recover(L, rec, rp, &pol->recover);
 		free(rp);
+	}
+	rec = ymap_get(n, "notify_after_recovery");
+	if (rec) {
+		char b[64];
+		if (rec->type == YN_SCALAR && !strcmp(rec->text, "true"))
+			pol->notify_after_recovery = true;
+		else if (rec->type == YN_SCALAR && !strcmp(rec->text, "false"))
+			pol->notify_after_recovery = false;
+		else
+			cfg_err(L, rec, "%s.notify_after_recovery: expected true or false, got %s",
+			        path, cfg_what(rec, b, sizeof(b)));
 	}
 	return sla;
 }

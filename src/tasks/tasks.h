@@ -11,6 +11,8 @@
  *	resolve       resolve alerts whose workflow recovered (step records), or whose custom
  *	              watcher's `resolve` query returns a row
  *	expire        ABANDONED after abandon_after without progress of the instance
+ *	recover       for open alerts of steps with `recover`: call the application's retry
+ *	              endpoint, up to max_attempts with backoff (only when some step has it)
  *
  * A task owns its connections (one store connection; one source connection where needed),
  * opened lazily and reopened after errors; the runtime never runs one task concurrently
@@ -30,7 +32,8 @@ enum task_kind {
 	TASK_WATCH_CUSTOM,
 	TASK_VALIDATE,
 	TASK_RESOLVE,
-	TASK_EXPIRE
+	TASK_EXPIRE,
+	TASK_RECOVER
 };
 
 struct rt;
