@@ -19,6 +19,7 @@
 #include "core/duration.h"
 #include "util/timeutil.h"
 #include "util/base64.h"
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -1386,7 +1387,13 @@ static bool smtp_url_loopback(const char *url)
 		return false;
 	memcpy(host, h, n);
 	host[n] = '\0';
-	return !strcmp(host, "localhost") || !strcmp(host, "::1") || !strncmp(host, "127.", 4);
+	if (!strcmp(host, "localhost") || !strcmp(host, "::1"))
+		return true;
+	/* 127.0.0.0/8, as a dotted-quad literal only ("127.0.0.1.example.com" is a name) */
+	{
+		struct in_addr a;
+		return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+	}
 }
 
 /* starttls: true (the default) requires TLS on smtp://; false is for a loopback relay. */
