@@ -69,6 +69,27 @@ static void add_header_text(struct strbuf *sb, const char *s)
 	strbuf_release(&v);
 }
 
+/* An address header value: a non-ASCII display name is encoded, the <addr-spec> never. */
+static void add_address(struct strbuf *sb, const char *s)
+{
+	const char *lt = strrchr(s, '<');
+	char *name;
+	size_t n;
+
+	if (!lt || is_ascii(s, strlen(s))) {
+		add_header_text(sb, s);
+		return;
+	}
+	n = (size_t)(lt - s);
+	while (n > 0 && s[n - 1] == ' ')
+		n--;
+	name = xstrndup(s, n);
+	add_header_text(sb, name);
+	strbuf_addch(sb, ' ');
+	add_header_text(sb, lt);
+	free(name);
+}
+
 /* The addr-spec of "Name <a@b>" or "a@b", without control characters. Caller frees. */
 static char *addr_spec(const char *s)
 {
@@ -131,12 +152,12 @@ void email_message(const struct sw_receiver *rc, const struct notify_msg *m, int
 	strbuf_add_utf8_lossy(&clean, text.buf, text.len);
 
 	strbuf_addstr(sb, "From: ");
-	add_header_text(sb, rc->from ? rc->from : "stepwatch@localhost");
+	add_address(sb, rc->from ? rc->from : "stepwatch@localhost");
 	strbuf_addstr(sb, "\r\nTo: ");
 	for (size_t i = 0; i < rc->n_to; i++) {
 		if (i)
 			strbuf_addstr(sb, ",\r\n ");
-		add_header_text(sb, rc->to[i]);
+		add_address(sb, rc->to[i]);
 	}
 	strbuf_addstr(sb, "\r\nSubject: ");
 	add_header_text(sb, head.buf);

@@ -436,6 +436,15 @@ static void test_email_message(void **state)
 	email_message(&rc, &m, 1764500600000LL, "alerts.example.com", &sb);
 	assert_null(strstr(sb.buf, "\nBcc:"));
 	assert_non_null(strstr(sb.buf, "Subject: =?UTF-8?B?"));
+	/* a non-ASCII display name is encoded, its address is not */
+	{
+		char fancy[] = "\xc3\x89quipe Produit <produit@example.com>";
+		rc.from = fancy;
+		strbuf_reset(&sb);
+		email_message(&rc, &m, 1764500600000LL, "example.com", &sb);
+		assert_non_null(strstr(sb.buf, "From: =?UTF-8?B?w4lxdWlwZSBQcm9kdWl0?= "
+		                               "<produit@example.com>\r\n"));
+	}
 	strbuf_release(&sb);
 
 	assert_int_equal(email_code_outcome(250), NOTIFY_OK);
