@@ -19,6 +19,7 @@
 #include "core/duration.h"
 #include "util/timeutil.h"
 #include "util/base64.h"
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -1109,7 +1110,8 @@ static const struct ynode *parse_policy(struct loader *L, const struct ynode *n,
                                         const char *what, struct sw_step_policy *pol)
 {
 	static const char *const keys[] = {"sla",      "stuck_after", "abandon_after",
-	                                   "group_by", "recover",     NULL};
+	                                   "group_by", "recover",     "notify_after_recovery",
+	                                   NULL};
 	static const char *const slakeys[] = {"p2", "p1", "p0", NULL};
 	const struct ynode *sla, *rec;
 	char **gb = NULL;
@@ -1143,6 +1145,17 @@ static const struct ynode *parse_policy(struct loader *L, const struct ynode *n,
 		char *rp = subpath(path, "recover");
 		parse_recover(L, rec, rp, &pol->recover);
 		free(rp);
+	}
+	rec = ymap_get(n, "notify_after_recovery");
+	if (rec) {
+		char b[64];
+		if (rec->type == YN_SCALAR && !strcmp(rec->text, "true"))
+			pol->notify_after_recovery = true;
+		else if (rec->type == YN_SCALAR && !strcmp(rec->text, "false"))
+			pol->notify_after_recovery = false;
+		else
+			cfg_err(L, rec, "%s.notify_after_recovery: expected true or false, got %s",
+			        path, cfg_what(rec, b, sizeof(b)));
 	}
 	return sla;
 }
@@ -1439,7 +1452,13 @@ static bool smtp_url_loopback(const char *url)
 		return false;
 	memcpy(host, h, n);
 	host[n] = '\0';
-	return !strcmp(host, "localhost") || !strcmp(host, "::1") || !strncmp(host, "127.", 4);
+	if (!strcmp(host, "localhost") || !strcmp(host, "::1"))
+		return true;
+	/* 127.0.0.0/8, as a dotted-quad literal only ("127.0.0.1.example.com" is a name) */
+	{
+		struct in_addr a;
+		return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+	}
 }
 
 /* starttls: true (the default) requires TLS on smtp://; false is for a loopback relay. */

@@ -74,6 +74,7 @@ struct sw_step_policy {
 	char **group_by;          /* incident grouping labels; default ["error"] */
 	size_t n_group_by;
 	struct sw_recover recover;
+	bool notify_after_recovery; /* hold the first page while recovery is under way */
 };
 
 struct sw_step {

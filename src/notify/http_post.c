@@ -157,7 +157,12 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *data)
 		int64_t ms = http_retry_after_parse(p + v, n - v, a->now_ms);
 		a->retry_after_ms = ms > 0 ? ms : 0;
 	} else if (header_is(p, n, "location", &v)) {
-		notify_detail_set(a->location, sizeof(a->location), p + v, n - v);
+		size_t e = n;
+		while (v < e && (p[v] == ' ' || p[v] == '\t'))
+			v++;
+		while (e > v && isspace((unsigned char)p[e - 1]))
+			e--;
+		notify_detail_set(a->location, sizeof(a->location), p + v, e - v);
 	}
 	return n;
 }

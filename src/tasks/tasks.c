@@ -7,7 +7,7 @@
 #include "runtime/runtime.h"
 
 static const char *const kind_names[] = {"watch",   "detect", "validate",
-                                         "resolve", "expire", "notify"};
+                                         "resolve", "expire", "recover", "notify"};
 
 struct task *task_new(enum task_kind kind, const struct task_env *env, const void *target)
 {
@@ -32,6 +32,7 @@ struct task *task_new(enum task_kind kind, const struct task_env *env, const voi
 	case TASK_VALIDATE:
 	case TASK_RESOLVE:
 	case TASK_EXPIRE:
+	case TASK_RECOVER:
 	case TASK_NOTIFY:
 		t->name = xstrdup(kind_names[kind]);
 		t->component = xasprintf("task:%s", kind_names[kind]);
@@ -165,6 +166,7 @@ int task_run(struct task *t, int64_t now)
 	case TASK_VALIDATE: rc = task__validate(t, now, &err); break;
 	case TASK_RESOLVE: rc = task__resolve(t, now, &err); break;
 	case TASK_EXPIRE: rc = task__expire(t, now, &err); break;
+	case TASK_RECOVER: rc = task__recover(t, now, &err); break;
 	case TASK_NOTIFY: rc = task__notify(t, now, &err); break;
 	default: BUG("task kind %d", (int)t->kind);
 	}
@@ -196,10 +198,21 @@ int task_run(struct task *t, int64_t now)
 	return rc < 0 ? -1 : 0;
 }
 
+/* Some step of some workflow has recover on. */
+static bool tasks__any_recover(const struct sw_config *cfg)
+{
+	for (size_t w = 0; w < cfg->n_workflows; w++)
+		for (size_t s = 0; s < cfg->workflows[w].n_steps; s++)
+			if (cfg->workflows[w].steps[s].policy.recover.enabled &&
+			    cfg->workflows[w].steps[s].policy.recover.webhook_url)
+				return true;
+	return false;
+}
+
 struct task **tasks_for_config(const struct task_env *env, size_t *n)
 {
 	const struct sw_config *cfg = env->cfg;
-	size_t cap = cfg->n_workflows + cfg->n_watchers + 4, k = 0;
+	size_t cap = cfg->n_workflows + cfg->n_watchers + 5, k = 0;
 	struct task **v = xcalloc(cap, sizeof(*v));
 	for (size_t i = 0; i < cfg->n_workflows; i++)
 		if (cfg->workflows[i].steps_query && cfg->workflows[i].source)
@@ -209,6 +222,8 @@ struct task **tasks_for_config(const struct task_env *env, size_t *n)
 	v[k++] = task_new(TASK_VALIDATE, env, NULL);
 	v[k++] = task_new(TASK_RESOLVE, env, NULL);
 	v[k++] = task_new(TASK_EXPIRE, env, NULL);
+	if (tasks__any_recover(cfg))
+		v[k++] = task_new(TASK_RECOVER, env, NULL);
 	v[k++] = task_new(TASK_NOTIFY, env, NULL);
 	*n = k;
 	return v;

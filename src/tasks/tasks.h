@@ -11,6 +11,8 @@
  *	resolve       resolve alerts whose workflow recovered (step records), or whose custom
  *	              watcher's `resolve` query returns a row
  *	expire        ABANDONED after abandon_after without progress of the instance
+ *	recover       for open alerts of steps with `recover`: call the application's retry
+ *	              endpoint, up to max_attempts with backoff (only when some step has it)
  *	notify        plan notifications into the outbox (notifier.c, core/notify_policy.c)
  *
  * A task owns its connections (one store connection; one source connection where needed),
@@ -32,6 +34,7 @@ enum task_kind {
 	TASK_VALIDATE,
 	TASK_RESOLVE,
 	TASK_EXPIRE,
+	TASK_RECOVER,
 	TASK_NOTIFY
 };
 

@@ -679,6 +679,63 @@ static void test_receivers_and_rosters(void **state)
 	config_free(cfg);
 }
 
+/* Webhook signing secrets, STARTTLS opt-out for loopback only, notify_after_recovery. */
+static void test_receiver_secret_tls_recovery(void **state)
+{
+	struct sw_config *cfg;
+	char *e;
+	(void)state;
+	setenv("SW_TEST_HOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1);
+	setenv("SW_TEST_BAD_SECRET", "whsec_not base64!", 1);
+	cfg =
+	    load_ok("workflows:\n  w:\n    steps: [a, b]\n    step_overrides:\n"
+	            "      b: { notify_after_recovery: true, recover: { webhook: { url: "
+	            "'http://127.0.0.1:1/r' } } }\n"
+	            "receivers:\n"
+	            "  h: { webhook: { url: 'http://a/', secret_env: SW_TEST_HOOK_SECRET } }\n"
+	            "  u: { webhook: { url: 'http://a/' } }\n"
+	            "  m: { email: { to: [a@b], smtp_url: 'smtp://127.0.0.1:2525', starttls: "
+	            "false } }\n"
+	            "  n: { email: { to: [a@b], smtp_url: 'smtp://[::1]:25', starttls: false } }\n"
+	            "  t: { email: { to: [a@b], smtp_url: 'smtp://mail.example.com' } }\n");
+	assert_string_equal(cfg->receivers[0].secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+	assert_string_equal(cfg->receivers[0].secret_env, "SW_TEST_HOOK_SECRET");
+	assert_null(cfg->receivers[1].secret);
+	assert_true(cfg->receivers[2].smtp_plain);
+	assert_true(cfg->receivers[3].smtp_plain);
+	assert_false(cfg->receivers[4].smtp_plain); /* STARTTLS required by default */
+	assert_false(cfg->workflows[0].steps[0].policy.notify_after_recovery);
+	assert_true(cfg->workflows[0].steps[1].policy.notify_after_recovery);
+	config_free(cfg);
+
+	e = load_err("workflows: {w: {steps: [a]}}\nreceivers:\n"
+	             "  h: { webhook: { url: 'http://a/', secret_env: SW_TEST_BAD_SECRET } }\n");
+	assert_non_null(strstr(e, "receivers.h.webhook.secret_env: the secret starts with 'whsec_' "
+	                          "but what follows is not base64"));
+	assert_null(strstr(e, "not base64!")); /* the secret itself is never printed */
+	free(e);
+	e = load_err("workflows: {w: {steps: [a]}}\nreceivers:\n"
+	             "  m: { email: { to: [a@b], smtp_url: 'smtp://mail.example.com', starttls: "
+	             "false } }\n");
+	assert_non_null(strstr(e, "receivers.m.email.starttls: false is allowed only for an SMTP "
+	                          "server on a loopback address"));
+	free(e);
+	e = load_err("workflows: {w: {steps: [a]}}\nreceivers:\n"
+	             "  m: { email: { to: [a@b], smtp_url: 'smtp://127.0.0.1.evil.com', "
+	             "starttls: false } }\n");
+	assert_non_null(strstr(e, "loopback"));
+	free(e);
+	/* a slack receiver takes no secret_env */
+	e = load_err("workflows: {w: {steps: [a]}}\nreceivers:\n"
+	             "  s: { slack: { url: 'https://a/', secret_env: SW_TEST_HOOK_SECRET } }\n");
+	assert_non_null(strstr(e, "unknown key 'secret_env'"));
+	free(e);
+	e = load_err("workflows:\n  w:\n    steps: [a]\n    defaults: { notify_after_recovery: "
+	             "maybe }\n");
+	assert_non_null(strstr(e, "notify_after_recovery: expected true or false"));
+	free(e);
+}
+
 static void test_sizes_and_empty(void **state)
 {
 	size_t big = 4 * 1024 * 1024 + 1;
@@ -896,6 +953,7 @@ int main(void)
 	    cmocka_unit_test(test_urls),
 	    cmocka_unit_test(test_duplicates),
 	    cmocka_unit_test(test_receivers_and_rosters),
+	    cmocka_unit_test(test_receiver_secret_tls_recovery),
 	    cmocka_unit_test(test_sizes_and_empty),
 	    cmocka_unit_test(test_anchors_aliases_nesting),
 	    cmocka_unit_test(test_quoted_scalars),

@@ -257,6 +257,204 @@ static void test_ops_table(void **state)
 	assert_string_equal(notify_event_name(NOTIFY_EV_TEST), "test");
 }
 
+static size_t count_blocks_checked(json_t *blocks)
+{
+	size_t i;
+	json_t *b;
+
+	json_array_foreach(blocks, i, b)
+	{
+		json_t *t = json_object_get(b, "text"), *f = json_object_get(b, "fields"), *x;
+		size_t k;
+		if (t)
+			assert_true(strlen(json_string_value(json_object_get(t, "text"))) <=
+			            SLACK_MAX_SECTION_TEXT);
+		/* mrkdwn never carries a mention or a link from the data (plain_text is inert) */
+		if (t && !strcmp(json_string_value(json_object_get(t, "type")), "mrkdwn"))
+			assert_null(strstr(json_string_value(json_object_get(t, "text")), "<!"));
+		if (!strcmp(json_string_value(json_object_get(b, "type")), "header"))
+			assert_true(strlen(json_string_value(json_object_get(t, "text"))) <= 150);
+		json_array_foreach(f, k, x)
+		{
+			assert_true(k < 10);
+			assert_true(strlen(json_string_value(json_object_get(x, "text"))) <= 2000);
+		}
+	}
+	return json_array_size(blocks);
+}
+
+static void test_slack_blocks(void **state)
+{
+	struct notify_msg m = sample_msg();
+	struct strbuf sb = STRBUF_INIT, big = STRBUF_INIT;
+	json_t *j;
+	const char *text;
+	(void)state;
+	slack_body(&m, &sb);
+	j = json_loads(sb.buf, 0, NULL);
+	assert_non_null(j);
+	text = json_string_value(json_object_get(j, "text"));
+	assert_non_null(strstr(text, "[P1] loan_application/bureau_pull: escalated"));
+	assert_non_null(strstr(text, "+40 users since the last message"));
+	assert_true(count_blocks_checked(json_object_get(j, "blocks")) <= SLACK_MAX_BLOCKS);
+	assert_non_null(strstr(sb.buf, "<http://127.0.0.1:8080/|Dashboard>"));
+	assert_non_null(strstr(sb.buf, "118"));
+	assert_non_null(strstr(sb.buf, "41.5% last hour, usually 93.0%"));
+	json_decref(j);
+
+	/* a 10,000-character summary and labels with mrkdwn: cut, escaped, still valid */
+	for (int i = 0; i < 10000; i++)
+		strbuf_addstr(&big, i % 100 == 0 ? "\xc3\xa9" : "x");
+	m.summary = big.buf;
+	m.labels_json = "{\"error\":\"<!channel> & <http://evil|x>\"}";
+	strbuf_reset(&sb);
+	slack_body(&m, &sb);
+	j = json_loads(sb.buf, 0, NULL);
+	assert_non_null(j);
+	assert_true(count_blocks_checked(json_object_get(j, "blocks")) <= SLACK_MAX_BLOCKS);
+	assert_true(strlen(json_string_value(json_object_get(j, "text"))) <= SLACK_MAX_FALLBACK);
+	assert_null(strstr(json_string_value(json_object_get(j, "text")), "<!channel>"));
+	assert_non_null(strstr(sb.buf, "&lt;!channel&gt; &amp; &lt;http://evil|x&gt;"));
+	json_decref(j);
+	strbuf_release(&big);
+	strbuf_release(&sb);
+}
+
+static json_t *pd(struct notify_msg *m, enum notify_event ev)
+{
+	struct strbuf sb = STRBUF_INIT;
+	json_t *j;
+	m->event = ev;
+	pagerduty_body(m, "R0UT1NGKEY", &sb);
+	j = json_loads(sb.buf, 0, NULL);
+	assert_non_null(j);
+	strbuf_release(&sb);
+	return j;
+}
+
+static void test_pagerduty_bodies(void **state)
+{
+	static const struct {
+		const char *level, *severity;
+	} sev[] = {{"ESCALATION_P0", "critical"},
+	           {"ESCALATION_P1", "error"},
+	           {"ESCALATION_P2", "warning"},
+	           {"INITIATED", "info"}};
+	struct notify_msg m = sample_msg();
+	json_t *j, *p;
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(sev); i++) {
+		m.level = sev[i].level;
+		j = pd(&m, NOTIFY_EV_ESCALATED);
+		p = json_object_get(j, "payload");
+		assert_string_equal(json_string_value(json_object_get(j, "event_action")),
+		                    "trigger");
+		assert_string_equal(json_string_value(json_object_get(p, "severity")),
+		                    sev[i].severity);
+		assert_string_equal(json_string_value(json_object_get(j, "dedup_key")),
+		                    "stepwatch-incident-7");
+		assert_string_equal(json_string_value(json_object_get(j, "routing_key")),
+		                    "R0UT1NGKEY");
+		assert_string_equal(json_string_value(json_object_get(p, "source")),
+		                    "stepwatch/loan_application");
+		assert_string_equal(json_string_value(json_object_get(p, "component")),
+		                    "bureau_pull");
+		assert_string_equal(json_string_value(json_object_get(p, "timestamp")),
+		                    "2025-11-30T11:03:20Z");
+		assert_true(strlen(json_string_value(json_object_get(p, "summary"))) <= 1024);
+		assert_int_equal(json_integer_value(json_object_get(
+		                     json_object_get(p, "custom_details"), "affected_users")),
+		                 118);
+		json_decref(j);
+	}
+	j = pd(&m, NOTIFY_EV_ACKNOWLEDGED);
+	assert_string_equal(json_string_value(json_object_get(j, "event_action")), "acknowledge");
+	assert_string_equal(json_string_value(json_object_get(j, "dedup_key")),
+	                    "stepwatch-incident-7");
+	assert_null(json_object_get(j, "payload"));
+	json_decref(j);
+	j = pd(&m, NOTIFY_EV_RESOLVED);
+	assert_string_equal(json_string_value(json_object_get(j, "event_action")), "resolve");
+	assert_string_equal(json_string_value(json_object_get(j, "dedup_key")),
+	                    "stepwatch-incident-7");
+	json_decref(j);
+	/* a long summary is cut to PagerDuty's 1024 */
+	{
+		char *big = xcalloc(3000, 1);
+		memset(big, 'y', 2999);
+		m.summary = big;
+		j = pd(&m, NOTIFY_EV_OPENED);
+		assert_int_equal(strlen(json_string_value(
+		                     json_object_get(json_object_get(j, "payload"), "summary"))),
+		                 1024);
+		json_decref(j);
+		free(big);
+	}
+}
+
+static void test_email_message(void **state)
+{
+	struct notify_msg m = sample_msg();
+	char to0[] = "product@example.com", to1[] = "Ops Team <ops@example.com>";
+	char name[] = "product", from[] = "stepwatch@alerts.example.com";
+	char *to[] = {to0, to1};
+	struct sw_receiver rc = {0};
+	struct strbuf sb = STRBUF_INIT;
+	const char *body;
+	(void)state;
+	rc.name = name;
+	rc.kind = SW_RECV_EMAIL;
+	rc.to = to;
+	rc.n_to = 2;
+	rc.from = from;
+	email_message(&rc, &m, 1764500600000LL, "alerts.example.com", &sb);
+	assert_non_null(strstr(sb.buf, "From: stepwatch@alerts.example.com\r\n"));
+	assert_non_null(
+	    strstr(sb.buf, "To: product@example.com,\r\n Ops Team <ops@example.com>\r\n"));
+	assert_non_null(strstr(sb.buf, "Subject: [P1] loan_application/bureau_pull: escalated "
+	                               "(error=BUREAU_TIMEOUT)\r\n"));
+	assert_non_null(strstr(sb.buf, "Date: Sun, 30 Nov 2025 11:03:20 +0000\r\n"));
+	assert_non_null(strstr(sb.buf, "Message-ID: <inc-7-escalated-2@alerts.example.com>\r\n"));
+	assert_non_null(strstr(sb.buf, "MIME-Version: 1.0\r\n"));
+	assert_non_null(strstr(sb.buf, "Content-Type: text/plain; charset=UTF-8\r\n"));
+	body = strstr(sb.buf, "\r\n\r\n");
+	assert_non_null(body);
+	assert_non_null(strstr(body, "+40 users since the last message\r\n"));
+	assert_non_null(strstr(body, "Affected users: 118, open alerts: 120\r\n"));
+	/* every line ends in CRLF, no bare LF, no line over 998 */
+	for (const char *p = sb.buf, *ls = sb.buf; *p; p++) {
+		if (*p == '\n') {
+			assert_true(p > sb.buf && p[-1] == '\r');
+			assert_true(p - ls <= 998);
+			ls = p + 1;
+		}
+	}
+	/* header injection through a label, and a non-ASCII subject */
+	m.labels_json = "{\"error\":\"x\\r\\nBcc: victim@example.com\"}";
+	m.step = "\xc3\xa9tape";
+	strbuf_reset(&sb);
+	email_message(&rc, &m, 1764500600000LL, "alerts.example.com", &sb);
+	assert_null(strstr(sb.buf, "\nBcc:"));
+	assert_non_null(strstr(sb.buf, "Subject: =?UTF-8?B?"));
+	/* a non-ASCII display name is encoded, its address is not */
+	{
+		char fancy[] = "\xc3\x89quipe Produit <produit@example.com>";
+		rc.from = fancy;
+		strbuf_reset(&sb);
+		email_message(&rc, &m, 1764500600000LL, "example.com", &sb);
+		assert_non_null(strstr(sb.buf, "From: =?UTF-8?B?w4lxdWlwZSBQcm9kdWl0?= "
+		                               "<produit@example.com>\r\n"));
+	}
+	strbuf_release(&sb);
+
+	assert_int_equal(email_code_outcome(250), NOTIFY_OK);
+	assert_int_equal(email_code_outcome(421), NOTIFY_RETRY);
+	assert_int_equal(email_code_outcome(451), NOTIFY_RETRY);
+	assert_int_equal(email_code_outcome(550), NOTIFY_PERMANENT);
+	assert_int_equal(email_code_outcome(554), NOTIFY_PERMANENT);
+	assert_int_equal(email_code_outcome(0), NOTIFY_RETRY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +466,9 @@ int main(void)
 	    cmocka_unit_test(test_standard_webhooks_vector),
 	    cmocka_unit_test(test_webhook_body),
 	    cmocka_unit_test(test_ops_table),
+	    cmocka_unit_test(test_slack_blocks),
+	    cmocka_unit_test(test_pagerduty_bodies),
+	    cmocka_unit_test(test_email_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
