@@ -149,6 +149,8 @@ void notify_decide(const struct notify_policy *p, const struct notify_incident *
 			out->recheck_at = due;
 			goto out;
 		}
+		if (inc->recovering)
+			goto out; /* a blip that the retries heal pages no one */
 		say(out, NP_OPENED, inc->level,
 		    "%" PRId64 " %s affected, %" PRId64 " open %s, level %s", inc->affected_users,
 		    users_word(inc->affected_users), inc->open_alerts,

@@ -10,7 +10,8 @@
  *
  * The rules (docs/internals/notify.md):
  *  - nothing is sent about an incident below P2 (INITIATED: the support team's level is P2);
- *  - the first message (opened) waits until group_wait has passed since the incident opened;
+ *  - the first message (opened) waits until group_wait has passed since the incident opened,
+ *    and, with notify_after_recovery, while self-recovery of its alerts is under way;
  *  - afterwards a message goes out only when something changed: the level rose (at once:
  *    a new team must hear), it was acknowledged (once), a silence that muted it ended while
  *    it is still open, affected users grew by at least max(growth_min_users, growth_ratio
@@ -59,6 +60,8 @@ struct notify_incident {
 	int64_t resolved_at; /* TIME_NULL while open */
 	bool acked;
 	const char *acked_by; /* may be NULL */
+	bool recovering;      /* notify_after_recovery: self-recovery still under way, so the
+	                       * first message waits (later ones do not) */
 };
 
 /* What was already sent about one incident. A zeroed struct (with last_at TIME_NULL) is

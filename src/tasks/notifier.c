@@ -176,6 +176,20 @@ static char *payload_json(const struct sw_config *cfg, const struct incident *in
 	return s ? s : xstrdup("{}");
 }
 
+/* notify_after_recovery: whether the incident's first message waits for self-recovery. */
+static int recovering(struct store *st, const struct sw_config *cfg, const struct incident *inc,
+                      int64_t now, bool *out, struct sw_err *err)
+{
+	const struct sw_step_policy *pol = task__policy(cfg, inc->workflow, inc->step);
+	*out = false;
+	if (!pol || !pol->recover.enabled || !pol->notify_after_recovery)
+		return 0;
+	return store_incident_recovery_pending(st, inc->id, pol->recover.max_attempts, now, out,
+	                                       err) < 0
+	           ? -1
+	           : 0;
+}
+
 struct plan_buf {
 	struct outbox_new *o;
 	char **keys, **payloads;
@@ -253,8 +267,13 @@ int task__notify(struct task *t, int64_t now, struct sw_err *err)
 			                             inc->opened_at,
 			                             inc->resolved_at,
 			                             inc->acked_by != NULL,
-			                             inc->acked_by};
+			                             inc->acked_by,
+			                             false};
 			struct notify_decision d;
+			if (!rows[i].sent.done && rows[i].sent.level < ALERT_P2 && inc->open &&
+			    inc->level >= ALERT_P2 &&
+			    recovering(t->store, cfg, inc, now, &ni.recovering, err) < 0)
+				goto out;
 			notify_decide(&pol, &ni, &rows[i].sent,
 			              inc->open && muted_by(sil, nsil, inc, now), now, &d);
 			if (d.send) {

@@ -319,10 +319,61 @@ static void test_planner(void **state)
 	strbuf_release(&ev);
 }
 
+/* notify_after_recovery: the first message waits while self-recovery is under way. */
+static void test_planner_holds_for_recovery(void **state)
+{
+	FX();
+	struct sw_config *cfg = NULL;
+	struct strbuf y = STRBUF_INIT, errs = STRBUF_INIT, ev = STRBUF_INIT;
+	struct task_env env = {0};
+	struct task *t;
+	int64_t a1 = open_alert(st, "i1", "u1", "k1", NULL);
+
+	strbuf_addf(
+	    &y,
+	    "store: \"%s\"\nworkflows:\n  loan:\n    steps: [kyc, bureau_pull]\n"
+	    "    step_overrides:\n      bureau_pull:\n        notify_after_recovery: true\n"
+	    "        recover: { webhook: { url: \"http://127.0.0.1:9/r\" }, max_attempts: 2,"
+	    " backoff: 1m }\n"
+	    "levels:\n  P2: { notify: [sup] }\n"
+	    "receivers:\n  sup: { webhook: { url: \"http://127.0.0.1:9/a\" } }\n"
+	    "notify: { group_wait: 0s }\n",
+	    f->url);
+	if (config_load_buffer("t.yaml", y.buf, y.len, &cfg, &errs) < 0)
+		fail_msg("config: %s", errs.buf);
+	env.cfg = cfg;
+	env.health = health_new();
+	t = task_new(TASK_NOTIFY, &env, NULL);
+	escalate(st, a1, ALERT_INITIATED, ALERT_P2, T0 + 1 * MIN);
+	/* no attempt yet, then one with another to come: held */
+	assert_int_equal(task_run(t, T0 + 1 * MIN), 0);
+	OK(store_recovery_record(st, a1, 1, 1, T0 + 3 * MIN, T0 + 2 * MIN, "attempt 1/2", NULL,
+	                         &E));
+	assert_int_equal(task_run(t, T0 + 2 * MIN), 0);
+	events_of(st, "sup", &ev);
+	assert_string_equal(ev.buf, "");
+	/* the last attempt made, and its delay passed without recovery: page */
+	OK(store_recovery_record(st, a1, 2, 2, T0 + 4 * MIN, T0 + 3 * MIN, "attempt 2/2", NULL,
+	                         &E));
+	assert_int_equal(task_run(t, T0 + 3 * MIN + 1), 0);
+	events_of(st, "sup", &ev);
+	assert_string_equal(ev.buf, "");
+	assert_int_equal(task_run(t, T0 + 5 * MIN), 0);
+	events_of(st, "sup", &ev);
+	assert_string_equal(ev.buf, "opened");
+	task_free(t);
+	health_free(env.health);
+	config_free(cfg);
+	strbuf_release(&y);
+	strbuf_release(&errs);
+	strbuf_release(&ev);
+}
+
 #define TESTS(setup)                                                                        \
 	cmocka_unit_test_setup_teardown(test_state_and_candidates, setup, teardown),        \
 	    cmocka_unit_test_setup_teardown(test_outbox_claim_retry_sent, setup, teardown), \
-	    cmocka_unit_test_setup_teardown(test_planner, setup, teardown)
+	    cmocka_unit_test_setup_teardown(test_planner, setup, teardown),                 \
+	    cmocka_unit_test_setup_teardown(test_planner_holds_for_recovery, setup, teardown)
 
 int main(void)
 {

@@ -146,6 +146,37 @@ static void test_escalation_at_once_and_resolve(void **state)
 	assert_false(d.changed);
 }
 
+static void test_held_while_recovering(void **state)
+{
+	struct notify_incident inc = incident(ALERT_P2, 3);
+	struct notify_sent s;
+	struct notify_decision d;
+	int64_t t0 = inc.opened_at + 30 * S;
+	(void)state;
+	notify_sent_init(&s);
+	inc.recovering = true;
+	assert_false(step(&inc, &s, false, t0, &d));
+	assert_false(step(&inc, &s, false, t0 + 10 * M, &d));
+	/* the retries healed it: resolved before anyone was paged */
+	inc.open = false;
+	inc.resolved_at = t0 + 11 * M;
+	assert_false(step(&inc, &s, false, t0 + 11 * M, &d));
+	assert_true(s.done);
+	/* the retries did not heal it: the first message once recovery is over */
+	inc = incident(ALERT_P2, 3);
+	notify_sent_init(&s);
+	inc.recovering = true;
+	assert_false(step(&inc, &s, false, t0, &d));
+	inc.recovering = false;
+	assert_true(step(&inc, &s, false, t0 + 5 * M, &d));
+	assert_int_equal(d.event, NP_OPENED);
+	/* later messages are not held */
+	inc.recovering = true;
+	inc.level = ALERT_P1;
+	assert_true(step(&inc, &s, false, t0 + 6 * M, &d));
+	assert_int_equal(d.event, NP_ESCALATED);
+}
+
 static void test_late_detection_one_message(void **state)
 {
 	/* several levels passed before the first look: one opened message at the top level */
@@ -372,6 +403,7 @@ int main(void)
 	    cmocka_unit_test(test_growth_threshold_and_group_interval),
 	    cmocka_unit_test(test_escalation_at_once_and_resolve),
 	    cmocka_unit_test(test_late_detection_one_message),
+	    cmocka_unit_test(test_held_while_recovering),
 	    cmocka_unit_test(test_reminders_stop_when_acked),
 	    cmocka_unit_test(test_silence_mutes_and_releases),
 	    cmocka_unit_test(test_outage_handful),
