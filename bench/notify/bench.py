@@ -3,12 +3,12 @@
 
 usage: bench.py STEPWATCH_BIN [--incidents 1000] [--latency-n 100] [--poll 500ms]
 
-1. throughput: N failures with N distinct errors committed at once (N incidents, SLA p2 0s,
+1. throughput: N failures with N distinct errors committed at once (N incidents, SLA p2 1ms,
    group_wait 0), one webhook receiver answering each POST after 50 ms: messages delivered
    per second at the receiver (first to last), and commit -> last message.
 2. latency: one failure (a new incident) committed every 250 ms, receiver answering at once:
    p50/p99/max from each failure's commit to its incident's first message at the receiver
-   (group_wait 0, p2 0s), against a poll of --poll.
+   (group_wait 0, p2 1ms), against a poll of --poll.
 
 Everything on loopback, a SQLite source and a SQLite store in a temp dir.
 """
@@ -68,7 +68,7 @@ workflows:
     steps_query: SELECT * FROM steps WHERE updated_at > :since ORDER BY updated_at
     steps: [a, b]
     defaults:
-      sla: {{ p2: 0s, p1: 1h, p0: 2h }}
+      sla: {{ p2: 1ms, p1: 1h, p0: 2h }}
       stuck_after: 1h
       group_by: [error]
 levels:
@@ -143,7 +143,7 @@ def main():
             e = r["body"]["data"]["labels"].get("error")
             first[e] = min(first.get(e, 1e18), r["t"])
         lat = [(first[e] - t) * 1000 for e, t in commits.items() if e in first]
-        print("latency: %d failures, one every 250 ms, poll %s, group_wait 0, p2 0s" % (len(lat), a.poll))
+        print("latency: %d failures, one every 250 ms, poll %s, group_wait 0, p2 1ms" % (len(lat), a.poll))
         print("  commit -> first message: p50 %.0f ms, p99 %.0f ms, max %.0f ms" %
               (pct(lat, 50), pct(lat, 99), max(lat)))
 
