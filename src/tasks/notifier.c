@@ -2,10 +2,11 @@
  * notifier.c - notifications: the "notify" task that plans messages into the outbox, and
  * the delivery lanes that send them (notifier.h).
  *
- * DESIGN: planning is a task like the validator. One run reads, in one store transaction
- * per page, every incident that may need a message together with what was already sent
- * about it (notify_state), decides with core/notify_policy.c, and writes the outbox rows
- * and the new notify_state in that same transaction. Each message's idempotency key is
+ * DESIGN: planning is a task like the validator. One run reads, a page at a time, every
+ * incident that may need a message together with what was already sent about it
+ * (notify_state), decides with core/notify_policy.c, and writes the page's outbox rows and
+ * new notify_state rows in one transaction (none when nothing is due: an idle run takes no
+ * write lock). Each message's idempotency key is
  * derived from (incident, message number, receiver), so a run repeated after a crash or on
  * another node inserts nothing new (the outbox's key is unique). The outbox is thus written
  * in the same transaction as the *record* of the change it reports, not inside the
@@ -243,6 +244,8 @@ int task__notify(struct task *t, int64_t now, struct sw_err *err)
 	struct notify_row *rows = NULL;
 	struct conv *cv = NULL;
 	struct plan_buf pb = {0};
+	int64_t *st_ids = NULL;
+	struct notify_sent *st_new = NULL;
 	size_t nsil = 0, nrows = 0, ncv = 0, planned = 0;
 	int64_t after = 0;
 	int rc = -1;
@@ -252,11 +255,11 @@ int task__notify(struct task *t, int64_t now, struct sw_err *err)
 	if (store_silences_active(t->store, now, &sil, &nsil, err) < 0)
 		return -1;
 	for (;;) {
-		size_t added = 0;
-		if (store_tx_begin(t->store, err) < 0)
-			goto out;
+		size_t added = 0, nst = 0;
 		if (store_notify_candidates(t->store, after, PAGE, &rows, &nrows, err) < 0)
 			goto out;
+		st_ids = xreallocarray(st_ids, nrows ? nrows : 1, sizeof(*st_ids));
+		st_new = xreallocarray(st_new, nrows ? nrows : 1, sizeof(*st_new));
 		for (size_t i = 0; i < nrows; i++) {
 			struct incident *inc = &rows[i].inc;
 			struct notify_incident ni = {inc->id,
@@ -296,14 +299,24 @@ int task__notify(struct task *t, int64_t now, struct sw_err *err)
 				         inc->id, np_event_name(d.event), alert_state_name(d.level),
 				         nr, d.summary);
 			}
-			if (d.changed &&
-			    store_notify_state_put(t->store, inc->id, &d.next, now, err) < 0)
+			if (d.changed) {
+				st_ids[nst] = inc->id;
+				st_new[nst++] = d.next;
+			}
+		}
+		/* the page's messages and new states together, or none of them */
+		if (nst || pb.n) {
+			if (store_tx_begin(t->store, err) < 0)
+				goto out;
+			for (size_t k = 0; k < nst; k++)
+				if (store_notify_state_put(t->store, st_ids[k], &st_new[k], now,
+				                           err) < 0)
+					goto out;
+			if (pb.n && store_outbox_add(t->store, now, pb.o, pb.n, &added, err) < 0)
+				goto out;
+			if (store_tx_commit(t->store, err) < 0)
 				goto out;
 		}
-		if (pb.n && store_outbox_add(t->store, now, pb.o, pb.n, &added, err) < 0)
-			goto out;
-		if (store_tx_commit(t->store, err) < 0)
-			goto out;
 		planned += added;
 		plan_buf_clear(&pb);
 		if (nrows)
@@ -321,6 +334,8 @@ out:
 	if (rc < 0)
 		store_tx_rollback(t->store);
 	plan_buf_free(&pb);
+	free(st_ids);
+	free(st_new);
 	notify_rows_free(rows, nrows);
 	for (size_t i = 0; i < ncv; i++) {
 		free(cv[i].workflow);
