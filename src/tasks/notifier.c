@@ -489,7 +489,7 @@ static void deliver(struct lane *l, struct store *st, struct outbox_row *row, un
 	enum outbox_outcome oc;
 	json_t *p = json_loads(row->payload ? row->payload : "", 0, NULL);
 	char *labels = NULL, *reason = NULL, *last_error = NULL;
-	int64_t now, next = 0;
+	int64_t now, next = 0, failing_since;
 
 	memset(&res, 0, sizeof(res));
 	if (!ops || !ops->send) {
@@ -551,14 +551,15 @@ static void deliver(struct lane *l, struct store *st, struct outbox_row *row, un
 		if (l->failing_since == TIME_NULL)
 			l->failing_since = now;
 	}
+	failing_since = l->failing_since;
 	pthread_mutex_unlock(&n->lock);
 	if (res.gone) {
 		lane_health(l, false, "the receiver answered 410 Gone", now);
 	} else if (oc == OUTBOX_SENT) {
 		lane_health(l, true, NULL, now);
-	} else if (rc && now - l->failing_since >= FAILING_LIMIT) {
-		char *why = xasprintf("failing for %" PRId64 "s: %s",
-		                      (now - l->failing_since) / 1000, res.detail);
+	} else if (rc && now - failing_since >= FAILING_LIMIT) {
+		char *why = xasprintf("failing for %" PRId64 "s: %s", (now - failing_since) / 1000,
+		                      res.detail);
 		lane_health(l, false, why, now);
 		free(why);
 	}
