@@ -110,8 +110,12 @@ if [ "$el" -ge 6000 ] && [ "$el" -le 9000 ]; then ok "first message after group_
 else fail "first message ${el} ms after the incident opened (group_wait 6s)"; fi
 expect_eq "$(hooks "rs[0]['body']['data']['level'], rs[0]['body']['data']['affected_users']" /ok/support)" \
   "('ESCALATION_P2', 500)" "support: the opened message's level and users"
-# the hanging receiver got its copy at the same time and never answered
-expect_eq "$(hooks "len(rs) >= 1" /hang)" True "slow: the hanging receiver was asked"
+expect_eq "$(hooks "rs[0]['body']['data']['conversion']" /ok/support)" \
+  "{'last_hour': 0.0, 'usual': None}" "support: the step's conversion (none of 500 passed; no usual rate yet)"
+# the hanging receiver got its copy at the same time, never answered, and held up no one
+wait_eq 5 "slow: the hanging receiver was asked" True hooks "len(rs) >= 1" /hang
+expect_eq "$(python3 -c "print(abs($(hooks "min(r['t'] for r in rs)" /hang) - $first) < 2)")" True \
+  "support's first message went out beside the hanging one, not after it"
 
 wait_eq 20 "support: escalated" "['opened', 'escalated']" hooks "[ev(r) for r in rs]" /ok/support
 wait_eq 15 "tech: escalated, 503 then 200 with one key" "(2, 1)" \
