@@ -167,6 +167,14 @@ expect_eq "$(hooks "len([r for r in rs if ev(r) != 'resolved' and r['body']['dat
   "silence: nothing sent"
 curl -s -X DELETE "$B/api/v1/silences/$sil" >/dev/null
 wait_eq 10 "silence ended: opened" "['opened']" hooks "[ev(r) for r in rs if r['body']['data']['step'] == 'c']" /ok/support
+# acknowledged through the API: one message saying who
+inc2=$(qs "$T/store.db" "SELECT id FROM incidents WHERE step = 'c'")
+curl -s -H 'Content-Type: application/json' -d '{"by": "asha"}' "$B/api/v1/incidents/$inc2/ack" >/dev/null
+# (it may have reached P1 meanwhile: an escalated message before it)
+wait_eq 10 "acknowledged: one message" "1" \
+  hooks "[ev(r) for r in rs if r['body']['data']['step'] == 'c'].count('acknowledged')" /ok/support
+expect_eq "$(hooks "[r['body']['data']['summary'] for r in rs if ev(r) == 'acknowledged'][0].startswith('acknowledged by anonymous')" /ok/support)" \
+  True "the acknowledgement says who (the caller; no tokens here)"
 
 # kill -9 between the receiver's 2xx and the mark "sent"
 kill -TERM "$SW_PID"; wait "$SW_PID" || true
