@@ -20,8 +20,10 @@ struct notifier;
 
 struct notifier_opts {
 	const char *store_url;
-	struct health *health;        /* "receiver:<name>" entries; may be NULL */
-	const struct sw_clock *clock; /* store times (next_attempt_at, ...); NULL: system */
+	struct health *health; /* "receiver:<name>" entries; may be NULL */
+	/* store times (next_attempt_at, leases, backoff); NULL: system. A scaled clock (the
+	 * demo's) scales leases and backoff too, while sends take real time */
+	const struct sw_clock *clock;
 	/* the config in force, held by one send (receivers may change on reload) */
 	const struct sw_config *(*cfg_get)(void *arg);
 	void (*cfg_put)(void *arg, const struct sw_config *cfg);
