@@ -6,8 +6,8 @@
 #include "tasks/tasks-int.h"
 #include "runtime/runtime.h"
 
-static const char *const kind_names[] = {"watch",   "detect", "validate",
-                                         "resolve", "expire", "recover", "notify"};
+static const char *const kind_names[] = {"watch",  "detect",  "validate", "resolve",
+                                         "expire", "recover", "notify"};
 
 struct task *task_new(enum task_kind kind, const struct task_env *env, const void *target)
 {
