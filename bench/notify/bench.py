@@ -2,6 +2,7 @@
 """bench.py - notification delivery of stepwatch, measured at a local webhook receiver.
 
 usage: bench.py STEPWATCH_BIN [--incidents 1000] [--latency-n 100] [--poll 500ms]
+                [--pg URL]    (a PostgreSQL server URL: each run gets a fresh database there)
 
 1. throughput: N failures with N distinct errors committed at once (N incidents, SLA p2 1ms,
    group_wait 0), one webhook receiver answering each POST after 50 ms: messages delivered
@@ -10,7 +11,8 @@ usage: bench.py STEPWATCH_BIN [--incidents 1000] [--latency-n 100] [--poll 500ms
    p50/p99/max from each failure's commit to its incident's first message at the receiver
    (group_wait 0, p2 1ms), against a poll of --poll.
 
-Everything on loopback, a SQLite source and a SQLite store in a temp dir.
+Everything on loopback, a SQLite source and a SQLite store in a temp dir (or, with --pg, a
+fresh PostgreSQL store database per run).
 """
 import json, os, signal, subprocess, sys, tempfile, time, sqlite3, argparse
 
@@ -44,7 +46,16 @@ def records(logfile):
     return out
 
 
-def run(binary, d, path, poll, feed, expect, timeout):
+def store_url(d, pg):
+    if not pg:
+        return "sqlite://%s/store.db" % d
+    name = "swbench_notify_%d_%d" % (os.getpid(), int(time.time() * 1000) % 100000000)
+    subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", pg, "-c", "CREATE DATABASE " + name],
+                   check=True, stdout=subprocess.DEVNULL)
+    return pg.rsplit("/", 1)[0] + "/" + name
+
+
+def run(binary, d, path, poll, feed, expect, timeout, pg=None):
     hooklog = os.path.join(d, "hooks.jsonl")
     portfile = os.path.join(d, "hook.port")
     hook = subprocess.Popen([sys.executable, HOOK, portfile, hooklog],
@@ -57,7 +68,7 @@ def run(binary, d, path, poll, feed, expect, timeout):
     db.execute("CREATE INDEX steps_u ON steps (updated_at)")
     cfg = os.path.join(d, "sw.yaml")
     with open(cfg, "w") as f:
-        f.write(f"""store: "sqlite://{d}/store.db"
+        f.write(f"""store: "{store_url(d, pg)}"
 http: {{ listen: 127.0.0.1:0 }}
 sources:
   app: {{ url: "sqlite://{app}" }}
@@ -106,6 +117,7 @@ def main():
     ap.add_argument("--incidents", type=int, default=1000)
     ap.add_argument("--latency-n", type=int, default=100)
     ap.add_argument("--poll", default="500ms")
+    ap.add_argument("--pg", default=None)
     a = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="swbench-notify.") as d:
@@ -117,10 +129,11 @@ def main():
             db.executemany("INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
             db.execute("COMMIT")
             return {"all": time.time()}
-        commits, rs = run(a.binary, d, "slow50", a.poll, feed, a.incidents, 600)
+        commits, rs = run(a.binary, d, "slow50", a.poll, feed, a.incidents, 600, a.pg)
         ts = sorted(r["t"] for r in rs)
         keys = len(set(r["id"] for r in rs))
         span = ts[-1] - ts[0]
+        print("store: %s" % ("PostgreSQL" if a.pg else "SQLite"))
         print("throughput: %d incidents at once, receiver answering in 50 ms" % a.incidents)
         print("  messages received %d (distinct keys %d)" % (len(rs), keys))
         print("  first message %.2f s after the commit, last %.2f s after" %
@@ -137,7 +150,7 @@ def main():
                 out["L%d" % i] = time.time()  # autocommit: committed when execute returns
                 time.sleep(0.25)
             return out
-        commits, rs = run(a.binary, d, "ok", a.poll, feed, a.latency_n, 120)
+        commits, rs = run(a.binary, d, "ok", a.poll, feed, a.latency_n, 120, a.pg)
         first = {}
         for r in rs:
             e = r["body"]["data"]["labels"].get("error")
