@@ -9,7 +9,7 @@
  * on the attempt count), so a crash in between repeats the call once, with the same
  * Idempotency-Key ("stepwatch-recovery-<alert id>-<attempt>"). A run handles at most
  * RECOVER_PER_RUN calls, and stops calling an endpoint for the rest of the run after one
- * call to it timed out or could not connect, so a hanging application costs one timeout per
+ * call to it got no HTTP answer or timed out, so a hanging application costs one timeout per
  * run, not one per alert; those alerts stay due for the next run.
  */
 #include "util/common.h"
@@ -91,7 +91,9 @@ static int attempt_one(struct task *t, const struct sw_recover *rc, const struct
 		outcome = RECOVERY_FAILED;
 	else
 		outcome = RECOVERY_REFUSED;
-	*unreachable = res.outcome == NOTIFY_RETRY && res.status == 0;
+	/* no HTTP answer at all, or one that did not finish in time (a slow drip) */
+	*unreachable = res.outcome == NOTIFY_RETRY &&
+	               (res.status == 0 || !strncmp(res.detail, "timed out", 9));
 	recovery_after(&pol, attempt, outcome, res.retry_after_ms, now, &next);
 	strbuf_addf(&reason, "attempt %d/%d: %s (%s)", attempt, pol.max_attempts,
 	            outcome == RECOVERY_ACCEPTED ? "accepted"

@@ -16,7 +16,6 @@
 #include "store/store.h"
 #include "tasks/tasks.h"
 
-#define teardown     storetest_teardown
 #define setup_sqlite storetest_setup_sqlite
 #define setup_pg     storetest_setup_pg
 
@@ -345,9 +344,91 @@ static void test_recovery_task(void **state)
 	stop_receiver();
 }
 
-#define TESTS(setup)                                                           \
-	cmocka_unit_test_setup_teardown(test_recovery_store, setup, teardown), \
-	    cmocka_unit_test_setup_teardown(test_recovery_task, setup, teardown)
+/* An endpoint that hangs, or drips its answer, costs one timeout per run, not one per alert;
+ * the other alerts stay due. */
+static void unreachable_case(struct fx *f, struct store *st, const char *path)
+{
+	struct sw_config *cfg = NULL;
+	struct strbuf y = STRBUF_INIT, errs = STRBUF_INIT;
+	struct task_env env = {0};
+	struct task *t;
+	int64_t ids[3], t0, ms;
+	size_t total = 0;
+	char *k;
+
+	if (start_receiver())
+		fail_msg("cannot start tests/tools/recv_http.py");
+	strbuf_addf(&y,
+	            "store: \"%s\"\n"
+	            "workflows:\n"
+	            "  loan:\n"
+	            "    steps: [kyc, bureau_pull]\n"
+	            "    step_overrides:\n"
+	            "      kyc:\n"
+	            "        recover: { webhook: { url: \"http://127.0.0.1:%d%s\" } }\n",
+	            f->url, srv_port, path);
+	if (config_load_buffer("t.yaml", y.buf, y.len, &cfg, &errs) < 0)
+		fail_msg("config: %s", errs.buf);
+	env.cfg = cfg;
+	env.health = health_new();
+	t = task_new(TASK_RECOVER, &env, NULL);
+	ids[0] = open_alert(st, "kyc", "h1", "k1");
+	ids[1] = open_alert(st, "kyc", "h2", "k1");
+	ids[2] = open_alert(st, "kyc", "h3", "k1");
+	t0 = time_mono_ms();
+	assert_int_equal(task_run(t, T0), 0);
+	ms = time_mono_ms() - t0;
+	if (ms < 4500 || ms > 12000) /* one 5 s timeout, not three */
+		fail_msg("a run against %s took %" PRId64 " ms", path, ms);
+	for (int i = 0; i < 3; i++)
+		total += count_events(st, ids[i], "recovery_attempt");
+	assert_int_equal(total, 1);
+	assert_int_equal(count_events(st, ids[0], "recovery_attempt"), 1);
+	k = keys_to(path, NULL);
+	assert_null(strchr(k, ',')); /* one call */
+	free(k);
+	{
+		struct alert a;
+		struct alert_event *h = NULL;
+		size_t n = 0;
+		OK(store_alert_get(st, ids[0], &a, &h, &n, &E));
+		assert_non_null(
+		    strstr(h[n - 1].reason, "attempt 1/3: failed (timed out after 5000 ms"));
+		alert_release(&a);
+		alert_events_free(h, n);
+	}
+	task_free(t);
+	health_free(env.health);
+	config_free(cfg);
+	strbuf_release(&y);
+	strbuf_release(&errs);
+	stop_receiver();
+}
+
+static void test_recovery_unreachable(void **state)
+{
+	FX();
+	unreachable_case(f, st, "/hang");
+}
+
+static void test_recovery_dripping(void **state)
+{
+	FX();
+	unreachable_case(f, st, "/drip");
+}
+
+/* The fixture's teardown, after stopping a receiver a failed test left running. */
+static int teardown(void **state)
+{
+	stop_receiver();
+	return storetest_teardown(state);
+}
+
+#define TESTS(setup)                                                                     \
+	cmocka_unit_test_setup_teardown(test_recovery_store, setup, teardown),           \
+	    cmocka_unit_test_setup_teardown(test_recovery_task, setup, teardown),        \
+	    cmocka_unit_test_setup_teardown(test_recovery_unreachable, setup, teardown), \
+	    cmocka_unit_test_setup_teardown(test_recovery_dripping, setup, teardown)
 
 int main(void)
 {

@@ -121,6 +121,20 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
+def exit_with_parent():
+    """Exit when the process that started us is gone (a test that failed or was killed
+    must not leave a server behind), and after 15 minutes at most."""
+    import os, threading
+    parent, start = os.getppid(), time.time()
+
+    def watch():
+        while os.getppid() == parent and time.time() - start < 900:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit("usage: recv_http.py PORTFILE LOG [--port N]")
@@ -133,6 +147,7 @@ def main():
         f.write(str(srv.server_address[1]))
     import os
     os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+    exit_with_parent()
     srv.serve_forever()
 
 

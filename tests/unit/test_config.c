@@ -77,7 +77,8 @@ static const char spec_yaml[] =
     "\n"
     "receivers:\n"
     "  support: { slack: { url_env: SLACK_SUPPORT_URL } }\n"
-    "  tech:    { webhook: { url: http://127.0.0.1:9000/hook }, roster: tech-oncall }\n"
+    "  tech:    { webhook: { url: http://127.0.0.1:9000/hook, secret_env: HOOK_SECRET }, "
+    "roster: tech-oncall }\n"
     "  product: { email: { to: [product@example.com], smtp_url: smtp://127.0.0.1:2525 } }\n"
     "  pager:   { pagerduty: { routing_key_env: PD_KEY, url: "
     "https://events.pagerduty.com/v2/enqueue } }\n"
@@ -99,6 +100,7 @@ static int setup_env(void **state)
 	setenv("STEPWATCH_TOKEN_OPS", "ops-secret", 1);
 	setenv("SLACK_SUPPORT_URL", "https://hooks.slack.example/T0/B0/xyz", 1);
 	setenv("PD_KEY", "pd-routing-key", 1);
+	setenv("HOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1);
 	unsetenv("SW_TEST_UNSET_VAR");
 	return 0;
 }
@@ -249,6 +251,8 @@ static void test_spec_example(void **state)
 	assert_int_equal(cfg->receivers[1].kind, SW_RECV_WEBHOOK);
 	assert_string_equal(cfg->receivers[1].url, "http://127.0.0.1:9000/hook");
 	assert_null(cfg->receivers[1].url_env);
+	assert_string_equal(cfg->receivers[1].secret_env, "HOOK_SECRET");
+	assert_string_equal(cfg->receivers[1].secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
 	assert_string_equal(cfg->receivers[1].roster_name, "tech-oncall");
 	assert_ptr_equal(cfg->receivers[1].roster, &cfg->rosters[0]);
 	assert_int_equal(cfg->receivers[2].kind, SW_RECV_EMAIL);

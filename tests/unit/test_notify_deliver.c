@@ -396,7 +396,8 @@ static void test_pagerduty_lifecycle(void **state)
 	assert_int_equal(r.outcome, NOTIFY_RETRY);
 }
 
-static void email_to(const char *to_addr, bool plain, const char *labels, struct notify_result *r)
+static void email_to_summary(const char *to_addr, bool plain, const char *labels,
+                             const char *summary, struct notify_result *r)
 {
 	char name[] = "mail", from[] = "Stepwatch <stepwatch@alerts.example.com>";
 	char *to[] = {xstrdup(to_addr)};
@@ -404,6 +405,8 @@ static void email_to(const char *to_addr, bool plain, const char *labels, struct
 	struct notify_msg m = msg("inc-7-mail");
 
 	m.labels_json = labels;
+	if (summary)
+		m.summary = summary;
 	rc.name = name;
 	rc.kind = SW_RECV_EMAIL;
 	rc.to = to;
@@ -414,6 +417,11 @@ static void email_to(const char *to_addr, bool plain, const char *labels, struct
 	receiver_email.send(&rc, &m, time_now_ms(), 5000, r);
 	free(rc.smtp_url);
 	free(to[0]);
+}
+
+static void email_to(const char *to_addr, bool plain, const char *labels, struct notify_result *r)
+{
+	email_to_summary(to_addr, plain, labels, NULL, r);
 }
 
 static void test_email_sink(void **state)
@@ -455,6 +463,15 @@ static void test_email_sink(void **state)
 	assert_int_equal(r.status, 554);
 	arr = server_log(&smtp_srv);
 	assert_int_equal(json_array_size(arr), 1); /* nothing else was accepted */
+	json_decref(arr);
+	/* a line of a lone dot in the text does not end the message early (dot-stuffing) */
+	email_to_summary("product@example.com", true, "{}", "before\n.\nafter the dot", &r);
+	assert_int_equal(r.outcome, NOTIFY_OK);
+	arr = server_log(&smtp_srv);
+	assert_int_equal(json_array_size(arr), 2);
+	data = json_string_value(json_object_get(json_array_get(arr, 1), "data"));
+	assert_non_null(strstr(data, "before\r\n.\r\nafter the dot\r\n"));
+	assert_non_null(strstr(data, "stepwatch, incident key"));
 	json_decref(arr);
 }
 
