@@ -5,7 +5,8 @@
   driver.py run --K 1000 --pid N   inject K failures, time detect / escalate / resolve
 
 Reads stepwatch's PostgreSQL store (STORE_URL) every 20 ms. `run` prints one tab-separated
-line: K detect_s escalate_s resolve_s rss_mb (a phase over --timeout prints 'timeout').
+line: K detect_s escalate_s resolve_s rss_mb first_read_s (a phase over --timeout prints
+'timeout'); rss_mb is the peak VmRSS sampled with each poll, or VmHWM if higher.
 Same workload and start points as anchors/lendx/workload.py; the end point is when this
 driver first sees all K committed (a poll every 20 ms), not a timestamp column: stepwatch
 stamps a whole batch with the time its run started, which would hide the batch's own work.
@@ -56,10 +57,10 @@ def prepare(args):
         cur.execute("ANALYZE loan_journey")
 
 
-def rss_kb(pid):
+def rss_kb(pid, field="VmRSS:"):
     try:
         with open(f"/proc/{pid}/status") as f:
-            return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+            return next(int(l.split()[1]) for l in f if l.startswith(field))
     except (OSError, StopIteration):
         return 0
 
@@ -101,6 +102,7 @@ def run(args):
     if not poll.wait("SELECT count(*) FROM watermarks", 1, t_start):
         sys.exit("stepwatch never stored a watermark")
     first_read = time.time() - t_start
+    hwm = {"first_read": rss_kb(args.pid, "VmHWM:")}
     app.autocommit = False
     with app.cursor() as cur:
         cur.execute("""
@@ -121,12 +123,14 @@ def run(args):
         res["detect"] = poll.seen - t_fail
     else:
         res["detect"] = "timeout"
+    hwm["detect"] = rss_kb(args.pid, "VmHWM:")
     if res["detect"] != "timeout":
         t_p0 = poll.scalar("SELECT max(occurred_at) FROM alerts") / 1000.0 + args.p0
         if poll.wait("SELECT count(*) FROM alerts WHERE state = 3", k, max(t_p0, time.time())):
             res["escalate"] = poll.seen - t_p0
         else:
             res["escalate"] = "timeout"
+    hwm["escalate"] = rss_kb(args.pid, "VmHWM:")
     if res.get("escalate", "timeout") != "timeout":
         with app.cursor() as cur:
             cur.execute("""UPDATE loan_journey
@@ -138,6 +142,11 @@ def run(args):
             res["resolve"] = poll.seen - t_ok
         else:
             res["resolve"] = "timeout"
+    # the kernel's high-water mark catches peaks between two 20 ms samples
+    hwm["resolve"] = rss_kb(args.pid, "VmHWM:")
+    poll.peak_kb = max(poll.peak_kb, hwm["resolve"])
+    print(f"K={k}: VmHWM after each phase (MB): " +
+          ", ".join(f"{p} {v / 1024:.0f}" for p, v in hwm.items()), file=sys.stderr)
     alerts = poll.scalar("SELECT count(*) FROM alerts")
     hist = poll.scalar("SELECT count(*) FROM alert_history")
     print(f"K={k}: {alerts} alerts, {hist} history rows (expected {k}, {5 * k})", file=sys.stderr)

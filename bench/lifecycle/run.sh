@@ -5,10 +5,15 @@
 # For each K: a fresh lendx + store database on a throwaway PostgreSQL (scripts/test-services),
 # `stepwatch serve` with the PostgreSQL store (SLA p2/p1/p0 = 2/4/6 s, poll 100ms), the driver
 # (driver.py: the anchor's workload.py measuring the same points on stepwatch's tables), and the
-# processing time of each task from stepwatch's own "task run" log lines. Then the reference,
-# run by the anchor's own script in a copy of shared/anchors. Results: bench/results/lifecycle.txt
+# processing time of each task from stepwatch's own "task run" log lines; then the floor: the
+# anchor's lendx/lower_bound.sql (one set-based statement per phase) in the same PostgreSQL, on
+# the same data. Then the reference, run by the anchor's own script in a copy of
+# shared/anchors. Results: bench/results/lifecycle.txt
 #
-# Knobs: KS="1000 10000"  B=100000  SKIP_REFERENCE=1  STORE=pg|sqlite
+# Knobs: KS="1000 10000"  B=100000  SKIP_REFERENCE=1  STORE=pg|sqlite  LOGDIR=dir (keep logs)
+#        PG_PROFILE=1: the store database logs statements over 100 ms with their plans
+#        (auto_explain, ANALYZE, BUFFERS) to the throwaway server's log (LOGDIR/pg.log);
+#        PG_PROFILE=statements: only each statement's duration (over 20 ms), no plans
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -29,9 +34,12 @@ bin=$root/build-bench/stepwatch
 svc=$(mktemp -d /tmp/swbench.XXXXXX)
 swpid=""
 cleanup() {
-  [ -n "$swpid" ] && kill "$swpid" 2>/dev/null
-  [ -n "${LOGDIR:-}" ] && mkdir -p "$LOGDIR" && cp "$svc"/serve-*.log "$LOGDIR"/ 2>/dev/null
-  "$root/scripts/test-services" stop "$svc"
+  if [ -n "$swpid" ]; then kill "$swpid" 2>/dev/null || true; fi
+  if [ -n "${LOGDIR:-}" ]; then
+    mkdir -p "$LOGDIR"
+    cp "$svc"/serve-*.log "$svc"/lb-*.txt "$svc"/pg.log "$LOGDIR"/ 2>/dev/null || true
+  fi
+  "$root/scripts/test-services" stop "$svc" || true
   rm -rf "$svc"
 }
 trap cleanup EXIT
@@ -48,6 +56,15 @@ for K in $KS; do
   /usr/bin/python3 "$here/driver.py" prepare --B "$B"
   if [ "$STORE" = sqlite ]; then store_url="sqlite://$svc/store-$K.db"; else store_url=$STORE_URL; fi
   export STORE_URL=$store_url
+  if [ "${PG_PROFILE:-}" = statements ] && [ "$STORE" != sqlite ]; then
+    psql -XAtq "$pgbase/swstore" -c "ALTER DATABASE swstore SET log_min_duration_statement = '20ms'"
+  elif [ -n "${PG_PROFILE:-}" ] && [ "$STORE" != sqlite ]; then
+    psql -XAtq "$pgbase/swstore" -c "ALTER DATABASE swstore SET session_preload_libraries = 'auto_explain'" \
+      -c "ALTER DATABASE swstore SET auto_explain.log_min_duration = '100ms'" \
+      -c "ALTER DATABASE swstore SET auto_explain.log_analyze = on" \
+      -c "ALTER DATABASE swstore SET auto_explain.log_buffers = on" \
+      -c "ALTER DATABASE swstore SET auto_explain.log_nested_statements = on"
+  fi
   cat >"$svc/stepwatch.yaml" <<YAML
 store: $store_url
 http: { listen: "127.0.0.1:0" }
@@ -94,8 +111,13 @@ YAML
       if (t == "resolve") res += d
     }
     END { printf "%.4f\t%.4f\t%.4f", det / 1000, esc / 1000, res / 1000 }' "$log")
-  rows+=("$row	$proc")
-  echo "K=$K: $row	$proc" >&2
+  # the floor: the anchor's set-based statements on the same lendx rows, same PostgreSQL
+  psql -X -d "$LENDX_URL" -v p2=2 -v p1=4 -v p0=6 -f "$anchors/lendx/lower_bound.sql" >"$svc/lb-$K.txt"
+  lb=$(awk '/^LB_(DETECT|ESCALATE|RESOLVE)$/ {m = $1}
+            /^Time:/ && m {t[m] = $2 / 1000; m = ""}
+            END {printf "%.4f\t%.4f\t%.4f", t["LB_DETECT"], t["LB_ESCALATE"], t["LB_RESOLVE"]}' "$svc/lb-$K.txt")
+  rows+=("$row	$proc	$lb")
+  echo "K=$K: $row	$proc	$lb (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 done
 
 ref=""
@@ -108,14 +130,25 @@ if [ -z "${SKIP_REFERENCE:-}" ]; then
 fi
 
 {
-  echo "# lifecycle benchmark $(date -u +%FT%TZ): $(nproc) cores, $(psql --version | head -1), store=$STORE"
+  echo "# lifecycle benchmark $(date -u +%FT%TZ): $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load $(cut -d' ' -f1-3 /proc/loadavg), $(psql --version | head -1), store=$STORE, $(git -C "$root" rev-parse --short HEAD)"
   echo "# B=$B background rows; SLA p2/p1/p0 = 2/4/6 s; stepwatch poll 100ms; driver polls every 20 ms"
   echo "# *_s: end to end as the anchor measures; proc_*: the stepwatch task's own run time for those K"
-  echo "# first_read_s: serve start -> first watermark stored (the watcher read and ingested the B rows)"
-  printf '%-6s %9s %11s %10s %7s %12s %14s %13s %13s\n' K detect_s escalate_s resolve_s rss_mb proc_detect proc_escalate proc_resolve first_read_s
+  echo "# rss_mb: peak RSS of serve (VmHWM); first_read_s: serve start -> first watermark stored"
+  printf '%-7s %9s %11s %10s %7s %12s %14s %13s %13s\n' K detect_s escalate_s resolve_s rss_mb proc_detect proc_escalate proc_resolve first_read_s
   for r in "${rows[@]}"; do
-    IFS=$'\t' read -r k d e s m fr pd pe pr <<<"$r"
-    printf '%-6s %9s %11s %10s %7s %12s %14s %13s %13s\n' "$k" "$d" "$e" "$s" "$m" "$pd" "$pe" "$pr" "$fr"
+    IFS=$'\t' read -r k d e s m fr pd pe pr ld le lr <<<"$r"
+    printf '%-7s %9s %11s %10s %7s %12s %14s %13s %13s\n' "$k" "$d" "$e" "$s" "$m" "$pd" "$pe" "$pr" "$fr"
+  done
+  echo
+  echo "# per alert (us = end to end / K) and against the floor (lb_*: lendx/lower_bound.sql, same PostgreSQL, same rows)"
+  printf '%-7s %8s %8s %8s %9s %9s %9s %8s %8s %8s %9s %9s %9s\n' K us_det us_esc us_res lb_det_s lb_esc_s lb_res_s x_det x_esc x_res xproc_det xproc_esc xproc_res
+  for r in "${rows[@]}"; do
+    IFS=$'\t' read -r k d e s m fr pd pe pr ld le lr <<<"$r"
+    awk -v k="$k" -v d="$d" -v e="$e" -v s="$s" -v pd="$pd" -v pe="$pe" -v pr="$pr" \
+        -v ld="$ld" -v le="$le" -v lr="$lr" 'function us(x) { return x ~ /^[0-9.]+$/ ? sprintf("%.1f", x * 1e6 / k) : "-" }
+      function rt(x, y) { return x ~ /^[0-9.]+$/ && y > 0 ? sprintf("%.2f", x / y) : "-" }
+      BEGIN { printf "%-7s %8s %8s %8s %9s %9s %9s %8s %8s %8s %9s %9s %9s\n", k, us(d), us(e), us(s),
+                     ld, le, lr, rt(d, ld), rt(e, le), rt(s, lr), rt(pd, ld), rt(pe, le), rt(pr, lr) }'
   done
   if [ -n "$ref" ]; then
     echo
