@@ -240,6 +240,9 @@ void pg_cols_params(struct pg_cols *a, struct store_param *p);
  */
 int store__exec_set(struct store *st, const char *sql, const struct store_param *params, size_t np,
                     size_t n, struct store_rows *res, struct sw_err *err);
+/* The same statement, its rows appended to *rows as they come (no ordinal mapping). */
+int store__exec_set_rows(struct store *st, const char *sql, const struct store_param *params,
+                         size_t np, size_t n, struct store_rows *rows, struct sw_err *err);
 
 /* ---- alert reads shared by store_alerts.c (copying) and store_read.c (zero-copy) -------- */
 

@@ -229,8 +229,42 @@ static const char *const pg_alert_insert =
     " SELECT workflow, rule, count(*) FROM ins WHERE reopen_of IS NOT NULL"
     " GROUP BY workflow, rule ON CONFLICT (workflow, rule)"
     " DO UPDATE SET flaps = rule_flaps.flaps + excluded.flaps)"
-    " SELECT u.ord, ins.id FROM ins JOIN u ON u.rule = ins.rule AND u.workflow = ins.workflow"
-    " AND u.instance_id = ins.instance_id AND u.step = ins.step";
+    " SELECT id, rule, workflow, instance_id, step FROM ins";
+
+/* PostgreSQL: insert the ntodo alerts of p (15 parameters each) in one statement; res[t]
+ * gets the id of alert todo[t] when it was created. The rows created are matched back by
+ * their key in keys (what a join back to the input would do, at the cost of a hash probe
+ * per row rather than a plan the planner may misjudge on unnest arrays). */
+static int pg_alerts_insert(struct store *st, const struct store_param *p, size_t ntodo,
+                            const size_t *todo, struct stmt_cache *keys, struct store_rows *res,
+                            struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	size_t *tpos = NULL;
+	int rc = store__exec_set_rows(st, pg_alert_insert, p, 15, ntodo, &rows, err);
+	if (rc || !rows.nrows)
+		goto out;
+	/* keys maps each first key to its index in the batch + 1; todo[t] is that index */
+	tpos = xcalloc(todo[ntodo - 1] + 1, sizeof(*tpos));
+	for (size_t t = 0; t < ntodo; t++)
+		tpos[todo[t]] = t;
+	for (size_t r = 0; r < rows.nrows; r++) {
+		char *key = xasprintf("%s\x1f%s\x1f%s\x1f%s", store_rows_text(&rows, r, 1),
+		                      store_rows_text(&rows, r, 2), store_rows_text(&rows, r, 3),
+		                      store_rows_text(&rows, r, 4));
+		uintptr_t i = (uintptr_t)stmt_cache_get(keys, key);
+		free(key);
+		if (!i)
+			BUG("alerts insert returned an alert that was not sent");
+		store_rows__add(&res[tpos[i - 1]], 1)[0] = rows.cells[r * rows.ncols];
+		rows.cells[r * rows.ncols].kind = SC_NULL;
+		rows.cells[r * rows.ncols].s = NULL;
+	}
+out:
+	free(tpos);
+	store_rows_release(&rows);
+	return rc;
+}
 
 /* exec_many of sql on SQLite; on PostgreSQL the set-based pg_sql over the same sets. */
 static int run_batch(struct store *st, const char *sql, const char *pg_sql,
@@ -542,7 +576,10 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 		q[13] = sp_int(out[i].incident_id);
 		q[14] = out[i].reopen_of ? sp_int(out[i].reopen_of) : sp_text(NULL);
 	}
-	rc = run_batch(st, sql_alert_insert, pg_alert_insert, p, 15, ntodo, res, err);
+	if (st->be->kind == SW_DB_POSTGRES)
+		rc = pg_alerts_insert(st, p, ntodo, todo, &keys, res, err);
+	else
+		rc = store__exec_many(st, sql_alert_insert, p, 15, ntodo, res, err);
 	if (rc)
 		goto out;
 	for (size_t t = 0; t < ntodo; t++) {
@@ -612,10 +649,11 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 			goto out;
 	}
 
-	/* 5. the touched incidents' counters */
-	rc = incidents_add(st, now, a, out, todo, ntodo, ginc, gidx, err);
+	/* 5. the touched incidents' counters (after fresh statistics: their probes of alerts
+	 * would be planned as scans of a table the planner still believes empty) */
+	rc = store__analyze_if_stale(st, "alerts", ntodo, err);
 	if (!rc)
-		rc = store__analyze_if_stale(st, "alerts", ntodo, err);
+		rc = incidents_add(st, now, a, out, todo, ntodo, ginc, gidx, err);
 out:
 	for (size_t i = 0; i < n; i++) {
 		store_rows_release(&res[i]);
