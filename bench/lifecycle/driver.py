@@ -68,6 +68,11 @@ def rss_kb(pid, field="VmRSS:"):
 class Poller:
     def __init__(self, store, pid, timeout):
         self.cur, self.pid, self.timeout, self.peak_kb = store.cursor(), pid, timeout, 0
+        self.phase_kb = 0  # peak sampled VmRSS since the last phase_peak()
+
+    def phase_peak(self):
+        kb, self.phase_kb = self.phase_kb, 0
+        return kb
 
     def scalar(self, sql):
         try:
@@ -79,7 +84,8 @@ class Poller:
     def wait(self, sql, k, start):
         """Poll until sql counts k; self.seen is then the time of the poll that saw it."""
         while True:
-            self.peak_kb = max(self.peak_kb, rss_kb(self.pid))
+            kb = rss_kb(self.pid)
+            self.peak_kb, self.phase_kb = max(self.peak_kb, kb), max(self.phase_kb, kb)
             if self.scalar(sql) >= k:
                 self.seen = time.time()
                 return True
@@ -103,6 +109,8 @@ def run(args):
         sys.exit("stepwatch never stored a watermark")
     first_read = time.time() - t_start
     hwm = {"first_read": rss_kb(args.pid, "VmHWM:")}
+    poll.phase_peak()
+    phase = {}
     app.autocommit = False
     with app.cursor() as cur:
         cur.execute("""
@@ -124,6 +132,7 @@ def run(args):
     else:
         res["detect"] = "timeout"
     hwm["detect"] = rss_kb(args.pid, "VmHWM:")
+    phase["detect"] = poll.phase_peak()
     if res["detect"] != "timeout":
         t_p0 = poll.scalar("SELECT max(occurred_at) FROM alerts") / 1000.0 + args.p0
         if poll.wait("SELECT count(*) FROM alerts WHERE state = 3", k, max(t_p0, time.time())):
@@ -131,6 +140,7 @@ def run(args):
         else:
             res["escalate"] = "timeout"
     hwm["escalate"] = rss_kb(args.pid, "VmHWM:")
+    phase["escalate"] = poll.phase_peak()
     if res.get("escalate", "timeout") != "timeout":
         with app.cursor() as cur:
             cur.execute("""UPDATE loan_journey
@@ -144,9 +154,12 @@ def run(args):
             res["resolve"] = "timeout"
     # the kernel's high-water mark catches peaks between two 20 ms samples
     hwm["resolve"] = rss_kb(args.pid, "VmHWM:")
+    phase["resolve"] = poll.phase_peak()
     poll.peak_kb = max(poll.peak_kb, hwm["resolve"])
     print(f"K={k}: VmHWM after each phase (MB): " +
-          ", ".join(f"{p} {v / 1024:.0f}" for p, v in hwm.items()), file=sys.stderr)
+          ", ".join(f"{p} {v / 1024:.0f}" for p, v in hwm.items()) +
+          "; peak sampled VmRSS within each phase (MB): " +
+          ", ".join(f"{p} {v / 1024:.0f}" for p, v in phase.items()), file=sys.stderr)
     alerts = poll.scalar("SELECT count(*) FROM alerts")
     hist = poll.scalar("SELECT count(*) FROM alert_history")
     print(f"K={k}: {alerts} alerts, {hist} history rows (expected {k}, {5 * k})", file=sys.stderr)
