@@ -375,14 +375,17 @@ static int incidents_ensure(struct store *st, int64_t now, const struct alert_ne
  * its row (created ON CONFLICT, or read FOR UPDATE on PostgreSQL; one writer on SQLite),
  * so what was committed before is all there is. Counting every alert of the incident
  * instead would cost its size per call: quadratic over a large incident opened in batches.
+ * The probe goes along alerts_user_idx (a user has few alerts; an incident may have
+ * millions): "+incident_id" keeps either planner off alerts_incident_idx, whose user_id
+ * column comes after state.
  */
 static const char *const sql_user_seen =
-    "SELECT count(*) FROM (SELECT 1 FROM alerts WHERE user_id = $2 AND incident_id = $1"
+    "SELECT count(*) FROM (SELECT 1 FROM alerts WHERE user_id = $2 AND +incident_id = $1"
     " LIMIT $3) x";
 
 static const char *const pg_user_seen =
     "SELECT u.ord, (SELECT count(*) FROM (SELECT 1 FROM alerts a WHERE a.user_id = u.user_id"
-    " AND a.incident_id = u.inc LIMIT u.lim) x) FROM unnest($1::bigint[], $2::text[],"
+    " AND +a.incident_id = u.inc LIMIT u.lim) x) FROM unnest($1::bigint[], $2::text[],"
     " $3::bigint[]) WITH ORDINALITY AS u(inc, user_id, lim, ord)";
 
 static const char *const sql_incident_add =

@@ -1284,6 +1284,17 @@ static void test_incident_counters(void **state)
 	}
 	OK(store_alerts_change(st, 4000, c, nc, NULL, &E));
 	assert_incident_counts(f, st, inc);
+
+	/* the new-user probe goes along alerts_user_idx, not the whole incident */
+	char *plan = raw_query(
+	    f, f->pg ? "SET enable_seqscan = off; EXPLAIN SELECT count(*) FROM (SELECT 1 FROM "
+	               "alerts WHERE user_id = 'u1' AND +incident_id = 1 LIMIT 3) x"
+	             : "EXPLAIN QUERY PLAN SELECT count(*) FROM (SELECT 1 FROM alerts WHERE "
+	               "user_id = 'u1' AND +incident_id = 1 LIMIT 3) x");
+	assert_non_null(plan);
+	if (!strstr(plan, "alerts_user_idx"))
+		fail_msg("new-user probe does not use alerts_user_idx:\n%s", plan);
+	free(plan);
 }
 
 /* The resolver's walk: pages of changed instances in (change mark, instance) order, each
