@@ -14,6 +14,8 @@
 #        PG_PROFILE=1: the store database logs statements over 100 ms with their plans
 #        (auto_explain, ANALYZE, BUFFERS) to the throwaway server's log (LOGDIR/pg.log);
 #        PG_PROFILE=statements: only each statement's duration (over 20 ms), no plans
+#        SW_BIN=path: run that stepwatch binary instead of building this tree (before/after)
+#        OUT=file: write the table there instead of bench/results/lifecycle[-sqlite].txt
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -23,13 +25,18 @@ B=${B:-100000}
 STORE=${STORE:-pg}
 out=$root/bench/results/lifecycle.txt
 [ "$STORE" = sqlite ] && out=$root/bench/results/lifecycle-sqlite.txt
+out=${OUT:-$out}
 mkdir -p "$root/bench/results"
 
 "$root/scripts/install-deps"
 dpkg-query -W python3-psycopg2 >/dev/null 2>&1 || apt-get install -y -qq python3-psycopg2 >/dev/null
-cmake -S "$root" -B "$root/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$root/build-bench" --target stepwatch >/dev/null
-bin=$root/build-bench/stepwatch
+if [ -n "${SW_BIN:-}" ]; then
+  bin=$SW_BIN # another build, e.g. an older commit for a before/after run
+else
+  cmake -S "$root" -B "$root/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$root/build-bench" --target stepwatch >/dev/null
+  bin=$root/build-bench/stepwatch
+fi
 
 svc=$(mktemp -d /tmp/swbench.XXXXXX)
 swpid=""
@@ -130,7 +137,7 @@ if [ -z "${SKIP_REFERENCE:-}" ]; then
 fi
 
 {
-  echo "# lifecycle benchmark $(date -u +%FT%TZ): $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load $(cut -d' ' -f1-3 /proc/loadavg), $(psql --version | head -1), store=$STORE, $(git -C "$root" rev-parse --short HEAD)"
+  echo "# lifecycle benchmark $(date -u +%FT%TZ): $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load $(cut -d' ' -f1-3 /proc/loadavg), $(psql --version | head -1), store=$STORE, ${SW_BIN:-$(git -C "$root" rev-parse --short HEAD)}"
   echo "# B=$B background rows; SLA p2/p1/p0 = 2/4/6 s; stepwatch poll 100ms; driver polls every 20 ms"
   echo "# *_s: end to end as the anchor measures; proc_*: the stepwatch task's own run time for those K"
   echo "# rss_mb: peak RSS of serve (VmHWM); first_read_s: serve start -> first watermark stored"

@@ -254,6 +254,9 @@ int store__exec_set_rows(struct store *st, const char *sql, const struct store_p
 	"a.resolved_by, a.incident_id, a.reopen_of"
 #define STORE_ALERT_NCOLS 22
 
+/* An owned copy of the alert in cells[0..STORE_ALERT_NCOLS) (a row of a query method). */
+void store__alert_from_cells(const struct store_cell *cells, struct alert *out);
+
 /* The SQL of an alert list for filter f (newest first, LIMIT limit) into sql, with its
  * parameters in p (room for 10); returns how many. */
 size_t store__alerts_list_sql(const struct alert_filter *f, size_t limit, struct strbuf *sql,
