@@ -776,6 +776,32 @@ static int cmp_inc_delta(const void *x, const void *y)
 }
 
 /*
+ * PostgreSQL: the compare-and-set of m chains, each alert found through alerts_pkey. Left
+ * to itself the planner joins a batch that is a sizeable part of the table by a hash or
+ * merge join, reading all of alerts (and its dead versions) for each batch: a pass over K
+ * alerts in batches of 10,000 then costs K x K / 10,000. The join methods are switched off
+ * for this one statement (SET LOCAL, restored right after), so a batch costs its own size.
+ */
+static int pg_cas_by_index(struct store *st, const struct store_param *p, size_t m,
+                           struct store_rows *res, struct sw_err *err)
+{
+	int rc = st->be->exec_script(st->conn,
+	                             "SET LOCAL enable_hashjoin = off;"
+	                             " SET LOCAL enable_mergejoin = off",
+	                             err);
+	if (!rc)
+		rc = store__exec_set(st, pg_alert_cas, p, 6, m, res, err);
+	if (!rc)
+		rc = st->be->exec_script(st->conn,
+		                         "SET LOCAL enable_hashjoin TO DEFAULT;"
+		                         " SET LOCAL enable_mergejoin TO DEFAULT",
+		                         err);
+	if (rc)
+		st->tx_failed = true;
+	return rc;
+}
+
+/*
  * The compare-and-sets. The changes of one alert form chains: a change whose `from` is the
  * `to` of the alert's previous change in the batch (and that state is open) continues it.
  * A chain is one compare-and-set from its first `from` to its last `to`: inside the
@@ -837,7 +863,7 @@ static int changes_apply(struct store *st, int64_t now, const struct alert_chang
 		if (!m)
 			break;
 		if (st->be->kind == SW_DB_POSTGRES)
-			rc = store__exec_set(st, pg_alert_cas, p, 6, m, res, err);
+			rc = pg_cas_by_index(st, p, m, res, err);
 		else
 			rc = store__exec_many(st, sql_alert_cas, p, 6, m, res, err);
 		if (rc)
