@@ -3,6 +3,8 @@
 
   driver.py prepare --B 100000     reset lendx, load B healthy loan_journey rows (as the anchor)
   driver.py run --K 1000 --pid N   inject K failures, time detect / escalate / resolve
+  driver.py latency --pid N        one failure at a time under --rate healthy records/s:
+                                   detection latency p50 / p99 / max (ms)
 
 Reads stepwatch's PostgreSQL store (STORE_URL) every 20 ms. `run` prints one tab-separated
 line: K detect_s escalate_s resolve_s rss_mb first_read_s (a phase over --timeout prints
@@ -168,6 +170,86 @@ def run(args):
                      fmt(res.get("resolve")), f"{poll.peak_kb / 1024:.0f}", fmt(first_read)]))
 
 
+def latency(args):
+    """Single-failure detection latency under a steady background of healthy records."""
+    import random
+    import threading
+    t_start = time.time()
+    store_url = os.environ["STORE_URL"]
+    while store_url.startswith("sqlite://") and not os.path.exists(store_url[9:]):
+        if time.time() > t_start + 120:
+            sys.exit("stepwatch never created its store")
+        time.sleep(POLL_S)
+    store = connect(store_url)
+    poll = Poller(store, args.pid, 120)
+    if not poll.wait("SELECT count(*) FROM watermarks", 1, t_start):
+        sys.exit("stepwatch never stored a watermark")
+    stop = threading.Event()
+    written = [0]
+
+    def background():
+        # args.rate healthy records a second, in ten commits a second
+        bg = connect(os.environ["LENDX_URL"])
+        bg.autocommit = False
+        n, per = 0, max(1, args.rate // 10)
+        nxt = time.time()
+        with bg.cursor() as cur:
+            while not stop.is_set():
+                cur.execute("""
+                    INSERT INTO loan_journey (journey_id, customer_ref, stage, stage_status,
+                                              err_reason, began, ended, touched, channel, lender)
+                    SELECT 2000000000 + (%(n)s + g) / 7, 'b' || ((%(n)s + g) / 7),
+                           (%(stages)s::text[])[(%(n)s + g) %% 7 + 1], 'OK', NULL,
+                           now() - interval '1 second', now(), now(), 'app', 'nbfc_a'
+                      FROM generate_series(0, %(per)s - 1) AS g""",
+                            dict(n=n, per=per, stages=STAGES))
+                bg.commit()
+                n += per
+                written[0] = n
+                nxt += 0.1
+                time.sleep(max(0.0, nxt - time.time()))
+
+    th = threading.Thread(target=background, daemon=True)
+    th.start()
+    time.sleep(2)  # let the background reach its rate
+    app = connect(os.environ["LENDX_URL"])
+    app.autocommit = True
+    lat, misses, i = [], 0, 0
+    t_end = time.time() + args.seconds
+    cur = store.cursor()
+    with app.cursor() as ac:
+        while time.time() < t_end:
+            i += 1
+            jid = 3000000000 + i
+            ac.execute("""
+                INSERT INTO loan_journey (journey_id, customer_ref, stage, stage_status, err_reason,
+                                          began, ended, touched, channel, lender)
+                VALUES (%(j)s, 'f' || %(j)s, 'CIBIL', 'ERR', 'BUREAU_TIMEOUT',
+                        now() - interval '1 second', now(), now(), 'app', 'nbfc_a')""",
+                       dict(j=jid))
+            t0 = time.time()
+            while True:
+                cur.execute("SELECT count(*) FROM alerts WHERE instance_id = %s"
+                            if not store_url.startswith("sqlite://") else
+                            "SELECT count(*) FROM alerts WHERE instance_id = ?", (str(jid),))
+                if cur.fetchone()[0]:
+                    lat.append(time.time() - t0)
+                    break
+                if time.time() > t0 + 10:
+                    misses += 1
+                    break
+                time.sleep(0.005)
+            time.sleep(random.uniform(0.05, 0.3))  # not in step with the poll
+    stop.set()
+    th.join()
+    lat.sort()
+    q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else float("nan")
+    rate = written[0] / (time.time() - t_start) if written[0] else 0
+    print(f"latency: {len(lat)} failures, {misses} not detected within 10 s, background "
+          f"{written[0]} records ({args.rate}/s asked)", file=sys.stderr)
+    print(f"{len(lat)}\t{q(0.5):.1f}\t{q(0.99):.1f}\t{(lat[-1] * 1000 if lat else 0):.1f}\t{misses}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -180,6 +262,11 @@ def main():
     r.add_argument("--timeout", type=float, default=300.0)
     r.add_argument("--pid", type=int, required=True)
     r.set_defaults(func=run)
+    lt = sub.add_parser("latency")
+    lt.add_argument("--seconds", type=float, default=30.0)
+    lt.add_argument("--rate", type=int, default=1000)
+    lt.add_argument("--pid", type=int, required=True)
+    lt.set_defaults(func=latency)
     args = ap.parse_args()
     args.func(args)
 

@@ -16,6 +16,8 @@
 #        PG_PROFILE=statements: only each statement's duration (over 20 ms), no plans
 #        SW_BIN=path: run that stepwatch binary instead of building this tree (before/after)
 #        OUT=file: write the table there instead of bench/results/lifecycle[-sqlite].txt
+#        LATENCY_S=30 [RATE=1000]: after the K runs, a fresh start on B rows and single failures
+#        one at a time under RATE healthy records/s for LATENCY_S s: detection p50/p99/max
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -55,7 +57,9 @@ trap cleanup EXIT
 pgbase=${STEPWATCH_TEST_PG%/*}
 
 rows=()
-for K in $KS; do
+lat=""
+# the K runs, then (LATENCY_S > 0) one more fresh start for the detection latency
+for K in $KS ${LATENCY_S:+latency}; do
   psql -XAtq "$STEPWATCH_TEST_PG" -c "DROP DATABASE IF EXISTS lendx" -c "DROP DATABASE IF EXISTS swstore" \
     -c "CREATE DATABASE lendx" -c "CREATE DATABASE swstore"
   export LENDX_URL=$pgbase/lendx STORE_URL=$pgbase/swstore
@@ -100,6 +104,12 @@ YAML
   log=$svc/serve-$K.log
   "$bin" serve -c "$svc/stepwatch.yaml" 2>"$log" &
   swpid=$!
+  if [ "$K" = latency ]; then
+    lat=$(/usr/bin/python3 "$here/driver.py" latency --seconds "$LATENCY_S" --rate "${RATE:-1000}" \
+      --pid "$swpid")
+    kill -TERM "$swpid"; wait "$swpid" || true; swpid=""
+    continue
+  fi
   row=$(/usr/bin/python3 "$here/driver.py" run --K "$K" --p0 6 --pid "$swpid")
   kill -TERM "$swpid"; wait "$swpid" || true; swpid=""
   # each task's own processing time for the K alerts, from its "task run" lines
@@ -157,6 +167,14 @@ fi
       BEGIN { printf "%-7s %8s %8s %8s %9s %9s %9s %8s %8s %8s %9s %9s %9s\n", k, us(d), us(e), us(s),
                      ld, le, lr, rt(d, ld), rt(e, le), rt(s, lr), rt(pd, ld), rt(pe, le), rt(pr, lr) }'
   done
+  if [ -n "$lat" ]; then
+    echo
+    echo "# detection latency of single failures (commit -> alert visible, driver polls every 5 ms)"
+    echo "# under a steady background of ${RATE:-1000} healthy records/s, for ${LATENCY_S} s; poll 100ms"
+    printf '%-9s %8s %8s %8s %11s\n' failures p50_ms p99_ms max_ms undetected
+    IFS=$'\t' read -r ln l50 l99 lmax lmiss <<<"$lat"
+    printf '%-9s %8s %8s %8s %11s\n' "$ln" "$l50" "$l99" "$lmax" "$lmiss"
+  fi
   if [ -n "$ref" ]; then
     echo
     echo "# reference (Django + Celery, shared/anchors), same run:"
