@@ -1374,6 +1374,21 @@ static void test_recovered_page(void **state)
 	}
 	recovery_cursor_release(&cur);
 	assert_int_equal(total, 2);
+
+	/* a page is a range of instances_touched_idx, (touched, instance_id) included, so it
+	 * starts where the last one ended however many instances share one mark */
+	char *plan = raw_query(
+	    f, f->pg ? "SET enable_seqscan = off; EXPLAIN SELECT instance_id FROM instances"
+	               " WHERE workflow = 'loan' AND touched >= 5 AND (touched, instance_id) >"
+	               " (5, 'p07') ORDER BY touched, instance_id LIMIT 4"
+	             : "EXPLAIN QUERY PLAN SELECT instance_id FROM instances WHERE workflow ="
+	               " 'loan' AND touched >= 5 AND (touched, instance_id) > (5, 'p07')"
+	               " ORDER BY touched, instance_id LIMIT 4");
+	assert_non_null(plan);
+	if (!strstr(plan, "instances_touched_idx") ||
+	    (f->pg && !strstr(plan, "ROW(touched, instance_id) > ROW(")))
+		fail_msg("the page does not read a range of instances_touched_idx:\n%s", plan);
+	free(plan);
 }
 
 static void test_next_escalation(void **state)
