@@ -5,10 +5,19 @@
 # For each K: a fresh lendx + store database on a throwaway PostgreSQL (scripts/test-services),
 # `stepwatch serve` with the PostgreSQL store (SLA p2/p1/p0 = 2/4/6 s, poll 100ms), the driver
 # (driver.py: the anchor's workload.py measuring the same points on stepwatch's tables), and the
-# processing time of each task from stepwatch's own "task run" log lines. Then the reference,
-# run by the anchor's own script in a copy of shared/anchors. Results: bench/results/lifecycle.txt
+# processing time of each task from stepwatch's own "task run" log lines; then the floor: the
+# anchor's lendx/lower_bound.sql (one set-based statement per phase) in the same PostgreSQL, on
+# the same data. Then the reference, run by the anchor's own script in a copy of
+# shared/anchors. Results: bench/results/lifecycle.txt
 #
-# Knobs: KS="1000 10000"  B=100000  SKIP_REFERENCE=1  STORE=pg|sqlite
+# Knobs: KS="1000 10000"  B=100000  SKIP_REFERENCE=1  STORE=pg|sqlite  LOGDIR=dir (keep logs)
+#        PG_PROFILE=1: the store database logs statements over 100 ms with their plans
+#        (auto_explain, ANALYZE, BUFFERS) to the throwaway server's log (LOGDIR/pg.log);
+#        PG_PROFILE=statements: only each statement's duration (over 20 ms), no plans
+#        SW_BIN=path: run that stepwatch binary instead of building this tree (before/after)
+#        OUT=file: write the table there instead of bench/results/lifecycle[-sqlite].txt
+#        LATENCY_S=30 [RATE=1000]: after the K runs, a fresh start on B rows and single failures
+#        one at a time under RATE healthy records/s for LATENCY_S s: detection p50/p99/max
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -18,20 +27,28 @@ B=${B:-100000}
 STORE=${STORE:-pg}
 out=$root/bench/results/lifecycle.txt
 [ "$STORE" = sqlite ] && out=$root/bench/results/lifecycle-sqlite.txt
+out=${OUT:-$out}
 mkdir -p "$root/bench/results"
 
 "$root/scripts/install-deps"
 dpkg-query -W python3-psycopg2 >/dev/null 2>&1 || apt-get install -y -qq python3-psycopg2 >/dev/null
-cmake -S "$root" -B "$root/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$root/build-bench" --target stepwatch >/dev/null
-bin=$root/build-bench/stepwatch
+if [ -n "${SW_BIN:-}" ]; then
+  bin=$SW_BIN # another build, e.g. an older commit for a before/after run
+else
+  cmake -S "$root" -B "$root/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$root/build-bench" --target stepwatch >/dev/null
+  bin=$root/build-bench/stepwatch
+fi
 
 svc=$(mktemp -d /tmp/swbench.XXXXXX)
 swpid=""
 cleanup() {
-  [ -n "$swpid" ] && kill "$swpid" 2>/dev/null
-  [ -n "${LOGDIR:-}" ] && mkdir -p "$LOGDIR" && cp "$svc"/serve-*.log "$LOGDIR"/ 2>/dev/null
-  "$root/scripts/test-services" stop "$svc"
+  if [ -n "$swpid" ]; then kill "$swpid" 2>/dev/null || true; fi
+  if [ -n "${LOGDIR:-}" ]; then
+    mkdir -p "$LOGDIR"
+    cp "$svc"/serve-*.log "$svc"/lb-*.txt "$svc"/pg.log "$LOGDIR"/ 2>/dev/null || true
+  fi
+  "$root/scripts/test-services" stop "$svc" || true
   rm -rf "$svc"
 }
 trap cleanup EXIT
@@ -40,7 +57,9 @@ trap cleanup EXIT
 pgbase=${STEPWATCH_TEST_PG%/*}
 
 rows=()
-for K in $KS; do
+lat=""
+# the K runs, then (LATENCY_S > 0) one more fresh start for the detection latency
+for K in $KS ${LATENCY_S:+latency}; do
   psql -XAtq "$STEPWATCH_TEST_PG" -c "DROP DATABASE IF EXISTS lendx" -c "DROP DATABASE IF EXISTS swstore" \
     -c "CREATE DATABASE lendx" -c "CREATE DATABASE swstore"
   export LENDX_URL=$pgbase/lendx STORE_URL=$pgbase/swstore
@@ -48,6 +67,15 @@ for K in $KS; do
   /usr/bin/python3 "$here/driver.py" prepare --B "$B"
   if [ "$STORE" = sqlite ]; then store_url="sqlite://$svc/store-$K.db"; else store_url=$STORE_URL; fi
   export STORE_URL=$store_url
+  if [ "${PG_PROFILE:-}" = statements ] && [ "$STORE" != sqlite ]; then
+    psql -XAtq "$pgbase/swstore" -c "ALTER DATABASE swstore SET log_min_duration_statement = '20ms'"
+  elif [ -n "${PG_PROFILE:-}" ] && [ "$STORE" != sqlite ]; then
+    psql -XAtq "$pgbase/swstore" -c "ALTER DATABASE swstore SET session_preload_libraries = 'auto_explain'" \
+      -c "ALTER DATABASE swstore SET auto_explain.log_min_duration = '100ms'" \
+      -c "ALTER DATABASE swstore SET auto_explain.log_analyze = on" \
+      -c "ALTER DATABASE swstore SET auto_explain.log_buffers = on" \
+      -c "ALTER DATABASE swstore SET auto_explain.log_nested_statements = on"
+  fi
   cat >"$svc/stepwatch.yaml" <<YAML
 store: $store_url
 http: { listen: "127.0.0.1:0" }
@@ -76,6 +104,12 @@ YAML
   log=$svc/serve-$K.log
   "$bin" serve -c "$svc/stepwatch.yaml" 2>"$log" &
   swpid=$!
+  if [ "$K" = latency ]; then
+    lat=$(/usr/bin/python3 "$here/driver.py" latency --seconds "$LATENCY_S" --rate "${RATE:-1000}" \
+      --pid "$swpid")
+    kill -TERM "$swpid"; wait "$swpid" || true; swpid=""
+    continue
+  fi
   row=$(/usr/bin/python3 "$here/driver.py" run --K "$K" --p0 6 --pid "$swpid")
   kill -TERM "$swpid"; wait "$swpid" || true; swpid=""
   # each task's own processing time for the K alerts, from its "task run" lines
@@ -94,8 +128,13 @@ YAML
       if (t == "resolve") res += d
     }
     END { printf "%.4f\t%.4f\t%.4f", det / 1000, esc / 1000, res / 1000 }' "$log")
-  rows+=("$row	$proc")
-  echo "K=$K: $row	$proc" >&2
+  # the floor: the anchor's set-based statements on the same lendx rows, same PostgreSQL
+  psql -X -d "$LENDX_URL" -v p2=2 -v p1=4 -v p0=6 -f "$anchors/lendx/lower_bound.sql" >"$svc/lb-$K.txt"
+  lb=$(awk '/^LB_(DETECT|ESCALATE|RESOLVE)$/ {m = $1}
+            /^Time:/ && m {t[m] = $2 / 1000; m = ""}
+            END {printf "%.4f\t%.4f\t%.4f", t["LB_DETECT"], t["LB_ESCALATE"], t["LB_RESOLVE"]}' "$svc/lb-$K.txt")
+  rows+=("$row	$proc	$lb")
+  echo "K=$K: $row	$proc	$lb (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 done
 
 ref=""
@@ -108,15 +147,34 @@ if [ -z "${SKIP_REFERENCE:-}" ]; then
 fi
 
 {
-  echo "# lifecycle benchmark $(date -u +%FT%TZ): $(nproc) cores, $(psql --version | head -1), store=$STORE"
+  echo "# lifecycle benchmark $(date -u +%FT%TZ): $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load $(cut -d' ' -f1-3 /proc/loadavg), $(psql --version | head -1), store=$STORE, ${SW_BIN:-$(git -C "$root" rev-parse --short HEAD)}"
   echo "# B=$B background rows; SLA p2/p1/p0 = 2/4/6 s; stepwatch poll 100ms; driver polls every 20 ms"
   echo "# *_s: end to end as the anchor measures; proc_*: the stepwatch task's own run time for those K"
-  echo "# first_read_s: serve start -> first watermark stored (the watcher read and ingested the B rows)"
-  printf '%-6s %9s %11s %10s %7s %12s %14s %13s %13s\n' K detect_s escalate_s resolve_s rss_mb proc_detect proc_escalate proc_resolve first_read_s
+  echo "# rss_mb: peak RSS of serve (VmHWM); first_read_s: serve start -> first watermark stored"
+  printf '%-7s %9s %11s %10s %7s %12s %14s %13s %13s\n' K detect_s escalate_s resolve_s rss_mb proc_detect proc_escalate proc_resolve first_read_s
   for r in "${rows[@]}"; do
-    IFS=$'\t' read -r k d e s m fr pd pe pr <<<"$r"
-    printf '%-6s %9s %11s %10s %7s %12s %14s %13s %13s\n' "$k" "$d" "$e" "$s" "$m" "$pd" "$pe" "$pr" "$fr"
+    IFS=$'\t' read -r k d e s m fr pd pe pr ld le lr <<<"$r"
+    printf '%-7s %9s %11s %10s %7s %12s %14s %13s %13s\n' "$k" "$d" "$e" "$s" "$m" "$pd" "$pe" "$pr" "$fr"
   done
+  echo
+  echo "# per alert (us = end to end / K) and against the floor (lb_*: lendx/lower_bound.sql, same PostgreSQL, same rows)"
+  printf '%-7s %8s %8s %8s %9s %9s %9s %8s %8s %8s %9s %9s %9s\n' K us_det us_esc us_res lb_det_s lb_esc_s lb_res_s x_det x_esc x_res xproc_det xproc_esc xproc_res
+  for r in "${rows[@]}"; do
+    IFS=$'\t' read -r k d e s m fr pd pe pr ld le lr <<<"$r"
+    awk -v k="$k" -v d="$d" -v e="$e" -v s="$s" -v pd="$pd" -v pe="$pe" -v pr="$pr" \
+        -v ld="$ld" -v le="$le" -v lr="$lr" 'function us(x) { return x ~ /^[0-9.]+$/ ? sprintf("%.1f", x * 1e6 / k) : "-" }
+      function rt(x, y) { return x ~ /^[0-9.]+$/ && y > 0 ? sprintf("%.2f", x / y) : "-" }
+      BEGIN { printf "%-7s %8s %8s %8s %9s %9s %9s %8s %8s %8s %9s %9s %9s\n", k, us(d), us(e), us(s),
+                     ld, le, lr, rt(d, ld), rt(e, le), rt(s, lr), rt(pd, ld), rt(pe, le), rt(pr, lr) }'
+  done
+  if [ -n "$lat" ]; then
+    echo
+    echo "# detection latency of single failures (commit -> alert visible, driver polls every 5 ms)"
+    echo "# under a steady background of ${RATE:-1000} healthy records/s, for ${LATENCY_S} s; poll 100ms"
+    printf '%-9s %8s %8s %8s %11s\n' failures p50_ms p99_ms max_ms undetected
+    IFS=$'\t' read -r ln l50 l99 lmax lmiss <<<"$lat"
+    printf '%-9s %8s %8s %8s %11s\n' "$ln" "$l50" "$l99" "$lmax" "$lmiss"
+  fi
   if [ -n "$ref" ]; then
     echo
     echo "# reference (Django + Celery, shared/anchors), same run:"

@@ -92,6 +92,41 @@ void pg_cols_reset(struct pg_cols *a)
 	a->nrows = 0;
 }
 
+/* The arrays of n parameter sets of np parameters into a (initialised here) and p[np]. */
+static void set_arrays(const struct store_param *params, size_t np, size_t n, struct pg_cols *a,
+                       struct store_param *p)
+{
+	pg_cols_init(a, np);
+	for (size_t k = 0; k < n; k++) {
+		for (size_t j = 0; j < np; j++) {
+			const struct store_param *q = &params[k * np + j];
+			switch (q->kind) {
+			case SP_INT: pg_cols_int(a, j, q->i); break;
+			case SP_TEXT: pg_cols_text(a, j, q->s); break;
+			default: pg_cols_text(a, j, NULL); break;
+			}
+		}
+	}
+	a->nrows = n;
+	pg_cols_params(a, p);
+}
+
+int store__exec_set_rows(struct store *st, const char *sql, const struct store_param *params,
+                         size_t np, size_t n, struct store_rows *rows, struct sw_err *err)
+{
+	struct pg_cols a;
+	struct store_param *p;
+	int rc;
+	if (n == 0)
+		return 0;
+	p = xcalloc(np ? np : 1, sizeof(*p));
+	set_arrays(params, np, n, &a, p);
+	rc = store__exec(st, sql, p, np, rows, NULL, err);
+	free(p);
+	pg_cols_release(&a);
+	return rc;
+}
+
 int store__exec_set(struct store *st, const char *sql, const struct store_param *params, size_t np,
                     size_t n, struct store_rows *res, struct sw_err *err)
 {
@@ -102,20 +137,8 @@ int store__exec_set(struct store *st, const char *sql, const struct store_param 
 
 	if (n == 0)
 		return 0;
-	pg_cols_init(&a, np);
-	for (size_t k = 0; k < n; k++) {
-		for (size_t j = 0; j < np; j++) {
-			const struct store_param *q = &params[k * np + j];
-			switch (q->kind) {
-			case SP_INT: pg_cols_int(&a, j, q->i); break;
-			case SP_TEXT: pg_cols_text(&a, j, q->s); break;
-			default: pg_cols_text(&a, j, NULL); break;
-			}
-		}
-	}
-	a.nrows = n;
 	p = xcalloc(np ? np : 1, sizeof(*p));
-	pg_cols_params(&a, p);
+	set_arrays(params, np, n, &a, p);
 	rc = store__exec(st, sql, p, np, res ? &rows : NULL, NULL, err);
 	/* hand each row (less its ordinal) to the result set of the parameter set it came from */
 	for (size_t r = 0; !rc && res && r < rows.nrows; r++) {

@@ -240,6 +240,9 @@ void pg_cols_params(struct pg_cols *a, struct store_param *p);
  */
 int store__exec_set(struct store *st, const char *sql, const struct store_param *params, size_t np,
                     size_t n, struct store_rows *res, struct sw_err *err);
+/* The same statement, its rows appended to *rows as they come (no ordinal mapping). */
+int store__exec_set_rows(struct store *st, const char *sql, const struct store_param *params,
+                         size_t np, size_t n, struct store_rows *rows, struct sw_err *err);
 
 /* ---- alert reads shared by store_alerts.c (copying) and store_read.c (zero-copy) -------- */
 
@@ -250,6 +253,9 @@ int store__exec_set(struct store *st, const char *sql, const struct store_param 
 	"a.next_escalation_at, a.abandon_after_ms, a.acked_by, a.acked_at, a.resolved_at, "   \
 	"a.resolved_by, a.incident_id, a.reopen_of"
 #define STORE_ALERT_NCOLS 22
+
+/* An owned copy of the alert in cells[0..STORE_ALERT_NCOLS) (a row of a query method). */
+void store__alert_from_cells(const struct store_cell *cells, struct alert *out);
 
 /* The SQL of an alert list for filter f (newest first, LIMIT limit) into sql, with its
  * parameters in p (room for 10); returns how many. */

@@ -281,6 +281,26 @@ int store_recovery_mark(struct store *st, const char *workflow, int64_t *mark, s
 int store_alerts_recovered_since(struct store *st, const char *workflow, int64_t since,
                                  size_t limit, struct alert **out, size_t *n, struct sw_err *err);
 
+/* A position in a walk of store_alerts_recovered_page: start zeroed, release after. */
+struct recovery_cursor {
+	int64_t touched;   /* since >= 0: the change mark of the last instance read */
+	char *instance_id; /* since >= 0: the last instance read (owned) */
+	int64_t after_id;  /* since < 0: the last alert read */
+	bool done;         /* the last page was read */
+};
+void recovery_cursor_release(struct recovery_cursor *c);
+
+/*
+ * store_alerts_recovered_since's answer page by page, each page costing its own size, not
+ * the whole answer's: since >= 0 walks the instances changed since in (change mark,
+ * instance_id) order, limit instances a page, and returns the recovered open alerts of
+ * those; since < 0 walks the open alerts of workflow by id, at most limit a page. Call
+ * until cur->done. Resolving the returned alerts between pages is fine.
+ */
+int store_alerts_recovered_page(struct store *st, const char *workflow, int64_t since,
+                                struct recovery_cursor *cur, size_t limit, struct alert **out,
+                                size_t *n, struct sw_err *err);
+
 /* Open alerts of one rule (any workflow), oldest first, ids > after_id, at most limit. */
 int store_alerts_open_by_rule(struct store *st, const char *rule, int64_t after_id, size_t limit,
                               struct alert **out, size_t *n, struct sw_err *err);

@@ -116,22 +116,40 @@ static void alert_from_row(const struct store_rows *r, size_t i, struct alert *a
 	a->reopen_of = store_rows_int(r, i, 21, 0);
 }
 
-/* Run a query returning ALERT_COLS and hand back the alerts. */
+struct alerts_scan {
+	struct alert *v;
+	size_t n, alloc;
+};
+
+static int alerts_scan_row(void *arg, const struct store_cell *cells, size_t ncols)
+{
+	struct alerts_scan *sc = arg;
+	if (ncols < STORE_ALERT_NCOLS)
+		BUG("alert query of %zu columns", ncols);
+	ALLOC_GROW(sc->v, sc->n + 1, sc->alloc);
+	store__alert_from_cells(cells, &sc->v[sc->n++]);
+	return 0;
+}
+
+/* Run a query returning ALERT_COLS and hand back the alerts. The rows are decoded straight
+ * from the backend's buffer (the query method), not through a copied result set: a batch of
+ * 10,000 alerts is held once (plus the backend's result) instead of twice. */
 static int alerts_query(struct store *st, const char *sql, const struct store_param *p, size_t np,
                         struct alert **out, size_t *n, struct sw_err *err)
 {
-	struct store_rows rows = STORE_ROWS_INIT;
-	int rc = store__exec(st, sql, p, np, &rows, NULL, err);
-	*out = NULL;
-	*n = 0;
-	if (!rc) {
-		*out = xcalloc(rows.nrows ? rows.nrows : 1, sizeof(**out));
-		for (size_t i = 0; i < rows.nrows; i++)
-			alert_from_row(&rows, i, &(*out)[i]);
-		*n = rows.nrows;
+	struct alerts_scan sc = {0};
+	int rc = st->be->query(st->conn, sql, p, np, alerts_scan_row, &sc, err);
+	if (rc && st->depth)
+		st->tx_failed = true;
+	if (rc) {
+		alerts_free(sc.v, sc.n);
+		*out = NULL;
+		*n = 0;
+		return rc;
 	}
-	store_rows_release(&rows);
-	return rc;
+	*out = sc.v ? sc.v : xcalloc(1, sizeof(**out));
+	*n = sc.n;
+	return 0;
 }
 
 static int check_limit(size_t limit, struct sw_err *err)
@@ -178,19 +196,6 @@ static const char *const sql_history_insert =
 static const char *const sql_flap =
     "INSERT INTO rule_flaps (workflow, rule, flaps) VALUES ($1, $2, 1)"
     " ON CONFLICT (workflow, rule) DO UPDATE SET flaps = rule_flaps.flaps + 1";
-
-static const char *const sql_incident_refresh =
-    "UPDATE incidents SET"
-    " total_alerts = (SELECT count(*) FROM alerts WHERE incident_id = $1),"
-    " open_alerts = (SELECT count(*) FROM alerts WHERE incident_id = $1 AND state < 4),"
-    " affected_users = (SELECT count(DISTINCT user_id) FROM alerts WHERE incident_id = $1),"
-    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = $1 AND state < 4"
-    " ORDER BY state DESC LIMIT 1), level),"
-    " updated_at = $2 WHERE id = $1";
-
-static const char *const sql_incident_close =
-    "UPDATE incidents SET state = 'RESOLVED', resolved_at = $2, updated_at = $2"
-    " WHERE id = $1 AND state = 'OPEN' AND open_alerts = 0";
 
 /*
  * The PostgreSQL forms of the batches above, one statement each over unnest(...) (see
@@ -242,17 +247,42 @@ static const char *const pg_alert_insert =
     " SELECT workflow, rule, count(*) FROM ins WHERE reopen_of IS NOT NULL"
     " GROUP BY workflow, rule ON CONFLICT (workflow, rule)"
     " DO UPDATE SET flaps = rule_flaps.flaps + excluded.flaps)"
-    " SELECT u.ord, ins.id FROM ins JOIN u ON u.rule = ins.rule AND u.workflow = ins.workflow"
-    " AND u.instance_id = ins.instance_id AND u.step = ins.step";
+    " SELECT id, rule, workflow, instance_id, step FROM ins";
 
-static const char *const pg_incident_refresh =
-    "UPDATE incidents i SET"
-    " total_alerts = (SELECT count(*) FROM alerts WHERE incident_id = i.id),"
-    " open_alerts = (SELECT count(*) FROM alerts WHERE incident_id = i.id AND state < 4),"
-    " affected_users = (SELECT count(DISTINCT user_id) FROM alerts WHERE incident_id = i.id),"
-    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = i.id AND state < 4"
-    " ORDER BY state DESC LIMIT 1), i.level),"
-    " updated_at = u.at FROM unnest($1::bigint[], $2::bigint[]) AS u(id, at) WHERE i.id = u.id";
+/* PostgreSQL: insert the ntodo alerts of p (15 parameters each) in one statement; res[t]
+ * gets the id of alert todo[t] when it was created. The rows created are matched back by
+ * their key in keys (what a join back to the input would do, at the cost of a hash probe
+ * per row rather than a plan the planner may misjudge on unnest arrays). */
+static int pg_alerts_insert(struct store *st, const struct store_param *p, size_t ntodo,
+                            const size_t *todo, struct stmt_cache *keys, struct store_rows *res,
+                            struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	size_t *tpos = NULL;
+	int rc = store__exec_set_rows(st, pg_alert_insert, p, 15, ntodo, &rows, err);
+	if (rc || !rows.nrows)
+		goto out;
+	/* keys maps each first key to its index in the batch + 1; todo[t] is that index */
+	tpos = xcalloc(todo[ntodo - 1] + 1, sizeof(*tpos));
+	for (size_t t = 0; t < ntodo; t++)
+		tpos[todo[t]] = t;
+	for (size_t r = 0; r < rows.nrows; r++) {
+		char *key = xasprintf("%s\x1f%s\x1f%s\x1f%s", store_rows_text(&rows, r, 1),
+		                      store_rows_text(&rows, r, 2), store_rows_text(&rows, r, 3),
+		                      store_rows_text(&rows, r, 4));
+		uintptr_t i = (uintptr_t)stmt_cache_get(keys, key);
+		free(key);
+		if (!i)
+			BUG("alerts insert returned an alert that was not sent");
+		store_rows__add(&res[tpos[i - 1]], 1)[0] = rows.cells[r * rows.ncols];
+		rows.cells[r * rows.ncols].kind = SC_NULL;
+		rows.cells[r * rows.ncols].s = NULL;
+	}
+out:
+	free(tpos);
+	store_rows_release(&rows);
+	return rc;
+}
 
 /* exec_many of sql on SQLite; on PostgreSQL the set-based pg_sql over the same sets. */
 static int run_batch(struct store *st, const char *sql, const char *pg_sql,
@@ -356,6 +386,121 @@ static int incidents_ensure(struct store *st, int64_t now, const struct alert_ne
 	return rc;
 }
 
+/*
+ * The incidents of newly created alerts: total_alerts and open_alerts grow by the alerts
+ * created, affected_users by the users who had no alert in the incident before, level is
+ * the highest open state (one index probe). Opening alerts of an incident is serialised on
+ * its row (created ON CONFLICT, or read FOR UPDATE on PostgreSQL; one writer on SQLite),
+ * so what was committed before is all there is. Counting every alert of the incident
+ * instead would cost its size per call: quadratic over a large incident opened in batches.
+ * The probe goes along alerts_user_idx (a user has few alerts; an incident may have
+ * millions): "+incident_id" keeps either planner off alerts_incident_idx, whose user_id
+ * column comes after state.
+ */
+static const char *const sql_user_seen =
+    "SELECT count(*) FROM (SELECT 1 FROM alerts WHERE user_id = $2 AND +incident_id = $1"
+    " LIMIT $3) x";
+
+static const char *const pg_user_seen =
+    "SELECT u.ord, (SELECT count(*) FROM (SELECT 1 FROM alerts a WHERE a.user_id = u.user_id"
+    " AND +a.incident_id = u.inc LIMIT u.lim) x) FROM unnest($1::bigint[], $2::text[],"
+    " $3::bigint[]) WITH ORDINALITY AS u(inc, user_id, lim, ord)";
+
+static const char *const sql_incident_add =
+    "UPDATE incidents SET total_alerts = total_alerts + $3, open_alerts = open_alerts + $3,"
+    " affected_users = affected_users + $4,"
+    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = $1 AND state < 4"
+    " ORDER BY state DESC LIMIT 1), level), updated_at = $2 WHERE id = $1";
+
+static const char *const pg_incident_add =
+    "UPDATE incidents i SET total_alerts = i.total_alerts + u.created,"
+    " open_alerts = i.open_alerts + u.created, affected_users = i.affected_users + u.users,"
+    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = i.id AND state < 4"
+    " ORDER BY state DESC LIMIT 1), i.level), updated_at = u.at"
+    " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])"
+    " AS u(id, at, created, users) WHERE i.id = u.id";
+
+/* One created alert: its incident and user. */
+struct inc_user {
+	int64_t inc;
+	const char *user;
+};
+
+static int cmp_inc_user(const void *x, const void *y)
+{
+	const struct inc_user *a = x, *b = y;
+	if (a->inc != b->inc)
+		return a->inc < b->inc ? -1 : 1;
+	return strcmp(a->user, b->user);
+}
+
+static int incidents_add(struct store *st, int64_t now, const struct alert_new *a,
+                         const struct alert_opened *out, const size_t *todo, size_t ntodo,
+                         const int64_t *ginc, const size_t *gidx, struct sw_err *err)
+{
+	struct inc_user *v = xcalloc(ntodo + 1, sizeof(*v));
+	size_t nv = 0, npair = 0, ninc = 0;
+	size_t *pstart = NULL;
+	struct store_param *p = NULL;
+	struct store_rows *res = NULL;
+	int rc = 0;
+
+	for (size_t t = 0; t < ntodo; t++) {
+		size_t i = todo[t];
+		if (!out[i].created)
+			continue;
+		v[nv].inc = ginc[gidx[i]];
+		v[nv].user = a[i].user_id;
+		nv++;
+	}
+	if (!nv)
+		goto out;
+	qsort(v, nv, sizeof(*v), cmp_inc_user);
+	/* each (incident, user) pair once, with how many alerts it got now */
+	pstart = xcalloc(nv + 1, sizeof(*pstart));
+	p = xcalloc(nv * 4 + 1, sizeof(*p));
+	res = xcalloc(nv + 1, sizeof(*res));
+	for (size_t k = 0; k < nv; k++)
+		if (k == 0 || cmp_inc_user(&v[k], &v[k - 1]))
+			pstart[npair++] = k;
+	pstart[npair] = nv;
+	for (size_t j = 0; j < npair; j++) {
+		size_t k = pstart[j], made = pstart[j + 1] - k;
+		p[j * 3] = sp_int(v[k].inc);
+		p[j * 3 + 1] = sp_text(v[k].user);
+		/* more than `made` alerts of the user in the incident: it was there before */
+		p[j * 3 + 2] = sp_int((int64_t)made + 1);
+	}
+	rc = run_batch(st, sql_user_seen, pg_user_seen, p, 3, npair, res, err);
+	if (rc)
+		goto out;
+	/* per incident: (id, at, created, new users) */
+	for (size_t j = 0; j < npair; j++) {
+		size_t k = pstart[j], made = pstart[j + 1] - k;
+		bool fresh = store_rows_int(&res[j], 0, 0, 0) <= (int64_t)made;
+		struct store_param *q;
+		if (ninc == 0 || p[(ninc - 1) * 4].i != v[k].inc) {
+			q = p + ninc++ * 4;
+			q[0] = sp_int(v[k].inc);
+			q[1] = sp_int(now);
+			q[2] = sp_int(0);
+			q[3] = sp_int(0);
+		}
+		q = p + (ninc - 1) * 4;
+		q[2].i += (int64_t)made;
+		q[3].i += fresh;
+	}
+	rc = run_batch(st, sql_incident_add, pg_incident_add, p, 4, ninc, NULL, err);
+out:
+	for (size_t j = 0; res && j < npair; j++)
+		store_rows_release(&res[j]);
+	free(res);
+	free(p);
+	free(pstart);
+	free(v);
+	return rc;
+}
+
 int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, size_t n,
                       struct alert_opened *out, struct sw_err *err)
 {
@@ -364,8 +509,7 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 	struct stmt_cache keys = {0}, groups = {0};
 	char **keystr = NULL;
 	size_t *todo = NULL, ntodo = 0, *gkeys = NULL, ngkeys = 0, *gidx = NULL;
-	int64_t *ginc = NULL, *touched = NULL;
-	size_t ntouched = 0;
+	int64_t *ginc = NULL;
 	int rc;
 
 	for (size_t i = 0; i < n; i++)
@@ -453,7 +597,10 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 		q[13] = sp_int(out[i].incident_id);
 		q[14] = out[i].reopen_of ? sp_int(out[i].reopen_of) : sp_text(NULL);
 	}
-	rc = run_batch(st, sql_alert_insert, pg_alert_insert, p, 15, ntodo, res, err);
+	if (st->be->kind == SW_DB_POSTGRES)
+		rc = pg_alerts_insert(st, p, ntodo, todo, &keys, res, err);
+	else
+		rc = store__exec_many(st, sql_alert_insert, p, 15, ntodo, res, err);
 	if (rc)
 		goto out;
 	for (size_t t = 0; t < ntodo; t++) {
@@ -523,20 +670,11 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 			goto out;
 	}
 
-	/* 5. the touched incidents' counters */
-	touched = xcalloc(ngkeys + 1, sizeof(*touched));
-	for (size_t t = 0; t < ntodo; t++) {
-		size_t i = todo[t], g = gidx[i];
-		if (out[i].created && touched[g] == 0) {
-			touched[g] = 1;
-			p[ntouched * 2] = sp_int(ginc[g]);
-			p[ntouched * 2 + 1] = sp_int(now);
-			ntouched++;
-		}
-	}
-	rc = run_batch(st, sql_incident_refresh, pg_incident_refresh, p, 2, ntouched, NULL, err);
+	/* 5. the touched incidents' counters (after fresh statistics: their probes of alerts
+	 * would be planned as scans of a table the planner still believes empty) */
+	rc = store__analyze_if_stale(st, "alerts", ntodo, err);
 	if (!rc)
-		rc = store__analyze_if_stale(st, "alerts", ntodo, err);
+		rc = incidents_add(st, now, a, out, todo, ntodo, ginc, gidx, err);
 out:
 	for (size_t i = 0; i < n; i++) {
 		store_rows_release(&res[i]);
@@ -549,7 +687,6 @@ out:
 	free(gkeys);
 	free(gidx);
 	free(ginc);
-	free(touched);
 	stmt_cache_clear(&keys, NULL);
 	stmt_cache_clear(&groups, NULL);
 	if (rc)
@@ -565,93 +702,213 @@ static const char *const sql_alert_cas =
     " resolved_by = CASE WHEN $2 = 4 THEN $5 ELSE resolved_by END"
     " WHERE id = $1 AND state = $6 RETURNING incident_id";
 
-/* PostgreSQL: a run of changes (no alert twice) as one statement, with their history. */
+/* PostgreSQL: the same compare-and-set over a set of alerts (no alert twice). */
 static const char *const pg_alert_cas =
-    "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[],"
-    " $5::text[], $6::int[], $7::text[], $8::text[], $9::text[]) WITH ORDINALITY"
-    " AS u(id, to_state, at, next_at, resolved_by, from_state, actor, event, reason, ord)),"
-    " upd AS (UPDATE alerts a SET state = u.to_state, updated_at = u.at,"
-    " next_escalation_at = u.next_at,"
+    "UPDATE alerts a SET state = u.to_state, updated_at = u.at, next_escalation_at = u.next_at,"
     " resolved_at = CASE WHEN u.to_state = 4 THEN u.at ELSE a.resolved_at END,"
     " resolved_by = CASE WHEN u.to_state = 4 THEN u.resolved_by ELSE a.resolved_by END"
-    " FROM u WHERE a.id = u.id AND a.state = u.from_state RETURNING u.ord, a.incident_id),"
-    " hist AS (INSERT INTO alert_history (alert_id, at, actor, event, reason, from_state,"
-    " to_state) SELECT u.id, u.at, u.actor, u.event, u.reason, u.from_state, u.to_state"
-    " FROM upd JOIN u ON u.ord = upd.ord WHERE u.event IS NOT NULL ORDER BY u.ord)"
-    " SELECT ord, incident_id FROM upd";
+    " FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::text[], $6::int[])"
+    " WITH ORDINALITY AS u(id, to_state, at, next_at, resolved_by, from_state, ord)"
+    " WHERE a.id = u.id AND a.state = u.from_state RETURNING u.ord, a.incident_id";
 
-/* PostgreSQL: a state change moves neither total_alerts nor affected_users, so refresh
- * only open_alerts and level, and close the incident in the same statement. */
-static const char *const pg_incident_change_refresh =
-    "UPDATE incidents i SET open_alerts = c.n, level = COALESCE(c.level, i.level),"
-    " updated_at = u.at,"
-    " state = CASE WHEN i.state = 'OPEN' AND c.n = 0 THEN 'RESOLVED' ELSE i.state END,"
-    " resolved_at = CASE WHEN i.state = 'OPEN' AND c.n = 0 THEN u.at ELSE i.resolved_at END"
-    " FROM unnest($1::bigint[], $2::bigint[]) AS u(id, at)"
-    " CROSS JOIN LATERAL (SELECT count(*) AS n, max(state) AS level FROM alerts"
-    " WHERE incident_id = u.id AND state < 4) c WHERE i.id = u.id";
+static const char *const pg_history_insert =
+    "INSERT INTO alert_history (alert_id, at, actor, event, reason, from_state, to_state)"
+    " SELECT alert_id, at, actor, event, reason, from_state, to_state"
+    " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[],"
+    " $7::int[]) WITH ORDINALITY"
+    " AS u(alert_id, at, actor, event, reason, from_state, to_state, ord) ORDER BY ord";
 
-/* PostgreSQL: the compare-and-sets and their history rows, in runs in which no alert
- * appears twice (one statement updates a row at most once), so changes still apply in
- * array order: INITIATED -> P2 -> P1 of one alert are three runs. */
-static int pg_changes_apply(struct store *st, int64_t now, const struct alert_change *c, size_t n,
-                            struct store_param *p, struct store_rows *res, struct sw_err *err)
+/*
+ * An incident after state changes of its alerts: open_alerts moves by the changes' delta
+ * (each applied compare-and-set moves exactly one alert, and the incident row lock orders
+ * concurrent writers), the level is the highest open state (one probe of
+ * alerts_incident_idx), and an incident left without open alerts is resolved. Counting the
+ * incident's alerts instead would cost its size per call: quadratic over a large incident
+ * worked through in batches.
+ */
+static const char *const sql_incident_delta =
+    "UPDATE incidents SET open_alerts = open_alerts + $3,"
+    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = $1 AND state < 4"
+    " ORDER BY state DESC LIMIT 1), level), updated_at = $2,"
+    " state = CASE WHEN state = 'OPEN' AND open_alerts + $3 = 0 THEN 'RESOLVED' ELSE state END,"
+    " resolved_at = CASE WHEN state = 'OPEN' AND open_alerts + $3 = 0 THEN $2"
+    " ELSE resolved_at END WHERE id = $1";
+
+static const char *const pg_incident_delta =
+    "UPDATE incidents i SET open_alerts = i.open_alerts + u.delta,"
+    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = i.id AND state < 4"
+    " ORDER BY state DESC LIMIT 1), i.level), updated_at = u.at,"
+    " state = CASE WHEN i.state = 'OPEN' AND i.open_alerts + u.delta = 0 THEN 'RESOLVED'"
+    " ELSE i.state END,"
+    " resolved_at = CASE WHEN i.state = 'OPEN' AND i.open_alerts + u.delta = 0 THEN u.at"
+    " ELSE i.resolved_at END"
+    " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, at, delta)"
+    " WHERE i.id = u.id";
+
+/* Sort key of change c[i]: by alert, then by position in the batch. */
+struct change_pos {
+	int64_t alert_id;
+	size_t i;
+};
+
+static int cmp_change_pos(const void *x, const void *y)
 {
-	struct stmt_cache ids = {0};
-	size_t start = 0;
-	int rc = 0;
-	for (size_t i = 0; !rc && i <= n; i++) {
-		char key[24];
-		if (i < n) {
-			snprintf(key, sizeof(key), "%" PRId64, c[i].alert_id);
-			if (!stmt_cache_get(&ids, key)) {
-				struct store_param *q = p + (i - start) * 9;
-				bool open = alert_state_open(c[i].to);
-				stmt_cache_put(&ids, key, (void *)(uintptr_t)1);
-				q[0] = sp_int(c[i].alert_id);
-				q[1] = sp_int(c[i].to);
-				q[2] = sp_int(now);
-				q[3] = sp_time(open ? c[i].next_escalation_at : TIME_NULL);
-				q[4] = sp_text(c[i].to == ALERT_RESOLVED ? c[i].resolved_by : NULL);
-				q[5] = sp_int(c[i].from);
-				q[6] = sp_text(c[i].actor);
-				q[7] = sp_text(c[i].from == c[i].to && !c[i].event ? NULL
-				                                                   : c[i].event);
-				q[8] = sp_text(c[i].reason);
-				continue;
-			}
-		}
-		/* end of the batch or a repeated alert: run what was collected */
-		rc = store__exec_set(st, pg_alert_cas, p, 9, i - start, res + start, err);
-		stmt_cache_clear(&ids, NULL);
-		start = i;
-		if (i < n)
-			i--; /* the repeated alert opens the next run */
-	}
-	stmt_cache_clear(&ids, NULL);
+	const struct change_pos *a = x, *b = y;
+	if (a->alert_id != b->alert_id)
+		return a->alert_id < b->alert_id ? -1 : 1;
+	return (a->i > b->i) - (a->i < b->i);
+}
+
+static bool change_is_rearm(const struct alert_change *c)
+{
+	return c->from == c->to && !c->event;
+}
+
+/* (incident, delta of open alerts) of one applied change. */
+struct inc_delta {
+	int64_t id, delta;
+};
+
+static int cmp_inc_delta(const void *x, const void *y)
+{
+	const struct inc_delta *a = x, *b = y;
+	return (a->id > b->id) - (a->id < b->id);
+}
+
+/*
+ * PostgreSQL: the compare-and-set of m chains, each alert found through alerts_pkey. Left
+ * to itself the planner joins a batch that is a sizeable part of the table by a hash or
+ * merge join, reading all of alerts (and its dead versions) for each batch: a pass over K
+ * alerts in batches of 10,000 then costs K x K / 10,000. The join methods are switched off
+ * for this one statement (SET LOCAL, restored right after), so a batch costs its own size.
+ */
+static int pg_cas_by_index(struct store *st, const struct store_param *p, size_t m,
+                           struct store_rows *res, struct sw_err *err)
+{
+	int rc = st->be->exec_script(st->conn,
+	                             "SET LOCAL enable_hashjoin = off;"
+	                             " SET LOCAL enable_mergejoin = off",
+	                             err);
+	if (!rc)
+		rc = store__exec_set(st, pg_alert_cas, p, 6, m, res, err);
+	if (!rc)
+		rc = st->be->exec_script(st->conn,
+		                         "SET LOCAL enable_hashjoin TO DEFAULT;"
+		                         " SET LOCAL enable_mergejoin TO DEFAULT",
+		                         err);
+	if (rc)
+		st->tx_failed = true;
 	return rc;
 }
 
-static int cmp_i64(const void *x, const void *y)
+/*
+ * The compare-and-sets. The changes of one alert form chains: a change whose `from` is the
+ * `to` of the alert's previous change in the batch (and that state is open) continues it.
+ * A chain is one compare-and-set from its first `from` to its last `to`: inside the
+ * transaction the row stays locked, so when the first change applies every later link
+ * would too (INITIATED -> P2 -> P1 -> P0 of a late detection is one UPDATE, not three).
+ * Each round runs one chain per alert still pending as one statement (one UPDATE may touch
+ * a row only once); when a chain's first change does not apply, the rest of it is tried
+ * again from its next change in the next round, exactly as applying the changes one by
+ * one would. inc[i] receives the incident of each applied change.
+ */
+static int changes_apply(struct store *st, int64_t now, const struct alert_change *c, size_t n,
+                         bool *applied, int64_t *inc, struct sw_err *err)
 {
-	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-	return (a > b) - (a < b);
+	struct change_pos *pos = xcalloc(n + 1, sizeof(*pos));
+	size_t *gend = xcalloc(n + 1, sizeof(*gend)), *gcur = xcalloc(n + 1, sizeof(*gcur));
+	size_t *ck0 = xcalloc(n + 1, sizeof(*ck0)), *ck1 = xcalloc(n + 1, sizeof(*ck1));
+	size_t *cg = xcalloc(n + 1, sizeof(*cg));
+	struct store_param *p = xcalloc(n * 6 + 1, sizeof(*p));
+	struct store_rows *res = xcalloc(n + 1, sizeof(*res));
+	size_t ng = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		pos[i].alert_id = c[i].alert_id;
+		pos[i].i = i;
+	}
+	qsort(pos, n, sizeof(*pos), cmp_change_pos);
+	for (size_t k = 0; k < n; k++) {
+		if (k == 0 || pos[k].alert_id != pos[k - 1].alert_id)
+			gcur[ng++] = k;
+		gend[ng - 1] = k + 1;
+	}
+	for (;;) {
+		size_t m = 0;
+		for (size_t g = 0; g < ng; g++) {
+			size_t k0 = gcur[g], k1 = k0;
+			const struct alert_change *first, *last;
+			struct store_param *q = p + m * 6;
+			bool open;
+			if (k0 >= gend[g])
+				continue;
+			while (k1 + 1 < gend[g] && alert_state_open(c[pos[k1].i].to) &&
+			       c[pos[k1 + 1].i].from == c[pos[k1].i].to)
+				k1++;
+			first = &c[pos[k0].i];
+			last = &c[pos[k1].i];
+			open = alert_state_open(last->to);
+			q[0] = sp_int(last->alert_id);
+			q[1] = sp_int(last->to);
+			q[2] = sp_int(now);
+			q[3] = sp_time(open ? last->next_escalation_at : TIME_NULL);
+			q[4] = sp_text(last->to == ALERT_RESOLVED ? last->resolved_by : NULL);
+			q[5] = sp_int(first->from);
+			ck0[m] = k0;
+			ck1[m] = k1;
+			cg[m] = g;
+			m++;
+		}
+		if (!m)
+			break;
+		if (st->be->kind == SW_DB_POSTGRES)
+			rc = pg_cas_by_index(st, p, m, res, err);
+		else
+			rc = store__exec_many(st, sql_alert_cas, p, 6, m, res, err);
+		if (rc)
+			break;
+		for (size_t j = 0; j < m; j++) {
+			if (!res[j].nrows) {
+				gcur[cg[j]] = ck0[j] + 1;
+				continue;
+			}
+			for (size_t k = ck0[j]; k <= ck1[j]; k++) {
+				applied[pos[k].i] = true;
+				inc[pos[k].i] = store_rows_int(&res[j], 0, 0, 0);
+			}
+			gcur[cg[j]] = ck1[j] + 1;
+		}
+		for (size_t j = 0; j < m; j++)
+			store_rows_release(&res[j]);
+	}
+	for (size_t j = 0; j < n; j++)
+		store_rows_release(&res[j]);
+	free(res);
+	free(p);
+	free(cg);
+	free(ck1);
+	free(ck0);
+	free(gcur);
+	free(gend);
+	free(pos);
+	return rc;
 }
 
 int store_alerts_change(struct store *st, int64_t now, const struct alert_change *c, size_t n,
                         bool *applied, struct sw_err *err)
 {
 	struct store_param *p = NULL;
-	struct store_rows *res = NULL;
+	struct inc_delta *d = NULL;
 	int64_t *inc = NULL;
-	size_t ninc = 0, nh = 0;
+	bool *done = NULL;
+	size_t nd = 0, nh = 0;
 	int rc;
 
 	for (size_t i = 0; i < n; i++) {
 		if (applied)
 			applied[i] = false;
-		bool rearm = c[i].from == c[i].to && !c[i].event;
-		if ((!rearm && (!c[i].event || !c[i].actor)) ||
+		if ((!change_is_rearm(&c[i]) && (!c[i].event || !c[i].actor)) ||
 		    (unsigned)c[i].from >= ALERT_STATE_COUNT ||
 		    (unsigned)c[i].to >= ALERT_STATE_COUNT)
 			return sw_err_set(err, "store: change %zu: bad states, event or actor", i),
@@ -662,38 +919,21 @@ int store_alerts_change(struct store *st, int64_t now, const struct alert_change
 	rc = store__enter(st, err);
 	if (rc)
 		return rc;
-	p = xcalloc(n * 9, sizeof(*p));
-	res = xcalloc(n, sizeof(*res));
+	done = xcalloc(n, sizeof(*done));
 	inc = xcalloc(n, sizeof(*inc));
-	/* 1. compare-and-set, in order (a later change may build on an earlier one) */
-	if (st->be->kind == SW_DB_POSTGRES) {
-		rc = pg_changes_apply(st, now, c, n, p, res, err);
-	} else {
-		for (size_t i = 0; i < n; i++) {
-			struct store_param *q = p + i * 6;
-			bool open = alert_state_open(c[i].to);
-			q[0] = sp_int(c[i].alert_id);
-			q[1] = sp_int(c[i].to);
-			q[2] = sp_int(now);
-			q[3] = sp_time(open ? c[i].next_escalation_at : TIME_NULL);
-			q[4] = sp_text(c[i].to == ALERT_RESOLVED ? c[i].resolved_by : NULL);
-			q[5] = sp_int(c[i].from);
-		}
-		rc = store__exec_many(st, sql_alert_cas, p, 6, n, res, err);
-	}
+	p = xcalloc(n * 7, sizeof(*p));
+	d = xcalloc(n, sizeof(*d));
+
+	/* 1. compare-and-set, each alert's changes in order */
+	rc = changes_apply(st, now, c, n, done, inc, err);
 	if (rc)
 		goto out;
 
-	/* 2. one history row per applied change (on PostgreSQL the compare-and-set wrote it) */
+	/* 2. one history row per applied change, in batch order (a re-arm writes none) */
 	for (size_t i = 0; i < n; i++) {
 		struct store_param *q = p + nh * 7;
-		if (!res[i].nrows)
+		if (!done[i] || change_is_rearm(&c[i]))
 			continue;
-		if (applied)
-			applied[i] = true;
-		if (c[i].from == c[i].to && !c[i].event)
-			continue; /* a re-arm: no history, no incident change */
-		inc[ninc++] = store_rows_int(&res[i], 0, 0, 0);
 		q[0] = sp_int(c[i].alert_id);
 		q[1] = sp_int(now);
 		q[2] = sp_text(c[i].actor);
@@ -701,41 +941,47 @@ int store_alerts_change(struct store *st, int64_t now, const struct alert_change
 		q[4] = sp_text(c[i].reason);
 		q[5] = sp_int(c[i].from);
 		q[6] = sp_int(c[i].to);
+		d[nd].id = inc[i];
+		d[nd].delta =
+		    (int64_t)alert_state_open(c[i].to) - (int64_t)alert_state_open(c[i].from);
+		nd++;
 		nh++;
 	}
-	if (st->be->kind != SW_DB_POSTGRES)
+	if (st->be->kind == SW_DB_POSTGRES)
+		rc = store__exec_set(st, pg_history_insert, p, 7, nh, NULL, err);
+	else
 		rc = store__exec_many(st, sql_history_insert, p, 7, nh, NULL, err);
 	if (rc)
 		goto out;
 
 	/* 3. the touched incidents, each once, in id order (a stable lock order) */
-	if (ninc) {
+	if (nd) {
 		size_t u = 0;
-		qsort(inc, ninc, sizeof(*inc), cmp_i64);
-		for (size_t i = 0; i < ninc; i++)
-			if (i == 0 || inc[i] != inc[i - 1])
-				inc[u++] = inc[i];
-		ninc = u;
+		qsort(d, nd, sizeof(*d), cmp_inc_delta);
+		for (size_t i = 0; i < nd; i++) {
+			if (u && d[u - 1].id == d[i].id)
+				d[u - 1].delta += d[i].delta;
+			else
+				d[u++] = d[i];
+		}
+		nd = u;
 	}
-	for (size_t i = 0; i < ninc; i++) {
-		p[i * 2] = sp_int(inc[i]);
-		p[i * 2 + 1] = sp_int(now);
+	for (size_t i = 0; i < nd; i++) {
+		p[i * 3] = sp_int(d[i].id);
+		p[i * 3 + 1] = sp_int(now);
+		p[i * 3 + 2] = sp_int(d[i].delta);
 	}
-	if (st->be->kind == SW_DB_POSTGRES) {
-		rc = store__exec_set(st, pg_incident_change_refresh, p, 2, ninc, NULL, err);
-	} else {
-		rc = store__exec_many(st, sql_incident_refresh, p, 2, ninc, NULL, err);
-		if (!rc)
-			rc = store__exec_many(st, sql_incident_close, p, 2, ninc, NULL, err);
-	}
+	if (st->be->kind == SW_DB_POSTGRES)
+		rc = store__exec_set(st, pg_incident_delta, p, 3, nd, NULL, err);
+	else
+		rc = store__exec_many(st, sql_incident_delta, p, 3, nd, NULL, err);
+	if (!rc && applied)
+		memcpy(applied, done, n * sizeof(*applied));
 out:
-	for (size_t i = 0; i < n; i++)
-		store_rows_release(&res[i]);
-	free(res);
+	free(d);
 	free(p);
 	free(inc);
-	if (rc && applied)
-		memset(applied, 0, n * sizeof(*applied));
+	free(done);
 	return store__leave(st, rc, err);
 }
 
@@ -1012,6 +1258,104 @@ int store_alerts_recovered(struct store *st, const char *workflow, size_t limit,
 	    " AND i.instance_id = a.instance_id AND i.max_step_index > a.step_index))"
 	    " ORDER BY a.id LIMIT $2",
 	    p, 2, out, n, err);
+}
+
+/* The recovery test of an open alert a (alias a) of instance row i (alias i, or a subquery
+ * over instances). */
+#define RECOVERED_COND                                                             \
+	"a.state < 4 AND a.rule IN ('failed', 'stuck')"                            \
+	" AND (i.max_step_index > a.step_index"                                    \
+	" OR EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = a.workflow" \
+	" AND s.instance_id = a.instance_id AND s.step = a.step"                   \
+	" AND (s.status = 1 OR (a.rule = 'stuck' AND s.status <> 0))))"
+
+void recovery_cursor_release(struct recovery_cursor *c)
+{
+	free(c->instance_id);
+	memset(c, 0, sizeof(*c));
+}
+
+/* since < 0: the open alerts after cur->after_id, by id (the index of open alerts by
+ * workflow and id), at most limit. */
+static int recovered_sweep_page(struct store *st, const char *workflow, struct recovery_cursor *cur,
+                                size_t limit, struct alert **out, size_t *n, struct sw_err *err)
+{
+	struct store_param p[3] = {sp_text(workflow), sp_int(cur->after_id),
+	                           sp_int((int64_t)limit)};
+	int rc = alerts_query(st,
+	                      "SELECT " ALERT_COLS " FROM alerts a LEFT JOIN instances i"
+	                      " ON i.workflow = a.workflow AND i.instance_id = a.instance_id"
+	                      " WHERE a.workflow = $1 AND a.id > $2 AND " RECOVERED_COND
+	                      " ORDER BY a.id LIMIT $3",
+	                      p, 3, out, n, err);
+	if (rc)
+		return rc;
+	if (*n)
+		cur->after_id = (*out)[*n - 1].id;
+	cur->done = *n < limit;
+	return 0;
+}
+
+int store_alerts_recovered_page(struct store *st, const char *workflow, int64_t since,
+                                struct recovery_cursor *cur, size_t limit, struct alert **out,
+                                size_t *n, struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[5];
+	size_t ninst = 0, na = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (cur->done || limit == 0) {
+		cur->done = true;
+		return 0;
+	}
+	if (since < 0)
+		return recovered_sweep_page(st, workflow, cur, limit, out, n, err);
+	if (!cur->instance_id) {
+		/* before the first instance changed since: (since - 1, "") */
+		cur->touched = since - 1;
+		cur->instance_id = xstrdup("");
+	}
+	p[0] = sp_text(workflow);
+	p[1] = sp_int(since);
+	p[2] = sp_int(cur->touched);
+	p[3] = sp_text(cur->instance_id);
+	p[4] = sp_int((int64_t)limit);
+	/* a page of changed instances, in (touched, instance_id) order along
+	 * instances_touched_idx, then their recovered open alerts */
+	rc = store__exec(st,
+	                 "SELECT " ALERT_COLS ", i.touched, i.instance_id FROM"
+	                 " (SELECT instance_id, touched, max_step_index FROM instances"
+	                 " WHERE workflow = $1 AND touched >= $2"
+	                 " AND (touched, instance_id) > ($3, $4)"
+	                 " ORDER BY touched, instance_id LIMIT $5) i"
+	                 " LEFT JOIN alerts a ON a.workflow = $1 AND a.instance_id = i.instance_id"
+	                 " AND " RECOVERED_COND " ORDER BY i.touched, i.instance_id, a.id",
+	                 p, 5, &rows, NULL, err);
+	if (rc)
+		goto out;
+	*out = xcalloc(rows.nrows + 1, sizeof(**out));
+	for (size_t r = 0; r < rows.nrows; r++) {
+		const char *iid = store_rows_text(&rows, r, STORE_ALERT_NCOLS + 1);
+		int64_t touched = store_rows_int(&rows, r, STORE_ALERT_NCOLS, 0);
+		if (!iid)
+			continue;
+		if (r == 0 || touched != cur->touched || strcmp(iid, cur->instance_id)) {
+			ninst++;
+			free(cur->instance_id);
+			cur->instance_id = xstrdup(iid);
+			cur->touched = touched;
+		}
+		if (store_rows_text(&rows, r, 0))
+			alert_from_row(&rows, r, &(*out)[na++]);
+	}
+	*n = na;
+	cur->done = ninst < limit;
+out:
+	store_rows_release(&rows);
+	return rc;
 }
 
 int store_alerts_open_by_rule(struct store *st, const char *rule, int64_t after_id, size_t limit,

@@ -85,6 +85,29 @@ static void alert_from_cells(const struct store_cell *c, struct alert *a, struct
 	a->reopen_of = cell_int(&c[21], 0);
 }
 
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void store__alert_from_cells(const struct store_cell *c, struct alert *out)
+{
+	struct numbufs nb;
+	struct alert a;
+	alert_from_cells(c, &a, &nb);
+	*out = a;
+	out->rule = dup_or_null(a.rule);
+	out->workflow = dup_or_null(a.workflow);
+	out->step = dup_or_null(a.step);
+	out->instance_id = dup_or_null(a.instance_id);
+	out->user_id = dup_or_null(a.user_id);
+	out->error = dup_or_null(a.error);
+	out->labels_json = dup_or_null(a.labels_json);
+	out->group_key = dup_or_null(a.group_key);
+	out->acked_by = dup_or_null(a.acked_by);
+	out->resolved_by = dup_or_null(a.resolved_by);
+}
+
 static int query(struct store *st, const char *sql, const struct store_param *p, size_t np,
                  int (*fn)(void *arg, const struct store_cell *cells, size_t ncols), void *arg,
                  struct sw_err *err)

@@ -9,7 +9,8 @@
  * DESIGN: step-record rules are checked incrementally. Recovery shows only through an
  * ingest, and every ingest marks the instances it writes (instances.touched), so a run
  * checks only the open alerts of instances changed since the mark taken before the last
- * successful run (store_recovery_mark: a bound that also covers writes not yet committed).
+ * successful run (store_recovery_mark: a bound that also covers writes not yet committed),
+ * page by page in the order of an index, so each page costs its own size.
  * The first run, and one every FULL_SWEEP_MS, checks every open alert: a safety net for
  * anything that changes an instance without an ingest.
  */
@@ -47,25 +48,26 @@ static int resolve_batch(struct task *t, int64_t now, struct alert *v, size_t n,
 
 #define FULL_SWEEP_MS (5 * 60000)
 
-/* since: a change mark (only instances changed since), or -1 (every open alert). */
+/* since: a change mark (only instances changed since), or -1 (every open alert). The
+ * candidates are read page by page along an index (store_alerts_recovered_page), so a run
+ * costs the number of changed instances, however many alerts a page resolves. */
 static int resolve_steps(struct task *t, int64_t now, const struct sw_workflow *wf, int64_t since,
                          struct sw_err *err)
 {
+	struct recovery_cursor cur = {0};
 	size_t limit = task__batch(t);
-	for (int round = 0; round < 1000; round++) {
+	int rc = 0;
+	while (!rc && !cur.done) {
 		struct alert *v = NULL;
 		size_t n = 0;
-		int rc;
-		if (store_alerts_recovered_since(t->store, wf->name, since, limit, &v, &n, err) < 0)
-			return -1;
-		rc = resolve_batch(t, now, v, n, NULL, "workflow recovered", err);
+		rc = store_alerts_recovered_page(t->store, wf->name, since, &cur, limit, &v, &n,
+		                                 err);
+		if (!rc)
+			rc = resolve_batch(t, now, v, n, NULL, "workflow recovered", err);
 		alerts_free(v, n);
-		if (rc < 0)
-			return -1;
-		if (n < limit)
-			break;
 	}
-	return 0;
+	recovery_cursor_release(&cur);
+	return rc < 0 ? -1 : 0;
 }
 
 static int resolve_custom(struct task *t, int64_t now, const struct sw_watcher *w,

@@ -1101,6 +1101,308 @@ static void test_recovered_since(void **state)
 	alerts_free(v, n);
 }
 
+/* Count the row updates of alerts (a trigger, through a second connection). */
+static void count_alert_updates(const struct fx *f)
+{
+	char *r;
+	if (f->pg) {
+		r = raw_query(f, "CREATE TABLE upd_count (n BIGINT NOT NULL); INSERT INTO upd_count"
+		                 " VALUES (0); CREATE FUNCTION upd_count_fn() RETURNS trigger"
+		                 " LANGUAGE plpgsql AS $$ BEGIN UPDATE upd_count SET n = n + 1;"
+		                 " RETURN NEW; END $$; CREATE TRIGGER upd_count_tr AFTER UPDATE ON"
+		                 " alerts FOR EACH ROW EXECUTE FUNCTION upd_count_fn()");
+		assert_non_null(r);
+		free(r);
+		return;
+	}
+	r = raw_query(f, "CREATE TABLE upd_count (n BIGINT NOT NULL)");
+	assert_non_null(r);
+	free(r);
+	r = raw_query(f, "INSERT INTO upd_count VALUES (0)");
+	assert_non_null(r);
+	free(r);
+	r = raw_query(f, "CREATE TRIGGER upd_count_tr AFTER UPDATE ON alerts"
+	                 " BEGIN UPDATE upd_count SET n = n + 1; END");
+	assert_non_null(r);
+	free(r);
+}
+
+static int64_t raw_int(const struct fx *f, const char *sql)
+{
+	char *r = raw_query(f, sql);
+	int64_t v;
+	assert_non_null(r);
+	v = strtoll(r, NULL, 10);
+	free(r);
+	return v;
+}
+
+/* The incident's counters equal a count of its alerts. */
+static void assert_incident_counts(const struct fx *f, struct store *st, int64_t id)
+{
+	struct incident in;
+	char sql[256];
+	OK(store_incident_get(st, id, &in, &E));
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM alerts WHERE incident_id = %" PRId64, id);
+	assert_int_equal(in.total_alerts, raw_int(f, sql));
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM alerts WHERE incident_id = %" PRId64 " AND state < 4", id);
+	assert_int_equal(in.open_alerts, raw_int(f, sql));
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(DISTINCT user_id) FROM alerts WHERE incident_id = %" PRId64, id);
+	assert_int_equal(in.affected_users, raw_int(f, sql));
+	snprintf(sql, sizeof(sql),
+	         "SELECT COALESCE(max(state), -1) FROM alerts WHERE incident_id = %" PRId64
+	         " AND state < 4",
+	         id);
+	if (raw_int(f, sql) >= 0)
+		assert_int_equal(in.level, raw_int(f, sql));
+	assert_int_equal(in.open, in.open_alerts > 0 || in.total_alerts == 0);
+	incident_release(&in);
+}
+
+/* Changes of one alert that follow each other apply as one update of its row, with a
+ * history row each; a chain whose first change does not apply still applies its later
+ * changes one by one, as if applied in order. */
+static void test_change_chains(void **state)
+{
+	FX();
+	struct alert_new a[4] = {
+	    mk("failed", "c1", "bureau", 1, "u1", "g"), mk("failed", "c2", "bureau", 1, "u2", "g"),
+	    mk("failed", "c3", "bureau", 1, "u3", "g"), mk("failed", "c4", "bureau", 1, "u4", "g")};
+	struct alert_opened o[4];
+	struct alert al;
+	struct alert_event *h;
+	size_t nh;
+	bool applied[9];
+
+	OK(store_alerts_open(st, 1000, a, 4, o, &E));
+	change1(st, o[1].alert_id, ALERT_INITIATED, ALERT_P2, "escalated", true);
+	count_alert_updates(f);
+	struct alert_change c[9] = {
+	    /* c1: 0 -> 1 -> 2 -> 3, interleaved with the others */
+	    {o[0].alert_id, ALERT_INITIATED, ALERT_P2, "escalated", "validator", "p2", 5000, NULL},
+	    /* c2 is at P2: its chain's first change fails, the second applies */
+	    {o[1].alert_id, ALERT_INITIATED, ALERT_P2, "escalated", "validator", "p2", 5000, NULL},
+	    {o[0].alert_id, ALERT_P2, ALERT_P1, "escalated", "validator", "p1", 6000, NULL},
+	    {o[1].alert_id, ALERT_P2, ALERT_P1, "escalated", "validator", "p1", 6000, NULL},
+	    {o[0].alert_id, ALERT_P1, ALERT_P0, "escalated", "validator", "p0", TIME_NULL, NULL},
+	    /* c3: resolved, then opened again: the chain stops at RESOLVED */
+	    {o[2].alert_id, ALERT_INITIATED, ALERT_RESOLVED, "resolved", "resolver", NULL,
+	     TIME_NULL, "resolver"},
+	    {o[2].alert_id, ALERT_RESOLVED, ALERT_P2, "escalated", "validator", "again", 7000,
+	     NULL},
+	    /* c4: a re-arm after an escalation: one row update, one history row */
+	    {o[3].alert_id, ALERT_INITIATED, ALERT_P2, "escalated", "validator", "p2", 5000, NULL},
+	    {o[3].alert_id, ALERT_P2, ALERT_P2, NULL, NULL, NULL, 8000, NULL},
+	};
+	OK(store_alerts_change(st, 3000, c, 9, applied, &E));
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(applied[i], i != 1);
+	/* c1: one update; c2: the failed try updates nothing, then one; c3: two; c4: one */
+	assert_int_equal(raw_int(f, "SELECT n FROM upd_count"), 5);
+
+	OK(store_alert_get(st, o[0].alert_id, &al, &h, &nh, &E));
+	assert_int_equal(al.state, ALERT_P0);
+	assert_true(al.next_escalation_at == TIME_NULL);
+	assert_int_equal(nh, 4);
+	for (size_t i = 1; i < nh; i++) {
+		assert_int_equal(h[i].from_state, (int)i - 1);
+		assert_int_equal(h[i].to_state, (int)i);
+		assert_true(h[i].id > h[i - 1].id);
+	}
+	assert_string_equal(h[3].reason, "p0");
+	alert_release(&al);
+	alert_events_free(h, nh);
+
+	OK(store_alert_get(st, o[1].alert_id, &al, &h, &nh, &E));
+	assert_int_equal(al.state, ALERT_P1);
+	assert_int_equal(al.next_escalation_at, 6000);
+	assert_int_equal(nh, 3);
+	alert_release(&al);
+	alert_events_free(h, nh);
+
+	OK(store_alert_get(st, o[2].alert_id, &al, &h, &nh, &E));
+	assert_int_equal(al.state, ALERT_P2);
+	assert_int_equal(al.resolved_at, 3000); /* set when it passed RESOLVED, kept after */
+	assert_string_equal(al.resolved_by, "resolver");
+	assert_int_equal(nh, 3);
+	assert_int_equal(h[1].to_state, ALERT_RESOLVED);
+	assert_int_equal(h[2].from_state, ALERT_RESOLVED);
+	alert_release(&al);
+	alert_events_free(h, nh);
+
+	OK(store_alert_get(st, o[3].alert_id, &al, &h, &nh, &E));
+	assert_int_equal(al.state, ALERT_P2);
+	assert_int_equal(al.next_escalation_at, 8000);
+	assert_int_equal(nh, 2);
+	alert_release(&al);
+	alert_events_free(h, nh);
+	assert_incident_counts(f, st, o[0].incident_id);
+}
+
+/* The incident counters follow opens in several batches (users seen before or not, the same
+ * user twice in a batch, reopens) and changes in batches, and equal a recount throughout. */
+static void test_incident_counters(void **state)
+{
+	FX();
+	enum {
+		N = 60
+	};
+	struct alert_new a[N];
+	struct alert_opened o[N];
+	struct alert_change c[N];
+	char inst[N][16], user[N][16];
+	int64_t inc;
+	size_t nc = 0;
+
+	for (int i = 0; i < N; i++) {
+		snprintf(inst[i], sizeof(inst[i]), "n%d", i);
+		snprintf(user[i], sizeof(user[i]), "u%d", i % 7);
+		a[i] = mk("failed", inst[i], "bureau", 1, user[i], "gc");
+	}
+	/* three batches of 20: users u0..u6 recur across and within batches */
+	for (int b = 0; b < 3; b++) {
+		OK(store_alerts_open(st, 1000 + b, a + b * 20, 20, o + b * 20, &E));
+		assert_incident_counts(f, st, o[0].incident_id);
+	}
+	inc = o[0].incident_id;
+	/* escalate some, resolve some, in one batch */
+	for (int i = 0; i < N; i += 2)
+		c[nc++] = (struct alert_change){
+		    o[i].alert_id, ALERT_INITIATED, ALERT_P2, "escalated", "validator", NULL, 5000,
+		    NULL};
+	for (int i = 1; i < N; i += 3)
+		c[nc++] = (struct alert_change){o[i].alert_id, ALERT_INITIATED, ALERT_RESOLVED,
+		                                "resolved",    "resolver",      NULL,
+		                                TIME_NULL,     "resolver"};
+	OK(store_alerts_change(st, 2000, c, nc, NULL, &E));
+	assert_incident_counts(f, st, inc);
+	/* a resolved alert's key opens again: a reopen in the same incident */
+	OK(store_alerts_open(st, 3000, &a[1], 1, &o[1], &E));
+	assert_true(o[1].created && o[1].reopen_of);
+	assert_int_equal(o[1].incident_id, inc);
+	assert_incident_counts(f, st, inc);
+	/* resolve everything still open: the incident closes */
+	nc = 0;
+	for (int i = 0; i < N; i++) {
+		struct alert al;
+		OK(store_alert_get(st, o[i].alert_id, &al, NULL, NULL, &E));
+		if (al.state < ALERT_RESOLVED)
+			c[nc++] =
+			    (struct alert_change){al.id,      al.state, ALERT_RESOLVED, "resolved",
+			                          "resolver", NULL,     TIME_NULL,      "resolver"};
+		alert_release(&al);
+	}
+	OK(store_alerts_change(st, 4000, c, nc, NULL, &E));
+	assert_incident_counts(f, st, inc);
+
+	/* the new-user probe goes along alerts_user_idx, not the whole incident */
+	char *plan = raw_query(
+	    f, f->pg ? "SET enable_seqscan = off; EXPLAIN SELECT count(*) FROM (SELECT 1 FROM "
+	               "alerts WHERE user_id = 'u1' AND +incident_id = 1 LIMIT 3) x"
+	             : "EXPLAIN QUERY PLAN SELECT count(*) FROM (SELECT 1 FROM alerts WHERE "
+	               "user_id = 'u1' AND +incident_id = 1 LIMIT 3) x");
+	assert_non_null(plan);
+	if (!strstr(plan, "alerts_user_idx"))
+		fail_msg("new-user probe does not use alerts_user_idx:\n%s", plan);
+	free(plan);
+}
+
+/* The resolver's walk: pages of changed instances in (change mark, instance) order, each
+ * page at most `limit` instances, resolving between pages, until done; the sweep walks
+ * the open alerts by id. Together they find what store_alerts_recovered_since finds. */
+static void test_recovered_page(void **state)
+{
+	FX();
+	enum {
+		N = 25
+	};
+	struct step_record r[N], ok[N];
+	struct alert_new a[N];
+	struct alert_opened o[N];
+	char inst[N][16];
+	int64_t m0;
+	bool seen[N] = {false};
+	size_t pages = 0, total = 0;
+
+	for (int i = 0; i < N; i++) {
+		snprintf(inst[i], sizeof(inst[i]), "p%02d", i);
+		r[i] = rec(inst[i], inst[i], "bureau", 1, STEP_FAILED, 100, 110);
+		/* every third instance recovers; all are changed (touched) by that ingest */
+		ok[i] = i % 3 ? rec(inst[i], inst[i], "kyc", 0, STEP_SUCCESS, 90, 120)
+		              : rec(inst[i], inst[i], "bureau", 1, STEP_SUCCESS, 100, 120);
+		a[i] = mk("failed", inst[i], "bureau", 1, inst[i], "gp");
+	}
+	OK(store_steps_ingest(st, "loan", 3, r, N, NULL, &E));
+	OK(store_alerts_open(st, 500, a, N, o, &E));
+	OK(store_recovery_mark(st, "loan", &m0, &E));
+	OK(store_steps_ingest(st, "loan", 3, ok, N, NULL, &E)); /* one ingest: one mark */
+
+	struct recovery_cursor cur = {0};
+	while (!cur.done) {
+		struct alert *v;
+		size_t n;
+		struct alert_change c[N];
+		OK(store_alerts_recovered_page(st, "loan", m0, &cur, 4, &v, &n, &E));
+		assert_true(n <= 4);
+		for (size_t k = 0; k < n; k++) {
+			int i = atoi(v[k].instance_id + 1);
+			assert_int_equal(i % 3, 0);
+			assert_false(seen[i]);
+			seen[i] = true;
+			c[k] = (struct alert_change){v[k].id,    v[k].state, ALERT_RESOLVED,
+			                             "resolved", "resolver", NULL,
+			                             TIME_NULL,  "resolver"};
+		}
+		/* resolving between pages does not disturb the walk */
+		OK(store_alerts_change(st, 1000, c, n, NULL, &E));
+		total += n;
+		pages++;
+		alerts_free(v, n);
+		assert_true(pages < 100);
+	}
+	recovery_cursor_release(&cur);
+	assert_int_equal(total, (N + 2) / 3);
+	assert_true(pages >= N / 4); /* 4 instances a page, recovered or not */
+
+	/* nothing is left for the sweep; a new recovery is found by it, in id order */
+	struct step_record ok2[] = {rec(inst[1], inst[1], "bureau", 1, STEP_SUCCESS, 100, 130),
+	                            rec(inst[2], inst[2], "bureau", 1, STEP_SUCCESS, 100, 130)};
+	OK(store_steps_ingest(st, "loan", 3, ok2, 2, NULL, &E));
+	memset(&cur, 0, sizeof(cur));
+	total = 0;
+	int64_t last = 0;
+	while (!cur.done) {
+		struct alert *v;
+		size_t n;
+		OK(store_alerts_recovered_page(st, "loan", -1, &cur, 1, &v, &n, &E));
+		for (size_t k = 0; k < n; k++) {
+			assert_true(v[k].id > last);
+			last = v[k].id;
+		}
+		total += n;
+		alerts_free(v, n);
+	}
+	recovery_cursor_release(&cur);
+	assert_int_equal(total, 2);
+
+	/* a page is a range of instances_touched_idx, (touched, instance_id) included, so it
+	 * starts where the last one ended however many instances share one mark */
+	char *plan = raw_query(
+	    f, f->pg ? "SET enable_seqscan = off; EXPLAIN SELECT instance_id FROM instances"
+	               " WHERE workflow = 'loan' AND touched >= 5 AND (touched, instance_id) >"
+	               " (5, 'p07') ORDER BY touched, instance_id LIMIT 4"
+	             : "EXPLAIN QUERY PLAN SELECT instance_id FROM instances WHERE workflow ="
+	               " 'loan' AND touched >= 5 AND (touched, instance_id) > (5, 'p07')"
+	               " ORDER BY touched, instance_id LIMIT 4");
+	assert_non_null(plan);
+	if (!strstr(plan, "instances_touched_idx") ||
+	    (f->pg && !strstr(plan, "ROW(touched, instance_id) > ROW(")))
+		fail_msg("the page does not read a range of instances_touched_idx:\n%s", plan);
+	free(plan);
+}
+
 static void test_next_escalation(void **state)
 {
 	FX();
@@ -1614,6 +1916,9 @@ static void test_bulk(void **state)
 	    cmocka_unit_test_setup_teardown(test_due, setup, teardown),                     \
 	    cmocka_unit_test_setup_teardown(test_recovered, setup, teardown),               \
 	    cmocka_unit_test_setup_teardown(test_recovered_since, setup, teardown),         \
+	    cmocka_unit_test_setup_teardown(test_change_chains, setup, teardown),           \
+	    cmocka_unit_test_setup_teardown(test_incident_counters, setup, teardown),       \
+	    cmocka_unit_test_setup_teardown(test_recovered_page, setup, teardown),          \
 	    cmocka_unit_test_setup_teardown(test_next_escalation, setup, teardown),         \
 	    cmocka_unit_test_setup_teardown(test_open_by_rule, setup, teardown),            \
 	    cmocka_unit_test_setup_teardown(test_abandonable, setup, teardown),             \
