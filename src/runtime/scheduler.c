@@ -253,6 +253,7 @@ static void rt_destroy(struct rt *rt)
 	free(rt->workers);
 	pthread_cond_destroy(&rt->sched_cond);
 	pthread_cond_destroy(&rt->work_cond);
+	pthread_cond_destroy(&rt->lane_cond);
 	pthread_cond_destroy(&rt->idle_cond);
 	pthread_mutex_destroy(&rt->lock);
 	free(rt);
@@ -263,6 +264,7 @@ int rt_start(const struct rt_opts *opts, struct rt **out, struct sw_err *err)
 	static const struct rt_opts defaults;
 	struct rt *rt;
 	unsigned n;
+	bool auto_threads = false;
 	int rc = 0;
 
 	if (!opts)
@@ -273,6 +275,7 @@ int rt_start(const struct rt_opts *opts, struct rt **out, struct sw_err *err)
 	if (n == 0) {
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
 		n = cores < 2 ? 2 : cores > 64 ? 64 : (unsigned)cores;
+		auto_threads = true;
 	}
 	if (n > RT_MAX_THREADS)
 		return sw_err_set(err, "too many worker threads (%u, at most %d)", n,
@@ -281,13 +284,16 @@ int rt_start(const struct rt_opts *opts, struct rt **out, struct sw_err *err)
 	rt = xcalloc(1, sizeof(*rt));
 	rt->clock = opts->clock ? opts->clock : &clock_system;
 	rt->manual = opts->manual;
+	rt->auto_threads = auto_threads;
+	rt->min_threads = n;
 	rt->last_now = TIME_NULL;
 	pthread_mutex_init(&rt->lock, NULL);
 	rt__cond_init(&rt->sched_cond);
 	rt__cond_init(&rt->work_cond);
+	rt__cond_init(&rt->lane_cond);
 	rt__cond_init(&rt->idle_cond);
 
-	if ((rc = rt__pool_start(rt, n, err)) < 0)
+	if ((rc = rt__pool_start(rt, n, auto_threads, err)) < 0)
 		goto out;
 	if (!rt->manual) {
 		sigset_t old;
@@ -475,6 +481,10 @@ int rt_jobs_replace(struct rt *rt, const struct rt_job *jobs, size_t n, struct s
 	}
 	rt->jobs = fresh;
 	rt->n_jobs = rt->alloc_jobs = n;
+	if (rt->auto_threads && !rt->stopping)
+		rt__pool_grow(rt, n > RT_AUTO_MAX_THREADS ? RT_AUTO_MAX_THREADS
+		                  : n > rt->min_threads ? (unsigned)n
+		                                        : rt->min_threads);
 	rt->replacing = false;
 	pthread_cond_broadcast(&rt->idle_cond);
 	pthread_cond_signal(&rt->sched_cond);
@@ -513,6 +523,43 @@ int rt_kick_at(struct rt *rt, const char *name, int64_t at)
 int rt_kick(struct rt *rt, const char *name)
 {
 	return rt_kick_at(rt, name, clock_now(rt->clock));
+}
+
+size_t rt_kick_failing(struct rt *rt)
+{
+	int64_t now = clock_now(rt->clock);
+	size_t n = 0;
+
+	pthread_mutex_lock(&rt->lock);
+	for (size_t i = 0; i < rt->n_jobs; i++) {
+		struct rt_entry *e = rt->jobs[i];
+		if (!e->consecutive_failures)
+			continue;
+		if (e->state != RT_IDLE) {
+			if (!e->kicked || now < e->kick_at)
+				e->kick_at = now;
+			e->kicked = true;
+			n++;
+		} else if (e->in_heap && now < e->due) {
+			e->due = now;
+			heap_up(rt, e->heap_idx);
+			n++;
+		}
+	}
+	if (n)
+		pthread_cond_signal(&rt->sched_cond);
+	pthread_mutex_unlock(&rt->lock);
+	return n;
+}
+
+unsigned rt_threads(struct rt *rt)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&rt->lock);
+	n = rt->n_workers;
+	pthread_mutex_unlock(&rt->lock);
+	return n;
 }
 
 /* ---- driving by hand --------------------------------------------------------------------------

@@ -73,6 +73,11 @@ int64_t task_every_ms(const struct task *t)
 	return t->every_ms;
 }
 
+bool task_store_only(const struct task *t)
+{
+	return t->kind == TASK_VALIDATE || t->kind == TASK_EXPIRE;
+}
+
 void task_stats(const struct task *t, struct task_stats *out)
 {
 	*out = t->stats;

@@ -54,6 +54,8 @@ struct task *task_new(enum task_kind kind, const struct task_env *env, const voi
 void task_free(struct task *t);
 const char *task_name(const struct task *t);
 int64_t task_every_ms(const struct task *t);
+/* Whether a run reads and writes the store only, never a source (validate, expire). */
+bool task_store_only(const struct task *t);
 /* Run once at time now. 0 ok, -1 on failure (logged, health updated). */
 int task_run(struct task *t, int64_t now);
 
