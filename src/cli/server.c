@@ -167,8 +167,8 @@ static void *probe_main(void *arg)
 		} else if (down) {
 			size_t n = rt_kick_failing(s->rt);
 			down = false;
-			log_info("store reachable again: retrying the failing tasks now", "tasks=%zu",
-			         n);
+			log_info("store reachable again: retrying the failing tasks now",
+			         "tasks=%zu", n);
 		}
 		stop_sleep(s, &s->probe_stop, STORE_PROBE_MS);
 	}

@@ -65,8 +65,9 @@ struct rt {
 	pthread_t sched;
 	pthread_t *workers;
 	unsigned n_workers, alloc_workers;
-	bool auto_threads;  /* immutable: opts.threads was 0; the pool grows with the job set */
+	bool auto_threads;    /* immutable: opts.threads was 0; the pool grows with the job set */
 	unsigned min_threads; /* immutable: general workers to keep (auto: cores, at least 2) */
+	unsigned max_threads; /* immutable: auto: the most general workers */
 	bool has_lane;        /* workers[0] is the store lane */
 };
 

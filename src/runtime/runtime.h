@@ -73,7 +73,8 @@ struct rt_opts {
 	 * 2, at most RT_AUTO_MAX_THREADS; grown by rt_jobs_replace), plus the store lane.
 	 * A fixed count has no store lane: every worker takes every job. */
 	unsigned threads;
-	bool manual;                  /* no scheduler thread: the caller drives with rt_tick() */
+	unsigned max_threads; /* threads 0: cap of the auto count; 0: RT_AUTO_MAX_THREADS */
+	bool manual;          /* no scheduler thread: the caller drives with rt_tick() */
 };
 
 /* Create the runtime and start its threads, with an empty job set. opts NULL: defaults. */

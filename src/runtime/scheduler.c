@@ -285,6 +285,11 @@ int rt_start(const struct rt_opts *opts, struct rt **out, struct sw_err *err)
 	rt->clock = opts->clock ? opts->clock : &clock_system;
 	rt->manual = opts->manual;
 	rt->auto_threads = auto_threads;
+	rt->max_threads = opts->max_threads ? opts->max_threads : RT_AUTO_MAX_THREADS;
+	if (rt->max_threads > RT_MAX_THREADS)
+		rt->max_threads = RT_MAX_THREADS;
+	if (auto_threads && n > rt->max_threads)
+		n = rt->max_threads;
 	rt->min_threads = n;
 	rt->last_now = TIME_NULL;
 	pthread_mutex_init(&rt->lock, NULL);
@@ -482,7 +487,7 @@ int rt_jobs_replace(struct rt *rt, const struct rt_job *jobs, size_t n, struct s
 	rt->jobs = fresh;
 	rt->n_jobs = rt->alloc_jobs = n;
 	if (rt->auto_threads && !rt->stopping)
-		rt__pool_grow(rt, n > RT_AUTO_MAX_THREADS ? RT_AUTO_MAX_THREADS
+		rt__pool_grow(rt, n > rt->max_threads   ? rt->max_threads
 		                  : n > rt->min_threads ? (unsigned)n
 		                                        : rt->min_threads);
 	rt->replacing = false;
