@@ -4,7 +4,8 @@
  * The worker builds the task set of its own config and takes task entries from the
  * broker's stream one at a time (runtime/broker.h, cli/dist.h): it runs the named task and
  * acknowledges the entry only once the task has committed. SIGTERM/SIGINT finish the task
- * in progress and exit 0; SIGHUP reloads the file (a bad file keeps the old one).
+ * in progress and exit 0; SIGHUP reloads the file (a bad file, or one with another store
+ * or broker, keeps the old one).
  */
 #include "util/common.h"
 #include "util/log.h"
@@ -64,6 +65,19 @@ static void reload(struct taskset *ts, struct health *h, const char *path)
 		return;
 	}
 	strbuf_release(&errs);
+	/* the store and the broker apply at the next start: a worker on another store than
+	 * the scheduler's would split the service (the URLs may hold passwords: not logged) */
+	if (strcmp(cfg->store_url, ts->cfg->store_url) ||
+	    strcmp(cfg->broker_url, ts->cfg->broker_url)) {
+		log_error("reload refused: keeping the old configuration", "problem=%s",
+		          strcmp(cfg->store_url, ts->cfg->store_url)
+		              ? "'store' changed: a reload cannot move to another store (restart "
+		                "to apply it)"
+		              : "'broker' changed: a reload cannot change the broker (restart to "
+		                "apply it)");
+		config_free(cfg);
+		return;
+	}
 	taskset_release(ts);
 	taskset_build(ts, cfg, h);
 	log_info("configuration reloaded", "config=%s", path);
