@@ -45,9 +45,11 @@ free_port() {
 }
 PRIV_PG_DIRS=()
 PRIV_REDIS_PIDS=()
+FAULT_MOUNTS=()
 fault_cleanup() {
   local d p
   for p in "${SW_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for d in "${FAULT_MOUNTS[@]}"; do umount -l "$d" 2>/dev/null || true; done
   for d in "${PRIV_PG_DIRS[@]}"; do
     asuser "$PGBIN/pg_ctl" -D "$d" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
   done
@@ -196,6 +198,13 @@ check_store() {
 
 # opened_logged LOGFILE...: the sum of opened= over the 'task run' lines
 opened_logged() { cat "$@" | sed -n 's/.*msg="task run".* opened=\([0-9]*\).*/\1/p' | awk '{s += $1} END {print s + 0}'; }
+
+# skip NAME WHY: the scenario cannot run here; says so and exits 0
+skip() {
+  log "SKIPPED: $2"
+  [ -n "${FAULT_RESULTS:-}" ] && echo "RESULT|$1|-|-|-|-|skipped|$2" >>"$FAULT_RESULTS"
+  exit 0
+}
 
 # result NAME INJECTED RECOVER_MS [NOTE]: the scenario's line for the runner's table
 result() {
