@@ -50,13 +50,14 @@ struct server {
 	struct http_server *http;
 	struct api_app app;
 	/* distributed mode (cfg->broker_url at start): the scheduled jobs only enqueue, and
-	 * only while this node holds the lease; a consumer thread runs the tasks */
+	 * only while this node holds the lease; a pool of consumer threads runs the tasks */
 	char *broker_url;
 	struct broker *enq; /* for the jobs, under enq_lock */
 	pthread_mutex_t enq_lock;
 	atomic_bool leader;
 	atomic_bool dist_stop;
-	pthread_t lease_thread, consumer_thread;
+	pthread_t lease_thread;
+	struct dist_pool *pool; /* consumers: run the tasks of the stream */
 	bool dist_running;
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
@@ -232,47 +233,14 @@ static void *lease_main(void *arg)
 	return NULL;
 }
 
-/* Run the tasks of the stream with a task set of the config in force (rebuilt on reload). */
-static void *consumer_main(void *arg)
+static const struct sw_config *pool_cfg_get(void *ctx)
 {
-	struct server *s = arg;
-	struct broker *b = NULL;
-	struct sw_err err = {""};
-	const struct sw_config *cfg = NULL;
-	struct task_env env = {0};
-	struct task **tasks = NULL;
-	size_t n = 0;
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	broker_open(s->broker_url, &b, &err);
-	while (!atomic_load(&s->dist_stop)) {
-		bool changed;
-		pthread_mutex_lock(&s->lock);
-		changed = !cfg || s->gen->cfg != cfg;
-		pthread_mutex_unlock(&s->lock);
-		if (changed) {
-			for (size_t i = 0; i < n; i++)
-				task_free(tasks[i]);
-			free(tasks);
-			if (cfg)
-				server_config_put(s, cfg);
-			cfg = server_config_get(s);
-			env.cfg = cfg;
-			env.health = s->health;
-			env.rt = s->rt;
-			tasks = tasks_for_config(&env, &n);
-		}
-		if (dist_consume_one(b, broker_node_id(), tasks, n, s->clock, 1000, s->health) < 0)
-			dist_sleep(s, 1000);
-	}
-	for (size_t i = 0; i < n; i++)
-		task_free(tasks[i]);
-	free(tasks);
-	if (cfg)
-		server_config_put(s, cfg);
-	broker_close(b);
-	return NULL;
+	return server_config_get(ctx);
+}
+
+static void pool_cfg_put(void *ctx, const struct sw_config *cfg)
+{
+	server_config_put(ctx, cfg);
 }
 
 static int dist_start(struct server *s, const struct sw_config *cfg, struct sw_err *err)
@@ -287,14 +255,18 @@ static int dist_start(struct server *s, const struct sw_config *cfg, struct sw_e
 		sw_err_set(err, "cannot start the lease thread");
 		return -1;
 	}
-	if (pthread_create(&s->consumer_thread, NULL, consumer_main, s)) {
-		atomic_store(&s->dist_stop, true);
-		pthread_join(s->lease_thread, NULL);
-		sw_err_set(err, "cannot start the consumer thread");
-		return -1;
+	{
+		struct dist_pool_ops ops = {pool_cfg_get, pool_cfg_put, s};
+		unsigned n = dist_threads_for(cfg);
+		if (dist_pool_start(s->broker_url, n, &ops, s->health, s->clock, s->rt, &s->pool,
+		                    err) < 0) {
+			atomic_store(&s->dist_stop, true);
+			pthread_join(s->lease_thread, NULL);
+			return -1;
+		}
+		s->dist_running = true;
+		log_info("distributed mode", "node=%s consumers=%u", broker_node_id(), n);
 	}
-	s->dist_running = true;
-	log_info("distributed mode", "node=%s", broker_node_id());
 	return 0;
 }
 
@@ -305,7 +277,8 @@ static void dist_stop(struct server *s)
 		atomic_store(&s->dist_stop, true);
 		pthread_cond_broadcast(&s->stop_cond);
 		pthread_mutex_unlock(&s->stop_lock);
-		pthread_join(s->consumer_thread, NULL);
+		dist_pool_stop(s->pool);
+		s->pool = NULL;
 		pthread_join(s->lease_thread, NULL);
 		s->dist_running = false;
 	}
