@@ -163,7 +163,7 @@ static int64_t backoff_ms(const struct rt_entry *e)
 
 void rt__run_done(struct rt *rt, struct rt_entry *e, int rc, int64_t started, int64_t finished)
 {
-	int64_t interval, anchor, next;
+	int64_t interval, anchor, next, now;
 
 	e->state = RT_IDLE;
 	rt->n_running--;
@@ -203,6 +203,12 @@ void rt__run_done(struct rt *rt, struct rt_entry *e, int rc, int64_t started, in
 		if (e->kick_at < next)
 			next = e->kick_at > finished ? e->kick_at : finished;
 	}
+	/* never more than one interval ahead of the clock as it reads now: when it stepped
+	 * back between the run's last reading and here, next is in the old time base, and the
+	 * scheduler may already have shifted the heap (it would wait for the whole step) */
+	now = clock_now(rt->clock);
+	if (next > now + interval)
+		next = now + interval;
 	e->due = next;
 	if (!e->retired && !rt->stopping) {
 		heap_push(rt, e);
@@ -334,7 +340,10 @@ int rt_stop(struct rt *rt, int64_t timeout_ms)
 		pthread_cond_broadcast(&rt->sched_cond);
 	}
 	while (rt->n_running) {
-		if (!rt__cond_wait(&rt->idle_cond, &rt->lock, deadline)) {
+		/* a timeout is believed only once the monotonic clock says so (an interposed
+		 * pthread_cond_timedwait, as libfaketime's, may time out early) */
+		if (!rt__cond_wait(&rt->idle_cond, &rt->lock, deadline) &&
+		    time_mono_ms() >= deadline) {
 			drained = rt->n_running == 0;
 			break;
 		}

@@ -83,15 +83,32 @@ rp_init() {
   rp_start
 }
 rp_start() {
-  redis-server --bind 127.0.0.1 --port "$RP_PORT" --daemonize yes --save '' --appendonly no \
-    --dir "$T" --pidfile "$T/redis-$RP_PORT.pid" --logfile "$T/redis-$RP_PORT.log"
+  local try
+  for try in 1 2 3; do
+    redis-server --bind 127.0.0.1 --port "$RP_PORT" --daemonize yes --save '' --appendonly no \
+      --dir "$T" --pidfile "$T/redis-$RP_PORT.pid" --logfile "$T/redis-$RP_PORT.log"
+    for _ in $(seq 100); do
+      redis-cli -p "$RP_PORT" ping >/dev/null 2>&1 && [ -s "$T/redis-$RP_PORT.pid" ] && break
+      sleep 0.05
+    done
+    if [ -s "$T/redis-$RP_PORT.pid" ]; then
+      PRIV_REDIS_PIDS+=("$(cat "$T/redis-$RP_PORT.pid")")
+      return 0
+    fi
+    sleep 0.5 # the port of the last instance not free yet
+  done
+  log "cannot start redis on port $RP_PORT"; tail -5 "$T/redis-$RP_PORT.log" >&2
+  return 1
+}
+# rp_stop: shut it down, and wait until the port is closed
+rp_stop() {
+  redis-cli -p "$RP_PORT" shutdown nosave >/dev/null 2>&1 || true
   for _ in $(seq 100); do
-    redis-cli -p "$RP_PORT" ping >/dev/null 2>&1 && break
+    redis-cli -p "$RP_PORT" ping >/dev/null 2>&1 || break
     sleep 0.05
   done
-  PRIV_REDIS_PIDS+=("$(cat "$T/redis-$RP_PORT.pid")")
+  rm -f "$T/redis-$RP_PORT.pid"
 }
-rp_stop() { redis-cli -p "$RP_PORT" shutdown nosave >/dev/null 2>&1 || true; sleep 0.2; }
 rp() { redis-cli -p "$RP_PORT" "$@"; }
 
 # ---- the workload ---------------------------------------------------------------------
@@ -141,6 +158,17 @@ workflows:
       stuck_after: 1h
       abandon_after: 1d
 YAML
+}
+
+# stop_ok PID...: SIGTERM, and each exits 0 (under the ASan build: no leak at exit either)
+stop_ok() {
+  local p code
+  kill -TERM "$@" 2>/dev/null || true
+  for p in "$@"; do
+    code=0
+    wait "$p" 2>/dev/null || code=$?
+    expect_eq "$code" 0 "exit code of $p after SIGTERM"
+  done
 }
 
 # http_port LOGFILE: the port a serve listens on

@@ -9,6 +9,7 @@
 #include "runtime/signals.h"
 #include "util/timeutil.h"
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 /* ---- a job that records its runs ----------------------------------------------------------- */
@@ -997,6 +998,45 @@ static void test_kick_failing(void **state)
 	rec_destroy(&good);
 }
 
+/* A clock that reads the values of a script in turn, then the last one for ever. */
+static const int64_t step_script[] = {3600000, 3600000, 3600000, 3600000, 0};
+static atomic_int step_reads;
+
+static int64_t scripted_now(const struct sw_clock *c)
+{
+	int i = atomic_fetch_add(&step_reads, 1);
+	(void)c;
+	return step_script[i < (int)ARRAY_SIZE(step_script) ? i : (int)ARRAY_SIZE(step_script) - 1];
+}
+
+/* The wall clock steps back one hour between a run's last clock reading and its
+ * re-scheduling: the next due time follows the clock as it reads then (within one cadence),
+ * not the old time base (a watcher stalled for the whole hour under libfaketime). */
+static void test_clock_step_during_rescheduling(void **state)
+{
+	struct sw_clock clk = {scripted_now, NULL};
+	struct rt_opts opts = {.clock = &clk, .threads = 2, .manual = true};
+	struct rec r;
+	struct rt_job job = {.name = "watch", .every_ms = 1000, .run = rec_run, .arg = &r};
+	struct rt_job_stats *st;
+	struct rt *rt_;
+	struct sw_err err;
+	size_t n;
+	(void)state;
+	rec_init(&r);
+	atomic_store(&step_reads, 0);
+	if (rt_start(&opts, &rt_, &err) < 0)
+		fail_msg("rt_start: %s", err.msg);
+	set_jobs(rt_, &job, 1);            /* reads 3600000: due now */
+	assert_int_equal(rt_tick(rt_), 1); /* submit, start, finish at +1h; then 0 */
+	n = rt_stats(rt_, &st);
+	assert_in_range(st[0].next_due_at, 0, 1000);
+	rt_stats_free(st, n);
+	assert_int_equal(rt_tick(rt_), 1); /* due again at once, not in an hour */
+	rt_free(rt_);
+	rec_destroy(&r);
+}
+
 static void test_signals(void **state)
 {
 	struct sw_err err;
@@ -1060,6 +1100,7 @@ int main(void)
 	    cmocka_unit_test(test_stats_snapshot),
 	    cmocka_unit_test(test_isolation),
 	    cmocka_unit_test(test_kick_failing),
+	    cmocka_unit_test(test_clock_step_during_rescheduling),
 	    cmocka_unit_test(test_signals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

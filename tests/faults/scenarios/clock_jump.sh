@@ -42,7 +42,7 @@ expect_eq "$(sq sqlite "$STORE" "SELECT state || ':' || count(*) FROM alerts GRO
 check_store sqlite "$STORE" "$SRC" 150 0
 grep -q 'clock stepped back' "$T/serve.log" && ok "the backward step was noticed" || fail "no 'clock stepped back' line"
 log "FIGURES clock_jump forward_detect_ms=$fwd_ms back_detect_ms=$back_ms"
-kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+stop_ok "$pid"
 result clock_jump "wall clock +1 h, then -1 h (libfaketime)" "$back_ms" \
   "detection ${fwd_ms} ms after +1h, ${back_ms} ms after -1h; P2 once for all, no P1"
 finish

@@ -43,7 +43,7 @@ wait_ms 30 all_at_p0 sqlite "$STORE" >/dev/null || fail "every alert reached P0"
 check_store sqlite "$STORE" "$SRC" "$n" 0
 expect_eq "$(opened_logged "$T/serve.log")" "$n" "opened= in the log = alerts in the store, after"
 log "FIGURES disk_full alerts=$n stored_during_fault=$during recovered_ms=$rec_ms"
-kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+stop_ok "$pid"
 result disk_full "SQLite store on a full 3 MB tmpfs, $((n - 100)) failures meanwhile" "$rec_ms" \
   "all $n alerts ${rec_ms} ms after space freed; log counts = store ($during during the fault)"
 finish

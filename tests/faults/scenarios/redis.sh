@@ -44,7 +44,7 @@ wkill_ms=$(wait_ms 60 alerts_are pg "$STORE" 400) || fail "failures detected aft
 wait_ms 30 all_at_p0 pg "$STORE" >/dev/null || fail "every alert reached P0"
 check_store pg "$STORE" "$SRC" 400 0
 log "FIGURES redis outage_s=$OUTAGE restart_ms=$restart_ms flushall_ms=$flush_ms worker_kill_ms=$wkill_ms"
-kill -TERM "$spid" "$wpid"; wait "$spid" "$wpid" 2>/dev/null || true
+stop_ok "$spid" "$wpid"
 result redis "distributed mode: Redis shut down ${OUTAGE} s and restarted; FLUSHALL; kill -9 of the worker" \
   "$restart_ms" "detected ${restart_ms} ms after Redis restarted, ${flush_ms} ms after FLUSHALL, ${wkill_ms} ms after the worker kill"
 finish

@@ -54,7 +54,7 @@ wait_eq 30 "recovered instances resolved" 20 sq sqlite "$STORE" "SELECT count(*)
 wait_ms 30 all_at_p0 sqlite "$STORE" >/dev/null || fail "every open alert reached P0"
 check_store sqlite "$STORE" "$SRC" 200 20
 log "FIGURES source_faults phase_s=$PHASE down_ms=${REC[down]:--1} slow_ms=${REC[slow]:--1} errors_ms=${REC[errors]:--1}"
-kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+stop_ok "$pid"
 result source_faults "application database down, slow (pg_sleep view past statement_timeout), permission errors: ${PHASE} s each" \
   "${REC[down]:--1}" "detected after: down ${REC[down]:--1} ms, slow ${REC[slow]:--1} ms, errors ${REC[errors]:--1} ms"
 finish

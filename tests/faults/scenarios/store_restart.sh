@@ -38,7 +38,7 @@ log "FIGURES store_restart outage_s=$OUTAGE ready_ms=$ready_ms detected_ms=$det_
   || fail "ready ${ready_ms} ms after the store came back (want <= 5000)"
 wait_ms 30 all_at_p0 pg "$STORE" >/dev/null || fail "every alert reached P0"
 check_store pg "$STORE" "$SRC" 250 0
-kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+stop_ok "$pid"
 result store_restart "PostgreSQL store stopped ${OUTAGE} s (pg_ctl stop -m fast), 150 failures meanwhile" \
   "$ready_ms" "ready ${ready_ms} ms, all alerts ${det_ms} ms after pg_ctl start"
 finish
