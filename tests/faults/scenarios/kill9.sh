@@ -68,16 +68,18 @@ wait_eq 10 "the test holds the advisory lock" 1 q "$STORE" \
   "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND granted"
 add_failed "$SRC" 1001 $((1000 + N))
 start
-wait_ms 60 alerts_are pg "$STORE" $((200 + N)) >/dev/null || fail "$N alerts opened"
-wait_ms 30 waiting '%alerts%' >/dev/null && ok "validator waits mid-pass" \
+wait_ms $((60 + N / 250)) alerts_are pg "$STORE" $((200 + N)) >/dev/null || fail "$N alerts opened"
+wait_ms $((30 + N / 100)) waiting '%alerts%' >/dev/null && ok "validator waits mid-pass" \
   || fail "the validator never waited on the middle alert"
 p2_at_kill=$(sq pg "$STORE" "SELECT count(*) FROM alerts WHERE state >= 1 AND instance_id::bigint > 1000")
 kill9
-q "$STORE" "DROP TRIGGER fault_wait ON alerts; DROP FUNCTION fault_wait()"
+# release first: the killed serve's session still waits inside its UPDATE, holding its lock
+# on alerts, until it can go on and find its client gone
 unhold
+q "$STORE" "DROP TRIGGER fault_wait ON alerts; DROP FUNCTION fault_wait()"
 start
 t0=$(now_ms)
-wait_ms 120 all_at_p0 pg "$STORE" >/dev/null || fail "every alert reached P0 after the kill"
+wait_ms $((60 + N / 50)) all_at_p0 pg "$STORE" >/dev/null || fail "every alert reached P0 after the kill"
 esc_ms=$(($(now_ms) - t0))
 log "FIGURES kill9 before_commit_recovered_ms=$commit_ms mid_escalation n=$N p2_committed_at_kill=$p2_at_kill all_p0_ms=$esc_ms"
 check_store pg "$STORE" "$SRC" $((200 + N)) 0
