@@ -70,8 +70,9 @@ struct server {
 
 /* How often the store probe pings the store. */
 #define STORE_PROBE_MS 500
-/* Failure backoff cap of the store-only tasks (validate, expire): the store is all they
- * wait for, and a failed run against a store that is down costs one refused connection. */
+/* Failure backoff cap of the store-only tasks (validate, expire, resolve): the store is all
+ * they wait for, and a failed run against a store that is down costs one refused
+ * connection. */
 #define STORE_TASK_MAX_BACKOFF_MS 2000
 
 struct job_arg {

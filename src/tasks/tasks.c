@@ -6,7 +6,18 @@
 #include "tasks/tasks-int.h"
 #include "runtime/runtime.h"
 
-static const char *const kind_names[] = {"watch", "detect", "validate", "resolve", "expire"};
+static const char *const kind_names[] = {"watch",   "detect", "validate",
+                                         "resolve", "expire", "resolve"};
+
+/* The resolver follows the fastest poll, at most 1 s, so recovery is seen within one poll. */
+static int64_t resolve_every_ms(const struct sw_config *cfg)
+{
+	int64_t every = 1000;
+	for (size_t i = 0; i < cfg->n_workflows; i++)
+		if (cfg->workflows[i].poll_ms > 0 && cfg->workflows[i].poll_ms < every)
+			every = cfg->workflows[i].poll_ms;
+	return every;
+}
 
 struct task *task_new(enum task_kind kind, const struct task_env *env, const void *target)
 {
@@ -33,12 +44,16 @@ struct task *task_new(enum task_kind kind, const struct task_env *env, const voi
 	case TASK_EXPIRE:
 		t->name = xstrdup(kind_names[kind]);
 		t->component = xasprintf("task:%s", kind_names[kind]);
-		t->every_ms = kind == TASK_EXPIRE ? 10000 : 1000;
-		/* the resolver follows the fastest poll so recovery is seen within one poll */
-		for (size_t i = 0; kind == TASK_RESOLVE && i < env->cfg->n_workflows; i++)
-			if (env->cfg->workflows[i].poll_ms > 0 &&
-			    env->cfg->workflows[i].poll_ms < t->every_ms)
-				t->every_ms = env->cfg->workflows[i].poll_ms;
+		t->every_ms = kind == TASK_EXPIRE    ? 10000
+		              : kind == TASK_RESOLVE ? resolve_every_ms(env->cfg)
+		                                     : 1000;
+		break;
+	case TASK_RESOLVE_CUSTOM:
+		t->watcher = target;
+		t->name = xasprintf("resolve:%s", t->watcher->name);
+		t->component = xasprintf("watcher:%s:resolve", t->watcher->name);
+		t->every_ms = resolve_every_ms(env->cfg);
+		t->source_cfg = t->watcher->workflow->source;
 		break;
 	}
 	if (t->every_ms <= 0)
@@ -75,7 +90,8 @@ int64_t task_every_ms(const struct task *t)
 
 bool task_store_only(const struct task *t)
 {
-	return t->kind == TASK_VALIDATE || t->kind == TASK_EXPIRE;
+	return t->kind == TASK_VALIDATE || t->kind == TASK_EXPIRE ||
+	       (t->kind == TASK_RESOLVE && t->no_custom);
 }
 
 void task_stats(const struct task *t, struct task_stats *out)
@@ -167,6 +183,7 @@ int task_run(struct task *t, int64_t now)
 	case TASK_WATCH_CUSTOM: rc = task__watch_custom(t, now, &err); break;
 	case TASK_VALIDATE: rc = task__validate(t, now, &err); break;
 	case TASK_RESOLVE: rc = task__resolve(t, now, &err); break;
+	case TASK_RESOLVE_CUSTOM: rc = task__resolve_custom(t, now, &err); break;
 	case TASK_EXPIRE: rc = task__expire(t, now, &err); break;
 	default: BUG("task kind %d", (int)t->kind);
 	}
@@ -196,7 +213,7 @@ int task_run(struct task *t, int64_t now)
 struct task **tasks_for_config(const struct task_env *env, size_t *n)
 {
 	const struct sw_config *cfg = env->cfg;
-	size_t cap = cfg->n_workflows + cfg->n_watchers + 3, k = 0;
+	size_t cap = cfg->n_workflows + 2 * cfg->n_watchers + 3, k = 0;
 	struct task **v = xcalloc(cap, sizeof(*v));
 	for (size_t i = 0; i < cfg->n_workflows; i++)
 		if (cfg->workflows[i].steps_query && cfg->workflows[i].source)
@@ -204,7 +221,11 @@ struct task **tasks_for_config(const struct task_env *env, size_t *n)
 	for (size_t i = 0; i < cfg->n_watchers; i++)
 		v[k++] = task_new(TASK_WATCH_CUSTOM, env, &cfg->watchers[i]);
 	v[k++] = task_new(TASK_VALIDATE, env, NULL);
-	v[k++] = task_new(TASK_RESOLVE, env, NULL);
+	v[k] = task_new(TASK_RESOLVE, env, NULL);
+	v[k++]->no_custom = true;
+	for (size_t i = 0; i < cfg->n_watchers; i++)
+		if (cfg->watchers[i].resolve)
+			v[k++] = task_new(TASK_RESOLVE_CUSTOM, env, &cfg->watchers[i]);
 	v[k++] = task_new(TASK_EXPIRE, env, NULL);
 	*n = k;
 	return v;

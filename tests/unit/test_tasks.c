@@ -406,6 +406,60 @@ static void test_custom_watcher(void **state)
 	assert_int_equal(count_state(f, ALERT_RESOLVED), 1);
 }
 
+/* tasks_for_config gives each custom watcher's resolve query a task of its own: with that
+ * watcher's query failing, the main resolver still resolves recovered workflows, and only
+ * resolve:not_credited fails (and is reported). */
+static void test_custom_resolve_split(void **state)
+{
+	struct fx *f = *state;
+	struct task **v, *res = NULL, *custom = NULL;
+	struct health_entry *e;
+	size_t n, ne;
+	bool unhealthy = false;
+	char *sql =
+	    sqlite3_mprintf("INSERT INTO payouts VALUES (50, 'u50', %Q, 'SENT', 'hdfc')", iso(T0));
+	src_exec(f, sql);
+	sqlite3_free(sql);
+	step(f, 80, "kyc", "FAILED", "KYC_DOWN", T0, T0 + MIN, T0 + MIN);
+	run(f->detect, T0 + MIN);
+	run(f->watch, T0 + MIN);
+	assert_int_equal(count_state(f, -1), 2);
+
+	v = tasks_for_config(&f->env, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(task_name(v[i]), "resolve"))
+			res = v[i];
+		else if (!strcmp(task_name(v[i]), "resolve:not_credited"))
+			custom = v[i];
+	}
+	assert_non_null(res);
+	assert_non_null(custom);
+	assert_int_equal(task_every_ms(custom), task_every_ms(res));
+
+	/* the custom watcher's resolve query fails; the workflow recovers */
+	src_exec(f, "ALTER TABLE payouts RENAME TO payouts_gone");
+	step(f, 80, "kyc", "SUCCESS", NULL, T0, T0 + 2 * MIN, T0 + 2 * MIN);
+	run(f->watch, T0 + 2 * MIN);
+	assert_int_equal(task_run(res, T0 + 2 * MIN), 0);
+	assert_int_equal(count_state(f, ALERT_RESOLVED), 1);
+	assert_int_equal(task_run(custom, T0 + 2 * MIN), -1);
+	ne = health_snapshot(f->health, &e);
+	for (size_t i = 0; i < ne; i++)
+		if (!strcmp(e[i].name, "watcher:not_credited:resolve"))
+			unhealthy = !e[i].ok;
+	health_entries_free(e, ne);
+	assert_true(unhealthy);
+
+	/* back, and credited: the custom task resolves its alert */
+	src_exec(f, "ALTER TABLE payouts_gone RENAME TO payouts;"
+	            "UPDATE payouts SET status = 'CREDITED' WHERE application_id = 50");
+	assert_int_equal(task_run(custom, T0 + 3 * MIN), 0);
+	assert_int_equal(count_state(f, ALERT_RESOLVED), 2);
+	for (size_t i = 0; i < n; i++)
+		task_free(v[i]);
+	free(v);
+}
+
 static void test_source_error_keeps_watermark(void **state)
 {
 	struct fx *f = *state;
@@ -531,6 +585,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_resolver_incremental, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_custom_watcher, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_custom_resolve_split, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_source_error_keeps_watermark, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_wrong_columns, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rolled_back_run_logs_no_counts, setup, teardown),
