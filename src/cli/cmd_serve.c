@@ -2,7 +2,8 @@
  * cmd_serve.c - `stepwatch serve`: API, scheduler and tasks in one process.
  *
  * The main thread only waits for signals: SIGTERM/SIGINT drain running tasks and exit 0;
- * SIGHUP reloads the config file, keeping the old config running when the new one is bad.
+ * SIGHUP reloads the config file, keeping the old config running when the new one is bad or
+ * names another store or broker (those apply at the next start).
  */
 #include "util/common.h"
 #include "util/log.h"
@@ -18,7 +19,8 @@ static const char usage[] =
     "store schema first.\n"
     "\n"
     "Signals: SIGTERM or SIGINT drain running tasks and exit; SIGHUP reloads the file\n"
-    "(a bad file keeps the old configuration running and logs why).\n"
+    "(a bad file, or one naming another store or broker, keeps the old configuration\n"
+    "running and logs why).\n"
     "Logs: one logfmt line per event on stderr; STEPWATCH_LOG_LEVEL=debug|info|warn|error.\n";
 
 static void reload(struct server *srv, const char *path)
@@ -42,7 +44,7 @@ static void reload(struct server *srv, const char *path)
 	}
 	strbuf_release(&errs);
 	if (server_reload(srv, cfg, &err) < 0) {
-		log_error("reload failed: keeping the old configuration", "error=%s", err.msg);
+		log_error("reload refused: keeping the old configuration", "problem=%s", err.msg);
 		config_free(cfg);
 		return;
 	}

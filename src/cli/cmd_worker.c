@@ -2,9 +2,11 @@
  * cmd_worker.c - `stepwatch worker`: the tasks only, for distributed mode (SPEC section 6).
  *
  * The worker builds the task set of its own config and takes task entries from the
- * broker's stream one at a time (runtime/broker.h, cli/dist.h): it runs the named task and
- * acknowledges the entry only once the task has committed. SIGTERM/SIGINT finish the task
- * in progress and exit 0; SIGHUP reloads the file (a bad file keeps the old one).
+ * broker's stream on a pool of consumer threads (runtime/broker.h, cli/dist.h): each runs
+ * the named task and acknowledges the entry only once the task has committed; a task runs
+ * on one thread at a time, so a slow source holds one thread and the others go on. SIGTERM/SIGINT
+ * finish the task in progress and exit 0; SIGHUP reloads the file (a bad file, or one with another
+ * store or broker, keeps the old one).
  */
 #include "util/common.h"
 #include "util/log.h"
@@ -13,6 +15,7 @@
 #include "runtime/broker.h"
 #include "runtime/signals.h"
 #include "tasks/tasks.h"
+#include <pthread.h>
 
 static const char usage[] =
     "usage: stepwatch worker [-c stepwatch.yaml]\n"
@@ -27,35 +30,71 @@ static const char usage[] =
     "Signals: SIGTERM or SIGINT finish the running task and exit; SIGHUP reloads the file.\n"
     "Logs: one logfmt line per event on stderr; STEPWATCH_LOG_LEVEL=debug|info|warn|error.\n";
 
-struct taskset {
+/* The configs a worker has loaded, reference counted: one reference for the one in force,
+ * one per consumer task set built from it (dist_pool_ops). */
+struct wgen {
 	struct sw_config *cfg;
-	struct task_env env;
-	struct task **tasks;
-	size_t n;
+	size_t refs;
+	struct wgen *next;
 };
 
-static void taskset_build(struct taskset *ts, struct sw_config *cfg, struct health *h)
+struct wconfigs {
+	pthread_mutex_t lock;
+	struct wgen *cur, *live;
+};
+
+static const struct sw_config *wcfg_get(void *ctx)
 {
-	ts->cfg = cfg;
-	memset(&ts->env, 0, sizeof(ts->env));
-	ts->env.cfg = cfg;
-	ts->env.health = h;
-	ts->tasks = tasks_for_config(&ts->env, &ts->n);
+	struct wconfigs *w = ctx;
+	const struct sw_config *cfg;
+	pthread_mutex_lock(&w->lock);
+	w->cur->refs++;
+	cfg = w->cur->cfg;
+	pthread_mutex_unlock(&w->lock);
+	return cfg;
 }
 
-static void taskset_release(struct taskset *ts)
+static void wcfg_put(void *ctx, const struct sw_config *cfg)
 {
-	for (size_t i = 0; i < ts->n; i++)
-		task_free(ts->tasks[i]);
-	free(ts->tasks);
-	config_free(ts->cfg);
-	memset(ts, 0, sizeof(*ts));
+	struct wconfigs *w = ctx;
+	struct wgen **pp, *g = NULL;
+	pthread_mutex_lock(&w->lock);
+	for (pp = &w->live; *pp && (*pp)->cfg != cfg; pp = &(*pp)->next)
+		;
+	if (!*pp)
+		BUG("wcfg_put of a config that is not live");
+	if (!--(*pp)->refs) {
+		g = *pp;
+		*pp = g->next;
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (g) {
+		config_free(g->cfg);
+		free(g);
+	}
 }
 
-static void reload(struct taskset *ts, struct health *h, const char *path)
+/* Make cfg the config in force (taking it over) and drop the old one's reference. */
+static void wcfg_set(struct wconfigs *w, struct sw_config *cfg)
+{
+	struct wgen *g = xcalloc(1, sizeof(*g)), *old;
+	g->cfg = cfg;
+	g->refs = 1;
+	pthread_mutex_lock(&w->lock);
+	old = w->cur;
+	g->next = w->live;
+	w->live = g;
+	w->cur = g;
+	pthread_mutex_unlock(&w->lock);
+	if (old)
+		wcfg_put(w, old->cfg);
+}
+
+static void reload(struct wconfigs *w, const char *path)
 {
 	struct strbuf errs = STRBUF_INIT;
 	struct sw_config *cfg = NULL;
+	const struct sw_config *cur = w->cur->cfg; /* only this thread changes cur */
 	if (config_load(path, &cfg, &errs) < 0 || !cfg->broker_url) {
 		log_error("reload refused: keeping the old configuration", "problem=%s",
 		          cfg ? "no broker in the new file" : errs.buf);
@@ -64,8 +103,19 @@ static void reload(struct taskset *ts, struct health *h, const char *path)
 		return;
 	}
 	strbuf_release(&errs);
-	taskset_release(ts);
-	taskset_build(ts, cfg, h);
+	/* the store and the broker apply at the next start: a worker on another store than
+	 * the scheduler's would split the service (the URLs may hold passwords: not logged) */
+	if (strcmp(cfg->store_url, cur->store_url) || strcmp(cfg->broker_url, cur->broker_url)) {
+		log_error("reload refused: keeping the old configuration", "problem=%s",
+		          strcmp(cfg->store_url, cur->store_url)
+		              ? "'store' changed: a reload cannot move to another store (restart "
+		                "to apply it)"
+		              : "'broker' changed: a reload cannot change the broker (restart to "
+		                "apply it)");
+		config_free(cfg);
+		return;
+	}
+	wcfg_set(w, cfg);
 	log_info("configuration reloaded", "config=%s", path);
 }
 
@@ -75,7 +125,9 @@ int cmd_worker(int argc, char **argv)
 	struct sw_err err = {""};
 	struct broker *b = NULL;
 	struct health *h = NULL;
-	struct taskset ts = {0};
+	struct wconfigs w = {0};
+	struct dist_pool *pool = NULL;
+	unsigned threads;
 	const char *path;
 	int rc = cli_load_config(argc, argv, usage, &path, &cfg);
 	if (rc || !cfg)
@@ -103,19 +155,31 @@ int cmd_worker(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	h = health_new();
-	taskset_build(&ts, cfg, h);
-	log_info("worker started", "config=%s node=%s tasks=%zu", path, broker_node_id(), ts.n);
-	while (!signals_take_stop()) {
+	pthread_mutex_init(&w.lock, NULL);
+	threads = dist_threads_for(cfg);
+	wcfg_set(&w, cfg);
+	{
+		struct dist_pool_ops ops = {wcfg_get, wcfg_put, &w};
+		if (dist_pool_start(w.cur->cfg->broker_url, threads, &ops, h, &clock_system, NULL,
+		                    &pool, &err) < 0) {
+			log_error("cannot start", "error=%s", err.msg);
+			rc = EXIT_RUNTIME;
+		}
+	}
+	if (pool)
+		log_info("worker started", "config=%s node=%s consumers=%u", path, broker_node_id(),
+		         threads);
+	while (pool && !signals_take_stop()) {
 		if (signals_take_reload())
-			reload(&ts, h, path);
-		if (dist_consume_one(b, broker_node_id(), ts.tasks, ts.n, &clock_system, 1000, h) <
-		    0)
-			signals_wait(1000);
+			reload(&w, path);
+		signals_wait(1000);
 	}
 	log_line(LOG_INFO, "stopped");
-	taskset_release(&ts);
+	dist_pool_stop(pool);
+	wcfg_put(&w, w.cur->cfg);
+	pthread_mutex_destroy(&w.lock);
 	health_free(h);
 	broker_close(b);
 	signals_uninstall();
-	return EXIT_OK;
+	return rc ? rc : EXIT_OK;
 }

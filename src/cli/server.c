@@ -8,6 +8,13 @@
  * per API handler reading it (server_config_get/put). The last reference frees it, so a
  * reload never frees a config that a running task or request still reads. Live
  * generations are kept in a list so a config pointer finds its generation.
+ *
+ * The store and the broker are fixed at start: a reload that changes either is refused (the
+ * API, the running tasks and the other nodes would otherwise split across two of them).
+ *
+ * A store probe thread pings the store every STORE_PROBE_MS; when it sees the store come
+ * back after being unreachable, it ends the backoff of every failing job (rt_kick_failing),
+ * so the tasks, and /readyz with them, recover within about a second of the store.
  */
 #include "util/common.h"
 #include "util/log.h"
@@ -45,17 +52,30 @@ struct server {
 	struct api_app app;
 	struct notifier *notifier; /* outbox delivery lanes */
 	/* distributed mode (cfg->broker_url at start): the scheduled jobs only enqueue, and
-	 * only while this node holds the lease; a consumer thread runs the tasks */
+	 * only while this node holds the lease; a pool of consumer threads runs the tasks */
 	char *broker_url;
 	struct broker *enq; /* for the jobs, under enq_lock */
 	pthread_mutex_t enq_lock;
 	atomic_bool leader;
 	atomic_bool dist_stop;
-	pthread_t lease_thread, consumer_thread;
+	pthread_t lease_thread;
+	struct dist_pool *pool; /* consumers: run the tasks of the stream */
 	bool dist_running;
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
+	/* the store probe */
+	char *store_url;
+	atomic_bool probe_stop;
+	pthread_t probe_thread;
+	bool probe_running;
 };
+
+/* How often the store probe pings the store. */
+#define STORE_PROBE_MS 500
+/* Failure backoff cap of the store-only tasks (validate, expire, resolve): the store is all
+ * they wait for, and a failed run against a store that is down costs one refused
+ * connection. */
+#define STORE_TASK_MAX_BACKOFF_MS 2000
 
 struct job_arg {
 	struct server *srv;
@@ -101,8 +121,8 @@ static int job_run(void *arg, int64_t now)
 	return rc;
 }
 
-/* Sleep up to ms, or less when the distributed threads are told to stop. */
-static void dist_sleep(struct server *s, int64_t ms)
+/* Sleep up to ms, or less when *stop is set (and stop_cond broadcast). */
+static void stop_sleep(struct server *s, atomic_bool *stop, int64_t ms)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -113,9 +133,71 @@ static void dist_sleep(struct server *s, int64_t ms)
 		ts.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&s->stop_lock);
-	if (!atomic_load(&s->dist_stop))
+	if (!atomic_load(stop))
 		pthread_cond_timedwait(&s->stop_cond, &s->stop_lock, &ts);
 	pthread_mutex_unlock(&s->stop_lock);
+}
+
+/* Sleep up to ms, or less when the distributed threads are told to stop. */
+static void dist_sleep(struct server *s, int64_t ms)
+{
+	stop_sleep(s, &s->dist_stop, ms);
+}
+
+/* Ping the store; when it comes back after being seen unreachable, retry the failing jobs
+ * now rather than at the end of their backoff. */
+static void *probe_main(void *arg)
+{
+	struct server *s = arg;
+	struct store *st = NULL;
+	struct sw_err err = {""};
+	bool down = false;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	while (!atomic_load(&s->probe_stop)) {
+		int rc;
+		err.msg[0] = '\0';
+		if (st && store_ping(st, &err) < 0) {
+			store_close(st);
+			st = NULL;
+		}
+		rc = st ? 0 : store_open(s->store_url, &st, &err);
+		if (rc < 0) {
+			st = NULL;
+			if (!down)
+				log_warn("store unreachable", "error=%s", err.msg);
+			down = true;
+		} else if (down) {
+			size_t n = rt_kick_failing(s->rt);
+			down = false;
+			log_info("store reachable again: retrying the failing tasks now",
+			         "tasks=%zu", n);
+		}
+		stop_sleep(s, &s->probe_stop, STORE_PROBE_MS);
+	}
+	store_close(st);
+	return NULL;
+}
+
+static int probe_start(struct server *s, struct sw_err *err)
+{
+	if (pthread_create(&s->probe_thread, NULL, probe_main, s))
+		return sw_err_set(err, "cannot start the store probe thread");
+	s->probe_running = true;
+	return 0;
+}
+
+static void probe_stop(struct server *s)
+{
+	if (s->probe_running) {
+		pthread_mutex_lock(&s->stop_lock);
+		atomic_store(&s->probe_stop, true);
+		pthread_cond_broadcast(&s->stop_cond);
+		pthread_mutex_unlock(&s->stop_lock);
+		pthread_join(s->probe_thread, NULL);
+		s->probe_running = false;
+	}
 }
 
 /* Hold the lease while possible (renewed every BROKER_RENEW_MS); release it at stop. */
@@ -154,47 +236,14 @@ static void *lease_main(void *arg)
 	return NULL;
 }
 
-/* Run the tasks of the stream with a task set of the config in force (rebuilt on reload). */
-static void *consumer_main(void *arg)
+static const struct sw_config *pool_cfg_get(void *ctx)
 {
-	struct server *s = arg;
-	struct broker *b = NULL;
-	struct sw_err err = {""};
-	const struct sw_config *cfg = NULL;
-	struct task_env env = {0};
-	struct task **tasks = NULL;
-	size_t n = 0;
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	broker_open(s->broker_url, &b, &err);
-	while (!atomic_load(&s->dist_stop)) {
-		bool changed;
-		pthread_mutex_lock(&s->lock);
-		changed = !cfg || s->gen->cfg != cfg;
-		pthread_mutex_unlock(&s->lock);
-		if (changed) {
-			for (size_t i = 0; i < n; i++)
-				task_free(tasks[i]);
-			free(tasks);
-			if (cfg)
-				server_config_put(s, cfg);
-			cfg = server_config_get(s);
-			env.cfg = cfg;
-			env.health = s->health;
-			env.rt = s->rt;
-			tasks = tasks_for_config(&env, &n);
-		}
-		if (dist_consume_one(b, broker_node_id(), tasks, n, s->clock, 1000, s->health) < 0)
-			dist_sleep(s, 1000);
-	}
-	for (size_t i = 0; i < n; i++)
-		task_free(tasks[i]);
-	free(tasks);
-	if (cfg)
-		server_config_put(s, cfg);
-	broker_close(b);
-	return NULL;
+	return server_config_get(ctx);
+}
+
+static void pool_cfg_put(void *ctx, const struct sw_config *cfg)
+{
+	server_config_put(ctx, cfg);
 }
 
 static int dist_start(struct server *s, const struct sw_config *cfg, struct sw_err *err)
@@ -209,14 +258,18 @@ static int dist_start(struct server *s, const struct sw_config *cfg, struct sw_e
 		sw_err_set(err, "cannot start the lease thread");
 		return -1;
 	}
-	if (pthread_create(&s->consumer_thread, NULL, consumer_main, s)) {
-		atomic_store(&s->dist_stop, true);
-		pthread_join(s->lease_thread, NULL);
-		sw_err_set(err, "cannot start the consumer thread");
-		return -1;
+	{
+		struct dist_pool_ops ops = {pool_cfg_get, pool_cfg_put, s};
+		unsigned n = dist_threads_for(cfg);
+		if (dist_pool_start(s->broker_url, n, &ops, s->health, s->clock, s->rt, &s->pool,
+		                    err) < 0) {
+			atomic_store(&s->dist_stop, true);
+			pthread_join(s->lease_thread, NULL);
+			return -1;
+		}
+		s->dist_running = true;
+		log_info("distributed mode", "node=%s consumers=%u", broker_node_id(), n);
 	}
-	s->dist_running = true;
-	log_info("distributed mode", "node=%s", broker_node_id());
 	return 0;
 }
 
@@ -227,7 +280,8 @@ static void dist_stop(struct server *s)
 		atomic_store(&s->dist_stop, true);
 		pthread_cond_broadcast(&s->stop_cond);
 		pthread_mutex_unlock(&s->stop_lock);
-		pthread_join(s->consumer_thread, NULL);
+		dist_pool_stop(s->pool);
+		s->pool = NULL;
 		pthread_join(s->lease_thread, NULL);
 		s->dist_running = false;
 	}
@@ -292,6 +346,10 @@ static int install(struct server *s, struct generation *g, struct sw_err *err)
 		jobs[i].run = job_run;
 		jobs[i].arg = ja;
 		jobs[i].release = job_release;
+		if (task_store_only(g->tasks[i])) {
+			jobs[i].store_lane = true;
+			jobs[i].max_backoff_ms = STORE_TASK_MAX_BACKOFF_MS;
+		}
 	}
 	rc = rt_jobs_replace(s->rt, jobs, g->n_tasks, err);
 	if (rc < 0)
@@ -360,6 +418,7 @@ int server_start(struct sw_config *cfg, const struct server_opts *opts, struct s
 	pthread_cond_init(&s->stop_cond, NULL);
 	s->clock = opts && opts->clock ? opts->clock : &clock_system;
 	s->health = health_new();
+	s->store_url = xstrdup(cfg->store_url);
 	if (store_open(cfg->store_url, &st, err) < 0 || store_migrate(st, &applied, err) < 0)
 		goto fail;
 	store_close(st);
@@ -387,9 +446,11 @@ int server_start(struct sw_config *cfg, const struct server_opts *opts, struct s
 	if (!(opts && opts->no_http) && start_http(s, cfg, err) < 0)
 		goto fail_gen;
 	wipe_tokens(cfg);
-	if ((cfg->broker_url && dist_start(s, cfg, err) < 0) || install(s, g, err) < 0) {
+	if ((cfg->broker_url && dist_start(s, cfg, err) < 0) || probe_start(s, err) < 0 ||
+	    install(s, g, err) < 0) {
 		http_stop(s->http); /* drains the handlers holding g */
 		s->http = NULL;
+		probe_stop(s);
 		dist_stop(s);
 		goto fail_gen;
 	}
@@ -408,6 +469,7 @@ fail:
 	dist_free(s);
 	health_free(s->health);
 	free(s->app.store_url);
+	free(s->store_url);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->enq_lock);
 	pthread_mutex_destroy(&s->stop_lock);
@@ -416,9 +478,28 @@ fail:
 	return -1;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
 int server_reload(struct server *s, struct sw_config *newcfg, struct sw_err *err)
 {
 	struct generation *g, *old;
+	const struct sw_config *cur;
+	bool store_same, broker_same;
+	pthread_mutex_lock(&s->lock);
+	cur = s->gen->cfg;
+	store_same = same_str(cur->store_url, newcfg->store_url);
+	broker_same = same_str(cur->broker_url, newcfg->broker_url);
+	pthread_mutex_unlock(&s->lock);
+	/* the URLs may hold passwords: name the key, not the value */
+	if (!store_same)
+		return sw_err_set(err, "'store' changed: a reload cannot move to another store "
+		                       "(restart to apply it)");
+	if (!broker_same)
+		return sw_err_set(err, "'broker' changed: a reload cannot change the broker "
+		                       "(restart to apply it)");
 	wipe_tokens(newcfg);
 	g = generation_new(s, newcfg);
 	if (install(s, g, err) < 0) {
@@ -440,6 +521,7 @@ int server_stop(struct server *s, int64_t timeout_ms)
 	if (!s)
 		return 0;
 	http_stop(s->http); /* first: handlers may hold a generation */
+	probe_stop(s);      /* before the runtime goes: it kicks jobs */
 	dist_stop(s);       /* finishes the task being consumed, releases the lease */
 	rc = rt_stop(s->rt, timeout_ms);
 	notifier_free(s->notifier); /* sends in progress finish; they hold configs */
@@ -449,6 +531,7 @@ int server_stop(struct server *s, int64_t timeout_ms)
 		generation_put(s, s->gen);
 	health_free(s->health);
 	free(s->app.store_url);
+	free(s->store_url);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->enq_lock);
 	pthread_mutex_destroy(&s->stop_lock);

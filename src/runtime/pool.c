@@ -3,6 +3,11 @@
  * mutex, N threads that take one, run it without the lock, and hand the result back to the
  * scheduler (rt__run_done) to be re-scheduled.
  *
+ * The store lane (auto mode): one more worker that takes only store_lane jobs, the first
+ * such one in the FIFO, so they always have a thread even when every general worker is
+ * held by a slow source query. It waits on its own condition variable, signalled when such
+ * a job is queued; general workers take any job, store_lane ones included.
+ *
  * DESIGN: one mutex for the scheduler and the pool. Jobs run for milliseconds to seconds and
  * there are a handful of them, so the lock is taken a few times per run and never contended
  * in a way that matters; one lock makes "not queued twice", "drop on stop" and "wait until
@@ -11,10 +16,32 @@
 #include "util/common.h"
 #include "runtime/runtime-int.h"
 #include "runtime/signals.h"
+#include "util/log.h"
 
-static void *worker_main(void *arg)
+/* Locked: take the next entry this worker may run, or NULL. A general worker takes the head
+ * of the FIFO; the store lane the first store_lane entry. */
+static struct rt_entry *take(struct rt *rt, bool lane)
 {
-	struct rt *rt = arg;
+	struct rt_entry **pp = &rt->qhead, *prev = NULL, *e;
+
+	while (*pp && lane && !(*pp)->job.store_lane) {
+		prev = *pp;
+		pp = &(*pp)->qnext;
+	}
+	e = *pp;
+	if (!e)
+		return NULL;
+	*pp = e->qnext;
+	if (rt->qtail == e)
+		rt->qtail = prev;
+	e->qnext = NULL;
+	rt->n_queued--;
+	return e;
+}
+
+static void worker_loop(struct rt *rt, bool lane)
+{
+	pthread_cond_t *cond = lane ? &rt->lane_cond : &rt->work_cond;
 
 	pthread_mutex_lock(&rt->lock);
 	for (;;) {
@@ -22,16 +49,10 @@ static void *worker_main(void *arg)
 		int64_t started, finished;
 		int rc;
 
-		while (!rt->qhead && !rt->exiting)
-			pthread_cond_wait(&rt->work_cond, &rt->lock);
-		if (!rt->qhead)
+		while (!(e = take(rt, lane)) && !rt->exiting)
+			pthread_cond_wait(cond, &rt->lock);
+		if (!e)
 			break;
-		e = rt->qhead;
-		rt->qhead = e->qnext;
-		if (!rt->qhead)
-			rt->qtail = NULL;
-		e->qnext = NULL;
-		rt->n_queued--;
 		e->state = RT_RUNNING;
 		rt->n_running++;
 		started = clock_now(rt->clock);
@@ -45,25 +66,65 @@ static void *worker_main(void *arg)
 		rt__run_done(rt, e, rc, started, finished);
 	}
 	pthread_mutex_unlock(&rt->lock);
+}
+
+static void *worker_main(void *arg)
+{
+	worker_loop(arg, false);
 	return NULL;
 }
 
-int rt__pool_start(struct rt *rt, unsigned n, struct sw_err *err)
+static void *lane_main(void *arg)
+{
+	worker_loop(arg, true);
+	return NULL;
+}
+
+/* Start one more worker (locked, or before any other thread exists). */
+static int spawn(struct rt *rt, bool lane)
 {
 	sigset_t old;
-	int rc = 0;
+	int e;
 
-	rt->workers = xcalloc(n, sizeof(*rt->workers));
+	ALLOC_GROW(rt->workers, rt->n_workers + 1, rt->alloc_workers);
 	signals_block_async(&old);
-	for (rt->n_workers = 0; rt->n_workers < n; rt->n_workers++) {
-		int e = pthread_create(&rt->workers[rt->n_workers], NULL, worker_main, rt);
+	e = pthread_create(&rt->workers[rt->n_workers], NULL, lane ? lane_main : worker_main, rt);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!e)
+		rt->n_workers++;
+	return e;
+}
+
+int rt__pool_start(struct rt *rt, unsigned n, bool lane, struct sw_err *err)
+{
+	int e;
+
+	if (lane) {
+		if ((e = spawn(rt, true)))
+			return sw_err_set(err, "cannot start worker thread: %s", strerror(e));
+		rt->has_lane = true;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if ((e = spawn(rt, false)))
+			return sw_err_set(err, "cannot start worker thread: %s", strerror(e));
+	return 0;
+}
+
+void rt__pool_grow(struct rt *rt, unsigned n)
+{
+	unsigned have = rt->n_workers - (rt->has_lane ? 1 : 0);
+	unsigned before = have;
+
+	for (; have < n; have++) {
+		int e = spawn(rt, false);
 		if (e) {
-			rc = sw_err_set(err, "cannot start worker thread: %s", strerror(e));
+			log_warn("cannot start another worker thread", "threads=%u error=%s",
+			         rt->n_workers, strerror(e));
 			break;
 		}
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rc < 0 ? -1 : 0;
+	if (have > before)
+		log_debug("worker threads added", "threads=%u", rt->n_workers);
 }
 
 void rt__pool_push(struct rt *rt, struct rt_entry *e)
@@ -77,6 +138,8 @@ void rt__pool_push(struct rt *rt, struct rt_entry *e)
 	rt->qtail = e;
 	rt->n_queued++;
 	pthread_cond_signal(&rt->work_cond);
+	if (e->job.store_lane && rt->has_lane)
+		pthread_cond_signal(&rt->lane_cond);
 }
 
 void rt__pool_drop(struct rt *rt, bool all)
@@ -104,6 +167,7 @@ void rt__pool_join(struct rt *rt)
 	pthread_mutex_lock(&rt->lock);
 	rt->exiting = true;
 	pthread_cond_broadcast(&rt->work_cond);
+	pthread_cond_broadcast(&rt->lane_cond);
 	pthread_mutex_unlock(&rt->lock);
 	for (unsigned i = 0; i < rt->n_workers; i++)
 		pthread_join(rt->workers[i], NULL);

@@ -44,6 +44,7 @@ struct rt {
 	pthread_mutex_t lock;
 	pthread_cond_t sched_cond; /* scheduler: the heap or the state changed */
 	pthread_cond_t work_cond;  /* workers: queue non-empty or exiting */
+	pthread_cond_t lane_cond;  /* the store lane: a store_lane entry queued, or exiting */
 	pthread_cond_t idle_cond;  /* waiters: a run finished or was dropped */
 
 	struct rt_entry **jobs; /* the current set, registration order */
@@ -63,11 +64,19 @@ struct rt {
 	bool has_sched;
 	pthread_t sched;
 	pthread_t *workers;
-	unsigned n_workers;
+	unsigned n_workers, alloc_workers;
+	bool auto_threads;    /* immutable: opts.threads was 0; the pool grows with the job set */
+	unsigned min_threads; /* immutable: general workers to keep (auto: cores, at least 2) */
+	unsigned max_threads; /* immutable: auto: the most general workers */
+	bool has_lane;        /* workers[0] is the store lane */
 };
 
 /* pool.c */
-int rt__pool_start(struct rt *rt, unsigned n, struct sw_err *err);
+/* Start n general workers, and the store lane first when lane is true. */
+int rt__pool_start(struct rt *rt, unsigned n, bool lane, struct sw_err *err);
+/* Locked: start general workers until there are n (the store lane not counted); a failure
+ * to start one is logged and leaves the pool as it is. */
+void rt__pool_grow(struct rt *rt, unsigned n);
 /* Locked: append e (IDLE, not in the heap) to the FIFO and wake a worker. */
 void rt__pool_push(struct rt *rt, struct rt_entry *e);
 /* Locked: remove queued entries (all of them, or only retired ones); they become IDLE. */

@@ -9,7 +9,12 @@
  *    more as soon as it finishes (next = max(due + every, finish));
  *  - failure backoff: run() < 0 re-schedules the job after every * 2^k (k consecutive
  *    failures), capped at max_backoff_ms (default: 10 * every, at most 60 s, at least every);
- *    the first success resets it;
+ *    the first success resets it; rt_kick_failing() ends every backoff at once (the
+ *    dependency they failed on came back);
+ *  - isolation: with opts.threads 0 the pool has a worker for every job (at least one per
+ *    core, at most RT_AUTO_MAX_THREADS), so a job stuck in a slow query never waits for, nor
+ *    holds up, another; and one more worker, the store lane, runs only store_lane jobs, so
+ *    those are never delayed even when the jobs outnumber the cap;
  *  - graceful stop: rt_stop() starts nothing new, waits for running jobs, joins the threads;
  *  - reload: rt_jobs_replace() swaps the whole job set; old runs finish with their old args,
  *    then the new set starts. No old and new job of the same name ever run together.
@@ -54,12 +59,22 @@ struct rt_job {
 	void *arg;
 	void (*release)(void *arg); /* optional, see above */
 	int64_t max_backoff_ms;     /* 0: default cap (see top of file) */
+	/* The run is bounded by the store alone (no source query): it may run on the store
+	 * lane, a worker that takes nothing else (validator, resolver, expirer, notify planner). */
+	bool store_lane;
 };
+
+/* The most workers opts.threads 0 starts (the store lane not counted). */
+#define RT_AUTO_MAX_THREADS 128
 
 struct rt_opts {
 	const struct sw_clock *clock; /* NULL: clock_system; must outlive the runtime */
-	unsigned threads;             /* workers; 0: number of cores, at least 2 */
-	bool manual;                  /* no scheduler thread: the caller drives with rt_tick() */
+	/* workers; 0: auto: one per job of the set in force (at least one per core, at least
+	 * 2, at most RT_AUTO_MAX_THREADS; grown by rt_jobs_replace), plus the store lane.
+	 * A fixed count has no store lane: every worker takes every job. */
+	unsigned threads;
+	unsigned max_threads; /* threads 0: cap of the auto count; 0: RT_AUTO_MAX_THREADS */
+	bool manual;          /* no scheduler thread: the caller drives with rt_tick() */
 };
 
 /* Create the runtime and start its threads, with an empty job set. opts NULL: defaults. */
@@ -84,6 +99,14 @@ int rt_kick(struct rt *rt, const char *name);
  * later. While it runs, the earliest such time applies when the run finishes (at the
  * finish if that is already past), so a job may schedule its own next run. -1: no job. */
 int rt_kick_at(struct rt *rt, const char *name, int64_t at);
+
+/* Make every job that is backing off after failures due now (each after its current run,
+ * if running). For when a shared dependency (the store) is seen back: the jobs that failed
+ * on it recover at once instead of at the end of their backoff. Returns how many. */
+size_t rt_kick_failing(struct rt *rt);
+
+/* The number of worker threads (the store lane included). */
+unsigned rt_threads(struct rt *rt);
 
 /* ---- driving time by hand (opts.manual; usable, but rarely useful, in real mode) --------- */
 

@@ -163,7 +163,7 @@ static int64_t backoff_ms(const struct rt_entry *e)
 
 void rt__run_done(struct rt *rt, struct rt_entry *e, int rc, int64_t started, int64_t finished)
 {
-	int64_t interval, anchor, next;
+	int64_t interval, anchor, next, now;
 
 	e->state = RT_IDLE;
 	rt->n_running--;
@@ -203,6 +203,12 @@ void rt__run_done(struct rt *rt, struct rt_entry *e, int rc, int64_t started, in
 		if (e->kick_at < next)
 			next = e->kick_at > finished ? e->kick_at : finished;
 	}
+	/* never more than one interval ahead of the clock as it reads now: when it stepped
+	 * back between the run's last reading and here, next is in the old time base, and the
+	 * scheduler may already have shifted the heap (it would wait for the whole step) */
+	now = clock_now(rt->clock);
+	if (next > now + interval)
+		next = now + interval;
 	e->due = next;
 	if (!e->retired && !rt->stopping) {
 		heap_push(rt, e);
@@ -253,6 +259,7 @@ static void rt_destroy(struct rt *rt)
 	free(rt->workers);
 	pthread_cond_destroy(&rt->sched_cond);
 	pthread_cond_destroy(&rt->work_cond);
+	pthread_cond_destroy(&rt->lane_cond);
 	pthread_cond_destroy(&rt->idle_cond);
 	pthread_mutex_destroy(&rt->lock);
 	free(rt);
@@ -263,6 +270,7 @@ int rt_start(const struct rt_opts *opts, struct rt **out, struct sw_err *err)
 	static const struct rt_opts defaults;
 	struct rt *rt;
 	unsigned n;
+	bool auto_threads = false;
 	int rc = 0;
 
 	if (!opts)
@@ -273,6 +281,7 @@ int rt_start(const struct rt_opts *opts, struct rt **out, struct sw_err *err)
 	if (n == 0) {
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
 		n = cores < 2 ? 2 : cores > 64 ? 64 : (unsigned)cores;
+		auto_threads = true;
 	}
 	if (n > RT_MAX_THREADS)
 		return sw_err_set(err, "too many worker threads (%u, at most %d)", n,
@@ -281,13 +290,21 @@ int rt_start(const struct rt_opts *opts, struct rt **out, struct sw_err *err)
 	rt = xcalloc(1, sizeof(*rt));
 	rt->clock = opts->clock ? opts->clock : &clock_system;
 	rt->manual = opts->manual;
+	rt->auto_threads = auto_threads;
+	rt->max_threads = opts->max_threads ? opts->max_threads : RT_AUTO_MAX_THREADS;
+	if (rt->max_threads > RT_MAX_THREADS)
+		rt->max_threads = RT_MAX_THREADS;
+	if (auto_threads && n > rt->max_threads)
+		n = rt->max_threads;
+	rt->min_threads = n;
 	rt->last_now = TIME_NULL;
 	pthread_mutex_init(&rt->lock, NULL);
 	rt__cond_init(&rt->sched_cond);
 	rt__cond_init(&rt->work_cond);
+	rt__cond_init(&rt->lane_cond);
 	rt__cond_init(&rt->idle_cond);
 
-	if ((rc = rt__pool_start(rt, n, err)) < 0)
+	if ((rc = rt__pool_start(rt, n, auto_threads, err)) < 0)
 		goto out;
 	if (!rt->manual) {
 		sigset_t old;
@@ -323,7 +340,10 @@ int rt_stop(struct rt *rt, int64_t timeout_ms)
 		pthread_cond_broadcast(&rt->sched_cond);
 	}
 	while (rt->n_running) {
-		if (!rt__cond_wait(&rt->idle_cond, &rt->lock, deadline)) {
+		/* a timeout is believed only once the monotonic clock says so (an interposed
+		 * pthread_cond_timedwait, as libfaketime's, may time out early) */
+		if (!rt__cond_wait(&rt->idle_cond, &rt->lock, deadline) &&
+		    time_mono_ms() >= deadline) {
 			drained = rt->n_running == 0;
 			break;
 		}
@@ -475,6 +495,10 @@ int rt_jobs_replace(struct rt *rt, const struct rt_job *jobs, size_t n, struct s
 	}
 	rt->jobs = fresh;
 	rt->n_jobs = rt->alloc_jobs = n;
+	if (rt->auto_threads && !rt->stopping)
+		rt__pool_grow(rt, n > rt->max_threads   ? rt->max_threads
+		                  : n > rt->min_threads ? (unsigned)n
+		                                        : rt->min_threads);
 	rt->replacing = false;
 	pthread_cond_broadcast(&rt->idle_cond);
 	pthread_cond_signal(&rt->sched_cond);
@@ -513,6 +537,43 @@ int rt_kick_at(struct rt *rt, const char *name, int64_t at)
 int rt_kick(struct rt *rt, const char *name)
 {
 	return rt_kick_at(rt, name, clock_now(rt->clock));
+}
+
+size_t rt_kick_failing(struct rt *rt)
+{
+	int64_t now = clock_now(rt->clock);
+	size_t n = 0;
+
+	pthread_mutex_lock(&rt->lock);
+	for (size_t i = 0; i < rt->n_jobs; i++) {
+		struct rt_entry *e = rt->jobs[i];
+		if (!e->consecutive_failures)
+			continue;
+		if (e->state != RT_IDLE) {
+			if (!e->kicked || now < e->kick_at)
+				e->kick_at = now;
+			e->kicked = true;
+			n++;
+		} else if (e->in_heap && now < e->due) {
+			e->due = now;
+			heap_up(rt, e->heap_idx);
+			n++;
+		}
+	}
+	if (n)
+		pthread_cond_signal(&rt->sched_cond);
+	pthread_mutex_unlock(&rt->lock);
+	return n;
+}
+
+unsigned rt_threads(struct rt *rt)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&rt->lock);
+	n = rt->n_workers;
+	pthread_mutex_unlock(&rt->lock);
+	return n;
 }
 
 /* ---- driving by hand --------------------------------------------------------------------------

@@ -13,6 +13,9 @@
  * page by page in the order of an index, so each page costs its own size.
  * The first run, and one every FULL_SWEEP_MS, checks every open alert: a safety net for
  * anything that changes an instance without an ingest.
+ *
+ * In serve and worker each custom watcher's resolve query is a task of its own
+ * (resolve:<watcher>, task__resolve_custom), so a slow source delays only its watcher.
  */
 #include "util/common.h"
 #include "util/log.h"
@@ -131,7 +134,7 @@ int task__resolve(struct task *t, int64_t now, struct sw_err *err)
 	}
 	if (sweep)
 		t->last_sweep = now;
-	for (size_t i = 0; i < cfg->n_watchers; i++) {
+	for (size_t i = 0; !t->no_custom && i < cfg->n_watchers; i++) {
 		const struct sw_watcher *w = &cfg->watchers[i];
 		struct sw_err werr = {""};
 		char comp[256];
@@ -153,4 +156,13 @@ int task__resolve(struct task *t, int64_t now, struct sw_err *err)
 		}
 	}
 	return rc;
+}
+
+/* One custom watcher's resolve query, as a task of its own (tasks_for_config): a failure
+ * is this task's (its component is watcher:<name>:resolve), backed off on its own. */
+int task__resolve_custom(struct task *t, int64_t now, struct sw_err *err)
+{
+	if (task__store(t, now, err) < 0)
+		return -1;
+	return resolve_custom(t, now, t->watcher, err);
 }

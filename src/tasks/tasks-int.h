@@ -30,7 +30,8 @@ struct task {
 	 * -1 until the first. last_sweep: when every open alert was last checked. */
 	int64_t *marks;
 	int64_t last_sweep;
-	bool ingested; /* watch_steps: this run committed new step records */
+	bool ingested;  /* watch_steps: this run committed new step records */
+	bool no_custom; /* resolve: leave the custom watchers to their resolve_custom tasks */
 };
 
 /* Open (or reuse) the store connection; on failure the component is marked unhealthy. */
@@ -48,6 +49,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err);
 int task__watch_custom(struct task *t, int64_t now, struct sw_err *err);
 int task__validate(struct task *t, int64_t now, struct sw_err *err);
 int task__resolve(struct task *t, int64_t now, struct sw_err *err);
+int task__resolve_custom(struct task *t, int64_t now, struct sw_err *err);
 int task__expire(struct task *t, int64_t now, struct sw_err *err);
 int task__recover(struct task *t, int64_t now, struct sw_err *err);
 int task__notify(struct task *t, int64_t now, struct sw_err *err);

@@ -10,7 +10,17 @@
 #endif
 
 static const char *const kind_names[] = {"watch",  "detect",  "validate", "resolve",
-                                         "expire", "recover", "notify"};
+                                         "expire", "recover", "notify",   "resolve"};
+
+/* The resolver follows the fastest poll, at most 1 s, so recovery is seen within one poll. */
+static int64_t resolve_every_ms(const struct sw_config *cfg)
+{
+	int64_t every = 1000;
+	for (size_t i = 0; i < cfg->n_workflows; i++)
+		if (cfg->workflows[i].poll_ms > 0 && cfg->workflows[i].poll_ms < every)
+			every = cfg->workflows[i].poll_ms;
+	return every;
+}
 
 struct task *task_new(enum task_kind kind, const struct task_env *env, const void *target)
 {
@@ -39,12 +49,16 @@ struct task *task_new(enum task_kind kind, const struct task_env *env, const voi
 	case TASK_NOTIFY:
 		t->name = xstrdup(kind_names[kind]);
 		t->component = xasprintf("task:%s", kind_names[kind]);
-		t->every_ms = kind == TASK_EXPIRE ? 10000 : 1000;
-		/* the resolver follows the fastest poll so recovery is seen within one poll */
-		for (size_t i = 0; kind == TASK_RESOLVE && i < env->cfg->n_workflows; i++)
-			if (env->cfg->workflows[i].poll_ms > 0 &&
-			    env->cfg->workflows[i].poll_ms < t->every_ms)
-				t->every_ms = env->cfg->workflows[i].poll_ms;
+		t->every_ms = kind == TASK_EXPIRE    ? 10000
+		              : kind == TASK_RESOLVE ? resolve_every_ms(env->cfg)
+		                                     : 1000;
+		break;
+	case TASK_RESOLVE_CUSTOM:
+		t->watcher = target;
+		t->name = xasprintf("resolve:%s", t->watcher->name);
+		t->component = xasprintf("watcher:%s:resolve", t->watcher->name);
+		t->every_ms = resolve_every_ms(env->cfg);
+		t->source_cfg = t->watcher->workflow->source;
 		break;
 	}
 	if (t->every_ms <= 0)
@@ -77,6 +91,12 @@ const char *task_name(const struct task *t)
 int64_t task_every_ms(const struct task *t)
 {
 	return t->every_ms;
+}
+
+bool task_store_only(const struct task *t)
+{
+	return t->kind == TASK_VALIDATE || t->kind == TASK_EXPIRE || t->kind == TASK_NOTIFY ||
+	       (t->kind == TASK_RESOLVE && t->no_custom);
 }
 
 void task_stats(const struct task *t, struct task_stats *out)
@@ -168,6 +188,7 @@ int task_run(struct task *t, int64_t now)
 	case TASK_WATCH_CUSTOM: rc = task__watch_custom(t, now, &err); break;
 	case TASK_VALIDATE: rc = task__validate(t, now, &err); break;
 	case TASK_RESOLVE: rc = task__resolve(t, now, &err); break;
+	case TASK_RESOLVE_CUSTOM: rc = task__resolve_custom(t, now, &err); break;
 	case TASK_EXPIRE: rc = task__expire(t, now, &err); break;
 	case TASK_RECOVER: rc = task__recover(t, now, &err); break;
 	case TASK_NOTIFY: rc = task__notify(t, now, &err); break;
@@ -223,7 +244,7 @@ static bool tasks__any_recover(const struct sw_config *cfg)
 struct task **tasks_for_config(const struct task_env *env, size_t *n)
 {
 	const struct sw_config *cfg = env->cfg;
-	size_t cap = cfg->n_workflows + cfg->n_watchers + 5, k = 0;
+	size_t cap = cfg->n_workflows + 2 * cfg->n_watchers + 5, k = 0;
 	struct task **v = xcalloc(cap, sizeof(*v));
 	for (size_t i = 0; i < cfg->n_workflows; i++)
 		if (cfg->workflows[i].steps_query && cfg->workflows[i].source)
@@ -231,7 +252,11 @@ struct task **tasks_for_config(const struct task_env *env, size_t *n)
 	for (size_t i = 0; i < cfg->n_watchers; i++)
 		v[k++] = task_new(TASK_WATCH_CUSTOM, env, &cfg->watchers[i]);
 	v[k++] = task_new(TASK_VALIDATE, env, NULL);
-	v[k++] = task_new(TASK_RESOLVE, env, NULL);
+	v[k] = task_new(TASK_RESOLVE, env, NULL);
+	v[k++]->no_custom = true;
+	for (size_t i = 0; i < cfg->n_watchers; i++)
+		if (cfg->watchers[i].resolve)
+			v[k++] = task_new(TASK_RESOLVE_CUSTOM, env, &cfg->watchers[i]);
 	v[k++] = task_new(TASK_EXPIRE, env, NULL);
 	if (tasks__any_recover(cfg))
 		v[k++] = task_new(TASK_RECOVER, env, NULL);

@@ -10,6 +10,8 @@
  *	validate      escalate due alerts by SLA (reads only due alerts, by index)
  *	resolve       resolve alerts whose workflow recovered (step records), or whose custom
  *	              watcher's `resolve` query returns a row
+ *	resolve:<w>   (tasks_for_config) one per custom watcher with a `resolve` query, at the
+ *	              resolver's cadence: that query alone, on that watcher's source
  *	expire        ABANDONED after abandon_after without progress of the instance
  *	recover       for open alerts of steps with `recover`: call the application's retry
  *	              endpoint, up to max_attempts with backoff (only when some step has it)
@@ -35,7 +37,8 @@ enum task_kind {
 	TASK_RESOLVE,
 	TASK_EXPIRE,
 	TASK_RECOVER,
-	TASK_NOTIFY
+	TASK_NOTIFY,
+	TASK_RESOLVE_CUSTOM
 };
 
 struct rt;
@@ -57,12 +60,18 @@ struct task_env {
 
 struct task;
 
-/* target: the struct sw_workflow (watch_steps) or struct sw_watcher (watch_custom); NULL
- * for the others. */
+/* target: the struct sw_workflow (watch_steps) or struct sw_watcher (watch_custom,
+ * resolve_custom); NULL for the others. A resolve task built here runs the custom watchers'
+ * resolve queries too; tasks_for_config() gives each its own resolve_custom task instead
+ * ("resolve:<watcher>"), so a slow source behind one watcher delays only that watcher's
+ * resolution. */
 struct task *task_new(enum task_kind kind, const struct task_env *env, const void *target);
 void task_free(struct task *t);
 const char *task_name(const struct task *t);
 int64_t task_every_ms(const struct task *t);
+/* Whether a run reads and writes the store only, never a source (validate, expire, notify,
+ * the resolve task of tasks_for_config, whose custom queries are tasks of their own). */
+bool task_store_only(const struct task *t);
 /* Run once at time now. 0 ok, -1 on failure (logged, health updated). */
 int task_run(struct task *t, int64_t now);
 

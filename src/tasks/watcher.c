@@ -501,13 +501,14 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		in_tx = 1;
 		if (tasks_ingest(t->store, wf, todo, ntodo, now, &opened, err) < 0)
 			goto out;
-		t->stats.alerts_opened += (int64_t)opened;
 		if ((wm == TIME_NULL || max_updated > wm) &&
 		    store_watermark_set(t->store, wmkey, max_updated, max_raw, err) < 0)
 			goto out;
 		if (store_tx_commit(t->store, err) < 0)
 			goto out;
 		in_tx = 0;
+		/* counted (and logged) only once committed: a rolled-back run opened nothing */
+		t->stats.alerts_opened += (int64_t)opened;
 		t->ingested = ntodo > 0;
 	}
 	seen_replace(t, keys, nrecs);

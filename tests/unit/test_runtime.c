@@ -9,6 +9,7 @@
 #include "runtime/signals.h"
 #include "util/timeutil.h"
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 /* ---- a job that records its runs ----------------------------------------------------------- */
@@ -861,6 +862,181 @@ static void *send_hup_later(void *arg)
 	return NULL;
 }
 
+/* Wait (real time, bounded) until r has run n times; false on timeout. */
+static bool rec_wait_count(struct rec *r, int n, int64_t timeout_ms)
+{
+	int64_t t0 = time_mono_ms();
+	while (rec_count(r) < n && time_mono_ms() - t0 < timeout_ms)
+		sleep_ms(2);
+	return rec_count(r) >= n;
+}
+
+/* Jobs stuck in slow runs (a source query running into its timeout) never delay the
+ * others: in auto mode every job has a worker, and the store lane runs store_lane jobs even
+ * when the jobs outnumber the cap. With one thread per core, the healthy jobs waited. */
+static void test_isolation(void **state)
+{
+	struct fixture f;
+	struct rec slow[3], healthy, validate;
+	struct rt_job jobs[5];
+	struct rt_opts opts = {0};
+	struct sw_err err;
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		static const char *const names[] = {"slow_a", "slow_b", "slow_c"};
+		rec_init(&slow[i]);
+		slow[i].use_gate = true;
+		jobs[i] = (struct rt_job){
+		    .name = names[i], .every_ms = 100, .run = rec_run, .arg = &slow[i]};
+	}
+	rec_init(&healthy);
+	rec_init(&validate);
+	jobs[3] =
+	    (struct rt_job){.name = "healthy", .every_ms = 100, .run = rec_run, .arg = &healthy};
+	jobs[4] = (struct rt_job){.name = "validate",
+	                          .every_ms = 100,
+	                          .run = rec_run,
+	                          .arg = &validate,
+	                          .store_lane = true};
+
+	/* no cap to speak of: a worker per job, plus the store lane */
+	f.now = 0;
+	f.clock.now_ms = clock_manual_now;
+	f.clock.data = &f.now;
+	opts.clock = &f.clock;
+	opts.manual = true;
+	if (rt_start(&opts, &f.rt, &err) < 0)
+		fail_msg("rt_start: %s", err.msg);
+	set_jobs(f.rt, jobs, 5);
+	assert_true(rt_threads(f.rt) >= 6);
+	assert_int_equal(rt_submit_due(f.rt), 5);
+	for (int i = 0; i < 3; i++)
+		rec_wait_started(&slow[i]);
+	assert_true(rec_wait_count(&healthy, 1, 5000));
+	assert_true(rec_wait_count(&validate, 1, 5000));
+	for (int i = 0; i < 3; i++)
+		rec_open(&slow[i]);
+	rt_wait_idle(f.rt);
+	rt_free(f.rt);
+
+	/* capped at 3 general workers, all held by the slow jobs: the store lane still runs
+	 * the validator; the healthy job waits for a general worker */
+	for (int i = 0; i < 3; i++) {
+		rec_destroy(&slow[i]);
+		rec_init(&slow[i]);
+		slow[i].use_gate = true;
+	}
+	rec_destroy(&healthy);
+	rec_init(&healthy);
+	rec_destroy(&validate);
+	rec_init(&validate);
+	opts.max_threads = 3;
+	if (rt_start(&opts, &f.rt, &err) < 0)
+		fail_msg("rt_start: %s", err.msg);
+	set_jobs(f.rt, jobs, 5);
+	assert_int_equal(rt_threads(f.rt), 4);
+	assert_int_equal(rt_submit_due(f.rt), 5);
+	for (int i = 0; i < 3; i++)
+		rec_wait_started(&slow[i]);
+	assert_true(rec_wait_count(&validate, 1, 5000));
+	sleep_ms(50);
+	assert_int_equal(rec_count(&healthy), 0);
+	for (int i = 0; i < 3; i++)
+		rec_open(&slow[i]);
+	rt_wait_idle(f.rt);
+	assert_int_equal(rec_count(&healthy), 1);
+	rt_free(f.rt);
+
+	/* a fixed thread count has no store lane */
+	fixture_start(&f, 2);
+	set_jobs(f.rt, jobs, 5);
+	assert_int_equal(rt_threads(f.rt), 2);
+	rt_free(f.rt);
+	for (int i = 0; i < 3; i++)
+		rec_destroy(&slow[i]);
+	rec_destroy(&healthy);
+	rec_destroy(&validate);
+}
+
+/* rt_kick_failing: the jobs backing off after failures are due now; the others keep
+ * their slot. */
+static void test_kick_failing(void **state)
+{
+	struct fixture f;
+	struct rec bad, good;
+	struct rt_job jobs[] = {
+	    {.name = "bad", .every_ms = 1000, .run = rec_run, .arg = &bad},
+	    {.name = "good", .every_ms = 1000, .run = rec_run, .arg = &good},
+	};
+	struct rt_job_stats *st;
+	size_t n;
+	(void)state;
+	rec_init(&bad);
+	rec_init(&good);
+	bad.fail_mask = 0x3; /* runs 0-1 fail */
+	fixture_start(&f, 2);
+	set_jobs(f.rt, jobs, 2);
+	assert_int_equal(rt_tick(f.rt), 2); /* t=0: bad fails, retry at 2000 */
+	f.now = 1000;
+	assert_int_equal(rt_tick(f.rt), 1);
+	f.now = 2000;
+	assert_int_equal(rt_tick(f.rt), 2); /* bad fails again: retry at 6000 */
+	f.now = 3000;
+	assert_int_equal(rt_tick(f.rt), 1);
+	f.now = 3500;
+	assert_int_equal(rt_tick(f.rt), 0);
+	assert_int_equal(rt_kick_failing(f.rt), 1);
+	assert_int_equal(rt_tick(f.rt), 1);
+	assert_int_equal(rec_count(&bad), 3);
+	n = rt_stats(f.rt, &st);
+	assert_int_equal(find_stats(st, n, "bad")->consecutive_failures, 0);
+	assert_int_equal(find_stats(st, n, "good")->next_due_at, 4000);
+	rt_stats_free(st, n);
+	assert_int_equal(rt_kick_failing(f.rt), 0);
+	rt_free(f.rt);
+	rec_destroy(&bad);
+	rec_destroy(&good);
+}
+
+/* A clock that reads the values of a script in turn, then the last one for ever. */
+static const int64_t step_script[] = {3600000, 3600000, 3600000, 3600000, 0};
+static atomic_int step_reads;
+
+static int64_t scripted_now(const struct sw_clock *c)
+{
+	int i = atomic_fetch_add(&step_reads, 1);
+	(void)c;
+	return step_script[i < (int)ARRAY_SIZE(step_script) ? i : (int)ARRAY_SIZE(step_script) - 1];
+}
+
+/* The wall clock steps back one hour between a run's last clock reading and its
+ * re-scheduling: the next due time follows the clock as it reads then (within one cadence),
+ * not the old time base (a watcher stalled for the whole hour under libfaketime). */
+static void test_clock_step_during_rescheduling(void **state)
+{
+	struct sw_clock clk = {scripted_now, NULL};
+	struct rt_opts opts = {.clock = &clk, .threads = 2, .manual = true};
+	struct rec r;
+	struct rt_job job = {.name = "watch", .every_ms = 1000, .run = rec_run, .arg = &r};
+	struct rt_job_stats *st;
+	struct rt *rt_;
+	struct sw_err err;
+	size_t n;
+	(void)state;
+	rec_init(&r);
+	atomic_store(&step_reads, 0);
+	if (rt_start(&opts, &rt_, &err) < 0)
+		fail_msg("rt_start: %s", err.msg);
+	set_jobs(rt_, &job, 1);            /* reads 3600000: due now */
+	assert_int_equal(rt_tick(rt_), 1); /* submit, start, finish at +1h; then 0 */
+	n = rt_stats(rt_, &st);
+	assert_in_range(st[0].next_due_at, 0, 1000);
+	rt_stats_free(st, n);
+	assert_int_equal(rt_tick(rt_), 1); /* due again at once, not in an hour */
+	rt_free(rt_);
+	rec_destroy(&r);
+}
+
 static void test_signals(void **state)
 {
 	struct sw_err err;
@@ -922,6 +1098,9 @@ int main(void)
 	    cmocka_unit_test(test_kick_at),
 	    cmocka_unit_test(test_clock_steps),
 	    cmocka_unit_test(test_stats_snapshot),
+	    cmocka_unit_test(test_isolation),
+	    cmocka_unit_test(test_kick_failing),
+	    cmocka_unit_test(test_clock_step_during_rescheduling),
 	    cmocka_unit_test(test_signals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

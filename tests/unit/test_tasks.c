@@ -9,6 +9,8 @@
 #include "store/store.h"
 #include "tasks/tasks.h"
 #include <sqlite3.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #define MIN (60 * 1000LL)
 #define T0  1767225600000LL /* 2026-01-01T00:00:00Z */
@@ -404,6 +406,60 @@ static void test_custom_watcher(void **state)
 	assert_int_equal(count_state(f, ALERT_RESOLVED), 1);
 }
 
+/* tasks_for_config gives each custom watcher's resolve query a task of its own: with that
+ * watcher's query failing, the main resolver still resolves recovered workflows, and only
+ * resolve:not_credited fails (and is reported). */
+static void test_custom_resolve_split(void **state)
+{
+	struct fx *f = *state;
+	struct task **v, *res = NULL, *custom = NULL;
+	struct health_entry *e;
+	size_t n, ne;
+	bool unhealthy = false;
+	char *sql =
+	    sqlite3_mprintf("INSERT INTO payouts VALUES (50, 'u50', %Q, 'SENT', 'hdfc')", iso(T0));
+	src_exec(f, sql);
+	sqlite3_free(sql);
+	step(f, 80, "kyc", "FAILED", "KYC_DOWN", T0, T0 + MIN, T0 + MIN);
+	run(f->detect, T0 + MIN);
+	run(f->watch, T0 + MIN);
+	assert_int_equal(count_state(f, -1), 2);
+
+	v = tasks_for_config(&f->env, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(task_name(v[i]), "resolve"))
+			res = v[i];
+		else if (!strcmp(task_name(v[i]), "resolve:not_credited"))
+			custom = v[i];
+	}
+	assert_non_null(res);
+	assert_non_null(custom);
+	assert_int_equal(task_every_ms(custom), task_every_ms(res));
+
+	/* the custom watcher's resolve query fails; the workflow recovers */
+	src_exec(f, "ALTER TABLE payouts RENAME TO payouts_gone");
+	step(f, 80, "kyc", "SUCCESS", NULL, T0, T0 + 2 * MIN, T0 + 2 * MIN);
+	run(f->watch, T0 + 2 * MIN);
+	assert_int_equal(task_run(res, T0 + 2 * MIN), 0);
+	assert_int_equal(count_state(f, ALERT_RESOLVED), 1);
+	assert_int_equal(task_run(custom, T0 + 2 * MIN), -1);
+	ne = health_snapshot(f->health, &e);
+	for (size_t i = 0; i < ne; i++)
+		if (!strcmp(e[i].name, "watcher:not_credited:resolve"))
+			unhealthy = !e[i].ok;
+	health_entries_free(e, ne);
+	assert_true(unhealthy);
+
+	/* back, and credited: the custom task resolves its alert */
+	src_exec(f, "ALTER TABLE payouts_gone RENAME TO payouts;"
+	            "UPDATE payouts SET status = 'CREDITED' WHERE application_id = 50");
+	assert_int_equal(task_run(custom, T0 + 3 * MIN), 0);
+	assert_int_equal(count_state(f, ALERT_RESOLVED), 2);
+	for (size_t i = 0; i < n; i++)
+		task_free(v[i]);
+	free(v);
+}
+
 static void test_source_error_keeps_watermark(void **state)
 {
 	struct fx *f = *state;
@@ -435,6 +491,78 @@ static void test_source_error_keeps_watermark(void **state)
 	health_entries_free(e, n);
 }
 
+/* Run t with stderr sent to a file; returns the run's rc and the log text in *logs. */
+static int run_logged(struct fx *f, struct task *t, int64_t now, char **logs)
+{
+	char *path = xasprintf("%s/run.log", f->dir);
+	int saved, fd, rc;
+	FILE *fp;
+	struct strbuf sb = STRBUF_INIT;
+	char buf[4096];
+	size_t k;
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, 2);
+	close(fd);
+	rc = task_run(t, now);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	while ((k = fread(buf, 1, sizeof(buf), fp)) > 0)
+		strbuf_add(&sb, buf, k);
+	fclose(fp);
+	free(path);
+	*logs = strbuf_detach(&sb, NULL);
+	return rc;
+}
+
+/* A run whose transaction rolls back logs the failure, not counts it never committed
+ * (a disk-full store used to log opened=N for alerts that did not exist). */
+static void test_rolled_back_run_logs_no_counts(void **state)
+{
+	struct fx *f = *state;
+	char *path = xasprintf("%s/store.db", f->dir), *msg = NULL, *logs = NULL;
+	struct task_stats ts;
+	sqlite3 *db;
+
+	step(f, 70, "kyc", "FAILED", "KYC_DOWN", T0, T0 + MIN, T0 + MIN);
+	step(f, 71, "kyc", "FAILED", "KYC_DOWN", T0, T0 + MIN, T0 + MIN);
+	/* the watermark write, the last statement before the commit, fails */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db,
+	                 "CREATE TRIGGER wm_fail_i BEFORE INSERT ON watermarks BEGIN"
+	                 " SELECT RAISE(ABORT, 'injected failure'); END;"
+	                 "CREATE TRIGGER wm_fail_u BEFORE UPDATE ON watermarks BEGIN"
+	                 " SELECT RAISE(ABORT, 'injected failure'); END;",
+	                 NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("store: %s", msg);
+	assert_int_equal(run_logged(f, f->watch, T0 + 2 * MIN, &logs), -1);
+	assert_non_null(strstr(logs, "msg=\"task failed\" task=watch:loan"));
+	assert_non_null(strstr(logs, "injected failure"));
+	assert_null(strstr(logs, "opened="));
+	free(logs);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.alerts_opened, 0);
+	assert_int_equal(count_state(f, -1), 0);
+
+	/* the fault gone, the same records open their alerts, counted once */
+	if (sqlite3_exec(db, "DROP TRIGGER wm_fail_i; DROP TRIGGER wm_fail_u", NULL, NULL, &msg) !=
+	    SQLITE_OK)
+		fail_msg("store: %s", msg);
+	sqlite3_close(db);
+	assert_int_equal(run_logged(f, f->watch, T0 + 3 * MIN, &logs), 0);
+	assert_non_null(strstr(logs, "opened=2"));
+	free(logs);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.alerts_opened, 2);
+	assert_int_equal(count_state(f, -1), 2);
+	free(path);
+}
+
 static void test_wrong_columns(void **state)
 {
 	struct fx *f = *state;
@@ -457,8 +585,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_resolver_incremental, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_custom_watcher, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_custom_resolve_split, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_source_error_keeps_watermark, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_wrong_columns, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rolled_back_run_logs_no_counts, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
