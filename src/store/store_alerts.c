@@ -223,10 +223,10 @@ static const char *const pg_incident_find =
 static const char *const pg_alert_insert =
     "WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[],"
     " $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],"
-    " $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[])"
+    " $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::text[])"
     " WITH ORDINALITY AS u(rule, workflow, step, step_index, instance_id, user_id, error,"
     " labels, group_key, occurred_at, at, next_escalation_at, abandon_after_ms, incident_id,"
-    " reopen_of, ord)),"
+    " reopen_of, actor, ord)),"
     " ins AS (INSERT INTO alerts (rule, workflow, step, step_index, instance_id, user_id,"
     " state, error, labels, group_key, occurred_at, opened_at, updated_at,"
     " next_escalation_at, abandon_after_ms, incident_id, reopen_of)"
@@ -235,9 +235,10 @@ static const char *const pg_alert_insert =
     " reopen_of FROM u ORDER BY ord ON CONFLICT DO NOTHING"
     " RETURNING id, rule, workflow, instance_id, step, error, reopen_of, opened_at),"
     " hist AS (INSERT INTO alert_history (alert_id, at, actor, event, reason, from_state,"
-    " to_state) SELECT id, opened_at, 'watcher',"
-    " CASE WHEN reopen_of IS NULL THEN 'opened' ELSE 'reopened' END, error, NULL, 0"
-    " FROM ins ORDER BY id),"
+    " to_state) SELECT ins.id, ins.opened_at, u.actor,"
+    " CASE WHEN ins.reopen_of IS NULL THEN 'opened' ELSE 'reopened' END, ins.error, NULL, 0"
+    " FROM ins JOIN u ON u.rule = ins.rule AND u.workflow = ins.workflow"
+    " AND u.instance_id = ins.instance_id AND u.step = ins.step ORDER BY ins.id),"
     " flaps AS (INSERT INTO rule_flaps (workflow, rule, flaps)"
     " SELECT workflow, rule, count(*) FROM ins WHERE reopen_of IS NOT NULL"
     " GROUP BY workflow, rule ON CONFLICT (workflow, rule)"
@@ -363,7 +364,7 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 	struct store_rows *res = NULL;
 	struct stmt_cache keys = {0}, groups = {0};
 	char **keystr = NULL;
-	size_t *todo = NULL, ntodo = 0, *gkeys = NULL, ngkeys = 0, *gidx = NULL;
+	size_t *todo = NULL, ntodo = 0, *gkeys = NULL, ngkeys = 0, *gidx = NULL, np;
 	int64_t *ginc = NULL, *touched = NULL;
 	size_t ntouched = 0;
 	int rc;
@@ -378,7 +379,7 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 	if (rc)
 		return rc;
 
-	p = xcalloc(n * 15, sizeof(*p));
+	p = xcalloc(n * 16, sizeof(*p));
 	res = xcalloc(n, sizeof(*res));
 	keystr = xcalloc(n, sizeof(*keystr));
 	todo = xcalloc(n, sizeof(*todo));
@@ -432,9 +433,11 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 		goto out;
 
 	/* 3. insert; an insert that does nothing lost a race with another connection */
+	/* PostgreSQL writes the history rows in the insert: it takes the opener too */
+	np = st->be->kind == SW_DB_POSTGRES ? 16 : 15;
 	for (size_t t = 0; t < ntodo; t++) {
 		size_t i = todo[t];
-		struct store_param *q = p + t * 15;
+		struct store_param *q = p + t * np;
 		const struct alert_new *x = &a[i];
 		out[i].incident_id = ginc[gidx[i]];
 		q[0] = sp_text(x->rule);
@@ -452,8 +455,10 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 		q[12] = sp_int(x->abandon_after_ms);
 		q[13] = sp_int(out[i].incident_id);
 		q[14] = out[i].reopen_of ? sp_int(out[i].reopen_of) : sp_text(NULL);
+		if (np > 15)
+			q[15] = sp_text(x->actor ? x->actor : "watcher");
 	}
-	rc = run_batch(st, sql_alert_insert, pg_alert_insert, p, 15, ntodo, res, err);
+	rc = run_batch(st, sql_alert_insert, pg_alert_insert, p, np, ntodo, res, err);
 	if (rc)
 		goto out;
 	for (size_t t = 0; t < ntodo; t++) {
@@ -500,7 +505,7 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 				continue;
 			q[0] = sp_int(out[i].alert_id);
 			q[1] = sp_int(now);
-			q[2] = sp_text("watcher");
+			q[2] = sp_text(a[i].actor ? a[i].actor : "watcher");
 			q[3] = sp_text(out[i].reopen_of ? "reopened" : "opened");
 			q[4] = sp_text(a[i].error);
 			q[5] = sp_text(NULL);

@@ -25,6 +25,7 @@ struct task {
 	 * overlap window), so a re-read of the window skips them before the store */
 	char **seen;
 	size_t nseen;
+	char *wmkey; /* watch_steps: "workflow:<name>" */
 	/* resolve: per workflow of the config, the change mark taken before its last successful
 	 * check (store_recovery_mark), so the next one looks only at instances changed since;
 	 * -1 until the first. last_sweep: when every open alert was last checked. */

@@ -85,11 +85,14 @@ struct step_record;
 /*
  * Ingest validated step records of wf (any order; sorted here by updated_at, stably) and
  * open a "failed" alert for each step whose current state is now a FAILED record of this
- * batch. Runs in the caller's transaction if there is one. Shared by the watcher and push
- * ingest (POST /api/v1/step-records), so both validate and deduplicate alike.
+ * batch, unless the instance's last progress in the batch is abandon_after or more before
+ * now (old history read on a first start or a catch-up). actor names the opener in the
+ * alerts' history ("watcher", or the pusher). Runs in the caller's transaction if there is
+ * one. Shared by the watcher and push ingest (POST /api/v1/step-records), so both validate
+ * and deduplicate alike.
  */
 int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_record *recs, size_t n,
-                 int64_t now, size_t *opened, struct sw_err *err);
+                 int64_t now, const char *actor, size_t *opened, struct sw_err *err);
 /*
  * Check the required fields of one record against wf and fill *out (times TIME_NULL, the
  * caller sets them): 0, or -1 with *why ("step is not one of the workflow's steps").
