@@ -126,7 +126,7 @@ int api_step_records_push(struct api_req *req, struct api_resp *resp)
 	done = xcalloc(n, sizeof(*done));
 	/* the pusher opens the alerts: "api:<token name>", or "api" without tokens */
 	actor = req->actor && strcmp(req->actor, "anonymous") ? xasprintf("api:%s", req->actor)
-	                                                       : xstrdup("api");
+	                                                      : xstrdup("api");
 	src = store_tx_begin(st, &err);
 	/* one workflow at a time, in order of first appearance */
 	for (size_t i = 0; !src && i < n; i++) {
@@ -141,7 +141,8 @@ int api_step_records_push(struct api_req *req, struct api_resp *resp)
 		}
 		src = store_step_records_known(st, v[i].wf->name, batch, k, &known, &err);
 		if (!src)
-			src = tasks_ingest(st, v[i].wf, batch, k, api_now(req), actor, &opened, &err) < 0
+			src = tasks_ingest(st, v[i].wf, batch, k, api_now(req), actor, &opened,
+			                   &err) < 0
 			          ? STORE_ERROR
 			          : 0;
 		known_total += known;

@@ -1134,8 +1134,8 @@ static void get_page_size(struct loader *L, const struct ynode *map, const char 
 static void parse_workflow(struct loader *L, const struct ynode *v, struct sw_workflow *wf,
                            const struct name_ix *sources)
 {
-	static const char *const keys[] = {"source",   "poll",     "overlap",        "steps_query",
-	                                   "steps",    "segments", "tat_sla",        "defaults",
+	static const char *const keys[] = {"source",   "poll",      "overlap",        "steps_query",
+	                                   "steps",    "segments",  "tat_sla",        "defaults",
 	                                   "backfill", "page_size", "step_overrides", NULL};
 	char *p = xasprintf("workflows.%s", wf->name);
 	char *what = xasprintf("in workflow '%s'", wf->name);

@@ -331,8 +331,8 @@ int store_watermark_get(struct store *st, const char *key, int64_t *ms, char **r
 	return rc;
 }
 
-int store_watermark_set(struct store *st, const char *key, int64_t ms, const char *raw,
-                        int64_t now, struct sw_err *err)
+int store_watermark_set(struct store *st, const char *key, int64_t ms, const char *raw, int64_t now,
+                        struct sw_err *err)
 {
 	struct store_param p[4] = {sp_text(key), sp_time(ms), sp_text(raw), sp_int(now)};
 	if (!key)

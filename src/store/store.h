@@ -59,8 +59,8 @@ void store_tx_rollback(struct store *st);
 int store_watermark_get(struct store *st, const char *key, int64_t *ms, char **raw,
                         struct sw_err *err);
 /* now: when it moved (the caller's clock), kept beside it. */
-int store_watermark_set(struct store *st, const char *key, int64_t ms, const char *raw,
-                        int64_t now, struct sw_err *err);
+int store_watermark_set(struct store *st, const char *key, int64_t ms, const char *raw, int64_t now,
+                        struct sw_err *err);
 
 /* ---- step records and instances -------------------------------------------------------- */
 

@@ -173,7 +173,7 @@ int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_rec
 			/* the instance's last progress in this batch */
 			last_progress = items[k].rec->updated_at;
 			for (inst_end = k; inst_end < n && !strcmp(items[inst_end].rec->instance_id,
-			                                             items[k].rec->instance_id);
+			                                           items[k].rec->instance_id);
 			     inst_end++)
 				if (items[inst_end].rec->updated_at > last_progress)
 					last_progress = items[inst_end].rec->updated_at;
@@ -331,10 +331,11 @@ static char *page_sql(const char *q, int limit, bool tie, size_t offset)
 	while (len && (isspace((unsigned char)q[len - 1]) || q[len - 1] == ';'))
 		len--;
 	if (tie)
-		return xasprintf("SELECT * FROM (\n%.*s\n) sw_page WHERE sw_page.updated_at = :sw_at"
-		                 " ORDER BY sw_page.instance_id, sw_page.step, sw_page.status"
-		                 " LIMIT %d OFFSET %zu",
-		                 (int)len, q, limit, offset);
+		return xasprintf(
+		    "SELECT * FROM (\n%.*s\n) sw_page WHERE sw_page.updated_at = :sw_at"
+		    " ORDER BY sw_page.instance_id, sw_page.step, sw_page.status"
+		    " LIMIT %d OFFSET %zu",
+		    (int)len, q, limit, offset);
 	return xasprintf("SELECT * FROM (\n%.*s\n) sw_page WHERE sw_page.updated_at > :since"
 	                 " ORDER BY sw_page.updated_at LIMIT %d",
 	                 (int)len, q, limit);
@@ -348,8 +349,8 @@ static void raw_param(const struct task *t, const char *name, const char *raw,
 	struct time_style st;
 	p->name = name;
 	p->value = raw;
-	p->is_number = t->source_cfg->kind == SW_DB_SQLITE && time_style_of(raw, &st) == 0 &&
-	               st.numeric;
+	p->is_number =
+	    t->source_cfg->kind == SW_DB_SQLITE && time_style_of(raw, &st) == 0 && st.numeric;
 }
 
 /* :since of a run's first page: the watermark minus overlap (its raw text when there is no
@@ -410,11 +411,10 @@ static int open_stuck(struct task *t, int64_t now, struct sw_err *err)
 		int src;
 		if (pol->stuck_after_ms <= 0)
 			continue;
-		if (store_steps_stuck(t->store, wf->name, wf->steps[s].name,
-		                      now - pol->stuck_after_ms,
-		                      pol->abandon_after_ms > 0 ? now - pol->abandon_after_ms
-		                                                : TIME_NULL,
-		                      task__batch(t), &is, &ns, err) < 0)
+		if (store_steps_stuck(
+		        t->store, wf->name, wf->steps[s].name, now - pol->stuck_after_ms,
+		        pol->abandon_after_ms > 0 ? now - pol->abandon_after_ms : TIME_NULL,
+		        task__batch(t), &is, &ns, err) < 0)
 			return -1;
 		if (!ns) {
 			free(is);
@@ -484,7 +484,7 @@ struct seen_next {
 	struct seen_key {
 		int64_t ms;
 		char *key;
-	} *v;
+	} * v;
 	size_t n, alloc;
 };
 
@@ -634,8 +634,8 @@ out:
 static void progress(struct task *t, int64_t now, const struct run *run, bool catching_up)
 {
 	if (t->env->health)
-		health_progress(t->env->health, t->component, t->stats.rows_read, run->wm, catching_up,
-	                now);
+		health_progress(t->env->health, t->component, t->stats.rows_read, run->wm,
+		                catching_up, now);
 }
 
 /*
@@ -770,8 +770,9 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	}
 	if (run.rows > (int64_t)run.page) {
 		char ts[40];
-		log_info("caught up", "workflow=%s rows=%" PRId64 " opened=%" PRId64
-		         " duration_ms=%" PRId64 " watermark=%s",
+		log_info("caught up",
+		         "workflow=%s rows=%" PRId64 " opened=%" PRId64 " duration_ms=%" PRId64
+		         " watermark=%s",
 		         wf->name, run.rows, run.opened, time_mono_ms() - t0,
 		         time_format_rfc3339(run.wm, ts, sizeof(ts)));
 	}
@@ -791,22 +792,20 @@ out:
 
 /* ---- watch_custom ---------------------------------------------------------------------- */
 
-int task__watch_custom(struct task *t, int64_t now, struct sw_err *err)
+/* Open the alerts of one page of a detect query's rows. */
+static int detect_page(struct task *t, int64_t now, const struct source_rows *src_rows,
+                       struct sw_err *err)
 {
 	const struct sw_watcher *w = t->watcher;
 	const struct sw_workflow *wf = w->workflow;
 	const struct sw_step_policy *pol = &wf->steps[w->step_index].policy;
-	struct source_rows rs = {0};
+	const struct source_rows rs = *src_rows;
 	struct alert_new *an = NULL;
 	struct alert_opened *ao = NULL;
 	struct strbuf *keys = NULL, *ilabels = NULL, *labels = NULL;
 	size_t n = 0, rejected = 0;
 	int ci, cu, co, ce, rc = -1;
 
-	if (task__store(t, now, err) < 0 || task__source(t, err) < 0)
-		goto out;
-	if (source_query(t->source, w->detect, NULL, 0, &rs, err) < 0)
-		goto out;
 	if (tasks_check_detect_columns(w, rs.cols, rs.ncols, err) < 0)
 		goto out;
 	ci = find_col(rs.cols, rs.ncols, "instance_id");
@@ -885,6 +884,36 @@ out:
 	free(labels);
 	free(an);
 	free(ao);
-	source_rows_release(&rs);
 	return rc;
+}
+
+/* A detect query is read in pages of the workflow's page_size, in a total order
+ * (instance_id, occurred_at): its result set is the instances in trouble now, so memory
+ * stays bounded however many there are. */
+int task__watch_custom(struct task *t, int64_t now, struct sw_err *err)
+{
+	const struct sw_watcher *w = t->watcher;
+	size_t page = w->workflow->page_size > 0 ? (size_t)w->workflow->page_size : 5000;
+	size_t len = strlen(w->detect);
+	if (task__store(t, now, err) < 0 || task__source(t, err) < 0)
+		return -1;
+	while (len && (isspace((unsigned char)w->detect[len - 1]) || w->detect[len - 1] == ';'))
+		len--;
+	for (size_t off = 0;; off += page) {
+		struct source_rows rs = {0};
+		char *sql =
+		    xasprintf("SELECT * FROM (\n%.*s\n) sw_page ORDER BY"
+		              " sw_page.instance_id, sw_page.occurred_at LIMIT %zu OFFSET %zu",
+		              (int)len, w->detect, page, off);
+		int rc = source_query(t->source, sql, NULL, 0, &rs, err);
+		size_t n = rs.nrows;
+		free(sql);
+		if (rc == 0)
+			rc = detect_page(t, now, &rs, err);
+		source_rows_release(&rs);
+		if (rc < 0)
+			return -1;
+		if (n < page)
+			return 0;
+	}
 }

@@ -306,7 +306,8 @@ static void test_watermarks(void **state)
 	OK(store_watermark_get(st, "workflow:loan", &ms, &raw, &E));
 	assert_true(ms == TIME_NULL);
 	assert_null(raw);
-	OK(store_watermark_set(st, "workflow:loan", 1763719025123, "2025-11-21 09:57:05.123", 1000, &E));
+	OK(store_watermark_set(st, "workflow:loan", 1763719025123, "2025-11-21 09:57:05.123", 1000,
+	                       &E));
 	OK(store_watermark_get(st, "workflow:loan", &ms, &raw, &E));
 	assert_int_equal(ms, 1763719025123);
 	assert_string_equal(raw, "2025-11-21 09:57:05.123");
