@@ -43,6 +43,19 @@ int api_readyz(struct api_req *req, struct api_resp *resp)
 			json_object_set_new(
 			    c, "last_ok",
 			    json_string(time_format_rfc3339(e[i].last_ok, ts, sizeof(ts))));
+		if (e[i].has_progress) {
+			/* a workflow's watcher: how far it has read */
+			json_object_set_new(c, "rows_read", json_integer(e[i].rows_read));
+			json_object_set_new(c, "catching_up", json_boolean(e[i].catching_up));
+			if (e[i].watermark != TIME_NULL) {
+				json_object_set_new(c, "watermark",
+				                    json_string(time_format_rfc3339(
+				                        e[i].watermark, ts, sizeof(ts))));
+				json_object_set_new(
+				    c, "lag_seconds",
+				    json_real((double)(api_now(req) - e[i].watermark) / 1000.0));
+			}
+		}
 		json_array_append_new(components, c);
 		ok = ok && e[i].ok;
 	}

@@ -639,9 +639,9 @@ static void progress(struct task *t, int64_t now, const struct run *run, bool ca
 }
 
 /*
- * Read the rows whose updated_at is `at` (a full page of them was just read and ingested),
- * from offset run->page on, in pages; the last one moves the watermark to `at`. since: the
- * :since of the page that returned them.
+ * Read the rows whose updated_at is `at` (a full page of them was just read), in pages of
+ * a total order (instance_id, step, status); the last one moves the watermark to `at`.
+ * since: the :since of the page that returned them.
  */
 static int read_tie(struct task *t, int64_t now, struct run *run, const struct source_param *since,
                     const char *at, struct sw_err *err)
@@ -649,7 +649,7 @@ static int read_tie(struct task *t, int64_t now, struct run *run, const struct s
 	struct source_param p[2];
 	p[0] = *since;
 	raw_param(t, "sw_at", at, &p[1]);
-	for (size_t off = run->page;; off += run->page) {
+	for (size_t off = 0;; off += run->page) {
 		struct source_rows rs = {0};
 		char *sql = page_sql(t->wf->steps_query, (int)run->page, true, off);
 		int rc = source_query(t->source, sql, p, 2, &rs, err);
@@ -740,10 +740,9 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		if (use || !n) {
 			prc = ingest_page(t, now, &run, &rs, use, next, err);
 		} else {
-			/* the whole page shares one updated_at: read all of it, then move on */
-			prc = ingest_page(t, now, &run, &rs, n, NULL, err);
-			if (prc == 0)
-				prc = read_tie(t, now, &run, &since, last, err);
+			/* the whole page shares one updated_at: read all of it again in a
+			 * total order (this page's order among equal times is arbitrary) */
+			prc = read_tie(t, now, &run, &since, last, err);
 			next = last;
 		}
 		if (prc == 0 && next) {

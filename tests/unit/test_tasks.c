@@ -442,8 +442,9 @@ static void test_source_error_keeps_watermark(void **state)
 /* n FAILED kyc rows, apps first.., updated_at from upd(i) */
 static void failed_rows(struct fx *f, int first, int n, int64_t (*upd)(int))
 {
+	/* inserted last first: the source's order among equal times is not the ids' */
 	src_exec(f, "BEGIN");
-	for (int i = 0; i < n; i++)
+	for (int i = n - 1; i >= 0; i--)
 		step(f, first + i, "kyc", "FAILED", "KYC_MISMATCH", upd(i) - MIN, upd(i), upd(i));
 	src_exec(f, "COMMIT");
 }
