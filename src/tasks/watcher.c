@@ -533,6 +533,12 @@ struct run {
 	int64_t rows, opened;
 };
 
+/* The most keys kept for the next run's overlap window (memory: about 100 bytes each). */
+static size_t seen_cap(const struct run *r)
+{
+	return r->page * 4 > 20000 ? r->page * 4 : 20000;
+}
+
 static int find_cols(const struct sw_workflow *wf, const struct source_rows *rs, struct run *r,
                      struct sw_err *err)
 {
@@ -594,6 +600,11 @@ static int ingest_page(struct task *t, int64_t now, struct run *run, const struc
 		char *key = record_key(&recs[i]);
 		if (!seen_before(t, key))
 			todo[ntodo++] = recs[i];
+		/* bounded: past the cap a re-read record goes to the store's dedupe instead */
+		if (run->next.n >= seen_cap(run)) {
+			free(key);
+			continue;
+		}
 		ALLOC_GROW(run->next.v, run->next.n + 1, run->next.alloc);
 		run->next.v[run->next.n].ms = recs[i].updated_at;
 		run->next.v[run->next.n++].key = key;
