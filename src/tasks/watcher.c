@@ -25,6 +25,7 @@
 #include "util/strbuf.h"
 #include "core/grouping.h"
 #include "tasks/tasks-int.h"
+#include "runtime/runtime.h"
 #include <ctype.h>
 #include <jansson.h>
 
@@ -696,6 +697,8 @@ static char *probe_style(struct task *t, struct sw_err *err, int *rc)
 }
 
 #define PROGRESS_LOG_MS 5000
+/* With a runtime, one run reads pages for about this long, then hands over to the next. */
+#define RUN_BUDGET_MS 1000
 
 int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 {
@@ -703,7 +706,8 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	struct run run;
 	struct source_param since;
 	char *wm_raw = NULL, *probe = NULL, *cursor = NULL, *sql = NULL, sincebuf[64];
-	int64_t t0 = time_mono_ms(), last_log = t0;
+	int64_t t0 = time_mono_ms();
+	bool budget_spent = false;
 	int rc = -1;
 
 	memset(&run, 0, sizeof(run));
@@ -767,28 +771,50 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		progress(t, now, &run, n == run.page);
 		if (n < run.page || !next)
 			break;
-		if (time_mono_ms() - last_log >= PROGRESS_LOG_MS) {
+		if (!t->backlog) {
+			t->backlog = true;
+			t->backlog_t0 = t0;
+			t->backlog_rows = t->backlog_opened = 0;
+			t->backlog_log = t0;
+		}
+		if (t->env->rt && time_mono_ms() - t0 >= RUN_BUDGET_MS) {
+			/* a backlog: let this run end (a fresh clock, the other tasks' turn, the
+			 * resolver's kick) and the next one start at once */
+			budget_spent = true;
+			break;
+		}
+		if (time_mono_ms() - t->backlog_log >= PROGRESS_LOG_MS) {
 			char ts[40];
-			last_log = time_mono_ms();
+			t->backlog_log = time_mono_ms();
 			log_info("reading backlog",
 			         "workflow=%s rows=%" PRId64 " opened=%" PRId64
 			         " watermark=%s lag_s=%" PRId64,
-			         wf->name, run.rows, run.opened,
+			         wf->name, t->backlog_rows + run.rows,
+			         t->backlog_opened + run.opened,
 			         time_format_rfc3339(run.wm, ts, sizeof(ts)),
 			         run.wm != TIME_NULL ? (now - run.wm) / 1000 : -1);
 		}
 	}
-	if (run.rows > (int64_t)run.page) {
+	if (t->backlog) {
+		t->backlog_rows += run.rows;
+		t->backlog_opened += run.opened;
+	}
+	if (!budget_spent && t->backlog) {
 		char ts[40];
 		log_info("caught up",
 		         "workflow=%s rows=%" PRId64 " opened=%" PRId64 " duration_ms=%" PRId64
 		         " watermark=%s",
-		         wf->name, run.rows, run.opened, time_mono_ms() - t0,
+		         wf->name, t->backlog_rows, t->backlog_opened,
+		         time_mono_ms() - t->backlog_t0,
 		         time_format_rfc3339(run.wm, ts, sizeof(ts)));
+		t->backlog = false;
 	}
 	seen_replace(t, &run.next);
-	if (open_stuck(t, now, err) < 0)
+	if (budget_spent) {
+		rt_kick(t->env->rt, t->name);
+	} else if (open_stuck(t, now, err) < 0) {
 		goto out;
+	}
 	rc = 0;
 out:
 	seen_next_release(&run.next);
