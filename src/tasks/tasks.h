@@ -75,6 +75,10 @@ void task_stats(const struct task *t, struct task_stats *out);
  */
 int tasks_check_steps_columns(const struct sw_workflow *wf, char *const *cols, size_t ncols,
                               struct sw_err *err);
+/* The SQL of one page of wf's steps_query, as the watcher runs it (malloc'd): the query
+ * wrapped in SELECT * FROM (...) sw_page WHERE sw_page.updated_at > :since
+ * ORDER BY sw_page.updated_at LIMIT page_size. */
+char *tasks_steps_page_sql(const struct sw_workflow *wf);
 /* The same for a custom watcher's detect query (instance_id, user_id, occurred_at). */
 int tasks_check_detect_columns(const struct sw_watcher *w, char *const *cols, size_t ncols,
                                struct sw_err *err);

@@ -342,6 +342,11 @@ static char *page_sql(const char *q, int limit, bool tie, size_t offset)
 	                 (int)len, q, limit);
 }
 
+char *tasks_steps_page_sql(const struct sw_workflow *wf)
+{
+	return page_sql(wf->steps_query, wf->page_size > 0 ? wf->page_size : 5000, false, 0);
+}
+
 /* Bind name to a raw updated_at the source returned, typed the way it came (SQLite numbers
  * as numbers), so the source compares it exactly as it compares its own values. */
 static void raw_param(const struct task *t, const char *name, const char *raw,
