@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # backlog.sh - a first start on a PostgreSQL source that already holds history, read in
 # pages of 100 rows, on each store:
-#   20,000 history rows, a group of 250 rows sharing one updated_at (more than a page) and
-#   a group of 7 straddling page boundaries: every row stored once, none lost;
+#   20,000 history rows in groups of 3 sharing one updated_at (a page of 100 always ends
+#   inside one), a group of 250 sharing one (more than a page) and one of 10: every row
+#   stored once, none lost;
 #   a FAILED record 30 days old (abandon_after 7d): read, but no alert;
 #   a FAILED record 2 hours old: an alert with its real occurred_at, escalated late to P0;
 #   a record older than backfill: not read;
@@ -23,7 +24,8 @@ CREATE TABLE loan_steps (
 CREATE INDEX ON loan_steps (updated_at);
 INSERT INTO loan_steps
   SELECT 'h' || i, 'u' || i, 'kyc', 'SUCCESS', NULL, t - interval '1 minute', t, t
-    FROM generate_series(1, 20000) i, LATERAL (SELECT now() - interval '5 days' + i * interval '20 s') x(t);
+    FROM generate_series(1, 20000) i,
+         LATERAL (SELECT date_trunc('second', now()) - interval '5 days' + (i / 3) * interval '60 s') x(t);
 INSERT INTO loan_steps
   SELECT 'tie' || i, 'u' || i, 'kyc', 'SUCCESS', NULL, now() - interval '2 days', now() - interval '2 days',
          date_trunc('second', now()) - interval '2 days'
