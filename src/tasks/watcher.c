@@ -685,6 +685,17 @@ static int read_tie(struct task *t, int64_t now, struct run *run, const struct s
 	}
 }
 
+/* After a failed page: when the query itself runs but lacks a required column (which the
+ * paged form refers to), say that rather than the database's complaint about the wrapper. */
+static void columns_error(struct task *t, struct sw_err *err)
+{
+	struct source_rows rs = {0};
+	struct sw_err derr = {""};
+	if (source_describe(t->source, t->wf->steps_query, &rs, &derr) == 0)
+		(void)tasks_check_steps_columns(t->wf, rs.cols, rs.ncols, err);
+	source_rows_release(&rs);
+}
+
 /* Learn the timestamp style of an SQLite source from one of its rows (NULL when empty). */
 static char *probe_style(struct task *t, struct sw_err *err, int *rc)
 {
@@ -728,8 +739,11 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		goto out;
 	if (run.wm == TIME_NULL && wf->backfill_ms > 0 && t->source_cfg->kind == SW_DB_SQLITE) {
 		probe = probe_style(t, err, &rc);
-		if (rc < 0)
+		if (rc < 0) {
+			rc = -1;
+			columns_error(t, err);
 			goto out;
+		}
 		rc = -1;
 	}
 	since_param(t, now, run.wm, wm_raw, probe, sincebuf, sizeof(sincebuf), &since);
@@ -740,8 +754,11 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		size_t n, use;
 		const char *last = NULL, *next = NULL;
 		int prc;
-		if (source_query(t->source, sql, &since, 1, &rs, err) < 0 ||
-		    find_cols(wf, &rs, &run, err) < 0) {
+		if (source_query(t->source, sql, &since, 1, &rs, err) < 0) {
+			columns_error(t, err);
+			goto out;
+		}
+		if (find_cols(wf, &rs, &run, err) < 0) {
 			source_rows_release(&rs);
 			goto out;
 		}

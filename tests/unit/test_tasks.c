@@ -674,6 +674,41 @@ static void test_custom_watcher_pages(void **state)
 	assert_int_equal(count_state(f, -1), 25);
 }
 
+static void test_missing_column_at_run_time(void **state)
+{
+	struct fx *f = *state;
+	struct sw_config *cfg = NULL;
+	struct strbuf errs = STRBUF_INIT, text = STRBUF_INIT;
+	struct task_env env = {0};
+	struct task *t;
+	struct health_entry *e;
+	size_t n;
+	const char *from = "started_at, finished_at, updated_at, channel\n";
+	const char *at = strstr(f->cfg_text, from);
+	/* the query runs but returns no updated_at: the paged form cannot, and the message
+	 * names the missing column rather than the wrapper's complaint */
+	assert_non_null(at);
+	strbuf_add(&text, f->cfg_text, (size_t)(at - f->cfg_text));
+	strbuf_addstr(&text, "started_at, channel\n");
+	strbuf_addstr(&text, at + strlen(from));
+	if (config_load_buffer("t.yaml", text.buf, text.len, &cfg, &errs) < 0)
+		fail_msg("config: %s", errs.buf);
+	env.cfg = cfg;
+	env.health = f->health;
+	t = task_new(TASK_WATCH_STEPS, &env, &cfg->workflows[0]);
+	assert_int_equal(task_run(t, T0), -1);
+	n = health_snapshot(f->health, &e);
+	assert_true(n >= 1);
+	assert_string_equal(e[0].name, "workflow:loan");
+	assert_string_equal(e[0].message,
+	                    "workflow 'loan': steps_query has no column 'updated_at'");
+	health_entries_free(e, n);
+	task_free(t);
+	config_free(cfg);
+	strbuf_release(&errs);
+	strbuf_release(&text);
+}
+
 static void test_wrong_columns(void **state)
 {
 	struct fx *f = *state;
@@ -706,6 +741,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_push_only_stuck_and_pusher, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watermark_time_is_the_clock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_custom_watcher_pages, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_column_at_run_time, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
