@@ -164,7 +164,7 @@ sw_serve() {  # KIND STORE_URL
 store: $store
 http: { listen: "127.0.0.1:0" }
 sources:
-  app: { url: "$pgbase/swsrc", statement_timeout: 5s }
+  app: { url: "$pgbase/swsrc", statement_timeout: 5s, allow_unsafe_role: true }
 workflows:
   idle:
     source: app

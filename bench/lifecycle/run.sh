@@ -52,7 +52,7 @@ for K in $KS; do
 store: $store_url
 http: { listen: "127.0.0.1:0" }
 sources:
-  lendx: { url: "$LENDX_URL", statement_timeout: 30s }
+  lendx: { url: "$LENDX_URL", statement_timeout: 30s, allow_unsafe_role: true }
 workflows:
   loan:
     source: lendx

@@ -70,8 +70,10 @@ struct api_req {
 	size_t body_len;
 	const char *actor; /* token name; "anonymous" without tokens */
 	enum sw_role role; /* admin without tokens */
-	void *app;         /* http_opts.app */
-	void *worker;      /* worker context; NULL on inline routes */
+	/* tokens are configured and none valid came (public routes only): show no detail */
+	bool unauthenticated;
+	void *app;    /* http_opts.app */
+	void *worker; /* worker context; NULL on inline routes */
 };
 
 #define API_MAX_HEADERS 4
@@ -92,14 +94,19 @@ void api_resp_release(struct api_resp *r);
 void api_resp_header(struct api_resp *r, const char *name, const char *value);
 
 /* The error code for a status: 400 bad_request, 401 unauthorized, 403 forbidden,
- * 404 not_found, 405 method_not_allowed, 409 conflict, 413 payload_too_large,
+ * 404 not_found, 405 method_not_allowed, 408 request_timeout, 409 conflict,
+ * 413 payload_too_large, 415 unsupported_media_type, 421 misdirected_request,
  * 422 unprocessable, 503 unavailable, 501 not_implemented, else internal. */
 const char *api_status_code(int status);
 /* Fill r with {"error":{"code","message"}} for status (code from api_status_code).
- * Returns 0, so handlers can `return api_error(...)`. */
+ * The message is made valid UTF-8 (each invalid byte becomes U+FFFD), so client bytes
+ * quoted in it never reach the body raw. Returns 0, so handlers can `return api_error(...)`. */
 int api_error(struct api_resp *r, int status, const char *fmt, ...) SW_PRINTF(3, 4);
 int api_error_code(struct api_resp *r, int status, const char *code, const char *fmt, ...)
     SW_PRINTF(4, 5);
+/* How many bytes of s to quote so that at most max bytes are shown and no UTF-8 character
+ * is cut: for "%.*s" with (int)api_clip(s, max), s. */
+size_t api_clip(const char *s, size_t max);
 /* Fill r with v serialized (compact); takes the reference to v. Returns 0. */
 int api_json(struct api_resp *r, int status, json_t *v);
 /* Fill r with the list envelope {"items": items, "next_cursor": c|null}; takes items. */

@@ -42,16 +42,25 @@ void auth_release(struct auth *a)
 
 int auth_check(const struct auth *a, const char *header, const struct auth_token **who)
 {
+	return auth_check_n(a, header, header ? strlen(header) : 0, who);
+}
+
+int auth_check_n(const struct auth *a, const char *header, size_t header_len,
+                 const struct auth_token **who)
+{
 	unsigned char h[SHA256_LEN];
-	const char *tok;
+	const char *tok, *end = header + header_len;
 	size_t len, match = SIZE_MAX;
 	*who = NULL;
-	if (!header || strncasecmp(header, "Bearer ", 7))
+	if (!header || header_len < 7 || strncasecmp(header, "Bearer ", 7))
 		return AUTH_MISSING;
+	/* "Bearer <token>\0junk" is not <token>: a value with a NUL byte is never valid */
+	if (memchr(header, '\0', header_len))
+		return AUTH_INVALID;
 	tok = header + 7;
-	while (*tok == ' ')
+	while (tok < end && *tok == ' ')
 		tok++;
-	len = strlen(tok);
+	len = (size_t)(end - tok);
 	while (len && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
 		len--;
 	if (!len)

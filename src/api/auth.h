@@ -40,6 +40,10 @@ static inline bool auth_enabled(const struct auth *a)
  * AUTH_INVALID (unknown token).
  */
 int auth_check(const struct auth *a, const char *header, const struct auth_token **who);
+/* The same for a value of header_len bytes that may hold NUL bytes (a value with one is
+ * AUTH_INVALID, never the token before it). */
+int auth_check_n(const struct auth *a, const char *header, size_t header_len,
+                 const struct auth_token **who);
 /* "viewer", "responder", "admin". */
 const char *auth_role_name(enum sw_role r);
 

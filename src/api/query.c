@@ -85,21 +85,33 @@ bad:
 	return NULL;
 }
 
-/* Quote at most 64 bytes of a client-given name in messages. */
+/* Quote at most 64 bytes of a client-given name in messages, never half a character (the
+ * names are valid UTF-8: query_unescape() checked them). */
 static int shown(const char *s)
 {
 	size_t n = strlen(s);
-	return n > 64 ? 64 : (int)n;
+	if (n <= 64)
+		return (int)n;
+	n = 64;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return (int)n;
 }
 
 int query_parse(struct query *q, const char *s, size_t len, struct sw_err *err)
 {
-	size_t i = 0;
+	size_t i = 0, pieces = 0;
+	if (len > QUERY_MAX_LEN)
+		return sw_err_set(err, "query string longer than %d bytes", QUERY_MAX_LEN);
 	while (i < len) {
 		size_t end = i, eq;
 		char *key, *val;
 		while (end < len && s[end] != '&')
 			end++;
+		/* empty pieces ("a=1&&b=2") count too, so "&&&...&" is refused early */
+		if (++pieces > QUERY_MAX_PIECES)
+			return sw_err_set(err, "too many query parameters (at most %d)",
+			                  QUERY_MAX_PARAMS);
 		if (end == i) {
 			i++;
 			continue;

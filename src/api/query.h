@@ -10,6 +10,8 @@
 #include "util/common.h"
 
 #define QUERY_MAX_PARAMS    64
+#define QUERY_MAX_PIECES    (2 * QUERY_MAX_PARAMS) /* '&'-separated pieces, empty ones too */
+#define QUERY_MAX_LEN       8192
 #define QUERY_LIMIT_DEFAULT 100
 #define QUERY_LIMIT_MAX     1000
 
@@ -30,7 +32,8 @@ struct query {
 /*
  * Parse s (len bytes, no leading '?') into q, which must be empty. Pairs are separated by
  * '&'; empty pairs are skipped. Rejects a bad %-escape, a decoded NUL byte, an empty name,
- * a name given twice and more than QUERY_MAX_PARAMS pairs. Returns 0 or -1 with err.
+ * a name given twice, more than QUERY_MAX_PARAMS pairs, more than QUERY_MAX_PIECES pieces
+ * (empty ones included) and more than QUERY_MAX_LEN bytes. Returns 0 or -1 with err.
  */
 int query_parse(struct query *q, const char *s, size_t len, struct sw_err *err);
 void query_release(struct query *q);

@@ -6,6 +6,7 @@
 #include "util/common.h"
 #include "api/api.h"
 #include "api/json.h"
+#include "util/utf8.h"
 
 void api_resp_init(struct api_resp *r)
 {
@@ -46,8 +47,11 @@ const char *api_status_code(int status)
 	case 403: return "forbidden";
 	case 404: return "not_found";
 	case 405: return "method_not_allowed";
+	case 408: return "request_timeout";
 	case 409: return "conflict";
 	case 413: return "payload_too_large";
+	case 415: return "unsupported_media_type";
+	case 421: return "misdirected_request";
 	case 422: return "unprocessable";
 	case 501: return "not_implemented";
 	case 503: return "unavailable";
@@ -55,17 +59,33 @@ const char *api_status_code(int status)
 	return "internal";
 }
 
+size_t api_clip(const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strnlen(s, max + 1);
+	if (n <= max)
+		return n;
+	n = max;
+	/* back off over continuation bytes to the start of the cut character, and drop it */
+	while (n > 0 && (p[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
 static int verror(struct api_resp *r, int status, const char *code, const char *fmt, va_list ap)
 {
-	struct strbuf msg = STRBUF_INIT;
+	struct strbuf msg = STRBUF_INIT, clean = STRBUF_INIT;
 	strbuf_vaddf(&msg, fmt, ap);
+	/* messages quote client input (paths, names, values): never echo invalid bytes */
+	strbuf_add_utf8_lossy(&clean, msg.buf, msg.len);
 	strbuf_reset(&r->body);
 	strbuf_addstr(&r->body, "{\"error\":{\"code\":");
 	strbuf_add_json_str(&r->body, code);
 	strbuf_addstr(&r->body, ",\"message\":");
-	strbuf_add_json_str(&r->body, msg.buf);
+	strbuf_add_json_str(&r->body, clean.buf);
 	strbuf_addstr(&r->body, "}}");
 	strbuf_release(&msg);
+	strbuf_release(&clean);
 	r->status = status;
 	r->content_type = NULL;
 	return 0;
@@ -135,7 +155,7 @@ int api_param_id(const struct api_req *req, struct api_resp *resp, const char *n
 	if (!s)
 		BUG("route has no parameter '%s'", name);
 	if (query_parse_int64(s, 1, INT64_MAX, id)) {
-		api_error(resp, 404, "%s '%.64s' not found", what, s);
+		api_error(resp, 404, "%s '%.*s' not found", what, (int)api_clip(s, 64), s);
 		return -1;
 	}
 	return 0;

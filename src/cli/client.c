@@ -12,6 +12,7 @@
 #include "util/timeutil.h"
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "util/redact.h"
 #include <curl/curl.h>
 #include <errno.h>
 #include <strings.h>
@@ -40,8 +41,12 @@ int client_open(struct client *c, const char *base_url, long timeout_s, struct s
 		base_url = CLIENT_DEFAULT_URL;
 	if ((strncmp(base_url, "http://", 7) && strncmp(base_url, "https://", 8)) ||
 	    has_ctl(base_url) || strchr(base_url, ' ') || strchr(base_url, '?') ||
-	    strchr(base_url, '#'))
-		return sw_err_set(err, "invalid API URL '%s': want http://HOST[:PORT]", base_url);
+	    strchr(base_url, '#')) {
+		char *shown = sw_redact_url(base_url);
+		sw_err_set(err, "invalid API URL '%s': want http://HOST[:PORT]", shown);
+		free(shown);
+		return -1;
+	}
 	if (tok && has_ctl(tok))
 		return sw_err_set(err, "STEPWATCH_TOKEN holds a control character");
 	c->base = xstrdup(base_url);
@@ -108,18 +113,22 @@ static int transport_error(struct client *c, CURLcode cc, const char *url, const
                            struct sw_err *err)
 {
 	const char *why = *detail ? detail : curl_easy_strerror(cc);
+	/* STEPWATCH_URL may hold a user and password: never print them */
+	char *base = sw_redact_url(c->base), *shown = sw_redact_url(url);
 	switch (cc) {
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
-		sw_err_set(err, "cannot connect to '%s': %s", c->base, why);
+		sw_err_set(err, "cannot connect to '%s': %s", base, why);
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
-		sw_err_set(err, "no answer from '%s' within %lds: %s", url, c->timeout_ms / 1000,
+		sw_err_set(err, "no answer from '%s' within %lds: %s", shown, c->timeout_ms / 1000,
 		           why);
 		break;
-	default: sw_err_set(err, "request to '%s' failed: %s", url, why);
+	default: sw_err_set(err, "request to '%s' failed: %s", shown, why);
 	}
+	free(base);
+	free(shown);
 	return CLIENT_ECONN;
 }
 
@@ -201,6 +210,8 @@ int client_request(struct client *c, const char *method, const char *path, json_
 	if (raw)
 		strbuf_add(raw, resp.buf, resp.len);
 out:
+	if (rc && err) /* STEPWATCH_URL may hold a password: never print it */
+		sw_scrub_secrets(c->base, err->msg, sizeof(err->msg));
 	json_decref(doc);
 	curl_slist_free_all(hdrs);
 	/* the handle keeps pointers to these until the next reset */

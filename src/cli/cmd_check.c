@@ -3,8 +3,10 @@
  * each query in a way that reads no data (describe), check its columns, and try the store.
  *
  * Exit codes: 2 for anything the config file must fix (syntax, types, references, a query
- * the SQL guard refuses, a query with a missing column), 1 for what the environment must
- * fix (a source or the store unreachable). Every problem is printed, not just the first.
+ * the SQL guard refuses, including a call the source's catalog marks volatile, a query with
+ * a missing column, a source role that can write without allow_unsafe_role), 1 for what
+ * the environment must fix (a source or the store unreachable). Every problem is printed,
+ * not just the first.
  */
 #include "util/common.h"
 #include "util/timeutil.h"
@@ -19,9 +21,11 @@
 static const char usage[] =
     "usage: stepwatch check [-c stepwatch.yaml]\n"
     "\n"
-    "Validate the configuration file, connect to each source, and try each query\n"
-    "(steps_query, detect, resolve) without reading data: the SQL guard must accept it\n"
-    "and it must return the columns stepwatch needs. Then try the store.\n"
+    "Validate the configuration file, connect to each source (its role must not be\n"
+    "able to write), and try each query (steps_query, detect, resolve) without reading\n"
+    "data: the SQL guard must accept it, every function it calls must be non-volatile in\n"
+    "the source's catalog, and it must return the columns stepwatch needs. Then try the\n"
+    "store.\n"
     "\n"
     "Exit codes: 0 ok, 1 a source or the store is unreachable, 2 the file needs fixing.\n";
 
@@ -65,8 +69,10 @@ static void check_query(struct outcome *o, struct source *src, const struct sw_s
 		/* a syntax or missing-table error is the file's; an unreachable source is not */
 		int is_config =
 		    strstr(err.msg, "unreachable") == NULL && strstr(err.msg, "connect") == NULL;
-		problem(o, is_config, "%s:%d:%d: %s: %s failed: %s", cfg->path, pos.line, pos.col,
-		        owner, what, err.msg);
+		/* the catalog policy refused a call the text alone could not judge */
+		bool refused = strstr(err.msg, ": query must ") != NULL;
+		problem(o, is_config, "%s:%d:%d: %s: %s %s: %s", cfg->path, pos.line, pos.col,
+		        owner, what, refused ? "refused" : "failed", err.msg);
 		return;
 	}
 	if (check && check(target, rs.cols, rs.ncols, &err) < 0)
@@ -139,7 +145,12 @@ int cmd_check(int argc, char **argv)
 		int64_t t0 = time_mono_ms();
 		if (source_open(&cfg->sources[i], &srcs[i], &err) < 0 ||
 		    source_ping(srcs[i], &err) < 0) {
-			problem(&o, 0, "source '%s': %s", cfg->sources[i].name, err.msg);
+			/* a role that can write is the file's to fix (its URL, or the opt-out) */
+			if (source_role_refused(srcs[i]))
+				problem(&o, 1, "%s:%d:%d: %s", cfg->path, cfg->sources[i].pos.line,
+				        cfg->sources[i].pos.col, err.msg);
+			else
+				problem(&o, 0, "source '%s': %s", cfg->sources[i].name, err.msg);
 			if (srcs[i])
 				source_close(srcs[i]);
 			srcs[i] = NULL;

@@ -320,6 +320,7 @@ static int start_http(struct server *s, const struct sw_config *cfg, struct sw_e
 	ho.listen = cfg->http.listen;
 	ho.tokens = cfg->http.tokens;
 	ho.n_tokens = cfg->http.n_tokens;
+	ho.request_timeout_ms = (unsigned)cfg->http.request_timeout_ms;
 	ho.app = &s->app;
 	ho.worker_init = api_worker_init;
 	ho.worker_fini = api_worker_fini;

@@ -18,6 +18,7 @@
 #include "config/ytree.h"
 #include "core/duration.h"
 #include "util/timeutil.h"
+#include "util/redact.h"
 #include <ctype.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -587,16 +588,7 @@ static char **dup_strv(char *const *v, size_t n)
 /* The URL for messages, with any password replaced by "***". Caller frees. */
 static char *redact_url(const char *url)
 {
-	const char *scheme = strstr(url, "://");
-	const char *at, *colon;
-
-	if (!scheme)
-		return xstrdup(url);
-	at = strchr(scheme + 3, '@');
-	colon = strchr(scheme + 3, ':');
-	if (!at || !colon || colon > at || strchr(scheme + 3, '/') < at)
-		return xstrdup(url);
-	return xasprintf("%.*s:***%s", (int)(colon - url), url, at);
+	return sw_redact_url(url);
 }
 
 int config_db_kind(const char *url)
@@ -769,7 +761,7 @@ static bool valid_listen(const char *s)
 
 static void parse_http(struct loader *L, const struct ynode *n)
 {
-	static const char *const keys[] = {"listen", "tokens", NULL};
+	static const char *const keys[] = {"listen", "tokens", "request_timeout", NULL};
 	static const char *const tkeys[] = {"name", "token_env", "role", NULL};
 	struct sw_http *h = &L->cfg->http;
 	const struct ynode *toks, *v;
@@ -781,6 +773,9 @@ static void parse_http(struct loader *L, const struct ynode *n)
 		cfg_err(L, ymap_get(n, "listen"),
 		        "http.listen: expected host:port like '127.0.0.1:8080', got '%.64s'",
 		        h->listen);
+	if (get_dur(L, n, "request_timeout", "http", &h->request_timeout_ms, true) > 0 &&
+	    (h->request_timeout_ms < 1000 || h->request_timeout_ms > 3600 * 1000))
+		cfg_err(L, ymap_get(n, "request_timeout"), "http.request_timeout: must be 1s..1h");
 	toks = ymap_get(n, "tokens");
 	if (!toks || !want_seq(L, toks, "http.tokens", "a list of tokens"))
 		return;
@@ -831,9 +826,28 @@ static void parse_http(struct loader *L, const struct ynode *n)
 /* ------------------------------------------------------------------------------------ */
 /* sources */
 
+/* map[key] as true or false into *out (left alone when absent). */
+static void get_flag(struct loader *L, const struct ynode *map, const char *key, const char *path,
+                     bool *out)
+{
+	const struct ynode *v = ymap_get(map, key);
+	char b[64];
+
+	if (!v)
+		return;
+	if (v->type == YN_SCALAR && !strcmp(v->text, "true"))
+		*out = true;
+	else if (v->type == YN_SCALAR && !strcmp(v->text, "false"))
+		*out = false;
+	else
+		cfg_err(L, v, "%s.%s: expected true or false, got %s", path, key,
+		        cfg_what(v, b, sizeof(b)));
+}
+
 static void parse_sources(struct loader *L, const struct ynode *n)
 {
-	static const char *const keys[] = {"url", "url_env", "statement_timeout", NULL};
+	static const char *const keys[] = {"url", "url_env", "statement_timeout",
+	                                   "allow_unsafe_role", NULL};
 	struct sw_config *cfg = L->cfg;
 
 	if (!want_map(L, n, "sources", "a mapping of source names to sources"))
@@ -863,6 +877,7 @@ static void parse_sources(struct loader *L, const struct ynode *n)
 			else if (rc > 0)
 				check_db_url(L, ymap_get(v, "url_env"), p, s->url, &s->kind);
 			get_dur(L, v, "statement_timeout", p, &s->statement_timeout_ms, true);
+			get_flag(L, v, "allow_unsafe_role", p, &s->allow_unsafe_role);
 		}
 		free(what);
 		free(p);

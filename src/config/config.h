@@ -46,7 +46,8 @@ struct sw_token {
 };
 
 struct sw_http {
-	char *listen; /* "127.0.0.1:8080" (default) */
+	char *listen;               /* "127.0.0.1:8080" (default) */
+	int64_t request_timeout_ms; /* headers and body within this; 0: the server's default */
 	struct sw_token *tokens;
 	size_t n_tokens;
 };
@@ -56,6 +57,7 @@ struct sw_source {
 	char *url; /* postgresql://... or sqlite:///path */
 	enum sw_db_kind kind;
 	int64_t statement_timeout_ms; /* default 5s */
+	bool allow_unsafe_role;       /* run even as a superuser or a role that can write */
 	struct sw_pos pos;
 };
 

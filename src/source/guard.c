@@ -8,11 +8,14 @@
  * parser's error positions, stay those of the user's text. Refused: more than one statement,
  * any statement but SelectStmt, SELECT INTO, a data-modifying statement anywhere in the tree
  * (only possible inside WITH), any locking clause (FOR UPDATE/SHARE/...), and calls of
- * functions with side effects outside the transaction (nextval, setval, advisory locks,
- * large objects, dblink, signalling backends, set_config, ...). pg_sleep is allowed: it
- * changes nothing and statement_timeout bounds it. The guard is a first line; the read-only
- * transaction PostgreSQL enforces is the real safety net (a volatile function that writes
- * passes the guard and fails there).
+ * functions that run SQL given as text (query_to_xml, ts_stat, dblink, ...) or whose effects
+ * are well known to escape the transaction (nextval, advisory locks, large objects,
+ * set_config, ...) - refused by name, so even without a server. That list is not the
+ * policy: the walk also collects every function and operator the query names, and
+ * source__pg_policy() judges them on the source's own catalog (postgres.c asks it): every
+ * candidate must be IMMUTABLE or STABLE, and a built-in must not be PARALLEL UNSAFE. What
+ * the query does not name (views, functions inside functions) is left to the read-only
+ * transaction and DISCARD ALL.
  *
  * SQLite has no parser library, and a query names the application's tables, which an
  * in-memory connection does not have. So the SQLite guard here is lexical: the statement
@@ -21,11 +24,13 @@
  * It also prepares the query on an in-memory connection to report syntax errors (errors
  * about missing tables, columns or functions are expected and ignored there). The
  * authoritative check runs in the SQLite runner on the real read-only connection:
- * sqlite3_stmt_readonly() and an authorizer that allows only reads.
+ * sqlite3_stmt_readonly() and an authorizer that allows only reads and only the functions
+ * source__sqlite_func_ok() accepts (deterministic ones, aggregates, window functions).
  */
 #include "util/common.h"
 #include "source/source-int.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <pg_query.h>
 #include <sqlite3.h>
@@ -143,42 +148,135 @@ static void node_to_words(const char *node, char *buf, size_t n)
 	buf[o] = '\0';
 }
 
-/* Functions whose effects escape the read-only transaction, or that are pure mischief. */
-static const char *const bad_funcs[] = {
-    "nextval",
-    "setval",
-    "pg_terminate_backend",
-    "pg_cancel_backend",
-    "pg_reload_conf",
-    "pg_rotate_logfile",
-    "pg_switch_wal",
-    "pg_create_restore_point",
-    "pg_promote",
-    "pg_notify",
-    "set_config",
-    "pg_logical_emit_message",
-    "pg_file_write",
-    "lo_*",
-    "loread",
-    "lowrite",
-    "dblink*",
-    "pg_advisory_*",
-    "pg_try_advisory_*",
-    "pg_create_*",
-    "pg_drop_replication_slot",
-    "pg_replication_origin_*",
+/*
+ * Functions refused by name, whatever the source's catalog says and even when it cannot be
+ * asked (`check` with the source down): those that run SQL given as text (or a query they
+ * build from a name), and well-known functions whose effects escape the read-only
+ * transaction. The catalog policy (postgres.c) refuses every other volatile function.
+ */
+static const struct {
+	const char *pat; /* a trailing '*' matches any suffix */
+	const char *why;
+} refused_funcs[] = {
+    {"query_to_xml*", "it runs SQL given as text"},
+    {"query_to_xmlschema", "it runs SQL given as text"},
+    {"cursor_to_xml*", "it reads an open cursor"},
+    {"table_to_xml*", "it runs a query it builds"},
+    {"schema_to_xml*", "it runs a query it builds"},
+    {"database_to_xml*", "it runs a query it builds"},
+    {"ts_stat", "it runs SQL given as text"},
+    {"ts_rewrite", "it runs SQL given as text"},
+    {"dblink*", "it runs SQL on another connection"},
+    {"crosstab*", "it runs SQL given as text"},
+    {"connectby", "it runs a query it builds"},
+    {"xpath_table", "it runs a query it builds"},
+    {"pg_background_*", "it runs SQL given as text"},
+    {"lo_*", "it has side effects"},
+    {"loread", "it has side effects"},
+    {"lowrite", "it has side effects"},
+    {"nextval", "it has side effects"},
+    {"setval", "it has side effects"},
+    {"currval", "it has side effects"},
+    {"lastval", "it has side effects"},
+    {"set_config", "it has side effects"},
+    {"pg_advisory_*", "it has side effects"},
+    {"pg_try_advisory_*", "it has side effects"},
+    {"pg_terminate_backend", "it has side effects"},
+    {"pg_cancel_backend", "it has side effects"},
+    {"pg_reload_conf", "it has side effects"},
+    {"pg_rotate_logfile", "it has side effects"},
+    {"pg_switch_wal", "it has side effects"},
+    {"pg_create_*", "it has side effects"},
+    {"pg_drop_replication_slot", "it has side effects"},
+    {"pg_replication_origin_*", "it has side effects"},
+    {"pg_promote", "it has side effects"},
+    {"pg_notify", "it has side effects"},
+    {"pg_logical_emit_message", "it has side effects"},
+    {"pg_file_write", "it has side effects"},
+    {"pg_stat_reset*", "it has side effects"},
+    {"pg_backup_*", "it has side effects"},
+    {"pg_start_backup", "it has side effects"},
+    {"pg_stop_backup", "it has side effects"},
+    {"pg_export_snapshot", "it has side effects"},
+    {"pg_log_backend_memory_contexts", "it has side effects"},
+    {"txid_current*", "it has side effects"},
+    {"pg_current_xact_id*", "it has side effects"},
+    {"pg_read_file", "it reads server files"},
+    {"pg_read_binary_file", "it reads server files"},
+    {"pg_ls_*", "it reads server files"},
+    {"pg_stat_file", "it reads server files"},
 };
 
-static bool func_is_bad(const char *name)
+static const char *func_refused(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(bad_funcs); i++) {
-		const char *b = bad_funcs[i];
+	for (i = 0; i < ARRAY_SIZE(refused_funcs); i++) {
+		const char *b = refused_funcs[i].pat;
 		size_t bl = strlen(b);
 		if (b[bl - 1] == '*' ? !strncasecmp(name, b, bl - 1) : !strcasecmp(name, b))
-			return true;
+			return refused_funcs[i].why;
 	}
+	return NULL;
+}
+
+void source__calls_release(struct source_calls *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		free(c->v[i].schema);
+		free(c->v[i].name);
+	}
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}
+
+static void add_call(struct source_calls *c, const char *schema, const char *name, bool is_op)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].is_op == is_op && !strcmp(c->v[i].name, name) &&
+		    !strcmp(c->v[i].schema, schema))
+			return;
+	ALLOC_GROW(c->v, c->n + 1, c->alloc);
+	c->v[c->n].schema = xstrdup(schema);
+	c->v[c->n].name = xstrdup(name);
+	c->v[c->n].is_op = is_op;
+	c->n++;
+}
+
+/* The last two parts of a qualified name list ([catalog.]schema.name). */
+static bool qualified_name(json_t *names, const char **schema, const char **name)
+{
+	size_t n = json_array_size(names);
+
+	if (n == 0)
+		return false;
+	*name = json_string_value(
+	    json_object_get(json_object_get(json_array_get(names, n - 1), "String"), "sval"));
+	*schema = n >= 2 ? json_string_value(json_object_get(
+	                       json_object_get(json_array_get(names, n - 2), "String"), "sval"))
+	                 : "";
+	return *name && *schema;
+}
+
+/* A_Expr kinds whose name list is a real operator (BETWEEN's is not). */
+static bool aexpr_is_operator(const char *kind)
+{
+	static const char *const kinds[] = {
+	    "AEXPR_OP",     "AEXPR_OP_ANY", "AEXPR_OP_ALL", "AEXPR_DISTINCT", "AEXPR_NOT_DISTINCT",
+	    "AEXPR_NULLIF", "AEXPR_IN",     "AEXPR_LIKE",   "AEXPR_ILIKE",    "AEXPR_SIMILAR"};
+	size_t i;
+
+	if (!kind)
+		return true; /* the default kind, AEXPR_OP, may be left out */
+	for (i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (!strcmp(kind, kinds[i]))
+			return true;
 	return false;
 }
 
@@ -195,7 +293,7 @@ static const char *lock_words(const char *strength)
 	return "FOR UPDATE";
 }
 
-static int walk(json_t *node, struct sw_err *err)
+static int walk(json_t *node, struct source_calls *calls, struct sw_err *err)
 {
 	const char *key;
 	json_t *val;
@@ -204,7 +302,7 @@ static int walk(json_t *node, struct sw_err *err)
 	if (json_is_array(node)) {
 		json_array_foreach(node, i, val)
 		{
-			if (walk(val, err))
+			if (walk(val, calls, err))
 				return -1;
 		}
 		return 0;
@@ -232,23 +330,34 @@ static int walk(json_t *node, struct sw_err *err)
 			return -1;
 		}
 		if (!strcmp(key, "FuncCall")) {
-			json_t *names = json_object_get(val, "funcname");
-			json_t *last = json_array_get(names, json_array_size(names) - 1);
-			const char *fn = json_string_value(
-			    json_object_get(json_object_get(last, "String"), "sval"));
-			if (fn && func_is_bad(fn)) {
-				sw_err_set(err, "query must not call %.64s(): it has side effects",
-				           fn);
-				return -1;
+			const char *schema, *fn, *why;
+			if (qualified_name(json_object_get(val, "funcname"), &schema, &fn)) {
+				why = func_refused(fn);
+				if (why) {
+					sw_err_set(err, "query must not call %.64s(): %s", fn, why);
+					return -1;
+				}
+				add_call(calls, schema, fn, false);
 			}
 		}
-		if (walk(val, err))
+		if (!strcmp(key, "A_Expr") &&
+		    aexpr_is_operator(json_string_value(json_object_get(val, "kind")))) {
+			const char *schema, *op;
+			if (qualified_name(json_object_get(val, "name"), &schema, &op))
+				add_call(calls, schema, op, true);
+		}
+		if (!strcmp(key, "SubLink")) { /* x = ANY (SELECT ...), x === ALL (SELECT ...) */
+			const char *schema, *op;
+			if (qualified_name(json_object_get(val, "operName"), &schema, &op))
+				add_call(calls, schema, op, true);
+		}
+		if (walk(val, calls, err))
 			return -1;
 	}
 	return 0;
 }
 
-static int guard_postgres(const char *sql, struct sw_err *err)
+int source__guard_pg(const char *sql, struct source_calls *calls, struct sw_err *err)
 {
 	PgQueryParseResult pr;
 	json_t *root = NULL, *stmts, *stmt;
@@ -302,7 +411,7 @@ static int guard_postgres(const char *sql, struct sw_err *err)
 		sw_err_set(err, "query must be a single SELECT: found %s", words);
 		goto out;
 	}
-	rc = walk(stmt, err);
+	rc = walk(stmt, calls, err);
 out:
 	json_decref(root);
 	pg_query_free_parse_result(pr);
@@ -310,7 +419,98 @@ out:
 	return rc;
 }
 
+/* "name()" or "operator ===" for messages. */
+static void call_words(const struct source_call *c, char *buf, size_t n)
+{
+	if (c->is_op)
+		snprintf(buf, n, "operator %.64s%s%.64s", c->schema, *c->schema ? "." : "",
+		         c->name);
+	else
+		snprintf(buf, n, "%.64s%s%.64s()", c->schema, *c->schema ? "." : "", c->name);
+}
+
+int source__pg_policy(const struct source_calls *calls, const struct source_proc *procs,
+                      size_t nprocs, struct sw_err *err)
+{
+	size_t i, k;
+
+	for (i = 0; calls && i < calls->n; i++) {
+		const struct source_call *c = &calls->v[i];
+		const struct source_proc *bad = NULL;
+		size_t found = 0;
+		char words[160];
+
+		for (k = 0; k < nprocs; k++) {
+			const struct source_proc *p = &procs[k];
+			if (p->is_op != c->is_op || strcmp(p->name, c->name))
+				continue;
+			if (*c->schema ? strcmp(p->schema, c->schema) : !p->in_path)
+				continue;
+			found++;
+			if (p->volatility != 'i' && p->volatility != 's') {
+				bad = p;
+				break;
+			}
+			if (p->parallel == 'u' && !strcmp(p->schema, "pg_catalog") && !bad)
+				bad = p;
+		}
+		call_words(c, words, sizeof(words));
+		if (bad && bad->volatility != 'i' && bad->volatility != 's')
+			return sw_err_set(err,
+			                  "query must not call %s: the source's catalog marks %s "
+			                  "VOLATILE",
+			                  words, c->is_op ? "its function" : "it"),
+			       -1;
+		if (bad)
+			return sw_err_set(
+			           err,
+			           "query must not call %s: the source's catalog marks %s "
+			           "PARALLEL UNSAFE (it changes transaction or session state)",
+			           words, c->is_op ? "its function" : "it"),
+			       -1;
+		if (!found && !c->is_op)
+			return sw_err_set(err,
+			                  "query must not call %s: the source has no such function",
+			                  words),
+			       -1;
+	}
+	return 0;
+}
+
 /* ---- SQLite ---- */
+
+/* Never callable: effects outside the query, or different answers for the same rows. */
+static const char *const sqlite_denied[] = {
+    "load_extension", "random", "randomblob", "fts3_tokenizer", "readfile", "writefile", "edit"};
+/* Not marked deterministic, yet harmless (the time of the statement). */
+static const char *const sqlite_always[] = {"current_date", "current_time", "current_timestamp"};
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool source__sqlite_func_ok(const char *name, char *const *allowed, size_t nallowed)
+{
+	char low[64];
+	const char *key = low;
+	size_t i;
+
+	for (i = 0; name[i] && i < sizeof(low) - 1; i++)
+		low[i] = (char)tolower((unsigned char)name[i]);
+	low[i] = '\0';
+	if (name[i])
+		return false;
+	for (i = 0; i < ARRAY_SIZE(sqlite_denied); i++)
+		if (!strcmp(low, sqlite_denied[i]))
+			return false;
+	for (i = 0; i < ARRAY_SIZE(sqlite_always); i++)
+		if (!strcmp(low, sqlite_always[i]))
+			return true;
+	if (!allowed)
+		return true;
+	return bsearch(&key, allowed, nallowed, sizeof(*allowed), cmp_strp) != NULL;
+}
 
 struct sqlite_lex {
 	const char *s;
@@ -525,6 +725,6 @@ int source_guard(enum sw_db_kind kind, const char *sql, struct sw_err *err)
 	if (!sql)
 		return sw_err_set(err, "query is empty"), -1;
 	if (kind == SW_DB_POSTGRES)
-		return guard_postgres(sql, err);
+		return source__guard_pg(sql, NULL, err);
 	return source__guard_sqlite(sql, err);
 }

@@ -1,10 +1,15 @@
 /*
  * postgres.c - the PostgreSQL source runner (libpq).
  *
- * DESIGN: one session per struct source. After connecting, the session is set up with
- * statement_timeout, TimeZone 'UTC', DateStyle 'ISO' and default_transaction_read_only, and
- * every query runs inside BEGIN READ ONLY ... COMMIT (ROLLBACK on error), so a write that
- * slips past the SQL guard (a volatile function that inserts) fails in PostgreSQL itself.
+ * DESIGN: one session per struct source. After connecting, the role check refuses a role
+ * that is a superuser or can write (unless the source allows it). No session setting is
+ * changed: every query runs as "BEGIN READ ONLY; SET LOCAL statement_timeout ...; SET LOCAL
+ * TimeZone 'UTC'; SET LOCAL DateStyle 'ISO'" (one round trip) ... COMMIT (ROLLBACK on
+ * error), and is followed by DISCARD ALL, so nothing a query does (a session advisory lock,
+ * set_config(..., false)) outlives it. Before the first run of a query text on a
+ * connection, the functions and operators it names are looked up in the catalog, inside
+ * the same transaction, and judged by source__pg_policy(). A write that slips past all of
+ * that (a function its owner mis-marked STABLE) fails in PostgreSQL itself.
  * Parameters are rewritten ":name" -> "$n" and sent as text with unspecified types, so the
  * server infers each from its context (":since" compared with a timestamptz column becomes
  * a timestamptz).
@@ -13,28 +18,100 @@
  * reading instead of after libpq has buffered everything; past a cap the query is cancelled.
  *
  * Reconnection: a connection that goes bad is dropped; the next call connects again. A
- * failed connection attempt starts a backoff window (0.5s, doubling to 30s, reset on
+ * failed connection attempt starts a backoff window (0.5s, doubling to 2s, reset on
  * success) during which calls fail at once with "source 'x' unreachable, retrying in Ns",
  * so a watcher polling every second does not hammer a down server or block on connect.
  */
 #include "util/common.h"
 #include "source/source-int.h"
+#include "util/log.h"
+#include "util/redact.h"
 #include "util/timeutil.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 
 #define BACKOFF_MIN_MS 500
-#define BACKOFF_MAX_MS 30000
+#define BACKOFF_MAX_MS 2000
+/* Query texts remembered per connection as having passed the catalog policy. */
+#define MAX_CHECKED 64
 
 struct pg {
 	PGconn *conn;
 	int64_t backoff_ms;   /* the next window's length */
 	int64_t retry_at;     /* monotonic ms; 0: no window */
-	char last_error[256]; /* why the last connection attempt failed */
+	char last_error[512]; /* why the last connection attempt failed */
+	char **checked;       /* query texts the catalog policy accepted on this connection */
+	size_t nchecked;
 };
 
-/* The first line of a libpq message, without "ERROR:  " noise or the trailing newline. */
-static void first_line(const char *msg, char *buf, size_t n)
+/*
+ * Why the session's role could change the database, or NULL when it cannot: a superuser
+ * (the current role, or the one that logged in and could switch back), CREATEROLE, membership of a
+ * predefined role that writes, CREATE on the database or on a schema, or INSERT, UPDATE, DELETE or
+ * TRUNCATE (or column INSERT or UPDATE) on a table, view or foreign table, or UPDATE on a sequence,
+ * outside the system schemas. One query; cost grows with the number of relations (see
+ * docs/security.md).
+ */
+static const char role_sql[] =
+    "WITH me AS (SELECT r.oid, r.rolname, r.rolsuper, r.rolcreaterole"
+    "  FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER),"
+    " rel AS (SELECT c.oid, c.relkind FROM pg_catalog.pg_class c"
+    "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    "  WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
+    "    AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S'))"
+    " SELECT me.rolname, COALESCE("
+    "  CASE WHEN me.rolsuper THEN 'is a superuser' END,"
+    "  (SELECT 'logs in as superuser ' || s.rolname FROM pg_catalog.pg_roles s"
+    "    WHERE s.rolname = SESSION_USER AND s.rolsuper),"
+    "  CASE WHEN me.rolcreaterole THEN 'has CREATEROLE' END,"
+    "  (SELECT 'is a member of ' || g.rolname FROM pg_catalog.pg_roles g"
+    "    WHERE g.rolname IN ('pg_write_all_data', 'pg_write_server_files',"
+    "                        'pg_execute_server_program')"
+    "      AND pg_catalog.pg_has_role(me.oid, g.oid, 'USAGE') ORDER BY 1 LIMIT 1),"
+    "  (SELECT 'can CREATE in database ' || pg_catalog.quote_ident(pg_catalog.current_database())"
+    "    WHERE pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')),"
+    "  (SELECT 'can CREATE in schema ' || pg_catalog.quote_ident(n.nspname)"
+    "    FROM pg_catalog.pg_namespace n"
+    "    WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
+    "      AND pg_catalog.has_schema_privilege(n.oid, 'CREATE') ORDER BY 1 LIMIT 1),"
+    "  (SELECT 'can change sequence ' || rel.oid::pg_catalog.regclass::pg_catalog.text FROM rel"
+    "    WHERE CASE WHEN rel.relkind = 'S'"
+    "          THEN pg_catalog.has_sequence_privilege(rel.oid, 'UPDATE') END"
+    "    ORDER BY 1 LIMIT 1),"
+    "  (SELECT 'can write to ' || rel.oid::pg_catalog.regclass::pg_catalog.text FROM rel"
+    "    WHERE CASE WHEN rel.relkind <> 'S'"
+    "          THEN pg_catalog.has_table_privilege(rel.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')"
+    "            OR pg_catalog.has_any_column_privilege(rel.oid, 'INSERT, UPDATE') END"
+    "    ORDER BY 1 LIMIT 1))"
+    " FROM me";
+
+/*
+ * What the source's catalog says about the names a query calls: every function of each
+ * name ($1) with its schema, volatility, parallel safety and whether the schema is on the
+ * search path; and for the operators of each name ($2), per schema, the worst volatility
+ * and parallel safety of their functions ('=' alone has a hundred).
+ */
+static const char catalog_sql[] =
+    "SELECT false, n.nspname, p.proname, p.provolatile::pg_catalog.text,"
+    "       p.proparallel::pg_catalog.text, n.nspname = ANY (pg_catalog.current_schemas(true))"
+    "  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
+    " WHERE p.proname = ANY ($1::pg_catalog.name[])"
+    " UNION ALL "
+    "SELECT true, n.nspname, o.oprname,"
+    "       CASE WHEN pg_catalog.bool_or(f.provolatile NOT IN ('i', 's')) THEN 'v' ELSE 'i' END,"
+    "       CASE WHEN pg_catalog.bool_or(f.proparallel = 'u') THEN 'u' ELSE 's' END,"
+    "       n.nspname = ANY (pg_catalog.current_schemas(true))"
+    "  FROM pg_catalog.pg_operator o"
+    "  JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace,"
+    "  LATERAL (SELECT p.provolatile, p.proparallel FROM pg_catalog.pg_proc p"
+    "           WHERE p.oid = o.oprcode OFFSET 0) f"
+    " WHERE o.oprname = ANY ($2::pg_catalog.name[])"
+    " GROUP BY n.nspname, o.oprname";
+
+/* The first line of a libpq message, without the trailing newline, with the URL's
+ * secrets removed (libpq echoes a malformed connection string whole). */
+static void first_line(const struct source *src, const char *msg, char *buf, size_t n)
 {
 	size_t len;
 
@@ -42,6 +119,18 @@ static void first_line(const char *msg, char *buf, size_t n)
 		msg = "unknown error";
 	len = strcspn(msg, "\n");
 	snprintf(buf, n, "%.*s", (int)len, msg);
+	sw_scrub_secrets(src->url, buf, n);
+}
+
+static void forget_checked(struct pg *pg)
+{
+	size_t i;
+
+	for (i = 0; i < pg->nchecked; i++)
+		free(pg->checked[i]);
+	free(pg->checked);
+	pg->checked = NULL;
+	pg->nchecked = 0;
 }
 
 static void pg_drop(struct pg *pg)
@@ -49,6 +138,73 @@ static void pg_drop(struct pg *pg)
 	if (pg->conn)
 		PQfinish(pg->conn);
 	pg->conn = NULL;
+	forget_checked(pg);
+}
+
+/* Log the allowed unsafe role once per source name per process. */
+static void warn_unsafe_role(const struct source *src, const char *role, const char *why)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static char **warned;
+	static size_t nwarned;
+	bool seen = false;
+	size_t i;
+
+	pthread_mutex_lock(&mu);
+	for (i = 0; i < nwarned && !seen; i++)
+		seen = !strcmp(warned[i], src->name);
+	if (!seen) {
+		warned = xreallocarray(warned, nwarned + 1, sizeof(*warned));
+		warned[nwarned++] = xstrdup(src->name);
+	}
+	pthread_mutex_unlock(&mu);
+	if (!seen)
+		log_warn("source role can change the database; allowed by allow_unsafe_role",
+		         "source=%s role=%s reason=%s", src->name, role, why);
+}
+
+static int pg_command(struct source *src, struct pg *pg, const char *sql, struct sw_err *err);
+static int pg_begin(struct source *src, struct pg *pg, struct sw_err *err);
+
+/* Refuse (or, opted out, allow with a warning) a role that could change the database. The
+ * check runs in a read-only transaction under the source's statement_timeout. */
+static int check_role(struct source *src, struct pg *pg)
+{
+	struct sw_err berr;
+	PGresult *res;
+	int rc = 0;
+
+	if (pg_begin(src, pg, &berr)) {
+		snprintf(pg->last_error, sizeof(pg->last_error),
+		         "cannot check the source role: %.400s", berr.msg);
+		return -1;
+	}
+	res = PQexec(pg->conn, role_sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		char line[400];
+		first_line(src, PQerrorMessage(pg->conn), line, sizeof(line));
+		snprintf(pg->last_error, sizeof(pg->last_error), "cannot check the source role: %s",
+		         line);
+		rc = -1;
+	} else if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 1)) {
+		const char *role = PQgetvalue(res, 0, 0), *why = PQgetvalue(res, 0, 1);
+		if (src->allow_unsafe_role) {
+			warn_unsafe_role(src, role, why);
+		} else {
+			snprintf(pg->last_error, sizeof(pg->last_error),
+			         "role '%.64s' %.200s: a source role must only read (see "
+			         "docs/security.md), or set allow_unsafe_role: true on the source",
+			         role, why);
+			src->role_refused = true;
+			rc = -1;
+		}
+	}
+	PQclear(res);
+	if (pg_command(src, pg, "ROLLBACK", NULL) && !rc) {
+		snprintf(pg->last_error, sizeof(pg->last_error), "cannot check the source role");
+		rc = -1;
+	}
+	return rc;
 }
 
 static int pg_connect(struct source *src, struct pg *pg, struct sw_err *err)
@@ -56,19 +212,22 @@ static int pg_connect(struct source *src, struct pg *pg, struct sw_err *err)
 	static const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname",
 	                                   NULL};
 	const char *vals[4];
-	char *setup;
-	PGresult *res = NULL;
 	int64_t now = time_mono_ms();
-	int rc = -1;
 
 	if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK)
 		return 0;
 	pg_drop(pg);
 	if (pg->retry_at && now < pg->retry_at) {
-		sw_err_set(err, "source '%s' unreachable, retrying in %.1fs: %s", src->name,
-		           (double)(pg->retry_at - now) / 1000.0, pg->last_error);
+		if (src->role_refused)
+			sw_err_set(err, "source '%s' refused (checking again in %.1fs): %s",
+			           src->name, (double)(pg->retry_at - now) / 1000.0,
+			           pg->last_error);
+		else
+			sw_err_set(err, "source '%s' unreachable, retrying in %.1fs: %s", src->name,
+			           (double)(pg->retry_at - now) / 1000.0, pg->last_error);
 		return -1;
 	}
+	src->role_refused = false;
 	/* keys are processed in order and the URL's own settings override the defaults */
 	vals[0] = "5";
 	vals[1] = "stepwatch";
@@ -76,35 +235,29 @@ static int pg_connect(struct source *src, struct pg *pg, struct sw_err *err)
 	vals[3] = NULL;
 	pg->conn = PQconnectdbParams(keys, vals, 1);
 	if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
-		first_line(pg->conn ? PQerrorMessage(pg->conn) : "out of memory", pg->last_error,
-		           sizeof(pg->last_error));
+		first_line(src, pg->conn ? PQerrorMessage(pg->conn) : "out of memory",
+		           pg->last_error, sizeof(pg->last_error));
 		goto fail;
 	}
-	setup = xasprintf("SET statement_timeout = %" PRId64 "; SET TimeZone = 'UTC'; "
-	                  "SET DateStyle = 'ISO'; SET default_transaction_read_only = on",
-	                  src->timeout_ms);
-	res = PQexec(pg->conn, setup);
-	free(setup);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		first_line(PQerrorMessage(pg->conn), pg->last_error, sizeof(pg->last_error));
+	if (check_role(src, pg))
 		goto fail;
-	}
-	PQclear(res);
 	pg->backoff_ms = BACKOFF_MIN_MS;
 	pg->retry_at = 0;
 	return 0;
 fail:
-	PQclear(res);
 	pg_drop(pg);
 	if (pg->backoff_ms < BACKOFF_MIN_MS)
 		pg->backoff_ms = BACKOFF_MIN_MS;
 	pg->retry_at = time_mono_ms() + pg->backoff_ms;
-	sw_err_set(err, "cannot connect to source '%s' (retrying in %.1fs): %s", src->name,
-	           (double)pg->backoff_ms / 1000.0, pg->last_error);
+	if (src->role_refused)
+		sw_err_set(err, "source '%s' refused: %s", src->name, pg->last_error);
+	else
+		sw_err_set(err, "cannot connect to source '%s' (retrying in %.1fs): %s", src->name,
+		           (double)pg->backoff_ms / 1000.0, pg->last_error);
 	pg->backoff_ms *= 2;
 	if (pg->backoff_ms > BACKOFF_MAX_MS)
 		pg->backoff_ms = BACKOFF_MAX_MS;
-	return rc;
+	return -1;
 }
 
 /* Fill err from a failed result (or the connection when res has no message). */
@@ -113,7 +266,7 @@ static void pg_set_err(struct source *src, struct pg *pg, const PGresult *res, s
 	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	char line[768];
 
-	first_line(primary ? primary : PQerrorMessage(pg->conn), line, sizeof(line));
+	first_line(src, primary ? primary : PQerrorMessage(pg->conn), line, sizeof(line));
 	sw_err_set(err, "source '%s': %s", src->name, line);
 }
 
@@ -192,8 +345,120 @@ static int pg_read_rows(struct source *src, struct pg *pg, struct source_rows_bu
 	return rc;
 }
 
-static int pg_query(struct source *src, const char *sql, const struct source_param *params,
-                    size_t nparams, bool describe, struct source_rows *out, struct sw_err *err)
+/* A PostgreSQL array literal of the distinct names of calls of one kind. */
+static char *names_array(const struct source_calls *calls, bool ops)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+	const char *p;
+	bool first = true;
+
+	strbuf_addch(&sb, '{');
+	for (i = 0; i < calls->n; i++) {
+		if (calls->v[i].is_op != ops)
+			continue;
+		if (!first)
+			strbuf_addch(&sb, ',');
+		first = false;
+		strbuf_addch(&sb, '"');
+		for (p = calls->v[i].name; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				strbuf_addch(&sb, '\\');
+			strbuf_addch(&sb, *p);
+		}
+		strbuf_addch(&sb, '"');
+	}
+	strbuf_addch(&sb, '}');
+	return strbuf_detach(&sb, NULL);
+}
+
+/*
+ * The catalog policy for sql's calls, asked of the source inside the open transaction,
+ * once per query text per connection.
+ */
+static int check_calls(struct source *src, struct pg *pg, const char *sql,
+                       const struct source_calls *calls, struct sw_err *err)
+{
+	const char *vals[2];
+	char *fn_arr, *op_arr;
+	struct source_proc *procs = NULL;
+	PGresult *res;
+	size_t i;
+	int rc = -1, n;
+
+	for (i = 0; i < pg->nchecked; i++)
+		if (!strcmp(pg->checked[i], sql))
+			return 0;
+	if (calls && calls->n) {
+		fn_arr = names_array(calls, false);
+		op_arr = names_array(calls, true);
+		vals[0] = fn_arr;
+		vals[1] = op_arr;
+		res = PQexecParams(pg->conn, catalog_sql, 2, NULL, vals, NULL, NULL, 0);
+		free(fn_arr);
+		free(op_arr);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			pg_set_err(src, pg, res, err);
+			PQclear(res);
+			return -1;
+		}
+		n = PQntuples(res);
+		procs = xcalloc((size_t)n + 1, sizeof(*procs));
+		for (i = 0; i < (size_t)n; i++) {
+			procs[i].is_op = PQgetvalue(res, (int)i, 0)[0] == 't';
+			procs[i].schema = PQgetvalue(res, (int)i, 1);
+			procs[i].name = PQgetvalue(res, (int)i, 2);
+			procs[i].volatility = PQgetvalue(res, (int)i, 3)[0];
+			procs[i].parallel = PQgetvalue(res, (int)i, 4)[0];
+			procs[i].in_path = PQgetvalue(res, (int)i, 5)[0] == 't';
+		}
+		{
+			struct sw_err perr;
+			if (source__pg_policy(calls, procs, (size_t)n, &perr)) {
+				sw_err_set(err, "source '%s': %s", src->name, perr.msg);
+				free(procs);
+				PQclear(res);
+				return -1;
+			}
+		}
+		free(procs);
+		PQclear(res);
+	}
+	if (pg->nchecked >= MAX_CHECKED)
+		forget_checked(pg);
+	pg->checked = xreallocarray(pg->checked, pg->nchecked + 1, sizeof(*pg->checked));
+	pg->checked[pg->nchecked++] = xstrdup(sql);
+	rc = 0;
+	return rc;
+}
+
+/* Open the query's transaction: read-only, with every setting local to it. */
+static int pg_begin(struct source *src, struct pg *pg, struct sw_err *err)
+{
+	char *setup = xasprintf("BEGIN READ ONLY; SET LOCAL statement_timeout = %" PRId64 "; "
+	                        "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO'",
+	                        src->timeout_ms);
+	int rc = pg_command(src, pg, setup, err);
+
+	free(setup);
+	return rc;
+}
+
+/* Leave nothing behind in the session: settings, advisory locks, prepared statements,
+ * cursors, temporary tables, LISTEN. A connection that cannot be reset is dropped. */
+static void pg_reset_session(struct source *src, struct pg *pg)
+{
+	if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK)
+		return;
+	if (PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
+		pg_command(src, pg, "ROLLBACK", NULL);
+	if (pg_command(src, pg, "DISCARD ALL", NULL))
+		pg_drop(pg);
+}
+
+static int pg_query(struct source *src, const char *sql, const struct source_calls *calls,
+                    const struct source_param *params, size_t nparams, bool describe,
+                    struct source_rows *out, struct sw_err *err)
 {
 	struct pg *pg = src->be_data;
 	struct source_rows_builder b;
@@ -233,9 +498,9 @@ static int pg_query(struct source *src, const char *sql, const struct source_par
 	}
 	if (pg_connect(src, pg, err))
 		goto out;
-	if (pg_command(src, pg, "BEGIN READ ONLY", err))
-		goto out;
 	in_tx = true;
+	if (pg_begin(src, pg, err) || check_calls(src, pg, sql, calls, err))
+		goto out;
 	if (describe) {
 		PGresult *res = PQprepare(pg->conn, "", rsql, (int)norder, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -270,6 +535,7 @@ static int pg_query(struct source *src, const char *sql, const struct source_par
 out:
 	if (in_tx && pg->conn && PQstatus(pg->conn) == CONNECTION_OK)
 		pg_command(src, pg, "ROLLBACK", NULL);
+	pg_reset_session(src, pg);
 	if (pg->conn && PQstatus(pg->conn) != CONNECTION_OK)
 		pg_drop(pg); /* reconnect on the next call */
 	source__rows_release(&b);

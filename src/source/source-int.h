@@ -15,6 +15,55 @@
 #define SOURCE_MAX_ROWS  1000000
 #define SOURCE_MAX_BYTES ((size_t)256 << 20)
 
+/* A function or operator a PostgreSQL query names (as the parser folded it). */
+struct source_call {
+	char *schema; /* "" when not qualified */
+	char *name;
+	bool is_op;
+};
+
+struct source_calls {
+	struct source_call *v;
+	size_t n, alloc;
+};
+
+void source__calls_release(struct source_calls *c);
+
+/*
+ * The PostgreSQL guard (source_guard's half for PostgreSQL); with calls non-NULL it also
+ * collects every function called and operator used anywhere in the query (select lists,
+ * casts' arguments, subqueries, CTEs, FROM functions, ...), each name once.
+ */
+int source__guard_pg(const char *sql, struct source_calls *calls, struct sw_err *err);
+
+/* One row of the source catalog's answer about a called name (see postgres.c). */
+struct source_proc {
+	const char *schema, *name;
+	char volatility; /* pg_proc.provolatile: 'i', 's' or 'v' */
+	char parallel;   /* pg_proc.proparallel: 's', 'r' or 'u' */
+	bool in_path;    /* its schema is on the session's search path */
+	bool is_op;      /* an operator (the row describes its function) */
+};
+
+/*
+ * The catalog policy: 0 when every call resolves only to non-volatile functions, else -1
+ * with err naming the function. A name resolves to every function of that name in its
+ * schema (qualified) or in any schema on the search path (unqualified); every candidate
+ * overload must be IMMUTABLE or STABLE, and a pg_catalog one must not be PARALLEL UNSAFE
+ * (PostgreSQL marks so the built-ins that change transaction or session state, such as
+ * txid_current()). A function with no candidate is refused; an operator with none is left
+ * to PostgreSQL (which rejects it).
+ */
+int source__pg_policy(const struct source_calls *calls, const struct source_proc *procs,
+                      size_t nprocs, struct sw_err *err);
+
+/*
+ * The SQLite function policy: true when the function may be called by a query. allowed
+ * (NULL when the connection could not list its functions) is the sorted, lower-case list
+ * of deterministic functions the connection has (see sqlite.c).
+ */
+bool source__sqlite_func_ok(const char *name, char *const *allowed, size_t nallowed);
+
 struct source_backend {
 	const char *name;
 	/* Release backend state (be_data); the connection may never have been opened. */
@@ -23,8 +72,9 @@ struct source_backend {
 	 * Run sql (already through source_guard) with params; with describe set, read only the
 	 * column names. Fills *out (zeroed by the caller) on success; returns 0 or -1 with err.
 	 */
-	int (*query)(struct source *src, const char *sql, const struct source_param *params,
-	             size_t nparams, bool describe, struct source_rows *out, struct sw_err *err);
+	int (*query)(struct source *src, const char *sql, const struct source_calls *calls,
+	             const struct source_param *params, size_t nparams, bool describe,
+	             struct source_rows *out, struct sw_err *err);
 };
 
 struct source {
@@ -32,6 +82,8 @@ struct source {
 	char *name;
 	char *url;
 	int64_t timeout_ms;
+	bool allow_unsafe_role;
+	bool role_refused; /* the last connection's role was refused */
 	const struct source_backend *be;
 	void *be_data;
 };

@@ -132,6 +132,7 @@ int source_open(const struct sw_source *cfg, struct source **out, struct sw_err 
 	src->name = xstrdup(cfg->name ? cfg->name : "?");
 	src->url = xstrdup(cfg->url);
 	src->timeout_ms = cfg->statement_timeout_ms > 0 ? cfg->statement_timeout_ms : 5000;
+	src->allow_unsafe_role = cfg->allow_unsafe_role;
 	src->be = cfg->kind == SW_DB_POSTGRES ? &source_backend_postgres : &source_backend_sqlite;
 	*out = src;
 	return 0;
@@ -151,13 +152,24 @@ static int run(struct source *src, const char *sql, const struct source_param *p
                size_t nparams, bool describe, struct source_rows *out, struct sw_err *err)
 {
 	struct sw_err gerr;
+	struct source_calls calls = {0};
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (source_guard(src->kind, sql, &gerr)) {
+	if (!sql)
+		rc = sw_err_set(&gerr, "query is empty");
+	else if (src->kind == SW_DB_POSTGRES)
+		rc = source__guard_pg(sql, &calls, &gerr);
+	else
+		rc = source_guard(src->kind, sql, &gerr);
+	if (rc) {
+		source__calls_release(&calls);
 		sw_err_set(err, "source '%s': %s", src->name, gerr.msg);
 		return -1;
 	}
-	return src->be->query(src, sql, params, nparams, describe, out, err);
+	rc = src->be->query(src, sql, &calls, params, nparams, describe, out, err);
+	source__calls_release(&calls);
+	return rc;
 }
 
 int source_query(struct source *src, const char *sql, const struct source_param *params,
@@ -170,6 +182,11 @@ int source_describe(struct source *src, const char *sql, struct source_rows *out
                     struct sw_err *err)
 {
 	return run(src, sql, NULL, 0, true, out, err);
+}
+
+bool source_role_refused(const struct source *src)
+{
+	return src && src->role_refused;
 }
 
 int source_ping(struct source *src, struct sw_err *err)

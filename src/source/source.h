@@ -2,11 +2,16 @@
  * source.h - read-only query runners for application databases (PostgreSQL, SQLite).
  *
  * A source is opened read-only: PostgreSQL sessions run every query in a READ ONLY
- * transaction with statement_timeout set, TimeZone=UTC and DateStyle=ISO; SQLite files are
- * opened with mode=ro (SQLITE_OPEN_READONLY). Before any SQL reaches a source it passes the
- * SQL guard: exactly one read-only SELECT (libpg_query for PostgreSQL: no DML, no
- * data-modifying CTE, no FOR UPDATE/SHARE, no multiple statements, no SELECT INTO;
- * sqlite3_stmt_readonly() plus a single-statement check for SQLite).
+ * transaction with statement_timeout, TimeZone=UTC and DateStyle=ISO set LOCAL to it, and
+ * DISCARD ALL after it; SQLite files are opened with mode=ro (SQLITE_OPEN_READONLY). Before
+ * any SQL reaches a source it passes the SQL guard: exactly one read-only SELECT
+ * (libpg_query for PostgreSQL: no DML, no data-modifying CTE, no FOR UPDATE/SHARE, no
+ * multiple statements, no SELECT INTO, no function that runs SQL given as text;
+ * sqlite3_stmt_readonly() plus a single-statement check for SQLite). On PostgreSQL every
+ * function and operator the query names must be non-volatile in the source's own catalog
+ * (checked on first use of a query text per connection), and a connection whose role is a
+ * superuser or can write is refused unless the source sets allow_unsafe_role. On SQLite
+ * only deterministic functions may be called. docs/security.md has the guarantees.
  *
  * Queries use named parameters ":since", ":instance_id" (SPEC section 3); the runner rewrites
  * them to the driver's placeholders, skipping string literals, quoted identifiers, comments,
@@ -16,7 +21,8 @@
  *
  * A struct source is one connection; it is not thread-safe; a task run uses its own.
  * On a broken PostgreSQL connection the next query reconnects (with backoff between failed
- * attempts: 0.5s doubling to 30s) and fails fast with an error meanwhile.
+ * attempts: 0.5s doubling to 2s) and fails fast with an error meanwhile. Errors never hold
+ * the URL's password (libpq's messages are scrubbed of it).
  */
 #ifndef SW_SOURCE_H
 #define SW_SOURCE_H
@@ -59,8 +65,11 @@ int source_query(struct source *src, const char *sql, const struct source_param 
  * statement; SQLite: prepare and read column names). rows->nrows is 0. */
 int source_describe(struct source *src, const char *sql, struct source_rows *out,
                     struct sw_err *err);
-/* Cheap liveness check (SELECT 1). */
+/* Cheap liveness check (SELECT 1); on PostgreSQL it connects, and so checks the role. */
 int source_ping(struct source *src, struct sw_err *err);
+/* True when the last connection attempt failed because the source role is a superuser or
+ * can write and the source does not set allow_unsafe_role (a problem of the file). */
+bool source_role_refused(const struct source *src);
 
 /*
  * The SQL guard on its own (used by source_query and by `stepwatch check`): 0 when sql is

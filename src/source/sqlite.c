@@ -4,7 +4,9 @@
  * DESIGN: the file is opened through a URI "file:PATH?mode=ro" with SQLITE_OPEN_READONLY,
  * so the connection cannot write whatever SQL reaches it; PRAGMA query_only is set too.
  * On top of the lexical guard, every statement is prepared with an authorizer that allows
- * only reads (SELECT, reading columns, functions, recursive CTEs), must satisfy
+ * only reads (SELECT, reading columns, recursive CTEs) and calls of the functions the
+ * library marks deterministic (read from pragma_function_list on open), aggregates and
+ * window functions (source__sqlite_func_ok() in guard.c), must satisfy
  * sqlite3_stmt_readonly(), and must be the only statement in the text.
  *
  * Named parameters bind natively (":since"); a parameter the query uses but the caller did
@@ -25,6 +27,9 @@
 struct sq {
 	sqlite3 *db;
 	int64_t deadline; /* monotonic ms; the progress handler interrupts after it */
+	char **funcs;     /* sorted lower-case names of the callable functions; NULL: unknown */
+	size_t nfuncs;
+	char denied[64]; /* the function the authorizer refused last */
 };
 
 /* "sqlite:///abs/path" -> "/abs/path"; "sqlite://rel/path" and "sqlite:rel" -> "rel/path" */
@@ -63,18 +68,67 @@ static int progress(void *arg)
 static int authorize(void *arg, int action, const char *a, const char *b, const char *c,
                      const char *d)
 {
-	(void)arg;
+	struct sq *sq = arg;
+
 	(void)a;
-	(void)b;
 	(void)c;
 	(void)d;
 	switch (action) {
 	case SQLITE_SELECT:
 	case SQLITE_READ:
-	case SQLITE_FUNCTION:
 	case SQLITE_RECURSIVE: return SQLITE_OK;
+	case SQLITE_FUNCTION:
+		if (b && source__sqlite_func_ok(b, sq->funcs, sq->nfuncs))
+			return SQLITE_OK;
+		snprintf(sq->denied, sizeof(sq->denied), "%s", b ? b : "?");
+		return SQLITE_DENY;
 	default: return SQLITE_DENY;
 	}
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The functions a query may call: those this connection marks deterministic (the same
+ * arguments always give the same answer, and nothing else happens), and the aggregate and
+ * window functions. Left NULL when the library cannot list them (then only the fixed
+ * refuse-list in guard.c applies).
+ */
+static void load_funcs(struct sq *sq)
+{
+	sqlite3_stmt *st = NULL;
+	size_t alloc = 0;
+
+	if (sqlite3_prepare_v2(sq->db,
+	                       "SELECT DISTINCT lower(name) FROM pragma_function_list"
+	                       " WHERE ((flags & 2048) <> 0 OR type IN ('a', 'w'))"
+	                       "   AND (flags & 524288) = 0",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return;
+	}
+	sq->funcs = xcalloc(1, sizeof(*sq->funcs));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		if (!name)
+			continue;
+		ALLOC_GROW(sq->funcs, sq->nfuncs + 1, alloc);
+		sq->funcs[sq->nfuncs++] = xstrdup(name);
+	}
+	sqlite3_finalize(st);
+	qsort(sq->funcs, sq->nfuncs, sizeof(*sq->funcs), cmp_name);
+}
+
+static void free_funcs(struct sq *sq)
+{
+	for (size_t i = 0; i < sq->nfuncs; i++)
+		free(sq->funcs[i]);
+	free(sq->funcs);
+	sq->funcs = NULL;
+	sq->nfuncs = 0;
 }
 
 static int sq_open(struct source *src, struct sq *sq, struct sw_err *err)
@@ -103,6 +157,8 @@ static int sq_open(struct source *src, struct sq *sq, struct sw_err *err)
 		goto fail;
 	}
 	sqlite3_progress_handler(sq->db, 1000, progress, sq);
+	free_funcs(sq);
+	load_funcs(sq);
 	return 0;
 fail:
 	sqlite3_close(sq->db);
@@ -223,8 +279,9 @@ static void sq_err(struct source *src, struct sq *sq, int rc, struct sw_err *err
 		sw_err_set(err, "source '%s': %s", src->name, sqlite3_errmsg(sq->db));
 }
 
-static int sq_query(struct source *src, const char *sql, const struct source_param *params,
-                    size_t nparams, bool describe, struct source_rows *out, struct sw_err *err)
+static int sq_query(struct source *src, const char *sql, const struct source_calls *calls,
+                    const struct source_param *params, size_t nparams, bool describe,
+                    struct source_rows *out, struct sw_err *err)
 {
 	struct sq *sq = src->be_data;
 	struct source_rows_builder b;
@@ -232,6 +289,7 @@ static int sq_query(struct source *src, const char *sql, const struct source_par
 	const char *tail = NULL;
 	int rc = -1, c, ncols, step;
 
+	(void)calls;
 	source__rows_begin(&b);
 	if (!sq) {
 		sq = xcalloc(1, sizeof(*sq));
@@ -240,9 +298,17 @@ static int sq_query(struct source *src, const char *sql, const struct source_par
 	if (sq_open(src, sq, err))
 		goto out;
 	sq->deadline = time_mono_ms() + src->timeout_ms;
-	sqlite3_set_authorizer(sq->db, authorize, NULL);
+	sq->denied[0] = '\0';
+	sqlite3_set_authorizer(sq->db, authorize, sq);
 	step = sqlite3_prepare_v2(sq->db, sql, -1, &st, &tail);
 	sqlite3_set_authorizer(sq->db, NULL, NULL);
+	if (step != SQLITE_OK && sq->denied[0]) {
+		sw_err_set(err,
+		           "source '%s': query must not call %s(): it is not deterministic or has "
+		           "side effects",
+		           src->name, sq->denied);
+		goto out;
+	}
 	if (step != SQLITE_OK) {
 		sq_err(src, sq, step, err);
 		goto out;
@@ -294,6 +360,7 @@ static void sq_close(struct source *src)
 	if (!sq)
 		return;
 	sqlite3_close(sq->db);
+	free_funcs(sq);
 	free(sq);
 	src->be_data = NULL;
 }

@@ -15,6 +15,7 @@
  */
 #include "util/common.h"
 #include "store/store-int.h"
+#include "util/redact.h"
 #include <libpq-fe.h>
 
 enum {
@@ -33,20 +34,6 @@ static void ignore_notice(void *arg, const char *msg)
 {
 	(void)arg;
 	(void)msg;
-}
-
-/* "postgresql://u:secret@h/db" -> "postgresql://u:***@h/db" */
-static char *mask_url(const char *url)
-{
-	const char *s = strstr(url, "://"), *at, *colon;
-	if (!s)
-		return xstrdup(url);
-	s += 3;
-	at = strchr(s, '@');
-	colon = at ? memchr(s, ':', (size_t)(at - s)) : NULL;
-	if (!colon)
-		return xstrdup(url);
-	return xasprintf("%.*s***%s", (int)(colon + 1 - url), url, at);
 }
 
 /* The server's message without its trailing newline. */
@@ -98,12 +85,13 @@ static void pg_close(struct store_conn *c)
 static int pg_open(const char *url, struct store_conn **out, struct sw_err *err)
 {
 	struct store_conn *c = xcalloc(1, sizeof(*c));
-	c->url = mask_url(url);
+	c->url = sw_redact_url(url);
 	c->pg = PQconnectdb(url);
 	*out = NULL;
 	if (PQstatus(c->pg) != CONNECTION_OK) {
 		char *prefix = xasprintf("cannot open store '%s': ", c->url);
 		set_pg_err(err, prefix, PQerrorMessage(c->pg));
+		sw_scrub_secrets(url, err->msg, sizeof(err->msg)); /* libpq echoes a bad URL */
 		free(prefix);
 		pg_close(c);
 		return STORE_EBUSY;

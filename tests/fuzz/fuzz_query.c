@@ -1,6 +1,7 @@
 /*
- * fuzz_query.c - the query-string parser and the list getters on arbitrary bytes, and the
- * cursor decoder (a decoded cursor must encode back to the same text).
+ * fuzz_query.c - the query-string parser and the list getters on arbitrary bytes (a parse
+ * that succeeds stays within the parameter and length limits), and the cursor decoder (a
+ * decoded cursor must encode back to the same text).
  */
 #include "util/common.h"
 #include "api/query.h"
@@ -19,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t limit;
 		int64_t id, t = 0, n = 0;
 		bool b;
-		if (q.n > QUERY_MAX_PARAMS)
+		if (q.n > QUERY_MAX_PARAMS || size > QUERY_MAX_LEN)
 			abort();
 		for (size_t i = 0; i < q.n; i++)
 			if (!q.v[i].key[0] || query_get(&q, q.v[i].key) != q.v[i].value)

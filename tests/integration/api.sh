@@ -18,7 +18,7 @@ http:
     - { name: ops-bot, token_env: SW_TOK_RESP, role: responder }
     - { name: root, token_env: SW_TOK_ADMIN, role: admin }
 sources:
-  app: { url: "$SRC" }
+  app: { url: "$(pg_reader "$SRC")" }
 workflows:
   loan:
     source: app

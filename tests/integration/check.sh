@@ -6,6 +6,7 @@
 
 SRC=$(pg_newdb swcheck)
 q "$SRC" "$(cat "$SW_SOURCE_DIR/examples/lending/schema.sql")" >/dev/null
+SRC_RO=$(pg_reader "$SRC") # the least-privilege source role of docs/security.md
 
 # expect_run CODE PATTERN WHAT ARGS... : exit code and a line of stdout+stderr matching PATTERN
 expect_run() {
@@ -18,7 +19,7 @@ expect_run() {
 }
 
 # the shipped example, pointed at the test database, passes
-sed -e "s|url: postgresql://[^ ]*|url: \"$SRC\"|" \
+sed -e "s|url: postgresql://[^ ]*|url: \"$SRC_RO\"|" \
     -e "s|^store: .*|store: sqlite://$T/example-store.db|" \
     "$SW_SOURCE_DIR/examples/lending/stepwatch.yaml" >"$T/example.yaml"
 expect_run 0 "all checks passed" "example config" check -c "$T/example.yaml"
@@ -35,7 +36,7 @@ cfg() {
   cat >"$T/$1.yaml" <<YAML
 store: ${3:-sqlite://$T/store.db}
 sources:
-  lending: { url: "$SRC", statement_timeout: 5s }
+  lending: { url: "$SRC_RO", statement_timeout: 5s }
 workflows:
   loan_application:
     source: lending
@@ -65,7 +66,7 @@ expect_eq "$(q "$SRC" "SELECT count(*) FROM information_schema.tables WHERE tabl
 
 # the environment: an unreachable source, an unusable store
 port=$((20000 + RANDOM % 30000))
-sed "s|url: \"$SRC\"|url: \"postgresql://nobody@127.0.0.1:$port/x\"|" "$(cfg down0 "$GOOD")" >"$T/down.yaml"
+sed "s|url: \"$SRC_RO\"|url: \"postgresql://nobody@127.0.0.1:$port/x\"|" "$(cfg down0 "$GOOD")" >"$T/down.yaml"
 expect_run 1 "source 'lending'" "unreachable source" check -c "$T/down.yaml"
 expect_run 1 "not writable|cannot open|unable to open" "store in a missing directory" \
   check -c "$(cfg badstore "$GOOD" sqlite:///nonexistent/dir/x.db)"

@@ -40,7 +40,7 @@ http:
   tokens:
     - { name: ops-bot, token_env: STEPWATCH_TOKEN_OPS, role: responder }
 sources:
-  app: { url: "$SRC", statement_timeout: 5s }
+  app: { url: "$(pg_reader "$SRC")", statement_timeout: 5s }
 workflows:
   loan:
     source: app

@@ -17,7 +17,7 @@ scenario() {
 store: $store_url
 http: { listen: "127.0.0.1:0" }
 sources:
-  app: { url: "$SRC" }
+  app: { url: "$(pg_reader "$SRC")" }
 workflows:
   loan:
     source: app

@@ -30,7 +30,7 @@ http:
   listen: "127.0.0.1:0"
 $3
 sources:
-  app: { url: "$SRC" }
+  app: { url: "$(pg_reader "$SRC")" }
 workflows:
   loan:
     source: app

@@ -39,7 +39,7 @@ $2
 http:
   listen: 127.0.0.1:0
 sources:
-  app: { url: "$SRC", statement_timeout: 5s }
+  app: { url: "$(pg_reader "$SRC")", statement_timeout: 5s }
 workflows:
   loan:
     source: app

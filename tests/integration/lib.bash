@@ -36,6 +36,18 @@ pg_newdb() {
   psql -XAtq -v ON_ERROR_STOP=1 "$STEPWATCH_TEST_PG" -c "CREATE DATABASE $name" >/dev/null
   echo "$base/$name"
 }
+# pg_reader URL -> prints a URL of a SELECT-only role for that database (the least-privilege
+# source role of docs/security.md), reading the tables of public made before and after
+pg_reader() {
+  local url=$1 role="sw_ro_${1##*/}"
+  psql -XAtq -v ON_ERROR_STOP=1 "$url" >/dev/null <<SQL
+DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$role') THEN
+  CREATE ROLE $role LOGIN; END IF; END \$\$;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO $role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO $role;
+SQL
+  echo "${url/postgres@/$role@}"
+}
 # q URL SQL -> rows, unaligned, '|' separated
 q() { psql -XAtq -v ON_ERROR_STOP=1 "$1" -c "$2"; }
 # qs SQLITEFILE SQL

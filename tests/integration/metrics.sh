@@ -11,7 +11,7 @@ cat >"$T/cfg.yaml" <<YAML
 store: sqlite://$T/store.db
 http: { listen: "127.0.0.1:0" }
 sources:
-  app: { url: "$SRC" }
+  app: { url: "$(pg_reader "$SRC")" }
 workflows:
   loan:
     source: app

@@ -14,7 +14,7 @@ config() {  # config P2_SLA EXTRA_LINE
 store: sqlite://$STORE
 http: { listen: "127.0.0.1:0" }
 sources:
-  app: { url: "$SRC" }
+  app: { url: "$(pg_reader "$SRC")" }
 workflows:
   loan:
     source: app

@@ -538,7 +538,8 @@ static void test_instance_and_user(void **state)
 	apitest_res_release(&r);
 }
 
-/* The health routes answer what the OpenAPI document says (they need no token). */
+/* The health routes answer what the OpenAPI document says (they need no token; the detail
+ * of /readyz needs one). */
 static void test_health(void **state)
 {
 	FX();
@@ -546,6 +547,10 @@ static void test_health(void **state)
 	assert_string_equal(jstr(r.json, "status"), "ok");
 	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/readyz", "/readyz", NULL, NULL), 200);
+	assert_string_equal(jstr(r.json, "status"), "ok");
+	assert_int_equal(json_object_size(r.json), 1);
+	apitest_res_release(&r);
+	assert_int_equal(CALL("GET", "/readyz", "/readyz", VIEWER, NULL), 200);
 	assert_string_equal(jstr(r.json, "status"), "ok");
 	assert_true(json_is_true(json_object_get(json_object_get(r.json, "store"), "ok")));
 	apitest_res_release(&r);

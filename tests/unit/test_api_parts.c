@@ -83,6 +83,11 @@ static void test_auth(void **state)
 	assert_int_equal(who->role, SW_ROLE_VIEWER);
 	assert_int_equal(auth_check(&a, "bearer   other ", &who), AUTH_OK);
 	assert_string_equal(who->name, "b");
+	/* a value is all of its bytes: a NUL and junk after the token make it wrong */
+	assert_int_equal(auth_check_n(&a, "Bearer s3cret\0junk", 18, &who), AUTH_INVALID);
+	assert_int_equal(auth_check_n(&a, "Bearer s3cret\0", 14, &who), AUTH_INVALID);
+	assert_int_equal(auth_check_n(&a, "Bearer s3cret\0junk", 13, &who), AUTH_OK);
+	assert_int_equal(auth_check_n(&a, NULL, 0, &who), AUTH_MISSING);
 	auth_release(&a);
 	assert_int_equal(auth_init(&a, bad, 1, &err), -1);
 	assert_non_null(strstr(err.msg, "token 'a'"));
@@ -126,6 +131,27 @@ static void test_query_parse(void **state)
 			strbuf_addf(&sb, "k%d=v&", i);
 		assert_int_equal(query_parse(&q, sb.buf, sb.len, &err), -1);
 		assert_non_null(strstr(err.msg, "too many"));
+		query_release(&q);
+		strbuf_release(&sb);
+	}
+	{
+		/* empty pieces count: a few are fine, a flood is refused */
+		struct strbuf sb = STRBUF_INIT;
+		assert_int_equal(query_parse(&q, "a=1&&&b=2&", 10, &err), 0);
+		assert_int_equal(q.n, 2);
+		query_release(&q);
+		for (int i = 0; i <= QUERY_MAX_PIECES; i++)
+			strbuf_addch(&sb, '&');
+		assert_int_equal(query_parse(&q, sb.buf, sb.len, &err), -1);
+		assert_non_null(strstr(err.msg, "too many query parameters"));
+		query_release(&q);
+		strbuf_reset(&sb);
+		/* and so does length */
+		strbuf_addstr(&sb, "a=");
+		for (int i = 0; i < QUERY_MAX_LEN; i++)
+			strbuf_addch(&sb, 'x');
+		assert_int_equal(query_parse(&q, sb.buf, sb.len, &err), -1);
+		assert_non_null(strstr(err.msg, "longer than"));
 		query_release(&q);
 		strbuf_release(&sb);
 	}

@@ -1,16 +1,22 @@
 /*
  * test_api_server.c - the API server through real sockets on 127.0.0.1 (libcurl as the
  * client, raw sockets where curl would be too polite): routing errors, tokens and roles,
- * body limits, JSON and query errors, the loopback rule, idle connections, slow handlers.
+ * body limits, JSON and query errors, the loopback rule, idle connections, slow handlers,
+ * and the edge of the wire: Host (DNS rebinding), Origin, Content-Type, query floods,
+ * duplicate and NUL-bearing headers, UTF-8 in error bodies, /readyz detail, bodies written
+ * whole before the answer is read, and slow-dripping connections.
  */
 #include "helpers.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 #include "api/http.h"
 #include "api/query.h"
+#include "api/auth.h"
+#include "util/utf8.h"
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -317,6 +323,7 @@ static void test_body_too_large_chunked(void **state)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/step-records", port);
 	h = curl_slist_append(h, "Authorization: Bearer " RESPONDER);
 	h = curl_slist_append(h, "Transfer-Encoding: chunked");
+	h = curl_slist_append(h, "Content-Type: application/json");
 	h = curl_slist_append(h, "Expect:");
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_POST, 1L);
@@ -670,6 +677,608 @@ static void test_idle_connections(void **state)
 	free(fds);
 }
 
+/* ---- the edge of the wire ------------------------------------------------------------------ */
+
+static int tcp_connect(int p)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Read an answer until the server closes or timeout_ms pass; appends to out. Returns the
+ * milliseconds it took. */
+static int64_t read_answer(int fd, struct strbuf *out, int timeout_ms)
+{
+	int64_t t0 = time_mono_ms();
+	char buf[4096];
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int64_t left = timeout_ms - (time_mono_ms() - t0);
+		ssize_t n;
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			break;
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n <= 0)
+			break;
+		strbuf_add(out, buf, (size_t)n);
+		/* one answer is enough for keep-alive connections */
+		if (strstr(out->buf, "\r\n\r\n")) {
+			const char *cl = strcasestr(out->buf, "\r\nContent-Length: ");
+			const char *bs = strstr(out->buf, "\r\n\r\n") + 4;
+			if (cl && (size_t)(out->buf + out->len - bs) >= strtoul(cl + 18, NULL, 10))
+				break;
+		}
+	}
+	return time_mono_ms() - t0;
+}
+
+/* Send len bytes of a raw request and read the answer (status, body as JSON in r). */
+static long raw_at(int p, const char *data, size_t len, struct res *r)
+{
+	int fd = tcp_connect(p);
+	struct strbuf out = STRBUF_INIT;
+	const char *body;
+	memset(r, 0, sizeof(*r));
+	strbuf_init(&r->body, 0);
+	assert_int_equal(send(fd, data, len, MSG_NOSIGNAL), (ssize_t)len);
+	assert_true(read_answer(fd, &out, 5000) < 5000);
+	close(fd);
+	if (out.len < 12 || strncmp(out.buf, "HTTP/1.1 ", 9))
+		fail_msg("no answer: '%s'", out.buf);
+	r->status = strtol(out.buf + 9, NULL, 10);
+	body = strstr(out.buf, "\r\n\r\n");
+	if (body)
+		strbuf_addstr(&r->body, body + 4);
+	r->json = json_loadb(r->body.buf, r->body.len, 0, NULL);
+	strbuf_release(&out);
+	return r->status;
+}
+
+static long raw(const char *data, struct res *r)
+{
+	return raw_at(port, data, strlen(data), r);
+}
+
+/* Without tokens, only loopback names in Host: a rebinding page sends its own name. */
+static void test_host_checked_without_tokens(void **state)
+{
+	struct http_opts o = {
+	    .listen = "127.0.0.1:0", .routes = test_routes, .n_routes = ARRAY_SIZE(test_routes)};
+	static const char *const good[] = {"localhost", "localhost:8080", "LocalHost:1",
+	                                   "127.0.0.1", "127.0.0.1:9",    "127.1.2.3:80",
+	                                   "[::1]",     "[::1]:8080",     "[::ffff:127.0.0.1]:80"};
+	static const char *const bad[] = {"rebind.attacker.example",
+	                                  "rebind.attacker.example:8080",
+	                                  "localhost.attacker.example",
+	                                  "10.0.0.1",
+	                                  "[::2]:80",
+	                                  "localhost:http",
+	                                  "127.0.0.1:99999x",
+	                                  ""};
+	struct http_server *s;
+	struct sw_err err;
+	struct res r;
+	char buf[512];
+	(void)state;
+	if (http_start(&o, &s, &err))
+		fail_msg("%s", err.msg);
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		snprintf(buf, sizeof(buf), "GET /whoami HTTP/1.1\r\nHost: %s\r\n\r\n", good[i]);
+		if (raw_at(http_port(s), buf, strlen(buf), &r) != 200)
+			fail_msg("Host '%s': %ld %s", good[i], r.status, r.body.buf);
+		res_release(&r);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(buf, sizeof(buf), "GET /whoami HTTP/1.1\r\nHost: %s\r\n\r\n", bad[i]);
+		if (raw_at(http_port(s), buf, strlen(buf), &r) != 421)
+			fail_msg("Host '%s': %ld %s", bad[i], r.status, r.body.buf);
+		assert_error(&r, "misdirected_request", "is not served here");
+		res_release(&r);
+	}
+	/* no Host at all, even in HTTP/1.0, is refused when the API is open */
+	assert_int_equal(raw_at(http_port(s), "GET /whoami HTTP/1.0\r\n\r\n", 24, &r), 400);
+	assert_error(&r, "bad_request", "missing Host");
+	res_release(&r);
+	http_stop(s);
+
+	/* the listen host's own name is accepted too */
+	o.listen = "localhost:0";
+	if (http_start(&o, &s, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(req_at(http_port(s), "GET", "/whoami", NULL, NULL, &r), 200);
+	res_release(&r);
+	http_stop(s);
+}
+
+/* With tokens, Host is not restricted (the operator's own names); a token still decides. */
+static void test_host_free_with_tokens(void **state)
+{
+	struct res r;
+	(void)state;
+	assert_int_equal(raw("GET /api/v1/alerts HTTP/1.1\r\nHost: stepwatch.internal:8080\r\n"
+	                     "Authorization: Bearer " VIEWER "\r\n\r\n",
+	                     &r),
+	                 NO_STORE);
+	res_release(&r);
+	/* HTTP/1.0 may leave Host out; HTTP/1.1 may not */
+	assert_int_equal(raw("GET /healthz HTTP/1.0\r\n\r\n", &r), 200);
+	res_release(&r);
+	assert_int_equal(raw("GET /healthz HTTP/1.1\r\n\r\n", &r), 400);
+	assert_error(&r, "bad_request", "missing Host header");
+	res_release(&r);
+}
+
+static long post_with(int p, const char *path, const char *token, const char *headers,
+                      const char *body, struct res *r)
+{
+	char buf[2048];
+	snprintf(buf, sizeof(buf),
+	         "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%s%s%sContent-Length: %zu\r\n\r\n%s",
+	         path, p, token ? "Authorization: Bearer " : "", token ? token : "",
+	         token ? "\r\n" : "", headers, strlen(body), body);
+	return raw_at(p, buf, strlen(buf), r);
+}
+
+#define SILENCE "{\"ends_at\": \"2026-01-01T10:00:00Z\", \"workflow\": \"loan\"}"
+
+static void test_cross_origin_and_content_type(void **state)
+{
+	struct res r;
+	char own[64];
+	(void)state;
+	/* another site's page: refused whatever the token */
+	assert_int_equal(post_with(port, "/api/v1/silences", ADMIN,
+	                           "Origin: http://evil.example\r\n"
+	                           "Content-Type: application/json\r\n",
+	                           SILENCE, &r),
+	                 403);
+	assert_error(&r, "forbidden", "cross-origin");
+	res_release(&r);
+	assert_int_equal(post_with(port, "/api/v1/alerts/1/resolve", RESPONDER,
+	                           "Origin: null\r\nContent-Type: application/json\r\n", "{}", &r),
+	                 403);
+	res_release(&r);
+	/* the server's own origin, http or https (a TLS proxy in front), passes */
+	snprintf(own, sizeof(own), "Origin: http://127.0.0.1:%d\r\n", port);
+	{
+		char hdrs[256];
+		snprintf(hdrs, sizeof(hdrs), "%sContent-Type: application/json\r\n", own);
+		assert_int_equal(post_with(port, "/api/v1/silences", ADMIN, hdrs, SILENCE, &r),
+		                 NO_STORE);
+		res_release(&r);
+		snprintf(hdrs, sizeof(hdrs),
+		         "Origin: https://127.0.0.1:%d\r\nContent-Type: application/json\r\n",
+		         port);
+		assert_int_equal(post_with(port, "/api/v1/silences", ADMIN, hdrs, SILENCE, &r),
+		                 NO_STORE);
+		res_release(&r);
+	}
+	/* reads too (no CORS: its page could not read the answer; it gets none) */
+	assert_int_equal(
+	    raw("GET /api/v1/alerts HTTP/1.1\r\nHost: x\r\nOrigin: http://evil.example\r\n"
+	        "Authorization: Bearer " VIEWER "\r\n\r\n",
+	        &r),
+	    403);
+	res_release(&r);
+	{
+		char q[256];
+		snprintf(q, sizeof(q),
+		         "GET /healthz HTTP/1.1\r\nHost: localhost:%d\r\nOrigin: "
+		         "http://localhost:%d\r\n\r\n",
+		         port, port);
+		assert_int_equal(raw(q, &r), 200);
+		res_release(&r);
+	}
+
+	/* bodies must be JSON: what a form or a no-cors fetch can send is not */
+	assert_int_equal(
+	    post_with(port, "/api/v1/silences", ADMIN, "Content-Type: text/plain\r\n", SILENCE, &r),
+	    415);
+	assert_error(&r, "unsupported_media_type", "text/plain");
+	res_release(&r);
+	assert_int_equal(post_with(port, "/api/v1/silences", ADMIN,
+	                           "Content-Type: application/x-www-form-urlencoded\r\n", "a=b",
+	                           &r),
+	                 415);
+	res_release(&r);
+	assert_int_equal(post_with(port, "/api/v1/silences", ADMIN, "", SILENCE, &r), 415);
+	assert_error(&r, "unsupported_media_type", "none");
+	res_release(&r);
+	assert_int_equal(post_with(port, "/api/v1/silences", ADMIN,
+	                           "Content-Type: application/json; charset=latin1\r\n", SILENCE,
+	                           &r),
+	                 415);
+	res_release(&r);
+	assert_int_equal(post_with(port, "/api/v1/silences", ADMIN,
+	                           "Content-Type: application/jsonp\r\n", SILENCE, &r),
+	                 415);
+	res_release(&r);
+	assert_int_equal(post_with(port, "/api/v1/alerts/1/ack", RESPONDER,
+	                           "Content-Type: text/plain\r\n", "", &r),
+	                 415);
+	res_release(&r);
+	assert_int_equal(post_with(port, "/api/v1/silences", ADMIN,
+	                           "Content-Type: Application/JSON; Charset=\"UTF-8\"\r\n", SILENCE,
+	                           &r),
+	                 NO_STORE);
+	res_release(&r);
+	/* an empty body needs no type */
+	assert_int_equal(post_with(port, "/api/v1/alerts/1/ack", RESPONDER, "", "", &r), NO_STORE);
+	res_release(&r);
+}
+
+/* The attack: no tokens, a text/plain silence from another page. */
+static void test_no_token_csrf(void **state)
+{
+	struct http_opts o = {.listen = "127.0.0.1:0"};
+	struct http_server *s;
+	struct sw_err err;
+	struct res r;
+	char buf[1024];
+	(void)state;
+	if (http_start(&o, &s, &err))
+		fail_msg("%s", err.msg);
+	snprintf(
+	    buf, sizeof(buf),
+	    "POST /api/v1/silences HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: text/plain\r\n"
+	    "Content-Length: %zu\r\n\r\n%s",
+	    http_port(s), strlen(SILENCE), SILENCE);
+	assert_int_equal(raw_at(http_port(s), buf, strlen(buf), &r), 415);
+	res_release(&r);
+	snprintf(buf, sizeof(buf),
+	         "POST /api/v1/alerts/1/resolve HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+	         "Origin: http://evil.example\r\nContent-Length: 0\r\n\r\n",
+	         http_port(s));
+	assert_int_equal(raw_at(http_port(s), buf, strlen(buf), &r), 403);
+	res_release(&r);
+	snprintf(buf, sizeof(buf),
+	         "GET /api/v1/alerts HTTP/1.1\r\nHost: rebind.attacker.example:%d\r\n\r\n",
+	         http_port(s));
+	assert_int_equal(raw_at(http_port(s), buf, strlen(buf), &r), 421);
+	res_release(&r);
+	http_stop(s);
+}
+
+static char *repeat(const char *head, const char *piece, const char *sep, int n, const char *tail)
+{
+	struct strbuf b = STRBUF_INIT;
+	strbuf_addstr(&b, head);
+	for (int i = 0; i < n; i++) {
+		if (i)
+			strbuf_addstr(&b, sep);
+		strbuf_addstr(&b, piece);
+	}
+	strbuf_addstr(&b, tail);
+	return strbuf_detach(&b, NULL);
+}
+
+/* Floods of query arguments: the documented 400 at once, not a hang until the idle timeout. */
+static void test_query_floods(void **state)
+{
+	static const char tail[] =
+	    " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " VIEWER "\r\n\r\n";
+	struct res r;
+	char *s;
+	int64_t t0;
+	(void)state;
+	s = repeat("GET /api/v1/alerts?", "&", "", 5000, tail);
+	t0 = time_mono_ms();
+	assert_int_equal(raw(s, &r), 400);
+	assert_error(&r, "bad_request", "too many query parameters");
+	assert_true(time_mono_ms() - t0 < 2000);
+	res_release(&r);
+	free(s);
+	s = repeat("GET /api/v1/alerts?", "limit=1", "&", 1000, tail);
+	t0 = time_mono_ms();
+	assert_int_equal(raw(s, &r), 400);
+	assert_error(&r, "bad_request", "given twice");
+	assert_true(time_mono_ms() - t0 < 2000);
+	res_release(&r);
+	free(s);
+	s = repeat("GET /api/v1/alerts?", "a", "&", 3000, tail);
+	assert_int_equal(raw(s, &r), 400);
+	res_release(&r);
+	free(s);
+	/* a NUL byte hiding the '?' from the URI callback */
+	{
+		char *f = repeat("GET /api/v1/alerts", "&", "", 5000, tail);
+		size_t len = strlen(f);
+		int fd = tcp_connect(port);
+		struct strbuf out = STRBUF_INIT;
+		f[18] = '\0';
+		f[19] = '?';
+		assert_int_equal(send(fd, f, len, MSG_NOSIGNAL), (ssize_t)len);
+		assert_true(read_answer(fd, &out, 5000) < 2000);
+		assert_non_null(strstr(out.buf, "HTTP/1.1 400"));
+		assert_non_null(strstr(out.buf, "NUL byte in the request target"));
+		strbuf_release(&out);
+		close(fd);
+		free(f);
+	}
+	/* a long query string */
+	s = repeat("GET /api/v1/alerts?state=", "x", "", 9000, tail);
+	assert_int_equal(raw(s, &r), 400);
+	assert_error(&r, "bad_request", "longer than");
+	res_release(&r);
+	free(s);
+}
+
+static void test_header_framing(void **state)
+{
+	struct res r;
+	(void)state;
+	assert_int_equal(raw("POST /api/v1/alerts/1/ack HTTP/1.1\r\nHost: x\r\n"
+	                     "Authorization: Bearer " RESPONDER
+	                     "\r\nContent-Type: application/json\r\n"
+	                     "Content-Length: 2\r\nContent-Length: 5\r\n\r\n{}",
+	                     &r),
+	                 400);
+	assert_error(&r, "bad_request", "'Content-Length' given more than once");
+	res_release(&r);
+	assert_int_equal(
+	    raw("POST /api/v1/alerts/1/ack HTTP/1.1\r\nHost: x\r\n"
+	        "Authorization: Bearer " RESPONDER "\r\nContent-Type: application/json\r\n"
+	        "Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+	        &r),
+	    400);
+	res_release(&r);
+	assert_int_equal(raw("GET /api/v1/alerts HTTP/1.1\r\nHost: x\r\nHost: y\r\n"
+	                     "Authorization: Bearer " VIEWER "\r\n\r\n",
+	                     &r),
+	                 400);
+	res_release(&r);
+	assert_int_equal(raw("GET /api/v1/alerts HTTP/1.1\r\nHost: x\r\n"
+	                     "Authorization: Bearer wrong\r\nAuthorization: Bearer " VIEWER
+	                     "\r\n\r\n",
+	                     &r),
+	                 400);
+	res_release(&r);
+	/* a space in the target */
+	assert_int_equal(raw("GET /api/v1/users/a b HTTP/1.1\r\nHost: x\r\n"
+	                     "Authorization: Bearer " VIEWER "\r\n\r\n",
+	                     &r),
+	                 400);
+	res_release(&r);
+	/* "Bearer <token>\0junk" is not the token */
+	{
+		static const char q[] =
+		    "GET /api/v1/alerts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " VIEWER
+		    "\0junk\r\n\r\n";
+		assert_int_equal(raw_at(port, q, sizeof(q) - 1, &r), 400);
+		assert_error(&r, "bad_request", "NUL byte or folded line in 'Authorization'");
+		res_release(&r);
+	}
+	{
+		static const char q[] =
+		    "GET /api/v1/alerts HTTP/1.1\r\nAuthorization: Bearer " VIEWER
+		    "\0junk\r\nHost: x\r\n\r\n";
+		assert_int_equal(raw_at(port, q, sizeof(q) - 1, &r), 400);
+		assert_error(&r, "bad_request", "NUL byte or folded line in 'Authorization'");
+		res_release(&r);
+	}
+	{
+		static const char q[] = "GET /healthz HTTP/1.1\nHost: x\nX-A: b\0\0\0c\n\n";
+		assert_int_equal(raw_at(port, q, sizeof(q) - 1, &r), 400);
+		res_release(&r);
+	}
+	/* a folded (obsolete) header line */
+	assert_int_equal(raw("GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: b\r\n c\r\n\r\n", &r), 400);
+	res_release(&r);
+	/* line ends of either kind and empty values are fine */
+	assert_int_equal(raw("GET /healthz HTTP/1.1\nHost: x\nX-A:\r\nX-B: \n\r\n", &r), 200);
+	res_release(&r);
+	assert_int_equal(raw("GET /healthz HTTP/1.1\r\nHost: x\r\n\n", &r), 200);
+	res_release(&r);
+	assert_int_equal(raw("GET /healthz HTTP/1.0\r\n\r\n", &r), 200);
+	res_release(&r);
+	/* and the token check itself never stops at a NUL */
+	{
+		struct auth a;
+		const struct auth_token *who;
+		static const char v[] = "Bearer " VIEWER "\0junk";
+		struct sw_err err;
+		assert_int_equal(auth_init(&a, tokens, 3, &err), 0);
+		assert_int_equal(auth_check_n(&a, v, sizeof(v) - 1, &who), AUTH_INVALID);
+		assert_int_equal(auth_check_n(&a, v, sizeof(v) - 6, &who), AUTH_OK);
+		auth_release(&a);
+	}
+}
+
+static bool utf8_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_len((const unsigned char *)s + i, n - i);
+		if (!l)
+			return false;
+		i += l;
+	}
+	return true;
+}
+
+/* Error bodies: valid UTF-8, no character cut by the length limit, invalid bytes replaced. */
+static void test_error_bodies_utf8(void **state)
+{
+	struct res r;
+	char *q;
+	const char *msg;
+	(void)state;
+	/* 197 bytes, then two 3-byte characters: the first fits the 200-byte limit; with one
+	 * byte more, the limit falls inside it and it is left out whole */
+	for (int extra = 0; extra < 2; extra++) {
+		q = repeat("GET /nope/", "a", "", 191 + extra,
+		           "\xe2\x82\xac\xe2\x82\xac HTTP/1.1\r\nHost: x\r\n\r\n");
+		assert_int_equal(raw(q, &r), 404);
+		assert_true(utf8_ok(r.body.buf, r.body.len));
+		assert_non_null(r.json);
+		msg =
+		    json_string_value(json_object_get(json_object_get(r.json, "error"), "message"));
+		assert_non_null(strstr(msg, extra ? "aaa'" : "aaa\xe2\x82\xac'"));
+		assert_null(strstr(msg, "\xef\xbf\xbd"));
+		res_release(&r);
+		free(q);
+	}
+	/* raw invalid bytes are never echoed */
+	assert_int_equal(raw("GET /nope/\xff\xfe\xc3 HTTP/1.1\r\nHost: x\r\n\r\n", &r), 400);
+	assert_true(utf8_ok(r.body.buf, r.body.len));
+	assert_non_null(strstr(r.body.buf, "/nope/\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd'"));
+	res_release(&r);
+	/* an unknown query name of many 2-byte characters: cut at 64 bytes, on a boundary */
+	q = repeat("GET /api/v1/alerts?", "%C3%A9", "", 40,
+	           "=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " VIEWER "\r\n\r\n");
+	assert_int_equal(raw(q, &r), 400);
+	assert_true(utf8_ok(r.body.buf, r.body.len));
+	assert_null(strstr(r.body.buf, "\xef\xbf\xbd"));
+	res_release(&r);
+	free(q);
+	/* the helper itself */
+	assert_int_equal(api_clip("abc", 2), 2);
+	assert_int_equal(api_clip("ab\xe2\x82\xac", 3), 2);
+	assert_int_equal(api_clip("ab\xe2\x82\xac", 4), 2);
+	assert_int_equal(api_clip("ab\xe2\x82\xac", 5), 5);
+	assert_int_equal(api_clip("ab\xe2\x82\xac", 64), 5);
+}
+
+/* /readyz: just the status for a caller without a token; the detail for any token. */
+static void test_readyz_detail_needs_a_token(void **state)
+{
+	struct res r;
+	(void)state;
+	assert_int_equal(req("GET", "/readyz", NULL, NULL, &r), 503);
+	assert_int_equal(json_object_size(r.json), 1);
+	assert_string_equal(json_string_value(json_object_get(r.json, "status")), "degraded");
+	res_release(&r);
+	assert_int_equal(req("GET", "/readyz", "wrong-secret", NULL, &r), 503);
+	assert_int_equal(json_object_size(r.json), 1);
+	res_release(&r);
+	assert_int_equal(req("GET", "/readyz", VIEWER, NULL, &r), 503);
+	assert_non_null(json_object_get(r.json, "store"));
+	assert_non_null(json_object_get(r.json, "components"));
+	res_release(&r);
+}
+
+/* A client that writes a large body whole before reading (as Python's urllib does) must
+ * read the early answer, not a reset: ten times in a row, 413 and 401. */
+static void test_early_answer_reaches_writing_client(void **state)
+{
+	size_t big = 4 * 1024 * 1024;
+	char *body = xmalloc(big);
+	(void)state;
+	memset(body, ' ', big);
+	for (int i = 0; i < 10; i++) {
+		const char *token = i % 2 ? "wrong-secret" : RESPONDER;
+		const char *want = i % 2 ? "HTTP/1.1 401" : "HTTP/1.1 413";
+		char head[512];
+		int fd = tcp_connect(port), n;
+		size_t off = 0;
+		struct strbuf out = STRBUF_INIT;
+		n = snprintf(
+		    head, sizeof(head),
+		    "POST /api/v1/step-records HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+		    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+		    token, big);
+		assert_int_equal(send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
+		while (off < big) {
+			ssize_t k = send(fd, body + off, big - off, MSG_NOSIGNAL);
+			if (k <= 0)
+				fail_msg("try %d: the body write failed after %zu bytes: %s", i,
+				         off, strerror(errno));
+			off += (size_t)k;
+		}
+		read_answer(fd, &out, 5000);
+		if (!strstr(out.buf, want))
+			fail_msg("try %d: want %s, got '%.60s'", i, want, out.buf);
+		strbuf_release(&out);
+		close(fd);
+	}
+	free(body);
+}
+
+/* Slowloris: connections that drip a byte every 300 ms are closed within the bounds, the
+ * ones past their request line with 408; /healthz stays fast meanwhile. */
+static void test_dripping_connections_closed(void **state)
+{
+	enum {
+		N = 50
+	};
+	struct http_opts o = {.listen = "127.0.0.1:0",
+	                      .routes = test_routes,
+	                      .n_routes = ARRAY_SIZE(test_routes),
+	                      .request_timeout_ms = 1500,
+	                      .idle_timeout_s = 3};
+	struct http_server *s;
+	struct sw_err err;
+	int fds[N];
+	int64_t closed_at[N], t0, worst_health = 0;
+	bool got408[N];
+	int open = N;
+	(void)state;
+	if (http_start(&o, &s, &err))
+		fail_msg("%s", err.msg);
+	t0 = time_mono_ms();
+	for (int i = 0; i < N; i++) {
+		fds[i] = tcp_connect(http_port(s));
+		closed_at[i] = 0;
+		got408[i] = false;
+		/* even: past the request line, dripping a header; odd: dripping the line */
+		if (i % 2 == 0)
+			assert_int_equal(send(fds[i],
+			                      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Drip: ", 40,
+			                      MSG_NOSIGNAL),
+			                 40);
+		else
+			assert_int_equal(send(fds[i], "GET /healthz", 12, MSG_NOSIGNAL), 12);
+	}
+	while (open > 0 && time_mono_ms() - t0 < 15000) {
+		struct res r;
+		int64_t h0;
+		for (int i = 0; i < N; i++) {
+			char buf[512];
+			ssize_t k;
+			if (closed_at[i])
+				continue;
+			(void)send(fds[i], "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			while ((k = recv(fds[i], buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+				buf[k] = '\0';
+				if (strstr(buf, "HTTP/1.1 408") && strstr(buf, "request_timeout"))
+					got408[i] = true;
+			}
+			if (k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+				closed_at[i] = time_mono_ms() - t0;
+				open--;
+			}
+		}
+		h0 = time_mono_ms();
+		assert_int_equal(req_at(http_port(s), "GET", "/healthz", NULL, NULL, &r), 200);
+		res_release(&r);
+		if (time_mono_ms() - h0 > worst_health)
+			worst_health = time_mono_ms() - h0;
+		usleep(300 * 1000);
+	}
+	for (int i = 0; i < N; i++) {
+		if (!closed_at[i])
+			fail_msg("connection %d still open after 15 s", i);
+		/* bounds: 1.5 s (request) and 3 s (waiting), plus the reaper's tick and this
+		 * loop's 300 ms, with room for a loaded machine */
+		if (closed_at[i] > (i % 2 == 0 ? 5000 : 6500))
+			fail_msg("connection %d closed after %" PRId64 " ms", i, closed_at[i]);
+		if (i % 2 == 0 && closed_at[i] < 1400)
+			fail_msg("connection %d closed early, after %" PRId64 " ms", i,
+			         closed_at[i]);
+		if (i % 2 == 0 && !got408[i])
+			fail_msg("connection %d got no 408", i);
+		close(fds[i]);
+	}
+	print_message("%d dripping connections closed; slowest /healthz meanwhile %" PRId64 " ms\n",
+	              N, worst_health);
+	assert_true(worst_health < 1000);
+	/* a keep-alive connection that is not dripping stays usable until the idle timeout */
+	http_stop(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -687,6 +1296,16 @@ int main(void)
 	    cmocka_unit_test(test_actor_is_token_name),
 	    cmocka_unit_test(test_slow_handler_does_not_block),
 	    cmocka_unit_test(test_idle_connections),
+	    cmocka_unit_test(test_host_checked_without_tokens),
+	    cmocka_unit_test(test_host_free_with_tokens),
+	    cmocka_unit_test(test_cross_origin_and_content_type),
+	    cmocka_unit_test(test_no_token_csrf),
+	    cmocka_unit_test(test_query_floods),
+	    cmocka_unit_test(test_header_framing),
+	    cmocka_unit_test(test_error_bodies_utf8),
+	    cmocka_unit_test(test_readyz_detail_needs_a_token),
+	    cmocka_unit_test(test_early_answer_reaches_writing_client),
+	    cmocka_unit_test(test_dripping_connections_closed),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

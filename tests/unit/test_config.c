@@ -570,6 +570,24 @@ static void test_urls(void **state)
 	e = load_err("store: mysql://u:hunter2@h/db\nworkflows: {w: {steps: [a]}}\n");
 	assert_null(strstr(e, "hunter2"));
 	free(e);
+	/* no '/' after the host, and a password in the query: masked too */
+	expect_err("store: mysql://u:hunter2@h\nworkflows: {w: {steps: [a]}}\n",
+	           "t.yaml:1:8: store: unsupported database URL 'mysql://u:***@h' (use "
+	           "sqlite:///path.db or postgresql://user@host/db)");
+	expect_err(
+	    "sources: { s: { url: 'pg://u@h/d?password=hunter2' } }\n"
+	    "workflows: {w: {steps: [a]}}\n",
+	    "t.yaml:1:22: sources.s: unsupported database URL 'pg://u@h/d?password=***' (use "
+	    "sqlite:///path.db or postgresql://user@host/db)");
+	/* the opt-out of the source role check */
+	cfg = load_ok("sources: { a: { url: 'postgresql://h/d', allow_unsafe_role: true },"
+	              " b: { url: 'postgresql://h/d' } }\nworkflows: {w: {steps: [a]}}\n");
+	assert_true(cfg->sources[0].allow_unsafe_role);
+	assert_false(cfg->sources[1].allow_unsafe_role);
+	config_free(cfg);
+	expect_err("sources: { a: { url: 'postgresql://h/d', allow_unsafe_role: yes } }\n"
+	           "workflows: {w: {steps: [a]}}\n",
+	           "t.yaml:1:61: sources.a.allow_unsafe_role: expected true or false, got 'yes'");
 	expect_err("store: 'sqlite://'\nworkflows: {w: {steps: [a]}}\n",
 	           "t.yaml:1:8: store: 'sqlite://' names no file (use sqlite:///abs/path.db or "
 	           "sqlite://relative/path.db)");

@@ -26,8 +26,27 @@ static char *pg_db(void)
 	return url;
 }
 
-static struct source *open_src(const char *name, const char *url, enum sw_db_kind kind,
-                               int64_t timeout_ms)
+/*
+ * A least-privilege source role for the database at url (a superuser's URL): LOGIN, SELECT
+ * on the tables of public, now and later. Returns the URL connecting as that role.
+ */
+static char *pg_reader(const char *url, const char *role)
+{
+	const char *at = strchr(url, '@');
+	char *sql = xasprintf("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
+	                      "'%s') THEN CREATE ROLE %s LOGIN; END IF; END $$;"
+	                      "GRANT SELECT ON ALL TABLES IN SCHEMA public TO %s;"
+	                      "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES "
+	                      "TO %s",
+	                      role, role, role, role);
+	assert_non_null(at);
+	test_pg_exec(url, sql);
+	free(sql);
+	return xasprintf("postgresql://%s%s", role, at);
+}
+
+static struct source *open_src_opt(const char *name, const char *url, enum sw_db_kind kind,
+                                   int64_t timeout_ms, bool allow_unsafe_role)
 {
 	struct sw_source cfg = {0};
 	struct source *src = NULL;
@@ -37,8 +56,24 @@ static struct source *open_src(const char *name, const char *url, enum sw_db_kin
 	cfg.url = (char *)(uintptr_t)url;
 	cfg.kind = kind;
 	cfg.statement_timeout_ms = timeout_ms;
+	cfg.allow_unsafe_role = allow_unsafe_role;
 	if (source_open(&cfg, &src, &err))
 		fail_msg("source_open: %s", err.msg);
+	return src;
+}
+
+/* PostgreSQL sources open as a least-privilege role; SQLite ones as they are. */
+static struct source *open_src(const char *name, const char *url, enum sw_db_kind kind,
+                               int64_t timeout_ms)
+{
+	struct source *src;
+	char *ro;
+
+	if (kind != SW_DB_POSTGRES || strncmp(url, "postgresql://postgres@", 22))
+		return open_src_opt(name, url, kind, timeout_ms, false);
+	ro = pg_reader(url, "sw_test_reader");
+	src = open_src_opt(name, ro, kind, timeout_ms, false);
+	free(ro);
 	return src;
 }
 
@@ -183,14 +218,16 @@ static void test_pg_read_only(void **state)
 	char *url = pg_db();
 	struct source *src;
 	struct source_rows rows;
-	char *sql;
 
 	(void)state;
 	test_pg_exec(url, "CREATE TABLE t (a int);"
 	                  "CREATE FUNCTION f() RETURNS int AS $$ INSERT INTO t VALUES (1); "
 	                  "SELECT 1 $$ LANGUAGE sql;"
+	                  /* mis-marked by its owner: the catalog says STABLE, it calls f() */
+	                  "CREATE FUNCTION g() RETURNS int AS $$ SELECT f() $$ LANGUAGE sql "
+	                  "STABLE;"
 	                  "CREATE SEQUENCE s");
-	src = open_src("app", url, SW_DB_POSTGRES, 5000);
+	src = open_src_opt("app", url, SW_DB_POSTGRES, 5000, true);
 	/* the guard stops plain writes */
 	query_fails(src, "INSERT INTO t VALUES (1)", "query must be a single SELECT: found INSERT");
 	query_fails(src, "WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x",
@@ -198,27 +235,26 @@ static void test_pg_read_only(void **state)
 	query_fails(src, "SELECT 1; DELETE FROM t", "query must be a single statement: found 2");
 	query_fails(src, "SELECT * FROM t FOR UPDATE", "query must not lock rows");
 	query_fails(src, "SELECT nextval('s')", "query must not call nextval()");
-	/* a write hidden in a volatile function passes the guard; the transaction stops it */
-	query_fails(src, "SELECT f()", "cannot execute INSERT in a read-only transaction");
-	/* and so does an attempt to leave read-only mode from inside the query */
-	query_fails(src, "SELECT set_config('transaction_read_only', 'off', true), f()",
+	/* a write in a volatile function: the catalog policy refuses it */
+	query_fails(src, "SELECT f()",
+	            "query must not call f(): the source's catalog marks it VOLATILE");
+	/* a write hidden behind a function marked STABLE passes the guard; the read-only
+	 * transaction stops it */
+	query_fails(src, "SELECT g()", "cannot execute INSERT in a read-only transaction");
+	query_fails(src, "SELECT set_config('transaction_read_only', 'off', true), g()",
 	            "query must not call set_config()");
 	query_ok(src, "SELECT count(*) FROM t", NULL, 0, &rows);
 	assert_string_equal(source_cell(&rows, 0, 0), "0");
 	source_rows_release(&rows);
-	/* the session default is read-only too, even outside our BEGIN READ ONLY */
+	/* every query runs READ ONLY with the settings local to its transaction */
 	query_ok(src,
-	         "SELECT current_setting('default_transaction_read_only') AS ro, "
+	         "SELECT current_setting('transaction_read_only') AS ro, "
 	         "current_setting('TimeZone') AS tz, current_setting('DateStyle') AS ds",
 	         NULL, 0, &rows);
 	assert_string_equal(source_cell(&rows, 0, 0), "on");
 	assert_string_equal(source_cell(&rows, 0, 1), "UTC");
 	assert_string_equal(source_cell(&rows, 0, 2), "ISO, MDY");
 	source_rows_release(&rows);
-	sql = xasprintf("SELECT 1 FROM t");
-	query_ok(src, sql, NULL, 0, &rows);
-	source_rows_release(&rows);
-	free(sql);
 	source_close(src);
 	free(url);
 }
@@ -231,9 +267,12 @@ static void test_pg_statement_timeout(void **state)
 	int64_t t0, took;
 
 	(void)state;
+	/* pg_sleep() is volatile, so a query cannot call it; a view can */
+	test_pg_exec(url, "CREATE VIEW slow AS SELECT 1 AS s FROM pg_sleep(2)");
 	src = open_src("app", url, SW_DB_POSTGRES, 200);
+	query_fails(src, "SELECT pg_sleep(2)", "the source's catalog marks it VOLATILE");
 	t0 = time_mono_ms();
-	query_fails(src, "SELECT pg_sleep(2)", "canceling statement due to statement timeout");
+	query_fails(src, "SELECT * FROM slow", "canceling statement due to statement timeout");
 	took = time_mono_ms() - t0;
 	assert_true(took < 1500);
 	/* the connection survives a timeout */
@@ -242,6 +281,245 @@ static void test_pg_statement_timeout(void **state)
 	source_rows_release(&rows);
 	source_close(src);
 	free(url);
+}
+
+/* The hostile corpus of issue 9 and more: each refused, naming the function. */
+static void test_pg_catalog_policy(void **state)
+{
+	static const struct {
+		const char *sql, *why;
+	} hostile[] = {
+	    {"SELECT (query_to_xml('select pg_advisory_lock(2)', true, false, ''))::text AS error",
+	     "query must not call query_to_xml(): it runs SQL given as text"},
+	    {"SELECT * FROM ts_stat('select to_tsvector(''x'')')",
+	     "query must not call ts_stat(): it runs SQL given as text"},
+	    {"SELECT pg_terminate_backend(pid) FROM pg_stat_activity",
+	     "query must not call pg_terminate_backend()"},
+	    {"SELECT set_config('statement_timeout', '0', false)",
+	     "query must not call set_config()"},
+	    {"SELECT lo_create(0)", "query must not call lo_create()"},
+	    {"SELECT lo_export(1, '/tmp/x')", "query must not call lo_export()"},
+	    {"SELECT dblink_exec('dbname=x', 'DELETE FROM t')",
+	     "query must not call dblink_exec()"},
+	    {"SELECT txid_current()", "query must not call txid_current()"},
+	    {"SELECT pg_stat_reset()", "query must not call pg_stat_reset()"},
+	    {"SELECT pg_read_file('/etc/hostname')", "query must not call pg_read_file()"},
+	    {"SELECT pg_backup_start('x')", "query must not call pg_backup_start()"},
+	    {"SELECT nextval('s')", "query must not call nextval()"},
+	    /* refused by the catalog, not by any list */
+	    {"SELECT random()", "query must not call random(): the source's catalog marks it "
+	                        "VOLATILE"},
+	    {"SELECT a FROM t WHERE a > (SELECT max(x) FROM (SELECT clock_timestamp() x) s)",
+	     "query must not call clock_timestamp(): the source's catalog marks it VOLATILE"},
+	    {"WITH c AS (SELECT gen_random_uuid() AS u) SELECT u FROM c",
+	     "query must not call gen_random_uuid()"},
+	    {"SELECT CAST(timeofday() AS text)", "query must not call timeofday()"},
+	    {"SELECT * FROM pg_catalog.pg_sleep(0)", "query must not call pg_catalog.pg_sleep()"},
+	    {"SELECT pg_current_xact_id_if_assigned()",
+	     "query must not call pg_current_xact_id_if_assigned()"},
+	    {"SELECT current_schema()", "query must not call current_schema(): the source's "
+	                                "catalog marks it PARALLEL UNSAFE"},
+	    {"SELECT bump()", "query must not call bump(): the source's catalog marks it VOLATILE"},
+	    {"SELECT other.peek()", "query must not call other.peek(): the source's catalog marks "
+	                            "it VOLATILE"},
+	    {"SELECT 1 === 2", "query must not call operator ===: the source's catalog marks its "
+	                       "function VOLATILE"},
+	    {"SELECT no_such_fn(1)", "query must not call no_such_fn(): the source has no such "
+	                             "function"},
+	    {"SELECT peek()", "query must not call peek(): the source has no such function"},
+	};
+	char *url = pg_db();
+	struct source *src;
+	struct source_rows rows;
+	size_t i;
+
+	(void)state;
+	test_pg_exec(url, "CREATE TABLE t (a int);"
+	                  "CREATE SEQUENCE s;"
+	                  "CREATE FUNCTION bump() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql;"
+	                  "CREATE SCHEMA other;"
+	                  "CREATE FUNCTION other.peek() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql;"
+	                  "CREATE FUNCTION calm(int) RETURNS int AS $$ SELECT $1 $$ LANGUAGE sql "
+	                  "STABLE;"
+	                  "CREATE FUNCTION vol_eq(int, int) RETURNS bool AS $$ SELECT $1 = $2 $$ "
+	                  "LANGUAGE sql;"
+	                  "CREATE OPERATOR === (LEFTARG = int, RIGHTARG = int, FUNCTION = vol_eq);"
+	                  "GRANT USAGE ON SCHEMA other TO PUBLIC");
+	src = open_src("app", url, SW_DB_POSTGRES, 5000);
+	for (i = 0; i < ARRAY_SIZE(hostile); i++)
+		query_fails(src, hostile[i].sql, hostile[i].why);
+	/* stable and immutable functions, aggregates, operators and special forms pass; a
+	 * user's STABLE function too (its PARALLEL UNSAFE default matters only for built-ins) */
+	query_ok(
+	    src,
+	    "SELECT count(*) AS n, now() - interval '1 hour' > now() - interval '2 hours' AS a,"
+	    " date_trunc('day', now()) AS d, extract(epoch FROM now()) > 0 AS e,"
+	    " coalesce(max(a), 0) + calm(1) AS m, 'x' LIKE 'x%' AS l, 1 IN (1, 2) AS i,"
+	    " to_char(now() AT TIME ZONE 'UTC', 'YYYY') AS y, current_setting('TimeZone') AS z,"
+	    " string_agg(a::text, ',') AS s FROM t WHERE a BETWEEN 1 AND 2",
+	    NULL, 0, &rows);
+	assert_string_equal(source_cell(&rows, 0, 0), "0");
+	assert_string_equal(source_cell(&rows, 0, 1), "t");
+	assert_string_equal(source_cell(&rows, 0, 8), "UTC");
+	source_rows_release(&rows);
+	/* describe (what `check` runs) applies the same policy */
+	{
+		struct sw_err err = {{0}};
+		assert_int_equal(source_describe(src, "SELECT random() AS r", &rows, &err), -1);
+		assert_non_null(strstr(err.msg, "query must not call random()"));
+	}
+	/* and the session is still usable after the refusals */
+	query_ok(src, "SELECT calm(7) AS c", NULL, 0, &rows);
+	assert_string_equal(source_cell(&rows, 0, 0), "7");
+	source_rows_release(&rows);
+	source_close(src);
+	free(url);
+}
+
+/* Nothing a query does outlives it: not an advisory lock, not a setting. */
+static void test_pg_no_session_state(void **state)
+{
+	char *url = pg_db(), *sql;
+	struct source *src;
+	struct source_rows rows;
+	char pid[32];
+
+	(void)state;
+	/* mis-marked STABLE by the database's owner: the guard cannot know better */
+	test_pg_exec(url, "CREATE FUNCTION sneaky() RETURNS int AS $$ BEGIN "
+	                  "PERFORM pg_advisory_lock(4242);"
+	                  "PERFORM set_config('statement_timeout', '0', false);"
+	                  "PERFORM set_config('sw.leak', 'yes', false);"
+	                  "RETURN 1; END $$ LANGUAGE plpgsql STABLE");
+	src = open_src("app", url, SW_DB_POSTGRES, 3000);
+	query_ok(src, "SELECT pg_backend_pid() AS pid", NULL, 0, &rows);
+	snprintf(pid, sizeof(pid), "%s", source_cell(&rows, 0, 0));
+	source_rows_release(&rows);
+	query_ok(src, "SELECT sneaky() AS s, pg_backend_pid() AS pid", NULL, 0, &rows);
+	assert_string_equal(source_cell(&rows, 0, 1), pid); /* the same session */
+	source_rows_release(&rows);
+	/* no advisory lock held by that session, seen from another */
+	{
+		char *dbname = strrchr(url, '/') + 1;
+		sql = xasprintf("DO $$ BEGIN IF (SELECT count(*) FROM pg_locks WHERE locktype = "
+		                "'advisory' AND pid = %s) > 0 THEN RAISE EXCEPTION 'advisory lock "
+		                "left in %s'; END IF; END $$",
+		                pid, dbname);
+		test_pg_exec(url, sql);
+		free(sql);
+	}
+	/* and its settings are the configured ones again */
+	query_ok(src,
+	         "SELECT current_setting('statement_timeout') AS st,"
+	         " coalesce(current_setting('sw.leak', true), '') AS leak, pg_backend_pid() AS pid",
+	         NULL, 0, &rows);
+	assert_string_equal(source_cell(&rows, 0, 0), "3s");
+	assert_string_equal(source_cell(&rows, 0, 1), "");
+	assert_string_equal(source_cell(&rows, 0, 2), pid);
+	source_rows_release(&rows);
+	source_close(src);
+	free(url);
+}
+
+static void role_refused(const char *url, const char *want)
+{
+	struct source *src = open_src_opt("app", url, SW_DB_POSTGRES, 5000, false);
+	struct sw_err err = {{0}};
+
+	assert_int_equal(source_ping(src, &err), -1);
+	if (!strstr(err.msg, want))
+		fail_msg("%s: '%s' lacks '%s'", url, err.msg, want);
+	assert_non_null(strstr(err.msg, "source 'app' refused: role '"));
+	assert_true(source_role_refused(src));
+	/* within the backoff window, the same refusal, still the file's problem */
+	assert_int_equal(source_ping(src, &err), -1);
+	assert_non_null(strstr(err.msg, want));
+	assert_true(source_role_refused(src));
+	source_close(src);
+}
+
+/* A superuser or a role that can write is refused unless the source opts out. */
+static void test_pg_role_check(void **state)
+{
+	char *url = pg_db(), *ro, *w;
+	const char *at = strchr(url, '@');
+	struct source *src;
+	struct sw_err err = {{0}};
+
+	(void)state;
+	test_pg_exec(url, "CREATE TABLE t (a int); CREATE TABLE u (a int); CREATE SEQUENCE q;"
+	                  "CREATE SCHEMA scratch;"
+	                  "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
+	                  "'sw_test_w') THEN CREATE ROLE sw_test_w LOGIN; END IF; END $$;"
+	                  "REVOKE ALL ON t, u, q FROM sw_test_w;"
+	                  "REVOKE ALL ON SCHEMA scratch FROM sw_test_w");
+	ro = pg_reader(url, "sw_test_reader");
+	w = xasprintf("postgresql://sw_test_w%s", at);
+
+	role_refused(url, "role 'postgres' is a superuser");
+	/* a superuser that logs in and switches to a reader could switch back */
+	{
+		char *as_reader = xasprintf("%s?options=-c%%20role%%3Dsw_test_reader", url);
+		role_refused(as_reader, "role 'sw_test_reader' logs in as superuser postgres");
+		free(as_reader);
+	}
+	/* opted out: it runs */
+	src = open_src_opt("app", url, SW_DB_POSTGRES, 5000, true);
+	assert_int_equal(source_ping(src, &err), 0);
+	assert_false(source_role_refused(src));
+	source_close(src);
+	/* SELECT only: fine */
+	src = open_src_opt("app", ro, SW_DB_POSTGRES, 5000, false);
+	if (source_ping(src, &err))
+		fail_msg("reader refused: %s", err.msg);
+	source_close(src);
+	/* each way of writing is refused */
+	test_pg_exec(url, "GRANT SELECT ON t TO sw_test_w; GRANT UPDATE (a) ON u TO sw_test_w");
+	role_refused(w, "role 'sw_test_w' can write to u");
+	test_pg_exec(url,
+	             "REVOKE UPDATE (a) ON u FROM sw_test_w; GRANT TRUNCATE ON t TO sw_test_w");
+	role_refused(w, "role 'sw_test_w' can write to t");
+	test_pg_exec(url, "REVOKE TRUNCATE ON t FROM sw_test_w; GRANT UPDATE ON q TO sw_test_w");
+	role_refused(w, "role 'sw_test_w' can change sequence q");
+	test_pg_exec(url, "REVOKE UPDATE ON q FROM sw_test_w; GRANT CREATE ON SCHEMA scratch TO "
+	                  "sw_test_w");
+	role_refused(w, "role 'sw_test_w' can CREATE in schema scratch");
+	test_pg_exec(url, "REVOKE CREATE ON SCHEMA scratch FROM sw_test_w");
+	src = open_src_opt("app", w, SW_DB_POSTGRES, 5000, false);
+	if (source_ping(src, &err))
+		fail_msg("reader refused: %s", err.msg);
+	source_close(src);
+	free(w);
+	free(ro);
+	free(url);
+}
+
+/* libpq echoes a malformed URL in its error: the password must not come out. */
+static void test_pg_secrets_scrubbed(void **state)
+{
+	static const struct {
+		const char *url, *secret;
+	} cases[] = {
+	    {"postgresql://app:Hunter2%zz@127.0.0.1:1/db", "Hunter2"},
+	    {"postgresql://app:Hunter2@[::1/db", "Hunter2"},
+	    {"postgresql://app@127.0.0.1:1/db?password=Sekr1t%zz", "Sekr1t"},
+	    {"postgresql://app:Hunter2@127.0.0.1:1/db?password=Sekr1t&bogus=1", "Sekr1t"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct source *src = open_src_opt("app", cases[i].url, SW_DB_POSTGRES, 5000, false);
+		struct sw_err err = {{0}};
+		assert_int_equal(source_ping(src, &err), -1);
+		if (strstr(err.msg, cases[i].secret) || strstr(err.msg, "Hunter2"))
+			fail_msg("%s: secret in '%s'", cases[i].url, err.msg);
+		assert_non_null(strstr(err.msg, "cannot connect to source 'app'"));
+		/* and again from inside the backoff window */
+		assert_int_equal(source_ping(src, &err), -1);
+		assert_null(strstr(err.msg, cases[i].secret));
+		source_close(src);
+	}
 }
 
 static int closed_port(void)
@@ -268,7 +546,7 @@ static void test_pg_unreachable(void **state)
 
 	(void)state;
 	/* opening does not fail: the first query does */
-	src = open_src("down", url, SW_DB_POSTGRES, 5000);
+	src = open_src_opt("down", url, SW_DB_POSTGRES, 5000, false);
 	assert_int_equal(source_query(src, "SELECT 1", NULL, 0, &rows, &err), -1);
 	assert_non_null(strstr(err.msg, "cannot connect to source 'down' (retrying in 0.5s)"));
 	assert_non_null(strstr(err.msg, "Connection refused"));
@@ -284,6 +562,13 @@ static void test_pg_unreachable(void **state)
 	assert_non_null(strstr(err.msg, "cannot connect to source 'down' (retrying in 1.0s)"));
 	assert_int_equal(source_ping(src, &err), -1);
 	assert_non_null(strstr(err.msg, "unreachable, retrying in "));
+	/* the window stops growing at 2s: a source that comes back is used within 2s */
+	usleep(1100 * 1000);
+	assert_int_equal(source_ping(src, &err), -1);
+	assert_non_null(strstr(err.msg, "cannot connect to source 'down' (retrying in 2.0s)"));
+	usleep(2100 * 1000);
+	assert_int_equal(source_ping(src, &err), -1);
+	assert_non_null(strstr(err.msg, "cannot connect to source 'down' (retrying in 2.0s)"));
 	source_close(src);
 	free(url);
 }
@@ -489,7 +774,7 @@ static void test_sqlite_read_only(void **state)
 	for (i = 0; i <= ARRAY_SIZE(writes); i++) {
 		const char *sql = i < ARRAY_SIZE(writes) ? writes[i] : other;
 		memset(&rows, 0, sizeof(rows));
-		if (!source_backend_sqlite.query(src, sql, NULL, 0, false, &rows, &err))
+		if (!source_backend_sqlite.query(src, sql, NULL, NULL, 0, false, &rows, &err))
 			fail_msg("'%s' ran on a read-only source", sql);
 		assert_non_null(strstr(err.msg, "source 'lite': "));
 	}
@@ -499,11 +784,32 @@ static void test_sqlite_read_only(void **state)
 	source_rows_release(&rows);
 	/* the tail after the statement must be only comments */
 	memset(&rows, 0, sizeof(rows));
-	assert_int_equal(
-	    source_backend_sqlite.query(src, "SELECT 1; SELECT 2", NULL, 0, false, &rows, &err),
-	    -1);
+	assert_int_equal(source_backend_sqlite.query(src, "SELECT 1; SELECT 2", NULL, NULL, 0,
+	                                             false, &rows, &err),
+	                 -1);
 	assert_string_equal(err.msg, "source 'lite': query must be a single statement");
 	query_ok(src, "SELECT 1; -- done\n /* really */ ;", NULL, 0, &rows);
+	source_rows_release(&rows);
+	/* only deterministic functions (and aggregates, windows, the statement's time) */
+	query_fails(src, "SELECT random()",
+	            "source 'lite': query must not call random(): it is not deterministic");
+	query_fails(src, "SELECT a FROM s WHERE a > abs(RandomBlob(2))", "call randomblob()");
+	query_fails(src, "SELECT load_extension('x')", "call load_extension()");
+	query_fails(src, "SELECT (SELECT changes())", "call changes()");
+	{
+		struct sw_err derr = {{0}};
+		assert_int_equal(source_describe(src, "SELECT random() AS r", &rows, &derr), -1);
+		assert_non_null(strstr(derr.msg, "query must not call random()"));
+	}
+	query_ok(src,
+	         "SELECT count(*) AS n, max(a) AS m, lower('A') AS l, date('now') IS NOT NULL AS d,"
+	         " strftime('%s', 'now') > '0' AS t, current_timestamp IS NOT NULL AS c,"
+	         " coalesce(NULL, 1) AS k, json_extract('{\"x\": 2}', '$.x') AS j,"
+	         " row_number() OVER () AS rn FROM s",
+	         NULL, 0, &rows);
+	assert_string_equal(source_cell(&rows, 0, 0), "1");
+	assert_string_equal(source_cell(&rows, 0, 2), "a");
+	assert_string_equal(source_cell(&rows, 0, 7), "2");
 	source_rows_release(&rows);
 	source_close(src);
 	free(url);
@@ -550,6 +856,10 @@ int main(void)
 	    cmocka_unit_test(test_pg_query),
 	    cmocka_unit_test(test_pg_describe),
 	    cmocka_unit_test(test_pg_read_only),
+	    cmocka_unit_test(test_pg_catalog_policy),
+	    cmocka_unit_test(test_pg_no_session_state),
+	    cmocka_unit_test(test_pg_role_check),
+	    cmocka_unit_test(test_pg_secrets_scrubbed),
 	    cmocka_unit_test(test_pg_statement_timeout),
 	    cmocka_unit_test(test_pg_unreachable),
 	    cmocka_unit_test(test_pg_reconnect),

@@ -4,6 +4,7 @@
  */
 #include "helpers.h"
 #include "source/source.h"
+#include "source/source-int.h"
 
 static const char steps_query[] =
     "SELECT application_id AS instance_id, user_id, step, status,\n"
@@ -67,7 +68,6 @@ static void test_pg_accepts(void **state)
 	ok_pg("SELECT :since::timestamptz, $$:not_a_param$$, 'it''s :x' -- :y\n");
 	ok_pg("SELECT 1;"); /* a trailing semicolon is still one statement */
 	ok_pg("VALUES (1), (2)");
-	ok_pg("SELECT pg_sleep(0)");
 	ok_pg("SELECT a FROM t UNION SELECT b FROM u ORDER BY 1 LIMIT 5");
 	ok_pg(steps_query);
 	ok_pg(detect_query);
@@ -129,10 +129,239 @@ static void test_pg_refuses(void **state)
 	refused(SW_DB_POSTGRES, "SELECT lo_import('/etc/passwd')",
 	        "query must not call lo_import(): it has side effects");
 	refused(SW_DB_POSTGRES, "SELECT * FROM dblink('x', 'DELETE FROM t') AS r(a int)",
-	        "query must not call dblink(): it has side effects");
+	        "query must not call dblink(): it runs SQL on another connection");
 	refused(SW_DB_POSTGRES, "", "query is empty");
 	refused(SW_DB_POSTGRES, " ; -- nothing", "query is empty");
 	refused(SW_DB_POSTGRES, "SELECT '\xff'", "query is not valid UTF-8 (byte 8)");
+}
+
+/* The hostile corpus that needs no catalog: refused by the guard alone (and so by `check`
+ * even with the source down), in every place a function can hide. */
+static void test_pg_hostile(void **state)
+{
+	static const struct {
+		const char *sql, *why;
+	} hostile[] = {
+	    {"SELECT 1 AS instance_id, (query_to_xml('select pg_advisory_lock(2)', true, false, "
+	     "''))::text AS error",
+	     "query must not call query_to_xml(): it runs SQL given as text"},
+	    {"SELECT * FROM ts_stat('select to_tsvector(''x'')')",
+	     "query must not call ts_stat(): it runs SQL given as text"},
+	    {"SELECT ts_rewrite('a'::tsquery, 'SELECT pg_advisory_lock(1)')",
+	     "query must not call ts_rewrite(): it runs SQL given as text"},
+	    {"SELECT query_to_xml_and_xmlschema('select 1', true, false, '')",
+	     "query must not call query_to_xml_and_xmlschema(): it runs SQL given as text"},
+	    {"SELECT cursor_to_xml('c', 1, true, false, '')",
+	     "query must not call cursor_to_xml(): it reads an open cursor"},
+	    {"SELECT table_to_xml('t', true, false, '')",
+	     "query must not call table_to_xml(): it runs a query it builds"},
+	    {"SELECT pg_terminate_backend(pid) FROM pg_stat_activity",
+	     "query must not call pg_terminate_backend(): it has side effects"},
+	    {"SELECT set_config('statement_timeout', '0', false)",
+	     "query must not call set_config(): it has side effects"},
+	    {"SELECT lo_create(0)", "query must not call lo_create(): it has side effects"},
+	    {"SELECT lo_export(lo_create(0), '/tmp/x')",
+	     "query must not call lo_export(): it has side effects"},
+	    {"SELECT dblink_exec('dbname=x', 'COPY (SELECT 1) TO PROGRAM ''id''')",
+	     "query must not call dblink_exec(): it runs SQL on another connection"},
+	    {"SELECT txid_current()", "query must not call txid_current(): it has side effects"},
+	    {"SELECT pg_current_xact_id()",
+	     "query must not call pg_current_xact_id(): it has side effects"},
+	    {"SELECT pg_stat_reset()", "query must not call pg_stat_reset(): it has side effects"},
+	    {"SELECT pg_read_file('/etc/passwd') AS error",
+	     "query must not call pg_read_file(): it reads server files"},
+	    {"SELECT pg_backup_start('x')",
+	     "query must not call pg_backup_start(): it has side effects"},
+	    {"SELECT nextval('s')", "query must not call nextval(): it has side effects"},
+	    {"SELECT pg_catalog.pg_advisory_lock(1)",
+	     "query must not call pg_advisory_lock(): it has side effects"},
+	    /* hidden: in a cast, a subquery, a CTE, a FROM function, a CASE, an ORDER BY */
+	    {"SELECT CAST(txid_current() AS text) AS x",
+	     "query must not call txid_current(): it has side effects"},
+	    {"SELECT a FROM t WHERE a IN (SELECT pg_terminate_backend(1)::int)",
+	     "query must not call pg_terminate_backend(): it has side effects"},
+	    {"WITH x AS (SELECT set_config('a.b', 'c', false) AS v) SELECT v FROM x",
+	     "query must not call set_config(): it has side effects"},
+	    {"SELECT * FROM generate_series(1, 2), LATERAL pg_ls_dir('.') d",
+	     "query must not call pg_ls_dir(): it reads server files"},
+	    {"SELECT CASE WHEN false THEN lo_import('/etc/passwd') END",
+	     "query must not call lo_import(): it has side effects"},
+	    {"SELECT 1 ORDER BY pg_notify('c', 'x')",
+	     "query must not call pg_notify(): it has side effects"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(hostile); i++)
+		refused(SW_DB_POSTGRES, hostile[i].sql, hostile[i].why);
+}
+
+static void expect_calls(const char *sql, const char *want)
+{
+	struct source_calls calls = {0};
+	struct sw_err err = {{0}};
+	char got[1024] = "";
+	size_t i;
+
+	if (source__guard_pg(sql, &calls, &err))
+		fail_msg("refused %s: %s", sql, err.msg);
+	for (i = 0; i < calls.n; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s%s%s%s", i ? " " : "",
+		         calls.v[i].is_op ? "op:" : "", calls.v[i].schema,
+		         *calls.v[i].schema ? "." : "", calls.v[i].name);
+	source__calls_release(&calls);
+	if (strcmp(got, want))
+		fail_msg("calls of %s: got '%s', want '%s'", sql, got, want);
+}
+
+/* Every function and operator is collected for the catalog, wherever it is. */
+static void test_pg_calls(void **state)
+{
+	(void)state;
+	expect_calls("SELECT 1", "");
+	expect_calls("SELECT random()", "random");
+	expect_calls("SELECT (f(1))::text, g(2)::int, CAST(h(3) AS text)", "f g h");
+	expect_calls("SELECT * FROM t WHERE a IN (SELECT s.x(b) FROM u)", "s.x");
+	expect_calls("SELECT 1 WHERE 2 === ANY (SELECT 3)", "op:===");
+	expect_calls("WITH c AS (SELECT f() AS v) SELECT v FROM c, ts_debug('x') d", "ts_debug f");
+	expect_calls("SELECT count(*), max(a) FILTER (WHERE b > 1) OVER () FROM t",
+	             "count max op:>");
+	expect_calls("SELECT a FROM t WHERE a BETWEEN 1 AND 2 AND b LIKE 'x' AND c IS NOT NULL",
+	             "op:~~");
+	expect_calls("SELECT 1 OPERATOR(myschema.===) 2, 3 + 4, a = ANY(b)",
+	             "op:myschema.=== op:+ op:=");
+	expect_calls("SELECT extract(epoch FROM now()), now() AT TIME ZONE 'UTC'",
+	             "pg_catalog.extract now pg_catalog.timezone");
+	expect_calls("SELECT f(x) FROM t GROUP BY f(x) HAVING f(x) > :since", "f op:>");
+	expect_calls("SELECT db.sch.fn()", "sch.fn");
+}
+
+#define PROC(s, n, v, p, path)          \
+	{                               \
+		s, n, v, p, path, false \
+	}
+#define OP(s, n, v, p, path)           \
+	{                              \
+		s, n, v, p, path, true \
+	}
+
+static int policy(const char *sql, const struct source_proc *procs, size_t n, char *why,
+                  size_t whylen)
+{
+	struct source_calls calls = {0};
+	struct sw_err err = {{0}};
+	int rc;
+
+	if (source__guard_pg(sql, &calls, &err))
+		fail_msg("refused %s: %s", sql, err.msg);
+	rc = source__pg_policy(&calls, procs, n, &err);
+	snprintf(why, whylen, "%s", rc ? err.msg : "");
+	source__calls_release(&calls);
+	return rc;
+}
+
+/* The decision on a catalog's answer (rows as PostgreSQL 15 has them). */
+static void test_pg_policy(void **state)
+{
+	static const struct source_proc cat[] = {
+	    PROC("pg_catalog", "now", 's', 's', true),
+	    PROC("pg_catalog", "random", 'v', 'r', true),
+	    PROC("pg_catalog", "date_trunc", 's', 's', true),
+	    PROC("pg_catalog", "date_trunc", 'i', 's', true),
+	    PROC("pg_catalog", "txid_current", 's', 'u', true),
+	    PROC("pg_catalog", "pg_sleep", 'v', 's', true),
+	    PROC("public", "calm", 's', 'u', true), /* a user's STABLE function */
+	    PROC("public", "mixed", 'i', 's', true),
+	    PROC("public", "mixed", 'v', 'u', true), /* one volatile overload */
+	    PROC("hidden", "peek", 'v', 'u', false), /* not on the search path */
+	    PROC("hidden", "safe", 'i', 's', false),
+	    OP("pg_catalog", "=", 'i', 's', true),
+	    OP("public", "===", 'v', 'u', true),
+	};
+	const size_t n = ARRAY_SIZE(cat);
+	char why[1024];
+
+	(void)state;
+	assert_int_equal(
+	    policy("SELECT now(), date_trunc('day', now()), calm(1)", cat, n, why, sizeof(why)), 0);
+	assert_int_equal(policy("SELECT 1 WHERE 1 = 1", cat, n, why, sizeof(why)), 0);
+	assert_int_equal(policy("SELECT random()", cat, n, why, sizeof(why)), -1);
+	assert_string_equal(why, "query must not call random(): the source's catalog marks it "
+	                         "VOLATILE");
+	assert_int_equal(policy("SELECT pg_catalog.pg_sleep(1)", cat, n, why, sizeof(why)), -1);
+	assert_string_equal(why, "query must not call pg_catalog.pg_sleep(): the source's "
+	                         "catalog marks it VOLATILE");
+	assert_int_equal(policy("SELECT mixed(1)", cat, n, why, sizeof(why)), -1);
+	assert_string_equal(why, "query must not call mixed(): the source's catalog marks it "
+	                         "VOLATILE");
+	/* unqualified: only the search path counts; qualified: only that schema */
+	assert_int_equal(policy("SELECT peek()", cat, n, why, sizeof(why)), -1);
+	assert_string_equal(why, "query must not call peek(): the source has no such function");
+	assert_int_equal(policy("SELECT hidden.peek()", cat, n, why, sizeof(why)), -1);
+	assert_string_equal(why, "query must not call hidden.peek(): the source's catalog marks "
+	                         "it VOLATILE");
+	assert_int_equal(policy("SELECT hidden.safe()", cat, n, why, sizeof(why)), 0);
+	assert_int_equal(policy("SELECT public.now()", cat, n, why, sizeof(why)), -1);
+	assert_int_equal(policy("SELECT nothing_like_it()", cat, n, why, sizeof(why)), -1);
+	assert_string_equal(why, "query must not call nothing_like_it(): the source has no such "
+	                         "function");
+	/* operators: by their function; an unknown one is PostgreSQL's to reject */
+	assert_int_equal(policy("SELECT 1 === 2", cat, n, why, sizeof(why)), -1);
+	assert_string_equal(why, "query must not call operator ===: the source's catalog marks "
+	                         "its function VOLATILE");
+	assert_int_equal(policy("SELECT 1 <~> 2", cat, n, why, sizeof(why)), 0);
+	/* an empty catalog answer: every function is unknown */
+	assert_int_equal(policy("SELECT now()", NULL, 0, why, sizeof(why)), -1);
+}
+
+/* A built-in marked PARALLEL UNSAFE is refused; a user's function is judged by volatility. */
+static void test_pg_policy_parallel(void **state)
+{
+	static const struct source_proc cat[] = {
+	    PROC("pg_catalog", "pg_current_xact_id_if_assigned", 's', 'u', true),
+	    PROC("public", "calm", 's', 'u', true),
+	};
+	struct source_calls calls = {0};
+	struct sw_err err = {{0}};
+
+	(void)state;
+	/* not on the guard's list: the catalog decides */
+	assert_int_equal(source__guard_pg("SELECT calm(1), current_schemas(true)", &calls, &err),
+	                 0);
+	source__calls_release(&calls);
+	assert_int_equal(source__guard_pg("SELECT pg_current_xact_id_if_assigned()", &calls, &err),
+	                 -1); /* pg_current_xact_id* is listed */
+	source__calls_release(&calls);
+	calls.v = xcalloc(1, sizeof(*calls.v));
+	calls.v[0].schema = xstrdup("");
+	calls.v[0].name = xstrdup("pg_current_xact_id_if_assigned");
+	calls.n = calls.alloc = 1;
+	assert_int_equal(source__pg_policy(&calls, cat, ARRAY_SIZE(cat), &err), -1);
+	assert_string_equal(err.msg, "query must not call pg_current_xact_id_if_assigned(): the "
+	                             "source's catalog marks it PARALLEL UNSAFE (it changes "
+	                             "transaction or session state)");
+	free(calls.v[0].name);
+	calls.v[0].name = xstrdup("calm");
+	assert_int_equal(source__pg_policy(&calls, cat, ARRAY_SIZE(cat), &err), 0);
+	source__calls_release(&calls);
+}
+
+/* SQLite: only deterministic functions (and aggregates, windows, the statement's time). */
+static void test_sqlite_funcs(void **state)
+{
+	static char n1[] = "abs", n2[] = "count", n3[] = "date", n4[] = "lower", n5[] = "strftime";
+	char *allowed[] = {n1, n2, n3, n4, n5}; /* sorted */
+	(void)state;
+	assert_true(source__sqlite_func_ok("lower", allowed, ARRAY_SIZE(allowed)));
+	assert_true(source__sqlite_func_ok("STRFTIME", allowed, ARRAY_SIZE(allowed)));
+	assert_true(source__sqlite_func_ok("current_timestamp", allowed, ARRAY_SIZE(allowed)));
+	assert_false(source__sqlite_func_ok("random", allowed, ARRAY_SIZE(allowed)));
+	assert_false(source__sqlite_func_ok("load_extension", allowed, ARRAY_SIZE(allowed)));
+	assert_false(source__sqlite_func_ok("changes", allowed, ARRAY_SIZE(allowed)));
+	/* without the connection's list: everything but the refuse-list */
+	assert_true(source__sqlite_func_ok("changes", NULL, 0));
+	assert_false(source__sqlite_func_ok("randomblob", NULL, 0));
+	assert_false(source__sqlite_func_ok("Load_Extension", NULL, 0));
 }
 
 static void test_pg_syntax_errors(void **state)
@@ -246,9 +475,11 @@ static void test_rewrite_params(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pg_accepts),       cmocka_unit_test(test_pg_refuses),
-	    cmocka_unit_test(test_pg_syntax_errors), cmocka_unit_test(test_sqlite_guard),
-	    cmocka_unit_test(test_rewrite_params),
+	    cmocka_unit_test(test_pg_accepts),         cmocka_unit_test(test_pg_refuses),
+	    cmocka_unit_test(test_pg_syntax_errors),   cmocka_unit_test(test_sqlite_guard),
+	    cmocka_unit_test(test_rewrite_params),     cmocka_unit_test(test_pg_hostile),
+	    cmocka_unit_test(test_pg_calls),           cmocka_unit_test(test_pg_policy),
+	    cmocka_unit_test(test_pg_policy_parallel), cmocka_unit_test(test_sqlite_funcs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

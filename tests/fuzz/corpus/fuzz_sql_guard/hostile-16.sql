@@ -1,0 +1,1 @@
+SELECT word FROM ts_stat('select to_tsvector(''x'')')

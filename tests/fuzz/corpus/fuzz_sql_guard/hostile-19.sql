@@ -1,0 +1,1 @@
+SELECT lo_export(lo_create(0), '/tmp/x')

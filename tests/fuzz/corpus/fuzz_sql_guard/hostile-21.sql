@@ -1,0 +1,1 @@
+SELECT txid_current(), pg_stat_reset(), pg_backup_start('x')
