@@ -78,7 +78,7 @@ SQL
 store: $store_url
 http: { listen: "127.0.0.1:0" }
 sources:
-  lendx: { url: "$src", statement_timeout: 60s }
+  lendx: { url: "$src", statement_timeout: 60s, allow_unsafe_role: true }
 workflows:
   loan:
     source: lendx

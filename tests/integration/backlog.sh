@@ -17,6 +17,7 @@ run_scenario() {
   local kind=$1 store_url=$2 store=$3 cfg=$T/stepwatch-$1.yaml pid port rc=0 seen_catching=0
   SRC=$(pg_newdb swsrc)
   q "$SRC" "
+DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'monitor') THEN CREATE ROLE monitor LOGIN; END IF; END \$\$;
 CREATE TABLE loan_steps (
   application_id text NOT NULL, user_id text NOT NULL, step text NOT NULL,
   status text NOT NULL, error_code text, started_at timestamptz NOT NULL,
@@ -40,13 +41,15 @@ INSERT INTO loan_steps VALUES
   ('recent2h', 'u-recent', 'kyc', 'FAILED', 'RECENT', now() - interval '121 minutes',
    now() - interval '2 hours', now() - interval '2 hours'),
   ('ancient', 'u-anc', 'kyc', 'FAILED', 'ANCIENT', now() - interval '90 days', now() - interval '90 days',
-   now() - interval '90 days');"
+   now() - interval '90 days');
+GRANT SELECT ON loan_steps TO monitor;"
+  SRC_MON="${SRC/postgres@/monitor@}"
   cat >"$cfg" <<YAML
 store: $store_url
 http:
   listen: 127.0.0.1:0
 sources:
-  app: { url: "$SRC", statement_timeout: 5s }
+  app: { url: "$SRC_MON", statement_timeout: 5s }
 workflows:
   loan:
     source: app
