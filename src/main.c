@@ -19,6 +19,7 @@ static const struct cmd commands[] = {
     {"migrate", cmd_migrate, "create or upgrade the store schema"},
     {"alerts", cmd_alerts, "list, show, ack and resolve alerts (a client of the API)"},
     {"incidents", cmd_incidents, "list, show, ack and resolve incidents (a client of the API)"},
+    {"notify", cmd_notify, "send a test message to a receiver (notify test RECEIVER)"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -35,6 +35,7 @@ api_handler_fn api_stats_tat;
 api_handler_fn api_stats_segments;
 api_handler_fn api_stats_alerts;
 api_handler_fn api_oncall;
+api_handler_fn api_notifications_list;
 api_handler_fn api_step_records_push;
 
 #endif

@@ -14,6 +14,8 @@
 #include "api/handlers.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
+#include "store/store_notify.h"
+#include "tasks/notifier.h"
 
 static void label_value(struct strbuf *sb, const char *v)
 {
@@ -83,6 +85,50 @@ int api_metrics(struct api_req *req, struct api_resp *resp)
 	family(&sb, "stepwatch_affected_users_open", "gauge",
 	       "Distinct users with at least one open alert.");
 	sample(&sb, "stepwatch_affected_users_open", NULL, NULL, (double)c.affected_users_open);
+
+	{
+		struct outbox_count *oc = NULL;
+		struct notifier_stat *ns = NULL;
+		size_t no = 0, nn;
+		int64_t depth = 0;
+		if (store_outbox_counts(st, &oc, &no, &err) < 0)
+			return strbuf_release(&sb), api_error(resp, 503, "store unavailable");
+		family(&sb, "stepwatch_notifications_sent_total", "counter",
+		       "Notifications delivered (a 2xx), per receiver, store-wide.");
+		for (size_t i = 0; i < no; i++)
+			sample(&sb, "stepwatch_notifications_sent_total", "receiver",
+			       oc[i].receiver, (double)oc[i].sent);
+		family(&sb, "stepwatch_notifications_failed_total", "counter",
+		       "Notifications given up on (a permanent error, or retried for a day), per "
+		       "receiver, store-wide.");
+		for (size_t i = 0; i < no; i++)
+			sample(&sb, "stepwatch_notifications_failed_total", "receiver",
+			       oc[i].receiver, (double)oc[i].failed);
+		family(&sb, "stepwatch_outbox_pending", "gauge",
+		       "Notifications waiting in the outbox (due, being sent, or retrying), per "
+		       "receiver.");
+		for (size_t i = 0; i < no; i++) {
+			sample(&sb, "stepwatch_outbox_pending", "receiver", oc[i].receiver,
+			       (double)oc[i].pending);
+			depth += oc[i].pending;
+		}
+		family(&sb, "stepwatch_outbox_depth", "gauge",
+		       "Notifications waiting in the outbox, all receivers.");
+		sample(&sb, "stepwatch_outbox_depth", NULL, NULL, (double)depth);
+		outbox_counts_free(oc, no);
+		nn = notifier_stats(server_notifier(app->srv), &ns);
+		family(&sb, "stepwatch_notification_retries_total", "counter",
+		       "Delivery attempts of this process that will be retried, per receiver.");
+		for (size_t i = 0; i < nn; i++)
+			sample(&sb, "stepwatch_notification_retries_total", "receiver",
+			       ns[i].receiver, (double)ns[i].retried);
+		family(&sb, "stepwatch_receiver_healthy", "gauge",
+		       "0 when the receiver answered 410 Gone or kept failing, else 1.");
+		for (size_t i = 0; i < nn; i++)
+			sample(&sb, "stepwatch_receiver_healthy", "receiver", ns[i].receiver,
+			       ns[i].healthy);
+		notifier_stats_free(ns, nn);
+	}
 
 	nh = health_snapshot(server_health(app->srv), &he);
 	family(&sb, "stepwatch_component_healthy", "gauge",

@@ -279,11 +279,10 @@ int api_stats_alerts(struct api_req *req, struct api_resp *resp)
 	return api_json(resp, 200, o);
 }
 
-/* The on-call member of roster r at now (NULL when it has no members). */
+/* Who is on call on roster r at now (overrides first; NULL when nobody). */
 static const char *on_call(const struct sw_roster *r, int64_t now)
 {
-	int64_t i = r ? oncall_index(r->n_members, r->rotation_ms, r->start_ms, now) : -1;
-	return i < 0 ? NULL : r->members[i];
+	return r ? oncall_who(r, now, NULL, NULL) : NULL;
 }
 
 static const struct sw_receiver *receiver_of(const struct sw_config *cfg, const char *name)
@@ -313,25 +312,43 @@ static json_t *roster_levels(const struct sw_config *cfg, const struct sw_roster
 
 int api_oncall(struct api_req *req, struct api_resp *resp)
 {
-	const struct sw_config *cfg = api_config_get(req);
+	const struct sw_config *cfg;
 	int64_t now = api_now(req);
-	json_t *rosters = json_array(), *levels = json_object(), *o;
+	json_t *rosters, *levels, *o;
+
+	if (api_query_time(req, resp, "at", &now))
+		return -1;
+	cfg = api_config_get(req);
+	rosters = json_array();
+	levels = json_object();
 
 	for (size_t i = 0; i < cfg->n_rosters; i++) {
 		const struct sw_roster *r = &cfg->rosters[i];
-		json_t *members = json_array(), *x;
-		int64_t until = oncall_next_handover(r->rotation_ms, r->start_ms, now), since;
+		json_t *members = json_array(), *ovs = json_array(), *x;
+		int64_t turn_end = oncall_next_handover(r->rotation_ms, r->start_ms, now), since,
+		        until;
+		bool overridden = false;
+		const char *who = oncall_who(r, now, &until, &overridden);
 		for (size_t k = 0; k < r->n_members; k++)
 			json_array_append_new(members, json_string(r->members[k]));
 		/* the current turn began one rotation before its end, or never (before start) */
-		since =
-		    now < r->start_ms || until == INT64_MAX ? TIME_NULL : until - r->rotation_ms;
-		x = json_pack("{s:s, s:o, s:o, s:I, s:o, s:o, s:o, s:o}", "roster", r->name,
-		              "member", api_str_json(on_call(r, now)), "members", members,
+		since = now < r->start_ms || turn_end == INT64_MAX ? TIME_NULL
+		                                                   : turn_end - r->rotation_ms;
+		for (size_t k = 0; k < r->n_overrides; k++) {
+			const struct sw_roster_override *ov = &r->overrides[k];
+			if (overridden && ov->from_ms <= now && now < ov->to_ms)
+				since = ov->from_ms; /* the last active one is who */
+			json_array_append_new(ovs,
+			                      json_pack("{s:s, s:o, s:o}", "member", ov->member,
+			                                "from", api_time_json(ov->from_ms), "to",
+			                                api_time_json(ov->to_ms)));
+		}
+		x = json_pack("{s:s, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:b, s:o}", "roster",
+		              r->name, "member", api_str_json(who), "members", members,
 		              "rotation_seconds", (json_int_t)(r->rotation_ms / 1000), "start",
 		              api_time_json(r->start_ms), "since", api_time_json(since), "until",
 		              api_time_json(until == INT64_MAX ? TIME_NULL : until), "levels",
-		              roster_levels(cfg, r));
+		              roster_levels(cfg, r), "override", overridden, "overrides", ovs);
 		json_array_append_new(rosters, x);
 	}
 	for (size_t l = 0; l < 3; l++) {

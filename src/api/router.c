@@ -40,7 +40,9 @@ const struct api_route api_routes[] = {
     {"GET", "/api/v1/stats/tat", api_stats_tat, API_VIEWER, 0, "workflow step from to"},
     {"GET", "/api/v1/stats/segments", api_stats_segments, API_VIEWER, 0, "workflow by from to"},
     {"GET", "/api/v1/stats/alerts", api_stats_alerts, API_VIEWER, 0, "from to"},
-    {"GET", "/api/v1/oncall", api_oncall, API_VIEWER, 0, NULL},
+    {"GET", "/api/v1/oncall", api_oncall, API_VIEWER, 0, "at"},
+    {"GET", "/api/v1/notifications", api_notifications_list, API_VIEWER, 0,
+     "receiver status incident " LIST},
     {"POST", "/api/v1/step-records", api_step_records_push, API_RESPONDER, API_R_BODY, NULL},
 };
 const size_t api_n_routes = ARRAY_SIZE(api_routes);

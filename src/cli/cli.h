@@ -20,6 +20,7 @@ int cmd_worker(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 int cmd_incidents(int argc, char **argv);
+int cmd_notify(int argc, char **argv);
 
 /* Shared option handling: "-c FILE"/"--config FILE"/"--config=FILE" and "-h"/"--help".
  * Returns 0 and sets *config (default "stepwatch.yaml"), 1 when help was printed, or 2

@@ -6,7 +6,8 @@
  * the simulator and stepwatch's runtime read, so every SLA, stuck and abandon threshold of
  * the written config plays out speed times faster without changing any code path. The
  * config is a real file in a temp dir, printed at start; stepwatch loads it the way
- * `serve` does.
+ * `serve` does. Its receivers are webhooks to the demo's own receiver on loopback
+ * (demo/hook.c), whose newest messages the screen shows as they go out.
  */
 #include "util/common.h"
 #include "util/log.h"
@@ -14,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/server.h"
 #include "demo/sim.h"
+#include "demo/hook.h"
 #include "runtime/signals.h"
 #include "store/store.h"
 #include <sys/stat.h>
@@ -64,7 +66,7 @@ static int parse_num(const char *opt, const char *v, double lo, double hi, doubl
 	return 0;
 }
 
-static char *write_config(const char *dir, int port)
+static char *write_config(const char *dir, int port, int hook_port)
 {
 	struct strbuf sb = STRBUF_INIT;
 	const char *q = sim_steps_query(), *p;
@@ -110,6 +112,20 @@ static char *write_config(const char *dir, int port)
 	    "        sla: { p2: 5m, p1: 30m, p0: 2h }\n"
 	    "        stuck_after: 20m\n"
 	    "        abandon_after: 90m\n");
+	strbuf_addf(&sb,
+	            "levels:\n"
+	            "  P2: { notify: [support] }\n"
+	            "  P1: { notify: [tech] }\n"
+	            "  P0: { notify: [product] }\n"
+	            "receivers:                  # the demo's own webhook receiver\n"
+	            "  support: { webhook: { url: http://127.0.0.1:%d/support } }\n"
+	            "  tech: { webhook: { url: http://127.0.0.1:%d/tech }, roster: tech-oncall }\n"
+	            "  product: { webhook: { url: http://127.0.0.1:%d/product } }\n"
+	            "notify: { group_wait: 30s, group_interval: 5m, repeat_interval: 4h }\n"
+	            "rosters:\n"
+	            "  tech-oncall: { members: [asha, ben, chen], rotation: 1d, "
+	            "start: 2026-01-05T09:00:00Z }\n",
+	            hook_port, hook_port, hook_port);
 	f = fopen(path, "w");
 	if (!f || fwrite(sb.buf, 1, sb.len, f) != sb.len) {
 		fprintf(stderr, "stepwatch demo: cannot write '%s': %s\n", path, strerror(errno));
@@ -126,7 +142,7 @@ static char *write_config(const char *dir, int port)
 }
 
 static void summary(struct store *st, const struct sim *sim, const struct scaled *sc, int64_t now,
-                    int port, const char *cfgpath, bool tty)
+                    int port, const char *cfgpath, bool tty, struct demo_hook *hook)
 {
 	struct alert_counts c = {{0}, 0, 0, 0};
 	struct incident *inc = NULL;
@@ -163,6 +179,16 @@ static void summary(struct store *st, const struct sim *sim, const struct scaled
 		printf("  #%-4" PRId64 " %-13s %4" PRId64 " alerts %4" PRId64 " users  %s\n",
 		       inc[i].id, alert_state_name(inc[i].level), inc[i].open_alerts,
 		       inc[i].affected_users, inc[i].group_key);
+	if (hook) {
+		const char *lines[5];
+		int64_t total = 0;
+		size_t nl = demo_hook_recent(hook, lines, ARRAY_SIZE(lines), &total);
+		printf("notifications %" PRId64
+		       " received at http://127.0.0.1:%d/ (newest first)\n",
+		       total, demo_hook_port(hook));
+		for (size_t i = 0; i < nl; i++)
+			printf("  %s\n", lines[i]);
+	}
 	if (port > 0)
 		printf("dashboard     http://127.0.0.1:%d/\n", port);
 	printf("config        %s   (Ctrl-C stops)\n", cfgpath);
@@ -187,6 +213,7 @@ int cmd_demo(int argc, char **argv)
 	struct strbuf errs = STRBUF_INIT;
 	struct sw_err err = {""};
 	struct server_opts sopts = {&clock, 0, false};
+	struct demo_hook *hook = NULL;
 	int rc = EXIT_RUNTIME;
 	int64_t real_end, last_summary = 0;
 	bool tty = isatty(STDOUT_FILENO);
@@ -247,7 +274,12 @@ int cmd_demo(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	cfgpath = write_config(dir, (int)port);
+	hook = demo_hook_start(&err);
+	if (!hook) {
+		fprintf(stderr, "stepwatch demo: %s\n", err.msg);
+		goto out;
+	}
+	cfgpath = write_config(dir, (int)port, demo_hook_port(hook));
 	if (!cfgpath)
 		goto out;
 	if (config_load(cfgpath, &cfg, &errs) < 0) {
@@ -294,16 +326,17 @@ int cmd_demo(int argc, char **argv)
 			last_summary = time_now_ms();
 			summary(st, sim, &sc, now,
 			        server_http_port(srv) ? server_http_port(srv) : (int)port, cfgpath,
-			        tty);
+			        tty, hook);
 		}
 	}
-	summary(st, sim, &sc, clock_now(&clock), (int)port, cfgpath, false);
+	summary(st, sim, &sc, clock_now(&clock), (int)port, cfgpath, false, hook);
 	rc = EXIT_OK;
 out:
 	if (st)
 		store_close(st);
 	if (srv && server_stop(srv, 10000) < 0)
 		rc = EXIT_RUNTIME;
+	demo_hook_stop(hook); /* after the notifier stopped sending to it */
 	sim_close(sim);
 	config_free(cfg);
 	strbuf_release(&errs);

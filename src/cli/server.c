@@ -15,6 +15,7 @@
 #include "runtime/runtime.h"
 #include "store/store.h"
 #include "tasks/tasks.h"
+#include "tasks/notifier.h"
 #include "api/app.h"
 #include "api/http.h"
 #include "runtime/broker.h"
@@ -42,6 +43,7 @@ struct server {
 	const struct sw_clock *clock;
 	struct http_server *http;
 	struct api_app app;
+	struct notifier *notifier; /* outbox delivery lanes */
 	/* distributed mode (cfg->broker_url at start): the scheduled jobs only enqueue, and
 	 * only while this node holds the lease; a consumer thread runs the tasks */
 	char *broker_url;
@@ -256,6 +258,7 @@ static struct generation *generation_new(struct server *s, struct sw_config *cfg
 	g->env.cfg = cfg;
 	g->env.health = s->health;
 	g->env.rt = s->rt;
+	g->env.notifier = s->notifier;
 	g->tasks = tasks_for_config(&g->env, &g->n_tasks);
 	g->refs = g->n_tasks + 1;
 	pthread_mutex_lock(&s->lock);
@@ -311,6 +314,16 @@ static void wipe_tokens(struct sw_config *cfg)
 			               strlen(cfg->http.tokens[i].token));
 }
 
+static const struct sw_config *notifier_cfg_get(void *arg)
+{
+	return server_config_get(arg);
+}
+
+static void notifier_cfg_put(void *arg, const struct sw_config *cfg)
+{
+	server_config_put(arg, cfg);
+}
+
 static int start_http(struct server *s, const struct sw_config *cfg, struct sw_err *err)
 {
 	struct http_opts ho = {0};
@@ -357,6 +370,16 @@ int server_start(struct sw_config *cfg, const struct server_opts *opts, struct s
 	ro.threads = opts ? opts->threads : 0;
 	if (rt_start(&ro, &s->rt, err) < 0)
 		goto fail;
+	{
+		struct notifier_opts no = {0};
+		no.store_url = cfg->store_url;
+		no.health = s->health;
+		no.clock = s->clock;
+		no.cfg_get = notifier_cfg_get;
+		no.cfg_put = notifier_cfg_put;
+		no.arg = s;
+		s->notifier = notifier_new(&no);
+	}
 	/* the API may be asked from the instant it listens: the runtime and the generation
 	 * in force exist before it starts */
 	g = generation_new(s, cfg);
@@ -370,6 +393,7 @@ int server_start(struct sw_config *cfg, const struct server_opts *opts, struct s
 		dist_stop(s);
 		goto fail_gen;
 	}
+	notifier_start(s->notifier, cfg);
 	*out = s;
 	return 0;
 fail_gen:
@@ -380,6 +404,7 @@ fail:
 		store_close(st);
 	http_stop(s->http);
 	rt_free(s->rt);
+	notifier_free(s->notifier);
 	dist_free(s);
 	health_free(s->health);
 	free(s->app.store_url);
@@ -405,6 +430,7 @@ int server_reload(struct server *s, struct sw_config *newcfg, struct sw_err *err
 	s->gen = g;
 	pthread_mutex_unlock(&s->lock);
 	generation_put(s, old);
+	notifier_start(s->notifier, newcfg);
 	return 0;
 }
 
@@ -416,7 +442,8 @@ int server_stop(struct server *s, int64_t timeout_ms)
 	http_stop(s->http); /* first: handlers may hold a generation */
 	dist_stop(s);       /* finishes the task being consumed, releases the lease */
 	rc = rt_stop(s->rt, timeout_ms);
-	rt_free(s->rt); /* releases the tasks, and with them their references */
+	notifier_free(s->notifier); /* sends in progress finish; they hold configs */
+	rt_free(s->rt);             /* releases the tasks, and with them their references */
 	dist_free(s);
 	if (s->gen)
 		generation_put(s, s->gen);
@@ -428,6 +455,11 @@ int server_stop(struct server *s, int64_t timeout_ms)
 	pthread_cond_destroy(&s->stop_cond);
 	free(s);
 	return rc;
+}
+
+struct notifier *server_notifier(struct server *s)
+{
+	return s->notifier;
 }
 
 struct health *server_health(struct server *s)

@@ -32,6 +32,8 @@ int server_reload(struct server *s, struct sw_config *newcfg, struct sw_err *err
 /* Drain running tasks (up to timeout_ms), stop the API, free everything. */
 int server_stop(struct server *s, int64_t timeout_ms);
 struct health *server_health(struct server *s);
+/* The outbox delivery lanes of this node (tasks/notifier.h). */
+struct notifier *server_notifier(struct server *s);
 /* The config in force (valid until the next reload; for the main thread). */
 const struct sw_config *server_config(struct server *s);
 /* The config in force for another thread: held until server_config_put, across reloads. */

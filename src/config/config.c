@@ -19,6 +19,8 @@
 #include "core/duration.h"
 #include "util/timeutil.h"
 #include "util/redact.h"
+#include "util/base64.h"
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -887,9 +889,72 @@ static void parse_sources(struct loader *L, const struct ynode *n)
 /* ------------------------------------------------------------------------------------ */
 /* rosters */
 
+/* A time key of an override: true with *ms set, or false after reporting the problem. */
+static bool override_time(struct loader *L, const struct ynode *o, const char *path,
+                          const char *key, int64_t *ms)
+{
+	const struct ynode *t = ymap_get(o, key);
+	char *sp = subpath(path, key);
+	bool ok = false;
+	if (!t)
+		missing(L, o, path, key, " (an RFC 3339 time like '2026-01-05T09:00:00Z')");
+	else if (want_str(L, t, sp, "an RFC 3339 time like '2026-01-05T09:00:00Z'")) {
+		ok = !time_parse(t->text, ms);
+		if (!ok)
+			cfg_err(L, t,
+			        "%s: invalid time '%.64s' (expected an RFC 3339 time like "
+			        "'2026-01-05T09:00:00Z')",
+			        sp, t->text);
+	}
+	free(sp);
+	return ok;
+}
+
+/* rosters.<name>.overrides: [{member, from, to}, ...] */
+static void parse_overrides(struct loader *L, const struct ynode *n, const char *path,
+                            struct sw_roster *r)
+{
+	static const char *const keys[] = {"member", "from", "to", NULL};
+	char *p = subpath(path, "overrides");
+	if (!want_seq(L, n, p, "a list of {member, from, to}")) {
+		free(p);
+		return;
+	}
+	r->overrides = xcalloc(n->n_kids + 1, sizeof(*r->overrides));
+	for (size_t i = 0; i < n->n_kids && !L->stopped; i++) {
+		const struct ynode *o = n->kids[i];
+		struct sw_roster_override ov = {NULL, 0, 0};
+		char *ip = xasprintf("%s[%zu]", p, i);
+		bool ok;
+		if (!want_map(L, o, ip, "a mapping with member, from and to")) {
+			free(ip);
+			continue;
+		}
+		check_keys(L, o, keys, "in a roster override");
+		{
+			int g = get_str(L, o, "member", ip, &ov.member);
+			if (!g)
+				missing(L, o, ip, "member", NULL);
+			ok = g > 0;
+		}
+		ok = override_time(L, o, ip, "from", &ov.from_ms) && ok;
+		ok = override_time(L, o, ip, "to", &ov.to_ms) && ok;
+		if (ok && ov.to_ms <= ov.from_ms) {
+			cfg_err(L, o, "%s: 'to' must be after 'from'", ip);
+			ok = false;
+		}
+		if (ok)
+			r->overrides[r->n_overrides++] = ov;
+		else
+			free(ov.member);
+		free(ip);
+	}
+	free(p);
+}
+
 static void parse_rosters(struct loader *L, const struct ynode *n)
 {
-	static const char *const keys[] = {"members", "rotation", "start", NULL};
+	static const char *const keys[] = {"members", "rotation", "start", "overrides", NULL};
 	struct sw_config *cfg = L->cfg;
 
 	if (!want_map(L, n, "rosters", "a mapping of roster names to rosters"))
@@ -930,6 +995,8 @@ static void parse_rosters(struct loader *L, const struct ynode *n)
 					    sp, st->text);
 				free(sp);
 			}
+			if ((st = ymap_get(v, "overrides")))
+				parse_overrides(L, st, p, r);
 		}
 		free(what);
 		free(p);
@@ -1058,7 +1125,8 @@ static const struct ynode *parse_policy(struct loader *L, const struct ynode *n,
                                         const char *what, struct sw_step_policy *pol)
 {
 	static const char *const keys[] = {"sla",      "stuck_after", "abandon_after",
-	                                   "group_by", "recover",     NULL};
+	                                   "group_by", "recover",     "notify_after_recovery",
+	                                   NULL};
 	static const char *const slakeys[] = {"p2", "p1", "p0", NULL};
 	const struct ynode *sla, *rec;
 	char **gb = NULL;
@@ -1092,6 +1160,17 @@ static const struct ynode *parse_policy(struct loader *L, const struct ynode *n,
 		char *rp = subpath(path, "recover");
 		parse_recover(L, rec, rp, &pol->recover);
 		free(rp);
+	}
+	rec = ymap_get(n, "notify_after_recovery");
+	if (rec) {
+		char b[64];
+		if (rec->type == YN_SCALAR && !strcmp(rec->text, "true"))
+			pol->notify_after_recovery = true;
+		else if (rec->type == YN_SCALAR && !strcmp(rec->text, "false"))
+			pol->notify_after_recovery = false;
+		else
+			cfg_err(L, rec, "%s.notify_after_recovery: expected true or false, got %s",
+			        path, cfg_what(rec, b, sizeof(b)));
 	}
 	return sla;
 }
@@ -1368,12 +1447,93 @@ static void parse_watchers(struct loader *L, const struct ynode *n)
 /* ------------------------------------------------------------------------------------ */
 /* receivers and levels */
 
+/* A "whsec_" secret must be base64 (Standard Webhooks); any other value is raw key bytes. */
+static void check_webhook_secret(struct loader *L, const struct ynode *at, const char *p,
+                                 const char *secret)
+{
+	struct strbuf key = STRBUF_INIT;
+
+	if (!strncmp(secret, "whsec_", 6) &&
+	    (base64_decode(secret + 6, strlen(secret + 6), &key) || key.len == 0))
+		cfg_err(L, at,
+		        "%s.secret_env: the secret starts with 'whsec_' but what follows is not "
+		        "base64",
+		        p);
+	memset(key.buf, 0, key.len);
+	strbuf_release(&key);
+}
+
+/* The host of an smtp:// URL is a loopback address (127.0.0.0/8, ::1, localhost). */
+static bool smtp_url_loopback(const char *url)
+{
+	const char *h = strstr(url, "://"), *at, *end;
+	char host[64];
+	size_t n;
+
+	if (!h)
+		return false;
+	h += 3;
+	end = h + strcspn(h, "/?#");
+	at = memchr(h, '@', (size_t)(end - h));
+	if (at)
+		h = at + 1;
+	if (*h == '[') {
+		end = strchr(h, ']');
+		if (!end)
+			return false;
+		h++;
+	} else {
+		end = h + strcspn(h, ":/?#");
+	}
+	n = (size_t)(end - h);
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (!strcmp(host, "localhost") || !strcmp(host, "::1"))
+		return true;
+	/* 127.0.0.0/8, as a dotted-quad literal only ("127.0.0.1.example.com" is a name) */
+	{
+		struct in_addr a;
+		return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+	}
+}
+
+/* starttls: true (the default) requires TLS on smtp://; false is for a loopback relay. */
+static void parse_starttls(struct loader *L, const struct ynode *kn, const char *p,
+                           struct sw_receiver *r)
+{
+	const struct ynode *v = ymap_get(kn, "starttls");
+	char b[64];
+
+	if (!v)
+		return;
+	if (v->type == YN_SCALAR && !strcmp(v->text, "true")) {
+		r->smtp_plain = false;
+	} else if (v->type == YN_SCALAR && !strcmp(v->text, "false")) {
+		if (r->smtp_url && strncmp(r->smtp_url, "smtp://", 7) == 0 &&
+		    !smtp_url_loopback(r->smtp_url))
+			cfg_err(L, v,
+			        "%s.starttls: false is allowed only for an SMTP server on a "
+			        "loopback address (127.0.0.1, ::1, localhost); mail to another "
+			        "host must use STARTTLS or smtps://",
+			        p);
+		else
+			r->smtp_plain = true;
+	} else {
+		cfg_err(L, v, "%s.starttls: expected true or false, got %s", p,
+		        cfg_what(v, b, sizeof(b)));
+	}
+}
+
 static void parse_receiver_kind(struct loader *L, const struct ynode *kn, const char *p,
                                 struct sw_receiver *r)
 {
 	static const char *const url_keys[] = {"url", "url_env", NULL};
+	static const char *const hook_keys[] = {"url", "url_env", "secret_env", NULL};
 	static const char *const pd_keys[] = {"routing_key_env", "url", "url_env", NULL};
-	static const char *const mail_keys[] = {"to", "smtp_url", "smtp_url_env", "from", NULL};
+	static const char *const mail_keys[] = {"to",   "smtp_url", "smtp_url_env",
+	                                        "from", "starttls", NULL};
 	char *what = xasprintf("in %s", p);
 
 	if (!want_map(L, kn, p, "a mapping"))
@@ -1381,10 +1541,13 @@ static void parse_receiver_kind(struct loader *L, const struct ynode *kn, const 
 	switch (r->kind) {
 	case SW_RECV_WEBHOOK:
 	case SW_RECV_SLACK:
-		check_keys(L, kn, url_keys, what);
+		check_keys(L, kn, r->kind == SW_RECV_WEBHOOK ? hook_keys : url_keys, what);
 		if (!get_url_or_env(L, kn, "url", p, http_schemes, "an http(s) URL", &r->url,
 		                    &r->url_env))
 			missing(L, kn, p, "url", " (or url_env)");
+		if (r->kind == SW_RECV_WEBHOOK &&
+		    get_env(L, kn, "secret_env", p, &r->secret_env, &r->secret) > 0)
+			check_webhook_secret(L, ymap_get(kn, "secret_env"), p, r->secret);
 		break;
 	case SW_RECV_PAGERDUTY:
 		check_keys(L, kn, pd_keys, what);
@@ -1403,6 +1566,7 @@ static void parse_receiver_kind(struct loader *L, const struct ynode *kn, const 
 			missing(L, kn, p, "smtp_url", NULL);
 		if (get_str(L, kn, "from", p, &r->from) <= 0 && !r->from)
 			r->from = xstrdup(DEFAULT_FROM);
+		parse_starttls(L, kn, p, r);
 		break;
 	}
 out:
@@ -1736,11 +1900,18 @@ void config_free(struct sw_config *cfg)
 		free(r->from);
 		free(r->smtp_url);
 		free(r->roster_name);
+		free(r->secret_env);
+		if (r->secret)
+			memset(r->secret, 0, strlen(r->secret));
+		free(r->secret);
 	}
 	free(cfg->receivers);
 	for (size_t i = 0; i < cfg->n_rosters; i++) {
 		free(cfg->rosters[i].name);
 		free_strv(cfg->rosters[i].members, cfg->rosters[i].n_members);
+		for (size_t k = 0; k < cfg->rosters[i].n_overrides; k++)
+			free(cfg->rosters[i].overrides[k].member);
+		free(cfg->rosters[i].overrides);
 	}
 	free(cfg->rosters);
 	free(cfg);

@@ -76,6 +76,7 @@ struct sw_step_policy {
 	char **group_by;          /* incident grouping labels; default ["error"] */
 	size_t n_group_by;
 	struct sw_recover recover;
+	bool notify_after_recovery; /* hold the first page while recovery is under way */
 };
 
 struct sw_step {
@@ -141,12 +142,21 @@ struct sw_receiver {
 	char *roster_name;
 	const struct sw_roster *roster;
 	struct sw_pos pos;
+	char *secret_env; /* webhook: signing secret (Standard Webhooks), from secret_env */
+	char *secret;     /* "whsec_<base64>" or raw bytes; NULL: deliveries are unsigned */
+	bool smtp_plain;  /* email: starttls: false, allowed for loopback SMTP servers only */
 };
 
 struct sw_notify {
 	int64_t group_wait_ms;      /* default 30s */
 	int64_t group_interval_ms;  /* default 5m */
 	int64_t repeat_interval_ms; /* default 4h */
+};
+
+/* Someone on call in place of the rotation over [from_ms, to_ms). */
+struct sw_roster_override {
+	char *member;
+	int64_t from_ms, to_ms;
 };
 
 struct sw_roster {
@@ -156,6 +166,8 @@ struct sw_roster {
 	int64_t rotation_ms;
 	int64_t start_ms;
 	struct sw_pos pos;
+	struct sw_roster_override *overrides; /* in file order; the last one active wins */
+	size_t n_overrides;
 };
 
 struct sw_config {

@@ -180,19 +180,26 @@ int store__analyze_if_stale(struct store *st, const char *table, size_t added, s
 
 #define MIGRATIONS_DIR "store/migrations/"
 
-/* The embedded migration `version` of dialect, or NULL. */
-static const struct sw_asset *migration_find(const char *dialect, int version)
+/* The embedded migration of dialect with the lowest version above `after` that is not in
+ * applied[0..napplied), or NULL when none is pending. */
+static const struct sw_asset *migration_next(const char *dialect, const int64_t *applied,
+                                             size_t napplied, int *version)
 {
 	size_t plen;
 	char *prefix = xasprintf(MIGRATIONS_DIR "%s/", dialect);
 	const struct sw_asset *found = NULL;
 	plen = strlen(prefix);
 	for (const struct sw_asset *a = sw_assets; a->name; a++) {
+		int v;
+		bool done = false;
 		if (strncmp(a->name, prefix, plen) || !strstr(a->name + plen, ".sql"))
 			continue;
-		if (atoi(a->name + plen) == version) {
+		v = atoi(a->name + plen);
+		for (size_t i = 0; i < napplied && !done; i++)
+			done = applied[i] == v;
+		if (!done && v > 0 && (!found || v < *version)) {
 			found = a;
-			break;
+			*version = v;
 		}
 	}
 	free(prefix);
@@ -232,12 +239,32 @@ static int current_version(struct store *st, int *version, struct sw_err *err)
 	return rc;
 }
 
-/* One migration step: lock, then apply the next pending migration if any. *done is set when
- * the schema was already at latest. */
-static int migrate_one(struct store *st, int latest, bool *done, struct sw_err *err)
+/* The versions already applied, into *out (caller frees). */
+static int applied_versions(struct store *st, int64_t **out, size_t *n, struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	int rc =
+	    store__exec(st, "SELECT version FROM schema_migrations", NULL, 0, &rows, NULL, err);
+	*out = xcalloc(rows.nrows + 1, sizeof(**out));
+	*n = rc ? 0 : rows.nrows;
+	for (size_t i = 0; i < *n; i++)
+		(*out)[i] = store_rows_int(&rows, i, 0, 0);
+	store_rows_release(&rows);
+	return rc;
+}
+
+/*
+ * One migration step: lock, then apply the pending migration of the lowest version if any.
+ * *done is set when none is pending. Pending means "not in schema_migrations", not "above
+ * the highest applied": migrations numbered apart on parallel branches (0004, 0006) and
+ * merged later are each applied once, in version order on a new database.
+ */
+static int migrate_one(struct store *st, bool *done, struct sw_err *err)
 {
 	const struct sw_asset *m;
 	struct store_param p[2];
+	int64_t *applied = NULL;
+	size_t napplied = 0;
 	int rc, version = 0;
 
 	rc = store_tx_begin(st, err);
@@ -247,17 +274,12 @@ static int migrate_one(struct store *st, int latest, bool *done, struct sw_err *
 	if (!rc)
 		rc = st->be->exec_script(st->conn, sql_migrations_table, err);
 	if (!rc)
-		rc = current_version(st, &version, err);
+		rc = applied_versions(st, &applied, &napplied, err);
 	if (rc)
 		goto out;
-	if (version >= latest) {
-		*done = true;
-		goto out;
-	}
-	m = migration_find(st->be->dialect, version + 1);
+	m = migration_next(st->be->dialect, applied, napplied, &version);
 	if (!m) {
-		rc = store__err(err, STORE_ERROR, "store: migration %d for %s is missing",
-		                version + 1, st->be->dialect);
+		*done = true;
 		goto out;
 	}
 	rc = st->be->exec_script(st->conn, (const char *)m->data, err);
@@ -267,24 +289,25 @@ static int migrate_one(struct store *st, int latest, bool *done, struct sw_err *
 		free(msg);
 		goto out;
 	}
-	p[0] = sp_int(version + 1);
+	p[0] = sp_int(version);
 	p[1] = sp_int(time_now_ms());
 	rc = store__exec(st, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
 	                 p, 2, NULL, NULL, err);
 out:
+	free(applied);
 	return store__leave(st, rc, err);
 }
 
 int store_migrate(struct store *st, int *applied, struct sw_err *err)
 {
-	int latest = migrations_latest(st->be->dialect), n = 0, rc = 0;
+	int n = 0, rc = 0;
 	bool done = false;
 	if (applied)
 		*applied = 0;
 	if (st->depth)
 		return sw_err_set(err, "store: cannot migrate inside a transaction"), STORE_ERROR;
 	while (!rc && !done) {
-		rc = migrate_one(st, latest, &done, err);
+		rc = migrate_one(st, &done, err);
 		if (!rc && !done)
 			n++;
 	}

@@ -54,5 +54,7 @@ int task__watch_custom(struct task *t, int64_t now, struct sw_err *err);
 int task__validate(struct task *t, int64_t now, struct sw_err *err);
 int task__resolve(struct task *t, int64_t now, struct sw_err *err);
 int task__expire(struct task *t, int64_t now, struct sw_err *err);
+int task__recover(struct task *t, int64_t now, struct sw_err *err);
+int task__notify(struct task *t, int64_t now, struct sw_err *err);
 
 #endif

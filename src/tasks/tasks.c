@@ -6,7 +6,8 @@
 #include "tasks/tasks-int.h"
 #include "runtime/runtime.h"
 
-static const char *const kind_names[] = {"watch", "detect", "validate", "resolve", "expire"};
+static const char *const kind_names[] = {"watch",  "detect",  "validate", "resolve",
+                                         "expire", "recover", "notify"};
 
 struct task *task_new(enum task_kind kind, const struct task_env *env, const void *target)
 {
@@ -31,6 +32,8 @@ struct task *task_new(enum task_kind kind, const struct task_env *env, const voi
 	case TASK_VALIDATE:
 	case TASK_RESOLVE:
 	case TASK_EXPIRE:
+	case TASK_RECOVER:
+	case TASK_NOTIFY:
 		t->name = xstrdup(kind_names[kind]);
 		t->component = xasprintf("task:%s", kind_names[kind]);
 		t->every_ms = kind == TASK_EXPIRE ? 10000 : 1000;
@@ -164,6 +167,8 @@ int task_run(struct task *t, int64_t now)
 	case TASK_VALIDATE: rc = task__validate(t, now, &err); break;
 	case TASK_RESOLVE: rc = task__resolve(t, now, &err); break;
 	case TASK_EXPIRE: rc = task__expire(t, now, &err); break;
+	case TASK_RECOVER: rc = task__recover(t, now, &err); break;
+	case TASK_NOTIFY: rc = task__notify(t, now, &err); break;
 	default: BUG("task kind %d", (int)t->kind);
 	}
 	if (rc < 0) {
@@ -182,6 +187,11 @@ int task_run(struct task *t, int64_t now)
 		         t->stats.alerts_changed - before.alerts_changed);
 	if (rc >= 0 && (t->kind == TASK_VALIDATE || t->stats.alerts_opened != before.alerts_opened))
 		wake_validator(t, now);
+	/* alerts changed: incidents may owe a message; let the planner look now */
+	if (rc >= 0 && t->kind != TASK_NOTIFY && t->env->rt &&
+	    (t->stats.alerts_opened != before.alerts_opened ||
+	     t->stats.alerts_changed != before.alerts_changed))
+		rt_kick(t->env->rt, kind_names[TASK_NOTIFY]);
 	/* new step records may show a recovery: let the resolver look now, not a poll later */
 	if (rc >= 0 && t->ingested && t->env->rt)
 		rt_kick(t->env->rt, kind_names[TASK_RESOLVE]);
@@ -189,10 +199,21 @@ int task_run(struct task *t, int64_t now)
 	return rc < 0 ? -1 : 0;
 }
 
+/* Some step of some workflow has recover on. */
+static bool tasks__any_recover(const struct sw_config *cfg)
+{
+	for (size_t w = 0; w < cfg->n_workflows; w++)
+		for (size_t s = 0; s < cfg->workflows[w].n_steps; s++)
+			if (cfg->workflows[w].steps[s].policy.recover.enabled &&
+			    cfg->workflows[w].steps[s].policy.recover.webhook_url)
+				return true;
+	return false;
+}
+
 struct task **tasks_for_config(const struct task_env *env, size_t *n)
 {
 	const struct sw_config *cfg = env->cfg;
-	size_t cap = cfg->n_workflows + cfg->n_watchers + 3, k = 0;
+	size_t cap = cfg->n_workflows + cfg->n_watchers + 5, k = 0;
 	struct task **v = xcalloc(cap, sizeof(*v));
 	for (size_t i = 0; i < cfg->n_workflows; i++)
 		/* push-only workflows too: their stuck steps come from the stored states */
@@ -203,6 +224,9 @@ struct task **tasks_for_config(const struct task_env *env, size_t *n)
 	v[k++] = task_new(TASK_VALIDATE, env, NULL);
 	v[k++] = task_new(TASK_RESOLVE, env, NULL);
 	v[k++] = task_new(TASK_EXPIRE, env, NULL);
+	if (tasks__any_recover(cfg))
+		v[k++] = task_new(TASK_RECOVER, env, NULL);
+	v[k++] = task_new(TASK_NOTIFY, env, NULL);
 	*n = k;
 	return v;
 }

@@ -11,6 +11,9 @@
  *	resolve       resolve alerts whose workflow recovered (step records), or whose custom
  *	              watcher's `resolve` query returns a row
  *	expire        ABANDONED after abandon_after without progress of the instance
+ *	recover       for open alerts of steps with `recover`: call the application's retry
+ *	              endpoint, up to max_attempts with backoff (only when some step has it)
+ *	notify        plan notifications into the outbox (notifier.c, core/notify_policy.c)
  *
  * A task owns its connections (one store connection; one source connection where needed),
  * opened lazily and reopened after errors; the runtime never runs one task concurrently
@@ -30,10 +33,13 @@ enum task_kind {
 	TASK_WATCH_CUSTOM,
 	TASK_VALIDATE,
 	TASK_RESOLVE,
-	TASK_EXPIRE
+	TASK_EXPIRE,
+	TASK_RECOVER,
+	TASK_NOTIFY
 };
 
 struct rt;
+struct notifier;
 
 struct task_env {
 	const struct sw_config *cfg; /* must outlive the tasks built from it */
@@ -44,6 +50,9 @@ struct task_env {
 	 * next_escalation_at of the open alerts rather than waiting for its cadence; after a
 	 * watcher run that stored new step records, the resolve job is made due at once */
 	struct rt *rt;
+	/* the delivery lanes to wake after planning messages (may be NULL: they look every
+	 * second anyway; a worker process has none) */
+	struct notifier *notifier;
 };
 
 struct task;

@@ -109,3 +109,27 @@ int sha256_equal_ct(const unsigned char *a, const unsigned char *b, size_t n)
 		d |= a[i] ^ b[i];
 	return d == 0;
 }
+
+void hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
+                 unsigned char out[SHA256_LEN])
+{
+	unsigned char k[64] = {0}, pad[64], inner[SHA256_LEN];
+	struct sha256 c;
+
+	if (key_len > sizeof(k))
+		sha256(key, key_len, k);
+	else if (key_len)
+		memcpy(k, key, key_len);
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x36;
+	sha256_init(&c);
+	sha256_update(&c, pad, sizeof(pad));
+	sha256_update(&c, msg, msg_len);
+	sha256_final(&c, inner);
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x5c;
+	sha256_init(&c);
+	sha256_update(&c, pad, sizeof(pad));
+	sha256_update(&c, inner, sizeof(inner));
+	sha256_final(&c, out);
+}

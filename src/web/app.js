@@ -211,6 +211,25 @@
     replaceKids($("history-body"), rows.length ? rows : [emptyRow(4, "No alerts yet.")]);
   }
 
+  /* The newest deliveries of the outbox: one row per message and receiver. */
+  function renderNotifications(page) {
+    const items = (page && page.items) || [];
+    const rows = items.map((n) => {
+      const when = n.delivered_at || n.last_attempt_at || n.created_at;
+      const cls = n.status === "sent" ? "ok" : n.status === "failed" ? "bad" : "warn";
+      return el("tr", { data: { notificationId: n.id, receiver: n.receiver, status: n.status } },
+        el("td", { class: "num", title: when }, age(when)),
+        el("td", { class: "mono" }, n.receiver),
+        el("td", null, el("span", { class: "ev ev-" + n.event }, n.event)),
+        el("td", { class: "mono" }, "#" + n.incident_id),
+        el("td", null, n.summary || ""),
+        el("td", null, el("span", { class: "pill " + cls, title: n.idempotency_key }, n.status)),
+        el("td", { class: "num" }, String(n.attempts)),
+        el("td", { class: "err" }, n.last_error || ""));
+    });
+    replaceKids($("notifications-body"), rows.length ? rows : [emptyRow(8, "No notifications yet.")]);
+  }
+
   function renderHealth(r) {
     const rows = [];
     let bad = 0;
@@ -367,12 +386,13 @@
     if (inFlight || needToken) return;
     inFlight = true;
     try {
-      const [incidents, open, recent, metrics, ready] = await Promise.all([
+      const [incidents, open, recent, metrics, ready, notes] = await Promise.all([
         get("/api/v1/incidents?open=true&limit=100"),
         get("/api/v1/alerts?open=true&limit=50"),
         get("/api/v1/alerts?limit=50"),
         get("/metrics", true).catch(() => ""),
         get("/readyz").catch((e) => ({ store: { ok: false, message: e.message }, components: [] })),
+        get("/api/v1/notifications?limit=20").catch(() => ({ items: [] })),
       ]);
       const sn = ready && typeof ready.now === "string" ? Date.parse(ready.now) : NaN;
       if (!Number.isNaN(sn)) skew = sn - Date.now();
@@ -381,6 +401,7 @@
       renderAlerts(open);
       renderHistory(recent);
       renderHealth(ready);
+      renderNotifications(notes);
       updateWorkflows([inc, open.items || [], recent.items || []]);
       await refreshStats($("workflow").value.trim());
       setStatus("ok", "updated " + new Date().toLocaleTimeString());

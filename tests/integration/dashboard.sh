@@ -86,6 +86,12 @@ q "$SRC" "INSERT INTO loan_steps (application_id, user_id, step, status, error_c
 wait_eq 15 "alerts by state (INITIATED, P2, P1, P0)" "0|5 1|3 2|3 3|2" \
   bash -c "sqlite3 -batch '$T/store.db' 'SELECT state, count(*) FROM alerts GROUP BY state ORDER BY state' | paste -sd' '"
 wait_eq 10 "open incidents" 4 qs "$T/store.db" "SELECT count(*) FROM incidents WHERE state = 'OPEN'"
+# a delivery that failed, as the notifier records one (no receiver is configured here)
+qs "$T/store.db" "INSERT INTO outbox (idem_key, receiver, incident_id, event, payload, created_at,
+    next_attempt_at, attempts, status, last_status, last_error)
+  SELECT 'sw-' || min(id) || '-1-support', 'support', min(id), 'opened',
+    '{\"summary\": \"+40 users <b id=n>since</b>\"}', 1, 1, 3, 'failed', 400, 'HTTP 400: <i>no</i>'
+    FROM incidents"
 
 # what a browser renders
 chrome_run "$base/" --dump-dom >"$T/dom.html" || fail "chromium --dump-dom: $(tail -5 "$T/chrome.log")"
@@ -103,6 +109,10 @@ expect_eq "$(grep -o 'data-alert-id="[0-9]*" class\|<tr class="lvl-row lvl-[A-Z_
 grep -q 'data-component="workflow:loan" data-ok="true"' "$T/dom.html" && ok "health row" || fail "health row missing"
 grep -q 'data-event="opened"' "$T/dom.html" && ok "history rows" || fail "history rows missing"
 grep -q 'data-event="escalated"' "$T/dom.html" && ok "escalations in history" || fail "no escalation in history"
+grep -q 'data-receiver="support" data-status="failed"' "$T/dom.html" && ok "notifications panel row" \
+  || fail "notifications panel row missing"
+grep -qF 'HTTP 400: &lt;i&gt;no&lt;/i&gt;' "$T/dom.html" && ok "notification error shown as text" \
+  || fail "notification error not shown escaped"
 # the stats panels: real data when the route answers 200, the graceful note when 501
 panel() { sed -n "s/.*\(<section class=\"panel\" id=\"panel-$1\">.*\)/\1/p" "$T/dom.html" | sed 's/<\/section>.*//'; }
 for p in funnel:'data-step="kyc"' tat:'data-key="p90"' segments:'data-segment="channel=web"' sla:'data-key="opened"'; do

@@ -50,6 +50,16 @@ p1=$(qs "$db" "SELECT count(DISTINCT h.alert_id) FROM alert_history h JOIN alert
 [ "${p1:-0}" -ge 10 ] && ok "$p1 outage alerts reached P1" || fail "outage alerts at P1: '$p1'"
 res=$(qs "$db" "SELECT count(*) FROM alerts WHERE error = 'BUREAU_TIMEOUT' AND resolved_by = 'resolver'")
 [ "${res:-0}" -ge 50 ] && ok "$res outage alerts auto-resolved" || fail "auto-resolved outage alerts: '$res'"
+# notifications went to the demo's own receiver, and the screen showed them
+grep -qE '^notifications +[1-9][0-9]* received at http://127.0.0.1:[0-9]+/' "$T/demo.out" \
+  && ok "notifications received" || fail "no notifications on the screen"
+grep -qE '^  [0-9:]{8}  support +\[P2\] loan_application/[a-z_]+ opened: [0-9]+ users? affected' "$T/demo.out" \
+  && ok "a first message shown" || fail "no first message shown"
+expect_eq "$(qs "$db" "SELECT count(*) FROM outbox o JOIN incidents i ON i.id = o.incident_id
+    WHERE i.group_key LIKE '%BUREAU_TIMEOUT%' AND o.receiver = 'support' AND o.event = 'opened'
+      AND o.status = 'sent'")" 1 "the outage's first message sent to support, once"
+n=$(qs "$db" "SELECT count(*) FROM outbox WHERE status = 'sent' AND event = 'escalated' AND receiver = 'tech'")
+[ "${n:-0}" -ge 1 ] && ok "tech heard of $n escalations to P1" || fail "tech heard of no escalation"
 # the config it wrote is a real one
 "$SW_BIN" check -c "$T/demo/stepwatch.yaml" >"$T/check.log" 2>&1 && ok "demo config passes check" \
   || fail "demo config fails check: $(cat "$T/check.log")"

@@ -7,6 +7,7 @@
 #include "storetest.h"
 #include "util/timeutil.h"
 #include "store/store.h"
+#include "util/assets.h"
 #include <pthread.h>
 #include <sqlite3.h>
 #include <libpq-fe.h>
@@ -134,6 +135,17 @@ static size_t history_len(struct store *st, int64_t id)
 
 /* ---- handle and migrations ------------------------------------------------------------- */
 
+/* How many migrations are embedded for dialect (versions may have gaps: 0004, 0006). */
+static int migrations_embedded(const char *dialect)
+{
+	char *prefix = xasprintf("store/migrations/%s/", dialect);
+	int n = 0;
+	for (const struct sw_asset *a = sw_assets; a->name; a++)
+		n += !strncmp(a->name, prefix, strlen(prefix)) && strstr(a->name, ".sql");
+	free(prefix);
+	return n;
+}
+
 static void test_migrate(void **state)
 {
 	FX();
@@ -201,7 +213,7 @@ static void test_migrate_concurrent(void **state)
 		total += m[i].applied;
 	}
 	pthread_barrier_destroy(&bar);
-	assert_int_equal(total, store_schema_latest());
+	assert_int_equal(total, migrations_embedded(f->pg ? "postgres" : "sqlite"));
 	OK(store_schema_version(s, &v, &E));
 	assert_int_equal(v, store_schema_latest());
 	store_close(s);

@@ -39,7 +39,8 @@ static const char config_yaml[] =
     "  tech: { webhook: { url: http://127.0.0.1:9/t }, roster: tech-oncall }\n"
     "rosters:\n"
     "  tech-oncall: { members: [asha, ben, chen], rotation: 1w,"
-    " start: 2026-01-05T09:00:00Z }\n"
+    " start: 2026-01-05T09:00:00Z,\n"
+    "    overrides: [{ member: dana, from: 2026-03-01T00:00:00Z, to: 2026-03-02T00:00:00Z }] }\n"
     "  later: { members: [zed, yan], rotation: 1d, start: 2999-01-01T00:00:00Z }\n";
 
 static int setup_sqlite(void **state)
@@ -427,6 +428,46 @@ static void test_oncall(void **state)
 	assert_string_equal(jstr(x, "receiver"), "tech");
 	assert_string_equal(jstr(x, "roster"), "tech-oncall");
 	assert_string_equal(jstr(x, "member"), names[idx]);
+	apitest_res_release(&r);
+	/* ?at=: the hand-over at the rotation instant */
+	assert_int_equal(CALL("GET", "/api/v1/oncall", "/api/v1/oncall?at=2026-01-12T08:59:59.999Z",
+	                      VIEWER, NULL),
+	                 200);
+	x = json_array_get(json_object_get(r.json, "rosters"), 0);
+	assert_string_equal(jstr(x, "member"), "asha");
+	assert_string_equal(jstr(x, "until"), "2026-01-12T09:00:00Z");
+	assert_true(json_is_false(json_object_get(x, "override")));
+	apitest_res_release(&r);
+	assert_int_equal(
+	    CALL("GET", "/api/v1/oncall", "/api/v1/oncall?at=2026-01-12T09:00:00Z", VIEWER, NULL),
+	    200);
+	x = json_array_get(json_object_get(r.json, "rosters"), 0);
+	assert_string_equal(jstr(x, "member"), "ben");
+	assert_string_equal(jstr(x, "since"), "2026-01-12T09:00:00Z");
+	assert_string_equal(jstr(r.json, "at"), "2026-01-12T09:00:00Z");
+	apitest_res_release(&r);
+	/* an override: who, from when, until when; its start ends the turn before it */
+	assert_int_equal(
+	    CALL("GET", "/api/v1/oncall", "/api/v1/oncall?at=2026-02-28T23:00:00Z", VIEWER, NULL),
+	    200);
+	x = json_array_get(json_object_get(r.json, "rosters"), 0);
+	assert_string_equal(jstr(x, "member"), "ben");
+	assert_string_equal(jstr(x, "until"), "2026-03-01T00:00:00Z");
+	apitest_res_release(&r);
+	assert_int_equal(
+	    CALL("GET", "/api/v1/oncall", "/api/v1/oncall?at=2026-03-01T12:00:00Z", VIEWER, NULL),
+	    200);
+	x = json_array_get(json_object_get(r.json, "rosters"), 0);
+	assert_string_equal(jstr(x, "member"), "dana");
+	assert_true(json_is_true(json_object_get(x, "override")));
+	assert_string_equal(jstr(x, "since"), "2026-03-01T00:00:00Z");
+	assert_string_equal(jstr(x, "until"), "2026-03-02T00:00:00Z");
+	assert_int_equal(json_array_size(json_object_get(x, "overrides")), 1);
+	x = json_array_get(json_object_get(json_object_get(r.json, "levels"), "P0"), 0);
+	assert_string_equal(jstr(x, "member"), "dana");
+	apitest_res_release(&r);
+	assert_int_equal(CALL("GET", "/api/v1/oncall", "/api/v1/oncall?at=monday", VIEWER, NULL),
+	                 400);
 	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/oncall", "/api/v1/oncall?x=1", VIEWER, NULL), 400);
 	apitest_res_release(&r);

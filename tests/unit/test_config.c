@@ -77,7 +77,8 @@ static const char spec_yaml[] =
     "\n"
     "receivers:\n"
     "  support: { slack: { url_env: SLACK_SUPPORT_URL } }\n"
-    "  tech:    { webhook: { url: http://127.0.0.1:9000/hook }, roster: tech-oncall }\n"
+    "  tech:    { webhook: { url: http://127.0.0.1:9000/hook, secret_env: HOOK_SECRET }, "
+    "roster: tech-oncall }\n"
     "  product: { email: { to: [product@example.com], smtp_url: smtp://127.0.0.1:2525 } }\n"
     "  pager:   { pagerduty: { routing_key_env: PD_KEY, url: "
     "https://events.pagerduty.com/v2/enqueue } }\n"
@@ -99,6 +100,7 @@ static int setup_env(void **state)
 	setenv("STEPWATCH_TOKEN_OPS", "ops-secret", 1);
 	setenv("SLACK_SUPPORT_URL", "https://hooks.slack.example/T0/B0/xyz", 1);
 	setenv("PD_KEY", "pd-routing-key", 1);
+	setenv("HOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1);
 	unsetenv("SW_TEST_UNSET_VAR");
 	return 0;
 }
@@ -249,6 +251,8 @@ static void test_spec_example(void **state)
 	assert_int_equal(cfg->receivers[1].kind, SW_RECV_WEBHOOK);
 	assert_string_equal(cfg->receivers[1].url, "http://127.0.0.1:9000/hook");
 	assert_null(cfg->receivers[1].url_env);
+	assert_string_equal(cfg->receivers[1].secret_env, "HOOK_SECRET");
+	assert_string_equal(cfg->receivers[1].secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
 	assert_string_equal(cfg->receivers[1].roster_name, "tech-oncall");
 	assert_ptr_equal(cfg->receivers[1].roster, &cfg->rosters[0]);
 	assert_int_equal(cfg->receivers[2].kind, SW_RECV_EMAIL);
@@ -674,6 +678,29 @@ static void test_receivers_and_rosters(void **state)
 	           "t.yaml:3:42: rosters.r.start: invalid time 'monday' (expected an RFC 3339 time "
 	           "like '2026-01-05T09:00:00Z')");
 
+	/* roster overrides */
+	expect_err("workflows: {w: {steps: [a]}}\nrosters:\n  r: { members: [a], rotation: 1d, "
+	           "start: '2026-01-05T09:00:00Z', overrides: [{ member: b, from: "
+	           "'2026-02-02T00:00:00Z', to: '2026-02-01T00:00:00Z' }] }\n",
+	           "t.yaml:3:79: rosters.r.overrides[0]: 'to' must be after 'from'");
+	expect_err("workflows: {w: {steps: [a]}}\nrosters:\n  r: { members: [a], rotation: 1d, "
+	           "start: '2026-01-05T09:00:00Z', overrides: [{ from: 'x', to: "
+	           "'2026-02-01T00:00:00Z' }] }\n",
+	           "t.yaml:3:87: rosters.r.overrides[0].from: invalid time 'x' (expected an RFC "
+	           "3339 time like '2026-01-05T09:00:00Z')");
+	expect_err("workflows: {w: {steps: [a]}}\nrosters:\n  r: { members: [a], rotation: 1d, "
+	           "start: '2026-01-05T09:00:00Z', overrides: [{ from: 'x', to: "
+	           "'2026-02-01T00:00:00Z' }] }\n",
+	           "t.yaml:3:79: rosters.r.overrides[0]: missing required key 'member'");
+	cfg = load_ok("workflows: {w: {steps: [a]}}\nrosters:\n  r: { members: [a], rotation: 1d, "
+	              "start: '2026-01-05T09:00:00Z', overrides: [{ member: b, from: "
+	              "'2026-02-01T00:00:00Z', to: '2026-02-02T00:00:00Z' }] }\n");
+	assert_int_equal(cfg->rosters[0].n_overrides, 1);
+	assert_string_equal(cfg->rosters[0].overrides[0].member, "b");
+	assert_int_equal(cfg->rosters[0].overrides[0].to_ms - cfg->rosters[0].overrides[0].from_ms,
+	                 86400000);
+	config_free(cfg);
+
 	cfg = load_ok("workflows: {w: {steps: [a]}}\nhttp: { tokens: [{ name: a, token_env: "
 	              "PD_KEY }] }\nreceivers:\n  p: { pagerduty: { routing_key_env: PD_KEY } }\n"
 	              "  m: { email: { to: [a@b, c@d], smtp_url: 'smtps://h:465', from: x@y } }\n");
@@ -683,6 +710,63 @@ static void test_receivers_and_rosters(void **state)
 	assert_int_equal(cfg->receivers[1].n_to, 2);
 	assert_string_equal(cfg->receivers[1].from, "x@y");
 	config_free(cfg);
+}
+
+/* Webhook signing secrets, STARTTLS opt-out for loopback only, notify_after_recovery. */
+static void test_receiver_secret_tls_recovery(void **state)
+{
+	struct sw_config *cfg;
+	char *e;
+	(void)state;
+	setenv("SW_TEST_HOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1);
+	setenv("SW_TEST_BAD_SECRET", "whsec_not base64!", 1);
+	cfg =
+	    load_ok("workflows:\n  w:\n    steps: [a, b]\n    step_overrides:\n"
+	            "      b: { notify_after_recovery: true, recover: { webhook: { url: "
+	            "'http://127.0.0.1:1/r' } } }\n"
+	            "receivers:\n"
+	            "  h: { webhook: { url: 'http://a/', secret_env: SW_TEST_HOOK_SECRET } }\n"
+	            "  u: { webhook: { url: 'http://a/' } }\n"
+	            "  m: { email: { to: [a@b], smtp_url: 'smtp://127.0.0.1:2525', starttls: "
+	            "false } }\n"
+	            "  n: { email: { to: [a@b], smtp_url: 'smtp://[::1]:25', starttls: false } }\n"
+	            "  t: { email: { to: [a@b], smtp_url: 'smtp://mail.example.com' } }\n");
+	assert_string_equal(cfg->receivers[0].secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+	assert_string_equal(cfg->receivers[0].secret_env, "SW_TEST_HOOK_SECRET");
+	assert_null(cfg->receivers[1].secret);
+	assert_true(cfg->receivers[2].smtp_plain);
+	assert_true(cfg->receivers[3].smtp_plain);
+	assert_false(cfg->receivers[4].smtp_plain); /* STARTTLS required by default */
+	assert_false(cfg->workflows[0].steps[0].policy.notify_after_recovery);
+	assert_true(cfg->workflows[0].steps[1].policy.notify_after_recovery);
+	config_free(cfg);
+
+	e = load_err("workflows: {w: {steps: [a]}}\nreceivers:\n"
+	             "  h: { webhook: { url: 'http://a/', secret_env: SW_TEST_BAD_SECRET } }\n");
+	assert_non_null(strstr(e, "receivers.h.webhook.secret_env: the secret starts with 'whsec_' "
+	                          "but what follows is not base64"));
+	assert_null(strstr(e, "not base64!")); /* the secret itself is never printed */
+	free(e);
+	e = load_err("workflows: {w: {steps: [a]}}\nreceivers:\n"
+	             "  m: { email: { to: [a@b], smtp_url: 'smtp://mail.example.com', starttls: "
+	             "false } }\n");
+	assert_non_null(strstr(e, "receivers.m.email.starttls: false is allowed only for an SMTP "
+	                          "server on a loopback address"));
+	free(e);
+	e = load_err("workflows: {w: {steps: [a]}}\nreceivers:\n"
+	             "  m: { email: { to: [a@b], smtp_url: 'smtp://127.0.0.1.evil.com', "
+	             "starttls: false } }\n");
+	assert_non_null(strstr(e, "loopback"));
+	free(e);
+	/* a slack receiver takes no secret_env */
+	e = load_err("workflows: {w: {steps: [a]}}\nreceivers:\n"
+	             "  s: { slack: { url: 'https://a/', secret_env: SW_TEST_HOOK_SECRET } }\n");
+	assert_non_null(strstr(e, "unknown key 'secret_env'"));
+	free(e);
+	e = load_err("workflows:\n  w:\n    steps: [a]\n    defaults: { notify_after_recovery: "
+	             "maybe }\n");
+	assert_non_null(strstr(e, "notify_after_recovery: expected true or false"));
+	free(e);
 }
 
 static void test_sizes_and_empty(void **state)
@@ -902,6 +986,7 @@ int main(void)
 	    cmocka_unit_test(test_urls),
 	    cmocka_unit_test(test_duplicates),
 	    cmocka_unit_test(test_receivers_and_rosters),
+	    cmocka_unit_test(test_receiver_secret_tls_recovery),
 	    cmocka_unit_test(test_sizes_and_empty),
 	    cmocka_unit_test(test_anchors_aliases_nesting),
 	    cmocka_unit_test(test_quoted_scalars),
