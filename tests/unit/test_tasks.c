@@ -607,7 +607,7 @@ static void test_push_only_stuck_and_pusher(void **state)
 	struct step_record r[2];
 	struct alert *v, one;
 	struct alert_event *h;
-	size_t n, nh, opened = 0, ntasks;
+	size_t n, nh, opened = 0, ntasks, found = 0;
 	struct sw_err err = {""};
 	const char *why;
 	assert_int_equal(tasks_step_record_check(wf, "p1", "u1", "a", "IN_PROGRESS", &r[0], &why),
@@ -634,10 +634,12 @@ static void test_push_only_stuck_and_pusher(void **state)
 	task_free(push);
 	/* serve runs a task for the push-only workflow too */
 	all = tasks_for_config(&f->env, &ntasks);
-	assert_int_equal(ntasks, 2 + 1 + 3);
-	for (size_t i = 0; i < ntasks; i++)
+	for (size_t i = 0; i < ntasks; i++) {
+		found += !strcmp(task_name(all[i]), "watch:pushed");
 		task_free(all[i]);
+	}
 	free(all);
+	assert_int_equal(found, 1);
 }
 
 static void test_watermark_time_is_the_clock(void **state)
