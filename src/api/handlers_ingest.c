@@ -108,6 +108,7 @@ int api_step_records_push(struct api_req *req, struct api_resp *resp)
 	json_t *body = NULL;
 	size_t n = 0, known_total = 0, opened_total = 0;
 	bool *done = NULL;
+	char *actor = NULL;
 	int rc = -1, src = 0;
 
 	if (api_body_array(req, resp, api_body_step_record, api_body_step_record_n,
@@ -123,6 +124,9 @@ int api_step_records_push(struct api_req *req, struct api_resp *resp)
 		goto out;
 	batch = xcalloc(n, sizeof(*batch));
 	done = xcalloc(n, sizeof(*done));
+	/* the pusher opens the alerts: "api:<token name>", or "api" without tokens */
+	actor = req->actor && strcmp(req->actor, "anonymous") ? xasprintf("api:%s", req->actor)
+	                                                      : xstrdup("api");
 	src = store_tx_begin(st, &err);
 	/* one workflow at a time, in order of first appearance */
 	for (size_t i = 0; !src && i < n; i++) {
@@ -137,7 +141,8 @@ int api_step_records_push(struct api_req *req, struct api_resp *resp)
 		}
 		src = store_step_records_known(st, v[i].wf->name, batch, k, &known, &err);
 		if (!src)
-			src = tasks_ingest(st, v[i].wf, batch, k, api_now(req), &opened, &err) < 0
+			src = tasks_ingest(st, v[i].wf, batch, k, api_now(req), actor, &opened,
+			                   &err) < 0
 			          ? STORE_ERROR
 			          : 0;
 		known_total += known;
@@ -169,6 +174,7 @@ out:
 	free(v);
 	free(batch);
 	free(done);
+	free(actor);
 	json_decref(body);
 	return rc;
 }

@@ -135,6 +135,24 @@ int api_metrics(struct api_req *req, struct api_resp *resp)
 	       "1 when the component's last run succeeded (workflow, watcher, task), else 0.");
 	for (size_t i = 0; i < nh; i++)
 		sample(&sb, "stepwatch_component_healthy", "component", he[i].name, he[i].ok);
+	family(&sb, "stepwatch_watcher_rows_read_total", "counter",
+	       "Step records a workflow's watcher has read since this process started.");
+	for (size_t i = 0; i < nh; i++)
+		if (he[i].has_progress)
+			sample(&sb, "stepwatch_watcher_rows_read_total", "component", he[i].name,
+			       (double)he[i].rows_read);
+	family(&sb, "stepwatch_watcher_lag_seconds", "gauge",
+	       "How far a workflow's watermark is behind now (the newest step record read).");
+	for (size_t i = 0; i < nh; i++)
+		if (he[i].has_progress && he[i].watermark != TIME_NULL)
+			sample(&sb, "stepwatch_watcher_lag_seconds", "component", he[i].name,
+			       (double)(api_now(req) - he[i].watermark) / 1000.0);
+	family(&sb, "stepwatch_watcher_catching_up", "gauge",
+	       "1 while a workflow's watcher reads a backlog (its last page was full), else 0.");
+	for (size_t i = 0; i < nh; i++)
+		if (he[i].has_progress)
+			sample(&sb, "stepwatch_watcher_catching_up", "component", he[i].name,
+			       he[i].catching_up);
 	health_entries_free(he, nh);
 
 	nj = server_job_stats(app->srv, &js);

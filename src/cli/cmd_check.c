@@ -171,6 +171,21 @@ int cmd_check(int argc, char **argv)
 		snprintf(owner, sizeof(owner), "workflow '%s'", wf->name);
 		check_query(&o, src, wf->source, cfg, owner, "steps_query", wf->steps_query,
 		            wf->steps_query_pos, check_steps, wf);
+		if (src) {
+			/* the watcher reads it in pages: that form must work too */
+			char *paged = tasks_steps_page_sql(wf);
+			struct source_rows rs = {0};
+			struct sw_err err = {""};
+			if (source_describe(src, paged, &rs, &err) < 0)
+				problem(&o, 1,
+				        "%s:%d:%d: %s: steps_query cannot be read in pages (as "
+				        "SELECT * FROM (steps_query) ... ORDER BY updated_at LIMIT "
+				        "n): %s",
+				        cfg->path, wf->steps_query_pos.line,
+				        wf->steps_query_pos.col, owner, err.msg);
+			source_rows_release(&rs);
+			free(paged);
+		}
 	}
 	for (size_t i = 0; i < cfg->n_watchers; i++) {
 		const struct sw_watcher *w = &cfg->watchers[i];

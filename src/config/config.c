@@ -1206,12 +1206,31 @@ static void parse_step_overrides(struct loader *L, const struct ynode *n, const 
 	name_ix_release(&ix);
 }
 
+/* page_size: a whole number from 10 to 1,000,000. */
+static void get_page_size(struct loader *L, const struct ynode *map, const char *path, int *out)
+{
+	const struct ynode *v = ymap_get(map, "page_size");
+	char b[64], *end = NULL;
+	long x = 0;
+	if (!v)
+		return;
+	if (v->type == YN_SCALAR && !v->is_null) {
+		errno = 0;
+		x = strtol(v->text, &end, 10);
+	}
+	if (!end || *end || errno || end == v->text || x < 10 || x > 1000000)
+		cfg_err(L, v, "%s.page_size: expected a whole number from 10 to 1000000, got %s",
+		        path, cfg_what(v, b, sizeof(b)));
+	else
+		*out = (int)x;
+}
+
 static void parse_workflow(struct loader *L, const struct ynode *v, struct sw_workflow *wf,
                            const struct name_ix *sources)
 {
-	static const char *const keys[] = {"source",         "poll",     "overlap", "steps_query",
-	                                   "steps",          "segments", "tat_sla", "defaults",
-	                                   "step_overrides", NULL};
+	static const char *const keys[] = {"source",   "poll",      "overlap",        "steps_query",
+	                                   "steps",    "segments",  "tat_sla",        "defaults",
+	                                   "backfill", "page_size", "step_overrides", NULL};
 	char *p = xasprintf("workflows.%s", wf->name);
 	char *what = xasprintf("in workflow '%s'", wf->name);
 	struct sw_step_policy defaults;
@@ -1223,6 +1242,8 @@ static void parse_workflow(struct loader *L, const struct ynode *v, struct sw_wo
 	policy_defaults(&defaults);
 	wf->poll_ms = MS_S;
 	wf->overlap_ms = 10 * MS_S;
+	wf->backfill_ms = 7 * 86400 * MS_S;
+	wf->page_size = 5000;
 	if (!want_map(L, v, p, "a mapping with source, steps_query and steps"))
 		goto out;
 	check_keys(L, v, keys, what);
@@ -1248,6 +1269,8 @@ static void parse_workflow(struct loader *L, const struct ynode *v, struct sw_wo
 	get_dur(L, v, "poll", p, &wf->poll_ms, true);
 	get_dur(L, v, "overlap", p, &wf->overlap_ms, false);
 	get_dur(L, v, "tat_sla", p, &wf->tat_sla_ms, false);
+	get_dur(L, v, "backfill", p, &wf->backfill_ms, false);
+	get_page_size(L, v, p, &wf->page_size);
 	get_strlist(L, v, "segments", p, "segment", false, &wf->segments, &wf->n_segments);
 	steps_rc = get_strlist(L, v, "steps", p, "step", true, &steps, &n_steps);
 	if (!steps_rc)

@@ -90,6 +90,8 @@ struct sw_workflow {
 	const struct sw_source *source; /* resolved reference into config->sources */
 	int64_t poll_ms;                /* default 1s */
 	int64_t overlap_ms;             /* default 10s */
+	int64_t backfill_ms;            /* first start reads this much history; default 7d */
+	int page_size;                  /* steps_query rows per page; default 5000 */
 	char *steps_query;              /* NULL for push-only workflows */
 	struct sw_pos steps_query_pos;
 	struct sw_step *steps; /* in workflow order */

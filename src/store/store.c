@@ -354,10 +354,10 @@ int store_watermark_get(struct store *st, const char *key, int64_t *ms, char **r
 	return rc;
 }
 
-int store_watermark_set(struct store *st, const char *key, int64_t ms, const char *raw,
+int store_watermark_set(struct store *st, const char *key, int64_t ms, const char *raw, int64_t now,
                         struct sw_err *err)
 {
-	struct store_param p[4] = {sp_text(key), sp_time(ms), sp_text(raw), sp_int(time_now_ms())};
+	struct store_param p[4] = {sp_text(key), sp_time(ms), sp_text(raw), sp_int(now)};
 	if (!key)
 		return sw_err_set(err, "store: watermark without a key"), STORE_ERROR;
 	return store__exec(st,
@@ -867,21 +867,23 @@ static void steps_from_rows(const struct store_rows *r, struct instance_step **o
 }
 
 int store_steps_stuck(struct store *st, const char *workflow, const char *step,
-                      int64_t started_before, size_t limit, struct instance_step **out, size_t *n,
-                      struct sw_err *err)
+                      int64_t started_before, int64_t updated_after, size_t limit,
+                      struct instance_step **out, size_t *n, struct sw_err *err)
 {
 	struct store_rows rows = STORE_ROWS_INIT;
-	struct store_param p[4] = {sp_text(workflow), sp_text(step), sp_int(started_before),
-	                           sp_int((int64_t)limit)};
+	struct store_param p[5] = {sp_text(workflow), sp_text(step), sp_int(started_before),
+	                           sp_int((int64_t)limit),
+	                           sp_int(updated_after == TIME_NULL ? INT64_MIN : updated_after)};
 	int rc = store__exec(st,
 	                     "SELECT " STEP_COLS " FROM instance_steps s"
 	                     " WHERE s.workflow = $1 AND s.step = $2 AND s.status = 0"
-	                     " AND s.started_at <= $3 AND NOT EXISTS (SELECT 1 FROM alerts a"
+	                     " AND s.started_at <= $3 AND s.updated_at > $5"
+	                     " AND NOT EXISTS (SELECT 1 FROM alerts a"
 	                     " WHERE a.rule = 'stuck' AND a.workflow = s.workflow"
 	                     " AND a.instance_id = s.instance_id AND a.step = s.step"
-	                     " AND a.state < 4)"
+	                     " AND (a.state < 4 OR a.occurred_at >= s.started_at))"
 	                     " ORDER BY s.started_at, s.instance_id LIMIT $4",
-	                     p, 4, &rows, NULL, err);
+	                     p, 5, &rows, NULL, err);
 	*out = NULL;
 	*n = 0;
 	if (!rc)

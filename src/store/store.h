@@ -58,7 +58,8 @@ void store_tx_rollback(struct store *st);
  * NULL) receives a malloc'd copy of the raw source text of the value, or NULL. */
 int store_watermark_get(struct store *st, const char *key, int64_t *ms, char **raw,
                         struct sw_err *err);
-int store_watermark_set(struct store *st, const char *key, int64_t ms, const char *raw,
+/* now: when it moved (the caller's clock), kept beside it. */
+int store_watermark_set(struct store *st, const char *key, int64_t ms, const char *raw, int64_t now,
                         struct sw_err *err);
 
 /* ---- step records and instances -------------------------------------------------------- */
@@ -110,11 +111,14 @@ struct instance_step {
 void instance_step_release(struct instance_step *s);
 void instance_steps_free(struct instance_step *v, size_t n);
 
-/* Steps IN_PROGRESS since started_before or earlier, with no open alert of rule "stuck";
- * oldest first, at most limit. */
+/* Steps IN_PROGRESS since started_before or earlier and last updated after updated_after
+ * (TIME_NULL: any time), with no "stuck" alert of this attempt: none open, and no closed one
+ * that occurred at or after the step's started_at (one stuck episode is one alert, however
+ * it was closed; a new attempt, with a later started_at, may open another); oldest first,
+ * at most limit. */
 int store_steps_stuck(struct store *st, const char *workflow, const char *step,
-                      int64_t started_before, size_t limit, struct instance_step **out, size_t *n,
-                      struct sw_err *err);
+                      int64_t started_before, int64_t updated_after, size_t limit,
+                      struct instance_step **out, size_t *n, struct sw_err *err);
 /* Current step states of one instance, in step order. */
 int store_instance_steps(struct store *st, const char *workflow, const char *instance_id,
                          struct instance_step **out, size_t *n, struct sw_err *err);
@@ -152,6 +156,7 @@ void alert_events_free(struct alert_event *v, size_t n);
 /* An alert to open. */
 struct alert_new {
 	const char *rule, *workflow, *step;
+	const char *actor; /* who opened it, for its history; NULL: "watcher" */
 	int step_index;
 	const char *instance_id, *user_id;
 	const char *error;                /* may be NULL */

@@ -228,10 +228,10 @@ static const char *const pg_incident_find =
 static const char *const pg_alert_insert =
     "WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[],"
     " $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],"
-    " $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[])"
+    " $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::text[])"
     " WITH ORDINALITY AS u(rule, workflow, step, step_index, instance_id, user_id, error,"
     " labels, group_key, occurred_at, at, next_escalation_at, abandon_after_ms, incident_id,"
-    " reopen_of, ord)),"
+    " reopen_of, actor, ord)),"
     " ins AS (INSERT INTO alerts (rule, workflow, step, step_index, instance_id, user_id,"
     " state, error, labels, group_key, occurred_at, opened_at, updated_at,"
     " next_escalation_at, abandon_after_ms, incident_id, reopen_of)"
@@ -240,7 +240,7 @@ static const char *const pg_alert_insert =
     " reopen_of FROM u ORDER BY ord ON CONFLICT DO NOTHING"
     " RETURNING id, rule, workflow, instance_id, step, error, reopen_of, opened_at),"
     " hist AS (INSERT INTO alert_history (alert_id, at, actor, event, reason, from_state,"
-    " to_state) SELECT id, opened_at, 'watcher',"
+    " to_state) SELECT id, opened_at, (SELECT actor FROM u WHERE ord = 1),"
     " CASE WHEN reopen_of IS NULL THEN 'opened' ELSE 'reopened' END, error, NULL, 0"
     " FROM ins ORDER BY id),"
     " flaps AS (INSERT INTO rule_flaps (workflow, rule, flaps)"
@@ -249,7 +249,8 @@ static const char *const pg_alert_insert =
     " DO UPDATE SET flaps = rule_flaps.flaps + excluded.flaps)"
     " SELECT id, rule, workflow, instance_id, step FROM ins";
 
-/* PostgreSQL: insert the ntodo alerts of p (15 parameters each) in one statement; res[t]
+/* PostgreSQL: insert the ntodo alerts of p (16 parameters each: the last one, the opener
+ * named in the history rows, is the same for the whole batch) in one statement; res[t]
  * gets the id of alert todo[t] when it was created. The rows created are matched back by
  * their key in keys (what a join back to the input would do, at the cost of a hash probe
  * per row rather than a plan the planner may misjudge on unnest arrays). */
@@ -259,7 +260,7 @@ static int pg_alerts_insert(struct store *st, const struct store_param *p, size_
 {
 	struct store_rows rows = STORE_ROWS_INIT;
 	size_t *tpos = NULL;
-	int rc = store__exec_set_rows(st, pg_alert_insert, p, 15, ntodo, &rows, err);
+	int rc = store__exec_set_rows(st, pg_alert_insert, p, 16, ntodo, &rows, err);
 	if (rc || !rows.nrows)
 		goto out;
 	/* keys maps each first key to its index in the batch + 1; todo[t] is that index */
@@ -508,7 +509,7 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 	struct store_rows *res = NULL;
 	struct stmt_cache keys = {0}, groups = {0};
 	char **keystr = NULL;
-	size_t *todo = NULL, ntodo = 0, *gkeys = NULL, ngkeys = 0, *gidx = NULL;
+	size_t *todo = NULL, ntodo = 0, *gkeys = NULL, ngkeys = 0, *gidx = NULL, np;
 	int64_t *ginc = NULL;
 	int rc;
 
@@ -522,7 +523,7 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 	if (rc)
 		return rc;
 
-	p = xcalloc(n * 15, sizeof(*p));
+	p = xcalloc(n * 16, sizeof(*p));
 	res = xcalloc(n, sizeof(*res));
 	keystr = xcalloc(n, sizeof(*keystr));
 	todo = xcalloc(n, sizeof(*todo));
@@ -575,10 +576,13 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 	if (rc)
 		goto out;
 
-	/* 3. insert; an insert that does nothing lost a race with another connection */
+	/* 3. insert; an insert that does nothing lost a race with another connection.
+	 * PostgreSQL writes the history rows in the insert: it takes the opener too, one for
+	 * the whole batch (every caller opens a batch on behalf of one actor) */
+	np = st->be->kind == SW_DB_POSTGRES ? 16 : 15;
 	for (size_t t = 0; t < ntodo; t++) {
 		size_t i = todo[t];
-		struct store_param *q = p + t * 15;
+		struct store_param *q = p + t * np;
 		const struct alert_new *x = &a[i];
 		out[i].incident_id = ginc[gidx[i]];
 		q[0] = sp_text(x->rule);
@@ -596,6 +600,13 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 		q[12] = sp_int(x->abandon_after_ms);
 		q[13] = sp_int(out[i].incident_id);
 		q[14] = out[i].reopen_of ? sp_int(out[i].reopen_of) : sp_text(NULL);
+		if (np > 15) {
+			const char *actor = x->actor ? x->actor : "watcher";
+			const char *first = a[todo[0]].actor ? a[todo[0]].actor : "watcher";
+			if (strcmp(actor, first) != 0)
+				BUG("one batch of alerts opened by two actors");
+			q[15] = sp_text(actor);
+		}
 	}
 	if (st->be->kind == SW_DB_POSTGRES)
 		rc = pg_alerts_insert(st, p, ntodo, todo, &keys, res, err);
@@ -647,7 +658,7 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 				continue;
 			q[0] = sp_int(out[i].alert_id);
 			q[1] = sp_int(now);
-			q[2] = sp_text("watcher");
+			q[2] = sp_text(a[i].actor ? a[i].actor : "watcher");
 			q[3] = sp_text(out[i].reopen_of ? "reopened" : "opened");
 			q[4] = sp_text(a[i].error);
 			q[5] = sp_text(NULL);

@@ -28,21 +28,32 @@ void health_free(struct health *h)
 	free(h);
 }
 
-void health_set(struct health *h, const char *name, bool ok, const char *message, int64_t now)
+/* The entry of name, created (in state !ok, so the caller's state counts as a change) if
+ * missing. Under h->lock. */
+static struct health_entry *entry_of(struct health *h, const char *name, bool ok, bool *created)
 {
-	struct health_entry *e = NULL;
-	pthread_mutex_lock(&h->lock);
+	struct health_entry *e;
+	*created = false;
 	for (size_t i = 0; i < h->n; i++)
 		if (!strcmp(h->v[i].name, name))
-			e = &h->v[i];
-	if (!e) {
-		ALLOC_GROW(h->v, h->n + 1, h->alloc);
-		e = &h->v[h->n++];
-		memset(e, 0, sizeof(*e));
-		e->name = xstrdup(name);
-		e->ok = !ok; /* force a state change below */
-		e->last_ok = TIME_NULL;
-	}
+			return &h->v[i];
+	*created = true;
+	ALLOC_GROW(h->v, h->n + 1, h->alloc);
+	e = &h->v[h->n++];
+	memset(e, 0, sizeof(*e));
+	e->name = xstrdup(name);
+	e->ok = !ok;
+	e->last_ok = TIME_NULL;
+	e->watermark = TIME_NULL;
+	return e;
+}
+
+void health_set(struct health *h, const char *name, bool ok, const char *message, int64_t now)
+{
+	struct health_entry *e;
+	bool created;
+	pthread_mutex_lock(&h->lock);
+	e = entry_of(h, name, ok, &created);
 	if (e->ok != ok)
 		e->since = now;
 	e->ok = ok;
@@ -50,6 +61,24 @@ void health_set(struct health *h, const char *name, bool ok, const char *message
 	e->message = !ok && message ? xstrdup(message) : NULL;
 	if (ok)
 		e->last_ok = now;
+	pthread_mutex_unlock(&h->lock);
+}
+
+void health_progress(struct health *h, const char *name, int64_t rows_read, int64_t watermark,
+                     bool catching_up, int64_t now)
+{
+	struct health_entry *e;
+	bool created;
+	pthread_mutex_lock(&h->lock);
+	e = entry_of(h, name, true, &created);
+	if (created) {
+		e->ok = true;
+		e->since = now;
+	}
+	e->has_progress = true;
+	e->rows_read = rows_read;
+	e->watermark = watermark;
+	e->catching_up = catching_up;
 	pthread_mutex_unlock(&h->lock);
 }
 

@@ -20,6 +20,7 @@
 #include "util/common.h"
 #include "util/log.h"
 #include "tasks/tasks-int.h"
+#include <ctype.h>
 
 static int resolve_batch(struct task *t, int64_t now, struct alert *v, size_t n,
                          const bool *recovered, const char *reason, struct sw_err *err)
@@ -79,9 +80,15 @@ static int resolve_custom(struct task *t, int64_t now, const struct sw_watcher *
 	int64_t after = 0;
 	size_t limit = task__batch(t);
 	int rc = 0;
+	size_t len = strlen(w->resolve);
+	char *sql;
 	t->source_cfg = w->workflow->source;
 	if (task__source(t, err) < 0)
 		return -1;
+	/* one row answers the question: never read more, whatever the query returns */
+	while (len && (isspace((unsigned char)w->resolve[len - 1]) || w->resolve[len - 1] == ';'))
+		len--;
+	sql = xasprintf("SELECT 1 FROM (\n%.*s\n) sw_any LIMIT 1", (int)len, w->resolve);
 	for (;;) {
 		struct alert *v = NULL;
 		size_t n = 0;
@@ -92,7 +99,7 @@ static int resolve_custom(struct task *t, int64_t now, const struct sw_watcher *
 		for (size_t i = 0; i < n && rc == 0; i++) {
 			struct source_rows rs = {0};
 			struct source_param p = {"instance_id", v[i].instance_id, false};
-			if (source_query(t->source, w->resolve, &p, 1, &rs, err) < 0)
+			if (source_query(t->source, sql, &p, 1, &rs, err) < 0)
 				rc = -1;
 			else
 				rec[i] = rs.nrows > 0;
@@ -107,6 +114,7 @@ static int resolve_custom(struct task *t, int64_t now, const struct sw_watcher *
 		if (rc < 0 || n < limit)
 			break;
 	}
+	free(sql);
 	return rc;
 }
 

@@ -25,6 +25,11 @@ struct task {
 	 * overlap window), so a re-read of the window skips them before the store */
 	char **seen;
 	size_t nseen;
+	char *wmkey; /* watch_steps: "workflow:<name>" */
+	/* watch_steps: reading a backlog (a run read a full page and more), over one or more
+	 * runs: since when (monotonic ms), rows and alerts so far, the last progress log */
+	bool backlog;
+	int64_t backlog_t0, backlog_rows, backlog_opened, backlog_log;
 	/* resolve: per workflow of the config, the change mark taken before its last successful
 	 * check (store_recovery_mark), so the next one looks only at instances changed since;
 	 * -1 until the first. last_sweep: when every open alert was last checked. */

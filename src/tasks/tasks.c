@@ -77,6 +77,7 @@ void task_free(struct task *t)
 	for (size_t i = 0; i < t->nseen; i++)
 		free(t->seen[i]);
 	free(t->seen);
+	free(t->wmkey);
 	free(t->marks);
 	free(t->name);
 	free(t->component);
@@ -247,7 +248,8 @@ struct task **tasks_for_config(const struct task_env *env, size_t *n)
 	size_t cap = cfg->n_workflows + 2 * cfg->n_watchers + 5, k = 0;
 	struct task **v = xcalloc(cap, sizeof(*v));
 	for (size_t i = 0; i < cfg->n_workflows; i++)
-		if (cfg->workflows[i].steps_query && cfg->workflows[i].source)
+		/* push-only workflows too: their stuck steps come from the stored states */
+		if (!cfg->workflows[i].steps_query || cfg->workflows[i].source)
 			v[k++] = task_new(TASK_WATCH_STEPS, env, &cfg->workflows[i]);
 	for (size_t i = 0; i < cfg->n_watchers; i++)
 		v[k++] = task_new(TASK_WATCH_CUSTOM, env, &cfg->watchers[i]);

@@ -93,6 +93,10 @@ void task_stats(const struct task *t, struct task_stats *out);
  */
 int tasks_check_steps_columns(const struct sw_workflow *wf, char *const *cols, size_t ncols,
                               struct sw_err *err);
+/* The SQL of one page of wf's steps_query, as the watcher runs it (malloc'd): the query
+ * wrapped in SELECT * FROM (...) sw_page WHERE sw_page.updated_at > :since
+ * ORDER BY sw_page.updated_at LIMIT page_size. */
+char *tasks_steps_page_sql(const struct sw_workflow *wf);
 /* The same for a custom watcher's detect query (instance_id, user_id, occurred_at). */
 int tasks_check_detect_columns(const struct sw_watcher *w, char *const *cols, size_t ncols,
                                struct sw_err *err);
@@ -103,11 +107,14 @@ struct step_record;
 /*
  * Ingest validated step records of wf (any order; sorted here by updated_at, stably) and
  * open a "failed" alert for each step whose current state is now a FAILED record of this
- * batch. Runs in the caller's transaction if there is one. Shared by the watcher and push
- * ingest (POST /api/v1/step-records), so both validate and deduplicate alike.
+ * batch, unless the instance's last progress in the batch is abandon_after or more before
+ * now (old history read on a first start or a catch-up). actor names the opener in the
+ * alerts' history ("watcher", or the pusher). Runs in the caller's transaction if there is
+ * one. Shared by the watcher and push ingest (POST /api/v1/step-records), so both validate
+ * and deduplicate alike.
  */
 int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_record *recs, size_t n,
-                 int64_t now, size_t *opened, struct sw_err *err);
+                 int64_t now, const char *actor, size_t *opened, struct sw_err *err);
 /*
  * Check the required fields of one record against wf and fill *out (times TIME_NULL, the
  * caller sets them): 0, or -1 with *why ("step is not one of the workflow's steps").

@@ -25,6 +25,8 @@
 #include "util/strbuf.h"
 #include "core/grouping.h"
 #include "tasks/tasks-int.h"
+#include "runtime/runtime.h"
+#include <ctype.h>
 #include <jansson.h>
 
 static const char *const required_steps_cols[] = {"instance_id", "user_id", "step", "status",
@@ -133,7 +135,7 @@ static void sort_stable(struct step_record *recs, size_t n)
 }
 
 int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_record *recs, size_t n,
-                 int64_t now, size_t *opened, struct sw_err *err)
+                 int64_t now, const char *actor, size_t *opened, struct sw_err *err)
 {
 	unsigned char *is_new = NULL;
 	struct item *items = NULL;
@@ -141,6 +143,7 @@ int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_rec
 	struct alert_opened *ao = NULL;
 	struct strbuf *keys = NULL, *ilabels = NULL;
 	size_t nan = 0;
+	int64_t last_progress = TIME_NULL;
 	int rc = -1;
 
 	if (opened)
@@ -160,13 +163,22 @@ int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_rec
 	an = xcalloc(n, sizeof(*an));
 	keys = xcalloc(n, sizeof(*keys));
 	ilabels = xcalloc(n, sizeof(*ilabels));
-	for (size_t k = 0; k < n;) {
+	for (size_t k = 0, inst_end = 0; k < n;) {
 		/* one (instance, step) group; the store applied it in `order`, so the last
 		 * record of the group that became current is the step's state now */
 		size_t end = k, cur = SIZE_MAX;
 		const struct step_record *r;
 		const struct sw_step_policy *pol;
 		struct alert_new *a;
+		if (k >= inst_end) {
+			/* the instance's last progress in this batch */
+			last_progress = items[k].rec->updated_at;
+			for (inst_end = k; inst_end < n && !strcmp(items[inst_end].rec->instance_id,
+			                                           items[k].rec->instance_id);
+			     inst_end++)
+				if (items[inst_end].rec->updated_at > last_progress)
+					last_progress = items[inst_end].rec->updated_at;
+		}
 		while (end < n && !strcmp(items[end].rec->instance_id, items[k].rec->instance_id) &&
 		       !strcmp(items[end].rec->step, items[k].rec->step)) {
 			if (is_new[items[end].order] == 2)
@@ -178,12 +190,17 @@ int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_rec
 			continue;
 		r = items[cur].rec;
 		pol = &wf->steps[r->step_index].policy;
+		/* a user gone for longer than abandon_after is nobody to page about (a first
+		 * start or a catch-up reading old history): the step state is kept, no alert */
+		if (pol->abandon_after_ms > 0 && last_progress + pol->abandon_after_ms <= now)
+			continue;
 		a = &an[nan];
 		strbuf_init(&keys[nan], 0);
 		strbuf_init(&ilabels[nan], 0);
 		group_for(wf->name, r->step, "failed", pol, r->error, r->labels_json, &keys[nan],
 		          &ilabels[nan]);
 		a->rule = "failed";
+		a->actor = actor;
 		a->workflow = wf->name;
 		a->step = r->step;
 		a->step_index = r->step_index;
@@ -305,13 +322,58 @@ static const char *parse_row(const struct sw_workflow *wf, const struct source_r
 	return NULL;
 }
 
-static void since_param(const struct task *t, int64_t wm, const char *raw, char *buf, size_t n,
-                        struct source_param *p)
+/* The user's query (trailing blanks and semicolons dropped) wrapped to return one page: the
+ * rows after :since (strictly, whatever the query's own comparison) in updated_at order, at
+ * most limit; or, with tie, the rows whose updated_at is :sw_at, in a total order, from
+ * offset on. The newline before ")" ends a trailing line comment of the query. */
+static char *page_sql(const char *q, int limit, bool tie, size_t offset)
 {
+	size_t len = strlen(q);
+	while (len && (isspace((unsigned char)q[len - 1]) || q[len - 1] == ';'))
+		len--;
+	if (tie)
+		return xasprintf(
+		    "SELECT * FROM (\n%.*s\n) sw_page WHERE sw_page.updated_at = :sw_at"
+		    " ORDER BY sw_page.instance_id, sw_page.step, sw_page.status"
+		    " LIMIT %d OFFSET %zu",
+		    (int)len, q, limit, offset);
+	return xasprintf("SELECT * FROM (\n%.*s\n) sw_page WHERE sw_page.updated_at > :since"
+	                 " ORDER BY sw_page.updated_at LIMIT %d",
+	                 (int)len, q, limit);
+}
+
+char *tasks_steps_page_sql(const struct sw_workflow *wf)
+{
+	return page_sql(wf->steps_query, wf->page_size > 0 ? wf->page_size : 5000, false, 0);
+}
+
+/* Bind name to a raw updated_at the source returned, typed the way it came (SQLite numbers
+ * as numbers), so the source compares it exactly as it compares its own values. */
+static void raw_param(const struct task *t, const char *name, const char *raw,
+                      struct source_param *p)
+{
+	struct time_style st;
+	p->name = name;
+	p->value = raw;
+	p->is_number =
+	    t->source_cfg->kind == SW_DB_SQLITE && time_style_of(raw, &st) == 0 && st.numeric;
+}
+
+/* :since of a run's first page: the watermark minus overlap (its raw text when there is no
+ * overlap), or before the first read now - backfill (the epoch when backfill is 0). probe:
+ * an updated_at of the source (SQLite: its style is learned from it), or NULL. */
+static void since_param(const struct task *t, int64_t now, int64_t wm, const char *raw,
+                        const char *probe, char *buf, size_t n, struct source_param *p)
+{
+	const char *style_of = raw;
 	p->name = "since";
 	p->value = buf;
 	p->is_number = false;
-	if (wm == TIME_NULL) {
+	if (wm == TIME_NULL && t->wf->backfill_ms > 0 &&
+	    (probe || t->source_cfg->kind != SW_DB_SQLITE)) {
+		wm = now - t->wf->backfill_ms;
+		style_of = probe;
+	} else if (wm == TIME_NULL) {
 		if (t->source_cfg->kind == SW_DB_SQLITE) {
 			snprintf(buf, n, "0");
 			p->is_number = true;
@@ -319,11 +381,16 @@ static void since_param(const struct task *t, int64_t wm, const char *raw, char 
 			snprintf(buf, n, "1970-01-01T00:00:00Z");
 		}
 		return;
+	} else if (t->wf->overlap_ms <= 0 && raw && strlen(raw) < n) {
+		snprintf(buf, n, "%s", raw);
+		raw_param(t, "since", buf, p);
+		return;
+	} else {
+		wm -= t->wf->overlap_ms;
 	}
-	wm -= t->wf->overlap_ms;
 	if (t->source_cfg->kind == SW_DB_SQLITE) {
 		struct time_style st;
-		if (!raw || time_style_of(raw, &st) < 0) {
+		if (!style_of || time_style_of(style_of, &st) < 0) {
 			memset(&st, 0, sizeof(st));
 			st.t_sep = 1;
 			st.zulu = 1;
@@ -350,8 +417,10 @@ static int open_stuck(struct task *t, int64_t now, struct sw_err *err)
 		int src;
 		if (pol->stuck_after_ms <= 0)
 			continue;
-		if (store_steps_stuck(t->store, wf->name, wf->steps[s].name,
-		                      now - pol->stuck_after_ms, task__batch(t), &is, &ns, err) < 0)
+		if (store_steps_stuck(
+		        t->store, wf->name, wf->steps[s].name, now - pol->stuck_after_ms,
+		        pol->abandon_after_ms > 0 ? now - pol->abandon_after_ms : TIME_NULL,
+		        task__batch(t), &is, &ns, err) < 0)
 			return -1;
 		if (!ns) {
 			free(is);
@@ -416,56 +485,105 @@ static bool seen_before(const struct task *t, const char *key)
 	return t->nseen && bsearch(&key, t->seen, t->nseen, sizeof(*t->seen), cmp_str);
 }
 
-/* After a committed run: the keys it read become the set the next run skips. */
-static void seen_replace(struct task *t, char **keys, size_t n)
+/* The keys a run read that the next run's overlap window will read again, oldest first. */
+struct seen_next {
+	struct seen_key {
+		int64_t ms;
+		char *key;
+	} * v;
+	size_t n, alloc;
+};
+
+/* Drop the keys older than since: the next run does not read them again. */
+static void seen_next_prune(struct seen_next *s, int64_t since)
 {
+	size_t k = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->v[i].ms < since)
+			free(s->v[i].key);
+		else
+			s->v[k++] = s->v[i];
+	}
+	s->n = k;
+}
+
+static void seen_next_release(struct seen_next *s)
+{
+	seen_next_prune(s, INT64_MAX);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+/* After a run that read up to its end: its window's keys become the set the next run skips. */
+static void seen_replace(struct task *t, struct seen_next *s)
+{
+	char **keys = xcalloc(s->n + 1, sizeof(*keys));
 	for (size_t i = 0; i < t->nseen; i++)
 		free(t->seen[i]);
 	free(t->seen);
-	qsort(keys, n, sizeof(*keys), cmp_str);
+	for (size_t i = 0; i < s->n; i++)
+		keys[i] = s->v[i].key;
+	qsort(keys, s->n, sizeof(*keys), cmp_str);
 	t->seen = keys;
-	t->nseen = n;
+	t->nseen = s->n;
+	free(s->v);
+	memset(s, 0, sizeof(*s));
 }
 
-int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
+/* What one run of watch_steps carries from page to page. */
+struct run {
+	int col[8], *segcol;
+	int64_t wm;  /* the stored watermark */
+	size_t page; /* rows per page */
+	struct seen_next next;
+	int64_t rows, opened;
+};
+
+/* The most keys kept for the next run's overlap window (memory: about 100 bytes each). */
+static size_t seen_cap(const struct run *r)
+{
+	return r->page * 4 > 20000 ? r->page * 4 : 20000;
+}
+
+static int find_cols(const struct sw_workflow *wf, const struct source_rows *rs, struct run *r,
+                     struct sw_err *err)
+{
+	static const char *const names[8] = {"instance_id", "user_id",    "step",        "status",
+	                                     "updated_at",  "started_at", "finished_at", "error"};
+	if (tasks_check_steps_columns(wf, rs->cols, rs->ncols, err) < 0)
+		return -1;
+	for (size_t i = 0; i < 8; i++)
+		r->col[i] = find_col(rs->cols, rs->ncols, names[i]);
+	free(r->segcol);
+	r->segcol = xcalloc(wf->n_segments + 1, sizeof(*r->segcol));
+	for (size_t i = 0; i < wf->n_segments; i++)
+		r->segcol[i] = find_col(rs->cols, rs->ncols, wf->segments[i]);
+	return 0;
+}
+
+/*
+ * Ingest rows [0, nuse) of one page and, when wm_raw is not NULL and later than the stored
+ * watermark, move the watermark to it, all in one transaction.
+ */
+static int ingest_page(struct task *t, int64_t now, struct run *run, const struct source_rows *rs,
+                       size_t nuse, const char *wm_raw, struct sw_err *err)
 {
 	const struct sw_workflow *wf = t->wf;
-	struct source_rows rs = {0};
-	struct source_param since;
-	struct step_record *recs = NULL, *todo = NULL;
-	char **labels = NULL, **keys = NULL;
-	size_t nrecs = 0, rejected = 0, opened = 0, ntodo = 0;
-	char *wm_raw = NULL, sincebuf[64], wmkey[256];
-	const char *first_reject = NULL, *max_raw = NULL;
-	int64_t wm = TIME_NULL, max_updated = TIME_NULL;
-	int col[8], *segcol = NULL, rc = -1, in_tx = 0;
+	struct step_record *recs = xcalloc(nuse + 1, sizeof(*recs));
+	struct step_record *todo = xcalloc(nuse + 1, sizeof(*todo));
+	char **labels = xcalloc(nuse + 1, sizeof(*labels));
+	const char *first_reject = NULL;
+	size_t nrecs = 0, ntodo = 0, rejected = 0, opened = 0;
+	int64_t wm_ms = TIME_NULL;
+	bool move, in_tx = false;
+	int rc = -1;
 
-	snprintf(wmkey, sizeof(wmkey), "workflow:%s", wf->name);
-	if (task__store(t, now, err) < 0 || task__source(t, err) < 0)
-		goto out;
-	if (store_watermark_get(t->store, wmkey, &wm, &wm_raw, err) < 0)
-		goto out;
-	since_param(t, wm, wm_raw, sincebuf, sizeof(sincebuf), &since);
-	if (source_query(t->source, wf->steps_query, &since, 1, &rs, err) < 0)
-		goto out;
-	if (tasks_check_steps_columns(wf, rs.cols, rs.ncols, err) < 0)
-		goto out;
-	col[0] = find_col(rs.cols, rs.ncols, "instance_id");
-	col[1] = find_col(rs.cols, rs.ncols, "user_id");
-	col[2] = find_col(rs.cols, rs.ncols, "step");
-	col[3] = find_col(rs.cols, rs.ncols, "status");
-	col[4] = find_col(rs.cols, rs.ncols, "updated_at");
-	col[5] = find_col(rs.cols, rs.ncols, "started_at");
-	col[6] = find_col(rs.cols, rs.ncols, "finished_at");
-	col[7] = find_col(rs.cols, rs.ncols, "error");
-	segcol = xcalloc(wf->n_segments + 1, sizeof(*segcol));
-	for (size_t i = 0; i < wf->n_segments; i++)
-		segcol[i] = find_col(rs.cols, rs.ncols, wf->segments[i]);
-
-	recs = xcalloc(rs.nrows + 1, sizeof(*recs));
-	labels = xcalloc(rs.nrows + 1, sizeof(*labels));
-	for (size_t r = 0; r < rs.nrows; r++) {
-		const char *why = parse_row(wf, &rs, r, col, segcol, &recs[nrecs], &labels[nrecs]);
+	if (wm_raw && time_parse(wm_raw, &wm_ms) < 0)
+		wm_ms = TIME_NULL;
+	move = wm_ms != TIME_NULL && (run->wm == TIME_NULL || wm_ms > run->wm);
+	for (size_t r = 0; r < nuse; r++) {
+		const char *why =
+		    parse_row(wf, rs, r, run->col, run->segcol, &recs[nrecs], &labels[nrecs]);
 		if (why) {
 			free(labels[nrecs]);
 			labels[nrecs] = NULL;
@@ -473,84 +591,280 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 				first_reject = why;
 			continue;
 		}
-		if (max_updated == TIME_NULL || recs[nrecs].updated_at > max_updated) {
-			max_updated = recs[nrecs].updated_at;
-			max_raw = source_cell(&rs, r, (size_t)col[4]);
-		}
 		nrecs++;
 	}
-	t->stats.rows_read += (int64_t)rs.nrows;
+	t->stats.rows_read += (int64_t)nuse;
 	t->stats.rows_rejected += (int64_t)rejected;
+	run->rows += (int64_t)nuse;
 	if (rejected)
 		log_warn("rejected step records", "workflow=%s rejected=%zu first_reason=%s",
 		         wf->name, rejected, first_reject);
-	/* the overlap window is re-read every poll: records the last committed run already
+	/* the overlap window is re-read every run: records the last complete run already
 	 * stored are skipped here, which is what the store's dedupe would do, without the
 	 * cost of one index probe per re-read record */
-	keys = xcalloc(nrecs + 1, sizeof(*keys));
-	todo = xcalloc(nrecs + 1, sizeof(*todo));
 	for (size_t i = 0; i < nrecs; i++) {
-		keys[i] = record_key(&recs[i]);
-		if (!seen_before(t, keys[i]))
+		char *key = record_key(&recs[i]);
+		if (!seen_before(t, key))
 			todo[ntodo++] = recs[i];
+		/* bounded: past the cap a re-read record goes to the store's dedupe instead */
+		if (run->next.n >= seen_cap(run)) {
+			free(key);
+			continue;
+		}
+		ALLOC_GROW(run->next.v, run->next.n + 1, run->next.alloc);
+		run->next.v[run->next.n].ms = recs[i].updated_at;
+		run->next.v[run->next.n++].key = key;
 	}
-	if (ntodo || (max_updated != TIME_NULL && (wm == TIME_NULL || max_updated > wm))) {
+	if (ntodo || move) {
 		/* records, alerts and the watermark move together or not at all */
 		if (store_tx_begin(t->store, err) < 0)
 			goto out;
-		in_tx = 1;
-		if (tasks_ingest(t->store, wf, todo, ntodo, now, &opened, err) < 0)
+		in_tx = true;
+		if (tasks_ingest(t->store, wf, todo, ntodo, now, "watcher", &opened, err) < 0)
 			goto out;
-		if ((wm == TIME_NULL || max_updated > wm) &&
-		    store_watermark_set(t->store, wmkey, max_updated, max_raw, err) < 0)
+		if (move && store_watermark_set(t->store, t->wmkey, wm_ms, wm_raw, now, err) < 0)
 			goto out;
 		if (store_tx_commit(t->store, err) < 0)
 			goto out;
-		in_tx = 0;
+		in_tx = false;
 		/* counted (and logged) only once committed: a rolled-back run opened nothing */
 		t->stats.alerts_opened += (int64_t)opened;
-		t->ingested = ntodo > 0;
+		run->opened += (int64_t)opened;
+		t->ingested = t->ingested || ntodo > 0;
+		if (move)
+			run->wm = wm_ms;
 	}
-	seen_replace(t, keys, nrecs);
-	keys = NULL;
-	if (open_stuck(t, now, err) < 0)
-		goto out;
+	if (run->wm != TIME_NULL)
+		seen_next_prune(&run->next, run->wm - wf->overlap_ms);
 	rc = 0;
 out:
 	if (in_tx)
 		store_tx_rollback(t->store);
-	for (size_t i = 0; keys && i < nrecs; i++)
-		free(keys[i]);
-	free(keys);
-	free(todo);
-	for (size_t i = 0; labels && i < nrecs; i++)
+	for (size_t i = 0; i < nrecs; i++)
 		free(labels[i]);
 	free(labels);
+	free(todo);
 	free(recs);
-	free(segcol);
-	free(wm_raw);
+	return rc;
+}
+
+/* The watcher's progress, for /readyz, /metrics and the log. */
+static void progress(struct task *t, int64_t now, const struct run *run, bool catching_up)
+{
+	if (t->env->health)
+		health_progress(t->env->health, t->component, t->stats.rows_read, run->wm,
+		                catching_up, now);
+}
+
+/*
+ * Read the rows whose updated_at is `at` (a full page of them was just read), in pages of
+ * a total order (instance_id, step, status); the last one moves the watermark to `at`.
+ * since: the :since of the page that returned them.
+ */
+static int read_tie(struct task *t, int64_t now, struct run *run, const struct source_param *since,
+                    const char *at, struct sw_err *err)
+{
+	struct source_param p[2];
+	p[0] = *since;
+	raw_param(t, "sw_at", at, &p[1]);
+	for (size_t off = 0;; off += run->page) {
+		struct source_rows rs = {0};
+		char *sql = page_sql(t->wf->steps_query, (int)run->page, true, off);
+		int rc = source_query(t->source, sql, p, 2, &rs, err);
+		bool last = rc == 0 && rs.nrows < run->page;
+		free(sql);
+		if (rc == 0)
+			rc = find_cols(t->wf, &rs, run, err);
+		if (rc == 0)
+			rc = ingest_page(t, now, run, &rs, rs.nrows, last ? at : NULL, err);
+		source_rows_release(&rs);
+		if (rc < 0)
+			return -1;
+		progress(t, now, run, true);
+		if (last)
+			return 0;
+	}
+}
+
+/* After a failed page: when the query itself runs but lacks a required column (which the
+ * paged form refers to), say that rather than the database's complaint about the wrapper. */
+static void columns_error(struct task *t, struct sw_err *err)
+{
+	struct source_rows rs = {0};
+	struct sw_err derr = {""};
+	if (source_describe(t->source, t->wf->steps_query, &rs, &derr) == 0)
+		(void)tasks_check_steps_columns(t->wf, rs.cols, rs.ncols, err);
 	source_rows_release(&rs);
+}
+
+/* Learn the timestamp style of an SQLite source from one of its rows (NULL when empty). */
+static char *probe_style(struct task *t, struct sw_err *err, int *rc)
+{
+	struct source_rows rs = {0};
+	struct source_param p = {"since", "0", true};
+	char *sql = page_sql(t->wf->steps_query, 1, false, 0), *raw = NULL;
+	int c;
+	*rc = source_query(t->source, sql, &p, 1, &rs, err);
+	free(sql);
+	if (!*rc && rs.nrows && (c = source_rows_col(&rs, "updated_at")) >= 0 &&
+	    source_cell(&rs, 0, (size_t)c))
+		raw = xstrdup(source_cell(&rs, 0, (size_t)c));
+	source_rows_release(&rs);
+	return raw;
+}
+
+#define PROGRESS_LOG_MS 5000
+/* With a runtime, one run reads pages for about this long, then hands over to the next. */
+#define RUN_BUDGET_MS 1000
+
+int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
+{
+	const struct sw_workflow *wf = t->wf;
+	struct run run;
+	struct source_param since;
+	char *wm_raw = NULL, *probe = NULL, *cursor = NULL, *sql = NULL, sincebuf[64];
+	int64_t t0 = time_mono_ms();
+	bool budget_spent = false;
+	int rc = -1;
+
+	memset(&run, 0, sizeof(run));
+	if (task__store(t, now, err) < 0)
+		goto out;
+	if (!wf->steps_query) /* push-only: records come over the API */
+		return open_stuck(t, now, err);
+	if (!t->wmkey)
+		t->wmkey = xasprintf("workflow:%s", wf->name);
+	if (task__source(t, err) < 0)
+		goto out;
+	if (store_watermark_get(t->store, t->wmkey, &run.wm, &wm_raw, err) < 0)
+		goto out;
+	if (run.wm == TIME_NULL && wf->backfill_ms > 0 && t->source_cfg->kind == SW_DB_SQLITE) {
+		probe = probe_style(t, err, &rc);
+		if (rc < 0) {
+			rc = -1;
+			columns_error(t, err);
+			goto out;
+		}
+		rc = -1;
+	}
+	since_param(t, now, run.wm, wm_raw, probe, sincebuf, sizeof(sincebuf), &since);
+	run.page = wf->page_size > 0 ? (size_t)wf->page_size : 5000;
+	sql = page_sql(wf->steps_query, (int)run.page, false, 0);
+	for (;;) {
+		struct source_rows rs = {0};
+		size_t n, use;
+		const char *last = NULL, *next = NULL;
+		int prc;
+		if (source_query(t->source, sql, &since, 1, &rs, err) < 0) {
+			columns_error(t, err);
+			goto out;
+		}
+		if (find_cols(wf, &rs, &run, err) < 0) {
+			source_rows_release(&rs);
+			goto out;
+		}
+		n = use = rs.nrows;
+		if (n)
+			last = source_cell(&rs, n - 1, (size_t)run.col[4]);
+		next = last;
+		if (n == run.page && last) {
+			/* a full page: rows of its last updated_at may go on past it; leave them
+			 * to the next page, unless the whole page is that one value */
+			while (use > 0 && source_cell(&rs, use - 1, (size_t)run.col[4]) &&
+			       !strcmp(source_cell(&rs, use - 1, (size_t)run.col[4]), last))
+				use--;
+			next = use ? source_cell(&rs, use - 1, (size_t)run.col[4]) : NULL;
+		}
+		if (use || !n) {
+			prc = ingest_page(t, now, &run, &rs, use, next, err);
+		} else {
+			/* the whole page shares one updated_at: read all of it again in a
+			 * total order (this page's order among equal times is arbitrary) */
+			prc = read_tie(t, now, &run, &since, last, err);
+			next = last;
+		}
+		if (prc == 0 && next) {
+			free(cursor);
+			cursor = xstrdup(next);
+			raw_param(t, "since", cursor, &since);
+		}
+		source_rows_release(&rs);
+		if (prc < 0)
+			goto out;
+		progress(t, now, &run, n == run.page);
+		if (n < run.page || !next)
+			break;
+		if (!t->backlog) {
+			t->backlog = true;
+			t->backlog_t0 = t0;
+			t->backlog_rows = t->backlog_opened = 0;
+			t->backlog_log = t0;
+		}
+		if (t->env->rt && time_mono_ms() - t0 >= RUN_BUDGET_MS) {
+			/* a backlog: let this run end (a fresh clock, the other tasks' turn, the
+			 * resolver's kick) and the next one start at once */
+			budget_spent = true;
+			break;
+		}
+		if (time_mono_ms() - t->backlog_log >= PROGRESS_LOG_MS) {
+			char ts[40];
+			t->backlog_log = time_mono_ms();
+			log_info("reading backlog",
+			         "workflow=%s rows=%" PRId64 " opened=%" PRId64
+			         " watermark=%s lag_s=%" PRId64,
+			         wf->name, t->backlog_rows + run.rows,
+			         t->backlog_opened + run.opened,
+			         time_format_rfc3339(run.wm, ts, sizeof(ts)),
+			         run.wm != TIME_NULL ? (now - run.wm) / 1000 : -1);
+		}
+	}
+	if (t->backlog) {
+		t->backlog_rows += run.rows;
+		t->backlog_opened += run.opened;
+	}
+	if (!budget_spent && t->backlog) {
+		char ts[40];
+		log_info("caught up",
+		         "workflow=%s rows=%" PRId64 " opened=%" PRId64 " duration_ms=%" PRId64
+		         " watermark=%s",
+		         wf->name, t->backlog_rows, t->backlog_opened,
+		         time_mono_ms() - t->backlog_t0,
+		         time_format_rfc3339(run.wm, ts, sizeof(ts)));
+		t->backlog = false;
+	}
+	seen_replace(t, &run.next);
+	if (budget_spent) {
+		rt_kick(t->env->rt, t->name);
+	} else if (open_stuck(t, now, err) < 0) {
+		goto out;
+	}
+	rc = 0;
+out:
+	seen_next_release(&run.next);
+	free(run.segcol);
+	free(sql);
+	free(cursor);
+	free(probe);
+	free(wm_raw);
 	return rc;
 }
 
 /* ---- watch_custom ---------------------------------------------------------------------- */
 
-int task__watch_custom(struct task *t, int64_t now, struct sw_err *err)
+/* Open the alerts of one page of a detect query's rows. */
+static int detect_page(struct task *t, int64_t now, const struct source_rows *src_rows,
+                       struct sw_err *err)
 {
 	const struct sw_watcher *w = t->watcher;
 	const struct sw_workflow *wf = w->workflow;
 	const struct sw_step_policy *pol = &wf->steps[w->step_index].policy;
-	struct source_rows rs = {0};
+	const struct source_rows rs = *src_rows;
 	struct alert_new *an = NULL;
 	struct alert_opened *ao = NULL;
 	struct strbuf *keys = NULL, *ilabels = NULL, *labels = NULL;
 	size_t n = 0, rejected = 0;
 	int ci, cu, co, ce, rc = -1;
 
-	if (task__store(t, now, err) < 0 || task__source(t, err) < 0)
-		goto out;
-	if (source_query(t->source, w->detect, NULL, 0, &rs, err) < 0)
-		goto out;
 	if (tasks_check_detect_columns(w, rs.cols, rs.ncols, err) < 0)
 		goto out;
 	ci = find_col(rs.cols, rs.ncols, "instance_id");
@@ -629,6 +943,36 @@ out:
 	free(labels);
 	free(an);
 	free(ao);
-	source_rows_release(&rs);
 	return rc;
+}
+
+/* A detect query is read in pages of the workflow's page_size, in a total order
+ * (instance_id, occurred_at): its result set is the instances in trouble now, so memory
+ * stays bounded however many there are. */
+int task__watch_custom(struct task *t, int64_t now, struct sw_err *err)
+{
+	const struct sw_watcher *w = t->watcher;
+	size_t page = w->workflow->page_size > 0 ? (size_t)w->workflow->page_size : 5000;
+	size_t len = strlen(w->detect);
+	if (task__store(t, now, err) < 0 || task__source(t, err) < 0)
+		return -1;
+	while (len && (isspace((unsigned char)w->detect[len - 1]) || w->detect[len - 1] == ';'))
+		len--;
+	for (size_t off = 0;; off += page) {
+		struct source_rows rs = {0};
+		char *sql =
+		    xasprintf("SELECT * FROM (\n%.*s\n) sw_page ORDER BY"
+		              " sw_page.instance_id, sw_page.occurred_at LIMIT %zu OFFSET %zu",
+		              (int)len, w->detect, page, off);
+		int rc = source_query(t->source, sql, NULL, 0, &rs, err);
+		size_t n = rs.nrows;
+		free(sql);
+		if (rc == 0)
+			rc = detect_page(t, now, &rs, err);
+		source_rows_release(&rs);
+		if (rc < 0)
+			return -1;
+		if (n < page)
+			return 0;
+	}
 }

@@ -89,9 +89,16 @@
     return Math.floor(s / 86400) + "d " + Math.floor((s % 86400) / 3600) + "h";
   }
 
+  // The server's clock minus this browser's (from /readyz "now"): ages and the "last 24 h"
+  // window are on the clock the data was stamped with (the demo's runs compressed).
+  let skew = 0;
+  function serverNow() {
+    return Date.now() + skew;
+  }
+
   function age(ts) {
     const v = ms(ts);
-    return v === null ? "–" : dur((Date.now() - v) / 1000);
+    return v === null ? "–" : dur((serverNow() - v) / 1000);
   }
 
   function pct(x) {
@@ -339,7 +346,7 @@
   }
 
   async function refreshStats(workflow) {
-    const now = new Date();
+    const now = new Date(serverNow());
     const range = "from=" + encodeURIComponent(iso(new Date(now - 86400000))) + "&to=" + encodeURIComponent(iso(now));
     const wq = "workflow=" + encodeURIComponent(workflow) + "&" + range;
     const by = $("segment-by").value.trim();
@@ -387,6 +394,8 @@
         get("/readyz").catch((e) => ({ store: { ok: false, message: e.message }, components: [] })),
         get("/api/v1/notifications?limit=20").catch(() => ({ items: [] })),
       ]);
+      const sn = ready && typeof ready.now === "string" ? Date.parse(ready.now) : NaN;
+      if (!Number.isNaN(sn)) skew = sn - Date.now();
       const inc = renderIncidents(incidents);
       renderCounts(metrics, inc);
       renderAlerts(open);

@@ -137,12 +137,15 @@ add_success() {
 # write_cfg FILE STORE_URL SOURCE_URL [EXTRA_TOP_LEVEL_YAML]
 # SLAs p2 1s, p1 2s, p0 3s: every alert goes through every level within seconds
 write_cfg() {
+  local src=$3
+  # the source reads as a SELECT-only role (docs/security.md), unless one is named already
+  [[ $src == postgresql://postgres@* ]] && src=$(pg_reader "$src")
   cat >"$1" <<YAML
 store: $2
 ${4:-}
 http: { listen: "127.0.0.1:0" }
 sources:
-  app: { url: "$3", statement_timeout: 2s }
+  app: { url: "$src", statement_timeout: 2s }
 workflows:
   loan:
     source: app

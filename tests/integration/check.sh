@@ -58,6 +58,8 @@ expect_run 2 "refused: .*(INSERT|data-modifying)" "WITH INSERT" \
   check -c "$(cfg cte "WITH x AS (INSERT INTO loan_steps DEFAULT VALUES RETURNING *) SELECT * FROM x")"
 expect_run 2 "refused: .*single statement" "two statements" check -c "$(cfg two "SELECT 1; DROP TABLE loan_steps")"
 expect_run 2 "refused: .*(FOR UPDATE|lock)" "FOR UPDATE" check -c "$(cfg lock "$GOOD FOR UPDATE")"
+expect_run 2 "steps_query cannot be read in pages .*ambiguous" "a query that pages cannot wrap" \
+  check -c "$(cfg dup "SELECT application_id AS instance_id, user_id, step, status, error_code AS error, started_at, finished_at, updated_at, started_at AS updated_at FROM loan_steps WHERE updated_at > :since")"
 expect_run 2 "does not exist" "unknown table" check -c "$(cfg notab "SELECT * FROM no_such_table WHERE x > :since")"
 expect_eq "$(q "$SRC" "SELECT count(*) FROM information_schema.tables WHERE table_name = 'loan_steps'")" 1 \
   "loan_steps still exists"

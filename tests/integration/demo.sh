@@ -5,9 +5,39 @@
 . "$(dirname "$0")/lib.bash"
 
 rc=0
-"$SW_BIN" demo --speed 300 --duration 25 --port 0 --dir "$T/demo" >"$T/demo.out" 2>"$T/demo.log" || rc=$?
-expect_eq "$rc" 0 "demo exit code"
+"$SW_BIN" demo --speed 300 --duration 25 --port 0 --dir "$T/demo" >"$T/demo.out" 2>"$T/demo.log" &
+dpid=$!
 db=$T/demo/stepwatch.db
+
+# the dashboard's clock is the data's: /readyz gives the server's (compressed) now, which
+# the dashboard uses for ages and "last 24 h"; on it nothing lies in the future and the
+# 24 h window counts every alert opened so far
+port=""
+for _ in $(seq 200); do
+  port=$(sed -n 's|^dashboard *http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$T/demo.out" | head -1)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+for _ in $(seq 200); do
+  [ "$(qs "$db" "SELECT count(*) FROM alerts" 2>/dev/null || echo 0)" -ge 20 ] && break
+  sleep 0.1
+done
+jq_() { python3 -c "import json,sys,datetime; d=json.load(sys.stdin); print($1)"; }
+now=$(curl -s "http://127.0.0.1:$port/readyz" | jq_ "d['now']")
+now_ms=$(python3 -c "import datetime,sys; print(int(datetime.datetime.fromisoformat(sys.argv[1].replace('Z','+00:00')).timestamp()*1000))" "$now")
+from=$(python3 -c "import datetime,sys; print((datetime.datetime.fromtimestamp(int(sys.argv[1])/1000 - 86400, datetime.timezone.utc)).strftime('%Y-%m-%dT%H:%M:%S.%fZ'))" "$now_ms")
+opened=$(curl -s "http://127.0.0.1:$port/api/v1/stats/alerts?from=$from&to=$now" | jq_ "d['opened']")
+expect_eq "$opened" "$(qs "$db" "SELECT count(*) FROM alerts WHERE opened_at <= $now_ms")" \
+  "alerts opened in the last 24 h of the server's clock"
+expect_eq "$(qs "$db" "SELECT count(*) FROM alerts WHERE occurred_at > opened_at")" 0 \
+  "no alert occurred after the server's clock opened it"
+[ "$(( now_ms - $(date +%s%3N) ))" -gt 60000 ] && ok "the demo's clock runs ahead of the wall clock" \
+  || fail "the demo's clock does not run ahead: now=$now"
+grep -q "serverNow()" "$SW_SOURCE_DIR/src/web/app.js" && ok "the dashboard uses the server's clock" \
+  || fail "app.js does not use the server's clock"
+
+wait "$dpid" || rc=$?
+expect_eq "$rc" 0 "demo exit code"
 grep -q "^store: sqlite://$T/demo/stepwatch.db" "$T/demo.out" && ok "config printed" || fail "config not printed"
 grep -q "auto-resolved" "$T/demo.out" && ok "live summary shown" || fail "no summary"
 # one incident for the outage, escalated to P1, with many users

@@ -8,13 +8,14 @@ SRC=$(pg_newdb swrelst)
 q "$SRC" "CREATE TABLE loan_steps (application_id bigint, user_id text, step text, status text,
     error_code text, started_at timestamptz, finished_at timestamptz,
     updated_at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (application_id, step))"
+READER=$(pg_reader "$SRC") # the source reads as a SELECT-only role
 config() {  # config STORE_URL [BROKER_URL]
   cat >"$T/cfg.yaml" <<YAML
 store: $1
 ${2:+broker: $2}
 http: { listen: "127.0.0.1:0" }
 sources:
-  app: { url: "$SRC" }
+  app: { url: "$READER" }
 workflows:
   loan:
     source: app

@@ -19,6 +19,7 @@ if [ "$mode" = distributed ]; then
 fi
 
 DB=$(pg_newdb swslow)
+READER=$(pg_reader "$DB") # the source reads as a SELECT-only role
 q "$DB" "CREATE TABLE loan_steps (application_id bigint, user_id text, step text, status text,
     error_code text, started_at timestamptz, finished_at timestamptz,
     updated_at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (application_id, step));
@@ -45,7 +46,7 @@ store: $DB
 $broker
 http: { listen: "127.0.0.1:0" }
 sources:
-  app: { url: "$DB", statement_timeout: 3s }
+  app: { url: "$READER", statement_timeout: 3s }
 workflows:
 YAML
   wf slow_a slow_steps

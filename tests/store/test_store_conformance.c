@@ -259,7 +259,7 @@ static void test_reconnect(void **state)
 		assert_true(rc == 0 || rc == STORE_EBUSY);
 	}
 	OK(store_ping(st, &E));
-	OK(store_watermark_set(st, "k", 1, NULL, &E));
+	OK(store_watermark_set(st, "k", 1, NULL, 1000, &E));
 }
 
 /* ---- transactions ---------------------------------------------------------------------- */
@@ -275,7 +275,7 @@ static void test_transactions(void **state)
 
 	/* rolled back: nothing stays, the incident neither */
 	OK(store_tx_begin(st, &E));
-	OK(store_watermark_set(st, "workflow:loan", 42, "42", &E));
+	OK(store_watermark_set(st, "workflow:loan", 42, "42", 1000, &E));
 	open1(st, &a, 1000, NULL);
 	store_tx_rollback(st);
 	OK(store_alerts_list(st, &fl, &v, &n, &E));
@@ -287,7 +287,7 @@ static void test_transactions(void **state)
 	/* committed: both, and the nested ops joined the outer transaction */
 	OK(store_tx_begin(st, &E));
 	OK(store_tx_begin(st, &E));
-	OK(store_watermark_set(st, "workflow:loan", 43, NULL, &E));
+	OK(store_watermark_set(st, "workflow:loan", 43, NULL, 1000, &E));
 	OK(store_tx_commit(st, &E));
 	open1(st, &a, 1000, NULL);
 	OK(store_tx_commit(st, &E));
@@ -299,7 +299,7 @@ static void test_transactions(void **state)
 
 	/* an SQL error inside a transaction makes its commit fail and roll back */
 	OK(store_tx_begin(st, &E));
-	OK(store_watermark_set(st, "workflow:x", 1, NULL, &E));
+	OK(store_watermark_set(st, "workflow:x", 1, NULL, 1000, &E));
 	assert_int_not_equal(store_alerts_list(st, &(struct alert_filter){.state = -1}, &v, &n, &E),
 	                     0); /* limit 0: refused before SQL, does not poison */
 	OK(store_tx_commit(st, &E));
@@ -318,12 +318,13 @@ static void test_watermarks(void **state)
 	OK(store_watermark_get(st, "workflow:loan", &ms, &raw, &E));
 	assert_true(ms == TIME_NULL);
 	assert_null(raw);
-	OK(store_watermark_set(st, "workflow:loan", 1763719025123, "2025-11-21 09:57:05.123", &E));
+	OK(store_watermark_set(st, "workflow:loan", 1763719025123, "2025-11-21 09:57:05.123", 1000,
+	                       &E));
 	OK(store_watermark_get(st, "workflow:loan", &ms, &raw, &E));
 	assert_int_equal(ms, 1763719025123);
 	assert_string_equal(raw, "2025-11-21 09:57:05.123");
 	free(raw);
-	OK(store_watermark_set(st, "workflow:loan", 1763719099000, NULL, &E));
+	OK(store_watermark_set(st, "workflow:loan", 1763719099000, NULL, 1000, &E));
 	OK(store_watermark_get(st, "workflow:loan", &ms, &raw, &E));
 	assert_int_equal(ms, 1763719099000);
 	assert_null(raw);
@@ -500,13 +501,13 @@ static void test_steps_stuck(void **state)
 	struct instance_step *s;
 	size_t n;
 	OK(store_steps_ingest(st, "loan", 3, r, ARRAY_SIZE(r), NULL, &E));
-	OK(store_steps_stuck(st, "loan", "bureau", 500, 10, &s, &n, &E));
+	OK(store_steps_stuck(st, "loan", "bureau", 500, TIME_NULL, 10, &s, &n, &E));
 	assert_int_equal(n, 3);
 	assert_string_equal(s[0].instance_id, "i2");
 	assert_string_equal(s[1].instance_id, "i3");
 	assert_string_equal(s[2].instance_id, "i1");
 	instance_steps_free(s, n);
-	OK(store_steps_stuck(st, "loan", "bureau", 500, 2, &s, &n, &E));
+	OK(store_steps_stuck(st, "loan", "bureau", 500, TIME_NULL, 2, &s, &n, &E));
 	assert_int_equal(n, 2);
 	instance_steps_free(s, n);
 
@@ -515,7 +516,7 @@ static void test_steps_stuck(void **state)
 	struct alert_new b = mk("failed", "i3", "bureau", 1, "u3", "g");
 	open1(st, &a, 1000, NULL);
 	open1(st, &b, 1000, NULL);
-	OK(store_steps_stuck(st, "loan", "bureau", 500, 10, &s, &n, &E));
+	OK(store_steps_stuck(st, "loan", "bureau", 500, TIME_NULL, 10, &s, &n, &E));
 	assert_int_equal(n, 2);
 	assert_string_equal(s[0].instance_id, "i3");
 	assert_string_equal(s[1].instance_id, "i1");
@@ -881,7 +882,7 @@ static void test_ack(void **state)
 	/* an ack inside a caller's transaction that conflicts does not spoil it */
 	OK(store_tx_begin(st, &E));
 	assert_int_equal(store_alert_ack(st, id, 1600, "user:bo", NULL, &E), STORE_ECONFLICT);
-	OK(store_watermark_set(st, "k", 5, NULL, &E));
+	OK(store_watermark_set(st, "k", 5, NULL, 1000, &E));
 	OK(store_tx_commit(st, &E));
 }
 
@@ -1700,7 +1701,7 @@ static void test_hostile_input(void **state)
 		assert_string_equal(in.group_key, s);
 		assert_string_equal(in.labels_json, s);
 		incident_release(&in);
-		OK(store_watermark_set(st, key, 7, s, &E));
+		OK(store_watermark_set(st, key, 7, s, 1000, &E));
 		OK(store_watermark_get(st, key, &ms, &raw, &E));
 		assert_string_equal(raw, s);
 		free(raw);

@@ -133,6 +133,8 @@ static void test_ingest(void **state)
 {
 	FX();
 	struct strbuf sb = STRBUF_INIT;
+	char t[40], body[512], path[64];
+	int64_t id;
 	assert_int_equal(push_failures(f, "in", 3, "TIMEOUT"), 3);
 	/* the same again: nothing new, nothing opened */
 	strbuf_addch(&sb, '[');
@@ -183,17 +185,38 @@ static void test_ingest(void **state)
 	assert_non_null(strstr(r.body.buf, "status"));
 	apitest_res_release(&r);
 	/* integer ids become strings */
-	assert_int_equal(
-	    CALL("POST", "/api/v1/step-records", "/api/v1/step-records", RESPONDER,
+	time_format_rfc3339(time_now_ms() - 60000, t, sizeof(t));
+	snprintf(body, sizeof(body),
 	         "[{\"workflow\":\"kyc_flow\",\"instance_id\":77,\"user_id\":88,\"step\":\"start\","
-	         "\"status\":\"failed\",\"error\":\"X\",\"started_at\":\"2026-01-01T00:00:00Z\","
-	         "\"updated_at\":\"2026-01-01T00:00:00Z\"}]"),
-	    200);
+	         "\"status\":\"failed\",\"error\":\"X\",\"started_at\":\"%s\","
+	         "\"updated_at\":\"%s\"}]",
+	         t, t);
+	assert_int_equal(
+	    CALL("POST", "/api/v1/step-records", "/api/v1/step-records", RESPONDER, body), 200);
 	apitest_res_release(&r);
 	assert_int_equal(CALL("GET", "/api/v1/users/{user_id}", "/api/v1/users/88", VIEWER, NULL),
 	                 200);
 	assert_string_equal(
 	    jstr(json_array_get(json_object_get(r.json, "alerts"), 0), "instance_id"), "77");
+	id = jint(json_array_get(json_object_get(r.json, "alerts"), 0), "id");
+	apitest_res_release(&r);
+	/* its history names the pusher (the token's name), not the watcher */
+	snprintf(path, sizeof(path), "/api/v1/alerts/%" PRId64, id);
+	assert_int_equal(CALL("GET", "/api/v1/alerts/{id}", path, VIEWER, NULL), 200);
+	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "history"), 0), "actor"),
+	                    "api:rob");
+	apitest_res_release(&r);
+	/* a failure older than abandon_after (7d by default) is history: stored, no alert */
+	time_format_rfc3339(time_now_ms() - 8 * 86400000LL, t, sizeof(t));
+	snprintf(body, sizeof(body),
+	         "[{\"workflow\":\"kyc_flow\",\"instance_id\":78,\"user_id\":89,\"step\":\"start\","
+	         "\"status\":\"FAILED\",\"error\":\"X\",\"started_at\":\"%s\","
+	         "\"updated_at\":\"%s\"}]",
+	         t, t);
+	assert_int_equal(
+	    CALL("POST", "/api/v1/step-records", "/api/v1/step-records", RESPONDER, body), 200);
+	assert_int_equal(jint(r.json, "new"), 1);
+	assert_int_equal(jint(r.json, "alerts_opened"), 0);
 	apitest_res_release(&r);
 	/* viewer may not push */
 	assert_int_equal(CALL("POST", "/api/v1/step-records", "/api/v1/step-records", VIEWER, "[]"),

@@ -315,6 +315,8 @@ static void test_defaults(void **state)
 	assert_null(cfg->workflows[0].steps_query);
 	assert_int_equal(cfg->workflows[0].poll_ms, 1000);
 	assert_int_equal(cfg->workflows[0].overlap_ms, 10000);
+	assert_int_equal(cfg->workflows[0].page_size, 5000);
+	assert_int_equal(cfg->workflows[0].backfill_ms, 7 * 24 * H_);
 	assert_int_equal(cfg->workflows[0].tat_sla_ms, 0);
 	assert_int_equal(cfg->workflows[0].n_segments, 0);
 	pol = &cfg->workflows[0].steps[1].policy;
@@ -425,6 +427,15 @@ static void test_wrong_types(void **state)
 	    "'http://x/' }, max_attempts: 0 } }\n",
 	    "t.yaml:4:73: workflows.w.defaults.recover.max_attempts: expected a whole number "
 	    "from 1 to 100, got '0'");
+	expect_err("workflows:\n  w:\n    steps: [a]\n    page_size: 5\n",
+	           "t.yaml:4:16: workflows.w.page_size: expected a whole number from 10 to "
+	           "1000000, got '5'");
+	expect_err("workflows:\n  w:\n    steps: [a]\n    page_size: lots\n",
+	           "t.yaml:4:16: workflows.w.page_size: expected a whole number from 10 to "
+	           "1000000, got 'lots'");
+	expect_err("workflows:\n  w:\n    steps: [a]\n    backfill: 3x\n",
+	           "t.yaml:4:15: workflows.w.backfill: invalid duration '3x': unknown unit 'x' "
+	           "(use ms, s, m, h, d or w)");
 }
 
 static void test_unknown_keys(void **state)

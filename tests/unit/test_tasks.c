@@ -34,6 +34,7 @@ static const char cfg_fmt[] =
     "    source: app\n"
     "    poll: 1s\n"
     "    overlap: 10s\n"
+    "    page_size: 10\n"
     "    steps_query: |\n"
     "      SELECT application_id AS instance_id, user_id, step, status, error_code AS error,\n"
     "             started_at, finished_at, updated_at, channel\n"
@@ -45,6 +46,9 @@ static const char cfg_fmt[] =
     "      stuck_after: 20m\n"
     "      abandon_after: 1d\n"
     "      group_by: [error]\n"
+    "  pushed:\n"
+    "    steps: [a, b]\n"
+    "    defaults: { stuck_after: 20m, abandon_after: 1d }\n"
     "watchers:\n"
     "  - name: not_credited\n"
     "    workflow: loan\n"
@@ -563,6 +567,278 @@ static void test_rolled_back_run_logs_no_counts(void **state)
 	free(path);
 }
 
+/* n FAILED kyc rows, apps first.., updated_at from upd(i) */
+static void failed_rows(struct fx *f, int first, int n, int64_t (*upd)(int))
+{
+	/* inserted last first: the source's order among equal times is not the ids' */
+	src_exec(f, "BEGIN");
+	for (int i = n - 1; i >= 0; i--)
+		step(f, first + i, "kyc", "FAILED", "KYC_MISMATCH", upd(i) - MIN, upd(i), upd(i));
+	src_exec(f, "COMMIT");
+}
+
+static int64_t across_boundary(int i)
+{
+	/* rows 8..12 share one updated_at: the first page (10 rows) ends inside them */
+	return T0 + (i < 8 ? i * 1000 : i <= 12 ? 100000 : 200000 + i * 1000);
+}
+
+static void test_paging_equal_across_boundary(void **state)
+{
+	struct fx *f = *state;
+	struct task_stats ts;
+	int64_t wm;
+	struct sw_err err = {""};
+	failed_rows(f, 100, 25, across_boundary);
+	run(f->watch, T0 + 10 * MIN);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 25); /* each row read once */
+	assert_int_equal(ts.alerts_opened, 25);
+	assert_int_equal(count_state(f, -1), 25);
+	assert_int_equal(store_watermark_get(f->st, "workflow:loan", &wm, NULL, &err), 0);
+	assert_int_equal(wm, across_boundary(24));
+	run(f->watch, T0 + 11 * MIN);
+	assert_int_equal(count_state(f, -1), 25);
+}
+
+static int64_t big_tie(int i)
+{
+	/* 3 rows, then 35 with one updated_at (3.5 pages), then 4 */
+	return T0 + (i < 3 ? i * 1000 : i < 38 ? 50000 : 60000 + i * 1000);
+}
+
+static int64_t exact_tie(int i)
+{
+	(void)i;
+	return T0 + 7000; /* 30 rows, exactly 3 pages, all one updated_at */
+}
+
+static void test_paging_tie_larger_than_page(void **state)
+{
+	struct fx *f = *state;
+	struct task_stats ts;
+	int64_t wm;
+	struct sw_err err = {""};
+	failed_rows(f, 200, 42, big_tie);
+	run(f->watch, T0 + 10 * MIN);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 42);
+	assert_int_equal(count_state(f, -1), 42);
+	assert_int_equal(store_watermark_get(f->st, "workflow:loan", &wm, NULL, &err), 0);
+	assert_int_equal(wm, big_tie(41));
+	/* a later run reads the overlap again and adds nothing */
+	failed_rows(f, 300, 30, exact_tie);
+	run(f->watch, T0 + 11 * MIN);
+	assert_int_equal(count_state(f, -1), 42); /* older than the watermark: not read */
+	run(f->watch, T0 + 12 * MIN);
+	assert_int_equal(count_state(f, -1), 42);
+}
+
+static void test_paging_exact_tie_first_start(void **state)
+{
+	struct fx *f = *state;
+	struct task_stats ts;
+	int64_t wm;
+	struct sw_err err = {""};
+	failed_rows(f, 300, 30, exact_tie);
+	run(f->watch, T0 + 10 * MIN);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 30);
+	assert_int_equal(count_state(f, -1), 30);
+	assert_int_equal(store_watermark_get(f->st, "workflow:loan", &wm, NULL, &err), 0);
+	assert_int_equal(wm, exact_tie(0));
+}
+
+static void test_first_start_old_history(void **state)
+{
+	struct fx *f = *state;
+	struct instance_info ii;
+	struct alert *v;
+	size_t n;
+	struct sw_err err = {""};
+	int64_t now = T0 + 30 * 24 * 60 * MIN;
+	/* 30 days old: before the backfill (7d), not read at all */
+	step(f, 400, "kyc", "FAILED", "OLD", T0, T0 + MIN, T0 + MIN);
+	/* 3 days old: read (stats), but the user is gone (abandon_after 1d): no alert */
+	step(f, 401, "kyc", "FAILED", "GONE", now - 3 * 1440 * MIN, now - 3 * 1440 * MIN,
+	     now - 3 * 1440 * MIN);
+	/* 3 hours old: opens with its real occurred_at and escalates late, to P0 */
+	step(f, 402, "kyc", "FAILED", "RECENT", now - 181 * MIN, now - 180 * MIN, now - 180 * MIN);
+	run(f->watch, now);
+	run(f->validate, now);
+	n = alerts(f, &v);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].instance_id, "402");
+	assert_int_equal(v[0].occurred_at, now - 180 * MIN);
+	assert_int_equal(v[0].state, ALERT_P0);
+	alerts_free(v, n);
+	assert_int_equal(store_instance_get(f->st, "loan", "400", &ii, &err), STORE_ENOTFOUND);
+	assert_int_equal(store_instance_get(f->st, "loan", "401", &ii, &err), 0);
+	instance_info_release(&ii);
+}
+
+static void resolve_by_hand(struct fx *f, const struct alert *a, int64_t now)
+{
+	struct alert_change c = {0};
+	bool applied = false;
+	struct sw_err err = {""};
+	c.alert_id = a->id;
+	c.from = a->state;
+	c.to = ALERT_RESOLVED;
+	c.event = "resolved";
+	c.actor = "user:asha";
+	c.resolved_by = "user:asha";
+	c.next_escalation_at = TIME_NULL;
+	assert_int_equal(store_alerts_change(f->st, now, &c, 1, &applied, &err), 0);
+	assert_true(applied);
+}
+
+static void test_stuck_closed_not_reopened(void **state)
+{
+	struct fx *f = *state;
+	struct alert *v;
+	size_t n;
+	step(f, 40, "bank_statement", "IN_PROGRESS", NULL, T0, 0, T0);
+	step(f, 41, "bank_statement", "IN_PROGRESS", NULL, T0, 0, T0);
+	run(f->watch, T0 + 20 * MIN);
+	n = alerts(f, &v);
+	assert_int_equal(n, 2);
+	/* closed by hand while the step is still IN_PROGRESS: not reopened */
+	resolve_by_hand(f, &v[0], T0 + 21 * MIN);
+	alerts_free(v, n);
+	for (int k = 0; k < 5; k++)
+		run(f->watch, T0 + (22 + k) * MIN);
+	assert_int_equal(count_state(f, -1), 2);
+	/* abandoned by the expirer: not reopened either */
+	run(f->expire, T0 + 24 * 60 * MIN);
+	assert_int_equal(count_state(f, ALERT_ABANDONED), 1);
+	run(f->watch, T0 + 24 * 60 * MIN + MIN);
+	assert_int_equal(count_state(f, -1), 2);
+	/* a new attempt of the step is a new episode: a new alert, linked to the old one */
+	step(f, 40, "bank_statement", "IN_PROGRESS", NULL, T0 + 30 * MIN, 0, T0 + 30 * MIN);
+	run(f->watch, T0 + 49 * MIN);
+	assert_int_equal(count_state(f, -1), 2);
+	run(f->watch, T0 + 50 * MIN);
+	n = alerts(f, &v);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[2].instance_id, "40");
+	assert_int_not_equal(v[2].reopen_of, 0);
+	alerts_free(v, n);
+}
+
+static void test_push_only_stuck_and_pusher(void **state)
+{
+	struct fx *f = *state;
+	const struct sw_workflow *wf = &f->cfg->workflows[1];
+	struct task *push = task_new(TASK_WATCH_STEPS, &f->env, wf);
+	struct task **all;
+	struct step_record r[2];
+	struct alert *v, one;
+	struct alert_event *h;
+	size_t n, nh, opened = 0, ntasks, found = 0;
+	struct sw_err err = {""};
+	const char *why;
+	assert_int_equal(tasks_step_record_check(wf, "p1", "u1", "a", "IN_PROGRESS", &r[0], &why),
+	                 0);
+	assert_int_equal(tasks_step_record_check(wf, "p2", "u2", "a", "FAILED", &r[1], &why), 0);
+	r[0].started_at = r[0].updated_at = T0;
+	r[1].started_at = r[1].updated_at = T0;
+	r[1].error = "E";
+	assert_int_equal(tasks_ingest(f->st, wf, r, 2, T0 + MIN, "api:ci", &opened, &err), 0);
+	assert_int_equal(opened, 1);
+	run(push, T0 + 19 * MIN);
+	assert_int_equal(count_state(f, -1), 1);
+	run(push, T0 + 20 * MIN);
+	n = alerts(f, &v);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[1].rule, "stuck");
+	assert_string_equal(v[1].instance_id, "p1");
+	/* the pushed failure's history names the pusher */
+	assert_int_equal(store_alert_get(f->st, v[0].id, &one, &h, &nh, &err), 0);
+	assert_string_equal(h[0].actor, "api:ci");
+	alert_events_free(h, nh);
+	alert_release(&one);
+	alerts_free(v, n);
+	task_free(push);
+	/* serve runs a task for the push-only workflow too */
+	all = tasks_for_config(&f->env, &ntasks);
+	for (size_t i = 0; i < ntasks; i++) {
+		found += !strcmp(task_name(all[i]), "watch:pushed");
+		task_free(all[i]);
+	}
+	free(all);
+	assert_int_equal(found, 1);
+}
+
+static void test_watermark_time_is_the_clock(void **state)
+{
+	struct fx *f = *state;
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	char *path = xasprintf("%s/store.db", f->dir);
+	step(f, 60, "kyc", "SUCCESS", NULL, T0, T0 + MIN, T0 + MIN);
+	run(f->watch, T0 + 2 * MIN); /* the injected clock, years from the wall clock */
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT updated_at FROM watermarks", -1, &q, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(q, 0), T0 + 2 * MIN);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	free(path);
+}
+
+static void test_custom_watcher_pages(void **state)
+{
+	struct fx *f = *state;
+	src_exec(f, "BEGIN");
+	for (int i = 0; i < 25; i++) {
+		char *sql =
+		    sqlite3_mprintf("INSERT INTO payouts VALUES (%d, 'u%d', %Q, 'SENT', 'b')",
+		                    500 + i, 500 + i, iso(T0));
+		src_exec(f, sql);
+		sqlite3_free(sql);
+	}
+	src_exec(f, "COMMIT");
+	run(f->detect, T0 + MIN);
+	assert_int_equal(count_state(f, -1), 25);
+}
+
+static void test_missing_column_at_run_time(void **state)
+{
+	struct fx *f = *state;
+	struct sw_config *cfg = NULL;
+	struct strbuf errs = STRBUF_INIT, text = STRBUF_INIT;
+	struct task_env env = {0};
+	struct task *t;
+	struct health_entry *e;
+	size_t n;
+	const char *from = "started_at, finished_at, updated_at, channel\n";
+	const char *at = strstr(f->cfg_text, from);
+	/* the query runs but returns no updated_at: the paged form cannot, and the message
+	 * names the missing column rather than the wrapper's complaint */
+	assert_non_null(at);
+	strbuf_add(&text, f->cfg_text, (size_t)(at - f->cfg_text));
+	strbuf_addstr(&text, "started_at, channel\n");
+	strbuf_addstr(&text, at + strlen(from));
+	if (config_load_buffer("t.yaml", text.buf, text.len, &cfg, &errs) < 0)
+		fail_msg("config: %s", errs.buf);
+	env.cfg = cfg;
+	env.health = f->health;
+	t = task_new(TASK_WATCH_STEPS, &env, &cfg->workflows[0]);
+	assert_int_equal(task_run(t, T0), -1);
+	n = health_snapshot(f->health, &e);
+	assert_true(n >= 1);
+	assert_string_equal(e[0].name, "workflow:loan");
+	assert_string_equal(e[0].message,
+	                    "workflow 'loan': steps_query has no column 'updated_at'");
+	health_entries_free(e, n);
+	task_free(t);
+	config_free(cfg);
+	strbuf_release(&errs);
+	strbuf_release(&text);
+}
+
 static void test_wrong_columns(void **state)
 {
 	struct fx *f = *state;
@@ -589,6 +865,15 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_source_error_keeps_watermark, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_wrong_columns, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rolled_back_run_logs_no_counts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_paging_equal_across_boundary, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_paging_tie_larger_than_page, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_paging_exact_tie_first_start, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_first_start_old_history, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stuck_closed_not_reopened, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_push_only_stuck_and_pusher, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_watermark_time_is_the_clock, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_custom_watcher_pages, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_column_at_run_time, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
