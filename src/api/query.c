@@ -10,17 +10,6 @@
 #include "util/timeutil.h"
 #include "api/query.h"
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Whether s[0..n) is valid UTF-8 (shortest forms, no surrogates, at most U+10FFFF). */
 static bool utf8_valid(const unsigned char *s, size_t n)
 {
@@ -61,8 +50,8 @@ char *query_unescape(const char *s, size_t len, bool plus_space)
 			int hi, lo;
 			if (i + 2 >= len)
 				goto bad;
-			hi = hexval((unsigned char)s[i + 1]);
-			lo = hexval((unsigned char)s[i + 2]);
+			hi = hex_digit((unsigned char)s[i + 1]);
+			lo = hex_digit((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
 				goto bad;
 			c = hi * 16 + lo;

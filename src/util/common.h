@@ -63,6 +63,18 @@ struct sw_err {
 };
 int sw_err_set(struct sw_err *err, const char *fmt, ...) SW_PRINTF(2, 3);
 
+/* The value of hexadecimal digit c (either case), or -1. */
+static inline int hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 #include "util/banned.h"
 
 #endif

@@ -96,17 +96,6 @@ char *sw_redact_url(const char *url)
 	return strbuf_detach(&sb, NULL);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..len) ("+" stays); NULL when nothing was encoded. */
 static char *decode(const char *s, size_t len)
 {
@@ -115,8 +104,10 @@ static char *decode(const char *s, size_t len)
 	bool changed = false;
 
 	for (i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+		if (s[i] == '%' && i + 2 < len && hex_digit((unsigned char)s[i + 1]) >= 0 &&
+		    hex_digit((unsigned char)s[i + 2]) >= 0) {
+			out[o++] = (char)(hex_digit((unsigned char)s[i + 1]) * 16 +
+			                  hex_digit((unsigned char)s[i + 2]));
 			i += 2;
 			changed = true;
 		} else {

@@ -108,11 +108,11 @@ log "FIGURES slow_sources mode=$mode detect_ms p50=$det_p50 max=$det_max p2_lag_
   || fail "[$mode] P2 escalation of the healthy workflow delayed: max ${esc_max} ms"
 [ "$res_max" -le 1200 ] && ok "[$mode] resolution within poll + 1 s (max ${res_max} ms)" \
   || fail "[$mode] resolution of the healthy workflow delayed: max ${res_max} ms"
-if cat "$T"/*-"$mode".log | grep -q 'task failed.*task=watch:slow_a'; then ok "[$mode] slow workflow reported"
+if grep -q 'task failed.*task=watch:slow_a' "$T"/*-"$mode".log; then ok "[$mode] slow workflow reported"
 else fail "[$mode] no failure logged for the slow workflow"; fi
 expect_eq "$(q "$DB" "SELECT count(*) FROM alerts WHERE rule = 'slow_resolve' AND state < 4")" 1 \
   "[$mode] the slow custom watcher's alert stays open"
-if cat "$T"/*-"$mode".log | grep -q 'resolve query failed.*watcher=slow_resolve.*statement timeout\|task failed.*task=resolve:slow_resolve.*statement timeout'; then
+if grep -q 'resolve query failed.*watcher=slow_resolve.*statement timeout\|task failed.*task=resolve:slow_resolve.*statement timeout' "$T"/*-"$mode".log; then
   ok "[$mode] the slow resolve query ran into its timeout"
 else fail "[$mode] the slow resolve query never timed out"; fi
 kill -TERM $pid $wpid

@@ -29,7 +29,7 @@ for _ in $(seq 10); do  # until a run fails for want of space (the WAL may have 
   sleep 1
   [ "$(grep -c 'msg="task failed"' "$T/serve.log" || true)" -gt "$fails_before" ] && break
 done
-if grep 'msg="task failed"' "$T/serve.log" | grep -qi 'full\|disk\|space'; then
+if grep -qi 'msg="task failed".*\(full\|disk\|space\)' "$T/serve.log"; then
   ok "runs fail for want of space, and say so"
 else
   fail "no run failed with a disk-full error"
