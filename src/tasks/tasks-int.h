@@ -26,6 +26,10 @@ struct task {
 	char **seen;
 	size_t nseen;
 	char *wmkey; /* watch_steps: "workflow:<name>" */
+	/* watch_steps: the cursor (a raw updated_at) where a run that spent its time budget
+	 * stopped; the next run goes on from it, as that run would have, instead of re-reading
+	 * from the watermark minus overlap (which could hold more than one run can read) */
+	char *resume;
 	/* watch_steps: reading a backlog (a run read a full page and more), over one or more
 	 * runs: since when (monotonic ms), rows and alerts so far, the last progress log */
 	bool backlog;

@@ -78,6 +78,7 @@ void task_free(struct task *t)
 		free(t->seen[i]);
 	free(t->seen);
 	free(t->wmkey);
+	free(t->resume);
 	free(t->marks);
 	free(t->name);
 	free(t->component);

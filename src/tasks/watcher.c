@@ -724,6 +724,9 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	struct source_param since;
 	char *wm_raw = NULL, *probe = NULL, *cursor = NULL, *sql = NULL, sincebuf[64];
 	int64_t t0 = time_mono_ms();
+	int64_t budget = t->env->run_budget_ms ? t->env->run_budget_ms
+	                 : t->env->rt          ? RUN_BUDGET_MS
+	                                       : 0;
 	bool budget_spent = false;
 	int rc = -1;
 
@@ -748,6 +751,14 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		rc = -1;
 	}
 	since_param(t, now, run.wm, wm_raw, probe, sincebuf, sizeof(sincebuf), &since);
+	if (t->resume && run.wm != TIME_NULL) {
+		/* the last run stopped on its budget: go on from where it was */
+		cursor = t->resume;
+		raw_param(t, "since", cursor, &since);
+	} else {
+		free(t->resume);
+	}
+	t->resume = NULL;
 	run.page = wf->page_size > 0 ? (size_t)wf->page_size : 5000;
 	sql = page_sql(wf->steps_query, (int)run.page, false, 0);
 	for (;;) {
@@ -800,7 +811,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 			t->backlog_rows = t->backlog_opened = 0;
 			t->backlog_log = t0;
 		}
-		if (t->env->rt && time_mono_ms() - t0 >= RUN_BUDGET_MS) {
+		if (budget > 0 && time_mono_ms() - t0 >= budget) {
 			/* a backlog: let this run end (a fresh clock, the other tasks' turn, the
 			 * resolver's kick) and the next one start at once */
 			budget_spent = true;
@@ -834,7 +845,10 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	}
 	seen_replace(t, &run.next);
 	if (budget_spent) {
-		rt_kick(t->env->rt, t->name);
+		t->resume = cursor;
+		cursor = NULL;
+		if (t->env->rt)
+			rt_kick(t->env->rt, t->name);
 	} else if (open_stuck(t, now, err) < 0) {
 		goto out;
 	}

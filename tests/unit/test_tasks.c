@@ -649,6 +649,43 @@ static void test_paging_exact_tie_first_start(void **state)
 	assert_int_equal(wm, exact_tie(0));
 }
 
+static int64_t tie_at_50s(int i)
+{
+	(void)i;
+	return T0 + 50000; /* 35 rows, 3.5 pages, one updated_at */
+}
+
+static int64_t after_tie(int i)
+{
+	return T0 + 51000 + i * 100; /* within the overlap (10 s) of the tie */
+}
+
+/* A run that spends its time budget ends and the next one goes on where it stopped: with
+ * a tie larger than a page inside the overlap window, restarting from the watermark minus
+ * overlap read the tie again, spent the budget again and never reached the later rows. */
+static void test_paging_budget_resumes(void **state)
+{
+	struct fx *f = *state;
+	struct task_stats ts;
+	int64_t wm;
+	struct sw_err err = {""};
+	f->env.run_budget_ms = 1; /* every run ends after its first page (or tie) */
+	failed_rows(f, 200, 35, tie_at_50s);
+	failed_rows(f, 300, 5, after_tie);
+	for (int i = 0; i < 6; i++)
+		run(f->watch, T0 + 10 * MIN + i * 1000);
+	assert_int_equal(count_state(f, -1), 40);
+	assert_int_equal(store_watermark_get(f->st, "workflow:loan", &wm, NULL, &err), 0);
+	assert_int_equal(wm, after_tie(4));
+	/* more rows behind the tie, still inside the overlap: found by the next runs */
+	failed_rows(f, 400, 3, after_tie);
+	for (int i = 0; i < 6; i++)
+		run(f->watch, T0 + 11 * MIN + i * 1000);
+	task_stats(f->watch, &ts);
+	assert_int_equal(count_state(f, -1), 43);
+	assert_int_equal(ts.alerts_opened, 43);
+}
+
 static void test_first_start_old_history(void **state)
 {
 	struct fx *f = *state;
@@ -868,6 +905,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_paging_equal_across_boundary, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_paging_tie_larger_than_page, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_paging_exact_tie_first_start, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_paging_budget_resumes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_first_start_old_history, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck_closed_not_reopened, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_push_only_stuck_and_pusher, setup, teardown),
