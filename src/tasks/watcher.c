@@ -794,6 +794,17 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		raw_param(t, "since", cursor, &since);
 	} else {
 		free(t->resume);
+		/* a read of the overlap window starts */
+		free(t->win_raw);
+		t->win_raw = wm_raw ? xstrdup(wm_raw) : NULL;
+		t->win_wm = wm_raw ? run.wm : TIME_NULL;
+		t->win_at = now;
+		if (wf->overlap_ms > 0 && run.wm != TIME_NULL && t->final_raw &&
+		    t->final_wm <= run.wm && t->final_wm > run.wm - wf->overlap_ms) {
+			/* the window up to final_wm is final: read on from there */
+			cursor = xstrdup(t->final_raw);
+			raw_param(t, "since", cursor, &since);
+		}
 	}
 	t->resume = NULL;
 	run.page = wf->page_size > 0 ? (size_t)wf->page_size : 5000;
@@ -881,6 +892,20 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		t->backlog = false;
 	}
 	seen_replace(t, &run.next);
+	if (!budget_spent && t->win_wm != TIME_NULL && t->win_wm == t->wm_val &&
+	    t->win_at >= t->wm_at + wf->overlap_ms && t->win_raw) {
+		/* this read of the window began `overlap` after its watermark was first seen:
+		 * all that will ever be at or before it is read */
+		free(t->final_raw);
+		t->final_raw = t->win_raw;
+		t->final_wm = t->win_wm;
+		t->win_raw = NULL;
+		t->win_wm = TIME_NULL;
+	}
+	if (run.wm != t->wm_val) {
+		t->wm_val = run.wm;
+		t->wm_at = now + (time_mono_ms() - t0);
+	}
 	if (budget_spent) {
 		t->resume = cursor;
 		cursor = NULL;

@@ -686,6 +686,45 @@ static void test_paging_budget_resumes(void **state)
 	assert_int_equal(ts.alerts_opened, 43);
 }
 
+/* The overlap window is re-read until a read of it starts `overlap` (10 s) after its
+ * watermark was first seen; after that it is final and not read again (a burst at one
+ * timestamp was re-read on every poll for as long as the source stayed quiet). */
+static void test_overlap_window_final(void **state)
+{
+	struct fx *f = *state;
+	struct task_stats ts;
+	int64_t t = T0 + 5 * MIN;
+	for (int i = 10; i < 13; i++)
+		step(f, i, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t, t);
+	run(f->watch, t + 1000);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 3);
+	/* a late commit inside the overlap: read */
+	step(f, 13, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t - 5000, t - 5000);
+	run(f->watch, t + 2000);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 7);
+	assert_int_equal(count_state(f, -1), 4);
+	/* the first read 10 s after the watermark was seen reads the window once more */
+	run(f->watch, t + 12000);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 11);
+	/* then it is final: nothing is read while the source is quiet */
+	run(f->watch, t + 13000);
+	run(f->watch, t + 14000);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 11);
+	/* new rows move the watermark; a late commit after the final watermark but inside the
+	 * new window is still read, the final part is not read again */
+	step(f, 14, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t + 8000, t + 8000);
+	run(f->watch, t + 15000);
+	step(f, 15, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t + 3000, t + 3000);
+	run(f->watch, t + 16000);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 11 + 1 + 2);
+	assert_int_equal(count_state(f, -1), 6);
+}
+
 static void test_first_start_old_history(void **state)
 {
 	struct fx *f = *state;
@@ -906,6 +945,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_paging_tie_larger_than_page, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_paging_exact_tie_first_start, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_paging_budget_resumes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_overlap_window_final, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_first_start_old_history, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck_closed_not_reopened, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_push_only_stuck_and_pusher, setup, teardown),
