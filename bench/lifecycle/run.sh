@@ -13,8 +13,10 @@
 # Knobs: KS="1000 10000"  B=100000  SKIP_REFERENCE=1  STORE=pg|sqlite  LOGDIR=dir (keep logs)
 #        PG_PROFILE=1: the store database logs statements over 100 ms with their plans
 #        (auto_explain, ANALYZE, BUFFERS) to the throwaway server's log (LOGDIR/pg.log);
-#        PG_PROFILE=statements: only each statement's duration (over 20 ms), no plans
+#        PG_PROFILE=statements: each statement's duration (over PG_LOG_MS, default 0) in the
+#        store and the source databases, without bind values, no plans
 #        SW_BIN=path: run that stepwatch binary instead of building this tree (before/after)
+#        PAGE_SIZE=n: the workflow's page_size (default: stepwatch's, 5000)
 #        OUT=file: write the table there instead of bench/results/lifecycle[-sqlite].txt
 #        LATENCY_S=30 [RATE=1000]: after the K runs, a fresh start on B rows and single failures
 #        one at a time under RATE healthy records/s for LATENCY_S s: detection p50/p99/max
@@ -68,7 +70,12 @@ for K in $KS ${LATENCY_S:+latency}; do
   if [ "$STORE" = sqlite ]; then store_url="sqlite://$svc/store-$K.db"; else store_url=$STORE_URL; fi
   export STORE_URL=$store_url
   if [ "${PG_PROFILE:-}" = statements ] && [ "$STORE" != sqlite ]; then
-    psql -XAtq "$pgbase/swstore" -c "ALTER DATABASE swstore SET log_min_duration_statement = '20ms'"
+    # every statement of the store and of the source (its page reads), without the bind
+    # values (a batch's arrays would make the log hundreds of MB and the run slower)
+    for db in swstore lendx; do
+      psql -XAtq "$pgbase/$db" -c "ALTER DATABASE $db SET log_min_duration_statement = '${PG_LOG_MS:-0}'" \
+        -c "ALTER DATABASE $db SET log_parameter_max_length = 0"
+    done
   elif [ -n "${PG_PROFILE:-}" ] && [ "$STORE" != sqlite ]; then
     psql -XAtq "$pgbase/swstore" -c "ALTER DATABASE swstore SET session_preload_libraries = 'auto_explain'" \
       -c "ALTER DATABASE swstore SET auto_explain.log_min_duration = '100ms'" \
@@ -86,6 +93,7 @@ workflows:
     source: lendx
     poll: 100ms
     overlap: 2s
+${PAGE_SIZE:+    page_size: $PAGE_SIZE}
     steps_query: |
       SELECT journey_id AS instance_id, customer_ref AS user_id, stage AS step,
              CASE stage_status WHEN 'OK' THEN 'SUCCESS' WHEN 'ERR' THEN 'FAILED'

@@ -591,66 +591,78 @@ static int pg_records_insert(struct store *st, const char *workflow, const struc
 	return rc;
 }
 
-/* Phase 2: upsert the current step states of the fresh records idx[0..n), in order: a run
- * holds each (instance, step) at most once (one statement cannot update a row twice), so a
- * key repeated in the batch starts a new run. cur[k] = record idx[k] became current. */
+/* Phase 2: upsert the current step states of the fresh records idx[0..n), in order. One
+ * statement cannot update a row twice, so a key repeated in the batch goes to the next
+ * statement: statement j holds the j-th occurrence of each key. Each key's records are
+ * still applied in batch order and keys do not touch each other's rows, so the outcome is
+ * that of applying the records one by one, in as many statements as the most repeated
+ * key has records (before: a new statement at every repeated key, in batch order).
+ * cur[k] = record idx[k] became current. */
 static int pg_steps_upsert(struct store *st, const char *workflow, const struct step_record *recs,
                            const size_t *idx, size_t n, bool *cur, struct sw_err *err)
 {
 	struct pg_cols a;
 	struct store_param p[11];
-	struct stmt_cache map = {0};
+	struct stmt_cache seen = {0}, map = {0};
+	uint32_t *rank = xcalloc(n + 1, sizeof(*rank)), *count = xcalloc(n + 1, sizeof(*count));
+	uint32_t nranks = 0;
 	int rc = 0;
-	size_t start = 0;
 
-	pg_cols_init(&a, 10);
-	for (size_t k = 0; !rc && k <= n; k++) {
-		char *key = NULL;
-		if (k < n) {
-			const struct step_record *r = &recs[idx[k]];
-			key = rec_key(r->instance_id, r->step, NULL, NULL);
-			if (!stmt_cache_get(&map, key)) {
-				stmt_cache_put(&map, key, (void *)(uintptr_t)(k + 1));
-				pg_cols_text(&a, 0, r->instance_id);
-				pg_cols_text(&a, 1, r->step);
-				pg_cols_int(&a, 2, r->step_index);
-				pg_cols_int(&a, 3, r->status);
-				pg_cols_text(&a, 4, r->user_id);
-				pg_cols_text(&a, 5, r->error);
-				pg_cols_time(&a, 6, r->started_at);
-				pg_cols_time(&a, 7, r->finished_at);
-				pg_cols_int(&a, 8, r->updated_at);
-				pg_cols_text(&a, 9, r->labels_json);
-				free(key);
-				continue;
-			}
+	for (size_t k = 0, nkeys = 0; k < n; k++) {
+		const struct step_record *r = &recs[idx[k]];
+		char *key = rec_key(r->instance_id, r->step, NULL, NULL);
+		uintptr_t slot = (uintptr_t)stmt_cache_get(&seen, key);
+		if (!slot) {
+			slot = ++nkeys;
+			stmt_cache_put(&seen, key, (void *)slot);
 		}
-		/* end of the batch or a repeated key: run what was collected */
-		if (k > start) {
-			struct store_rows rows = STORE_ROWS_INIT;
-			p[0] = sp_text(workflow);
-			pg_cols_params(&a, p + 1);
-			rc = store__exec(st, pg_step_upsert, p, 11, &rows, NULL, err);
-			for (size_t j = 0; !rc && j < rows.nrows; j++) {
-				char *rk = rec_key(store_rows_text(&rows, j, 0),
-				                   store_rows_text(&rows, j, 1), NULL, NULL);
-				uintptr_t at = (uintptr_t)stmt_cache_get(&map, rk);
-				free(rk);
-				if (!at)
-					BUG("instance_steps returned a step that was not sent");
-				cur[at - 1] = true;
-			}
-			store_rows_release(&rows);
-			stmt_cache_clear(&map, NULL);
-			pg_cols_reset(&a);
-		}
-		start = k;
+		rank[k] = count[slot - 1]++; /* occurrences of this key before it */
+		if (rank[k] + 1 > nranks)
+			nranks = rank[k] + 1;
 		free(key);
-		if (k < n)
-			k--; /* the repeated key opens the next run */
+	}
+	free(count);
+	stmt_cache_clear(&seen, NULL);
+	pg_cols_init(&a, 10);
+	for (uint32_t j = 0; !rc && j < nranks; j++) {
+		struct store_rows rows = STORE_ROWS_INIT;
+		for (size_t k = 0; k < n; k++) {
+			const struct step_record *r = &recs[idx[k]];
+			if (rank[k] != j)
+				continue;
+			char *key = rec_key(r->instance_id, r->step, NULL, NULL);
+			stmt_cache_put(&map, key, (void *)(uintptr_t)(k + 1));
+			free(key);
+			pg_cols_text(&a, 0, r->instance_id);
+			pg_cols_text(&a, 1, r->step);
+			pg_cols_int(&a, 2, r->step_index);
+			pg_cols_int(&a, 3, r->status);
+			pg_cols_text(&a, 4, r->user_id);
+			pg_cols_text(&a, 5, r->error);
+			pg_cols_time(&a, 6, r->started_at);
+			pg_cols_time(&a, 7, r->finished_at);
+			pg_cols_int(&a, 8, r->updated_at);
+			pg_cols_text(&a, 9, r->labels_json);
+		}
+		p[0] = sp_text(workflow);
+		pg_cols_params(&a, p + 1);
+		rc = store__exec(st, pg_step_upsert, p, 11, &rows, NULL, err);
+		for (size_t i = 0; !rc && i < rows.nrows; i++) {
+			char *rk = rec_key(store_rows_text(&rows, i, 0),
+			                   store_rows_text(&rows, i, 1), NULL, NULL);
+			uintptr_t at = (uintptr_t)stmt_cache_get(&map, rk);
+			free(rk);
+			if (!at)
+				BUG("instance_steps returned a step that was not sent");
+			cur[at - 1] = true;
+		}
+		store_rows_release(&rows);
+		stmt_cache_clear(&map, NULL);
+		pg_cols_reset(&a);
 	}
 	stmt_cache_clear(&map, NULL);
 	pg_cols_release(&a);
+	free(rank);
 	return rc;
 }
 

@@ -26,6 +26,19 @@ struct task {
 	char **seen;
 	size_t nseen;
 	char *wmkey; /* watch_steps: "workflow:<name>" */
+	/* watch_steps: the cursor (a raw updated_at) where a run that spent its time budget
+	 * stopped; the next run goes on from it, as that run would have, instead of re-reading
+	 * from the watermark minus overlap (which could hold more than one run can read) */
+	char *resume;
+	/* watch_steps, the overlap window's end: a transaction commits within `overlap` (the
+	 * documented bound), so once a read of the window started `overlap` after the watermark
+	 * was first seen, nothing at or before that watermark can still appear. wm_val: the
+	 * watermark as of the last run, wm_at when it was first seen (the run's end, its
+	 * clock); win_*: the watermark, raw text and start time of the window read in progress
+	 * (kept over budgeted runs); final_*: the latest watermark whose window is final, read
+	 * no more (not kept over a restart: the first runs re-read the window as before) */
+	int64_t wm_val, wm_at, win_wm, win_at, final_wm;
+	char *win_raw, *final_raw;
 	/* watch_steps: reading a backlog (a run read a full page and more), over one or more
 	 * runs: since when (monotonic ms), rows and alerts so far, the last progress log */
 	bool backlog;

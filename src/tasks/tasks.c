@@ -25,6 +25,7 @@ static int64_t resolve_every_ms(const struct sw_config *cfg)
 struct task *task_new(enum task_kind kind, const struct task_env *env, const void *target)
 {
 	struct task *t = xcalloc(1, sizeof(*t));
+	t->wm_val = t->win_wm = t->final_wm = TIME_NULL;
 	t->kind = kind;
 	t->env = env;
 	switch (kind) {
@@ -78,6 +79,9 @@ void task_free(struct task *t)
 		free(t->seen[i]);
 	free(t->seen);
 	free(t->wmkey);
+	free(t->resume);
+	free(t->win_raw);
+	free(t->final_raw);
 	free(t->marks);
 	free(t->name);
 	free(t->component);

@@ -53,6 +53,9 @@ struct task_env {
 	 * next_escalation_at of the open alerts rather than waiting for its cadence; after a
 	 * watcher run that stored new step records, the resolve job is made due at once */
 	struct rt *rt;
+	/* a watcher run reading a backlog ends after this long and the next one goes on where
+	 * it stopped; 0: 1000 ms with a runtime, no limit without one */
+	int64_t run_budget_ms;
 	/* the delivery lanes to wake after planning messages (may be NULL: they look every
 	 * second anyway; a worker process has none) */
 	struct notifier *notifier;

@@ -326,17 +326,26 @@ static const char *parse_row(const struct sw_workflow *wf, const struct source_r
  * rows after :since (strictly, whatever the query's own comparison) in updated_at order, at
  * most limit; or, with tie, the rows whose updated_at is :sw_at, in a total order, from
  * offset on. The newline before ")" ends a trailing line comment of the query. */
-static char *page_sql(const char *q, int limit, bool tie, size_t offset)
+/* The tie order: a total order of the rows of one updated_at that the source can also
+ * compare against a cursor (as text, NULL as '', whatever the column types). */
+#define TIE_KEY                                                                                  \
+	"COALESCE(CAST(sw_page.instance_id AS TEXT), ''), COALESCE(CAST(sw_page.step AS TEXT), " \
+	"''),"                                                                                   \
+	" COALESCE(CAST(sw_page.status AS TEXT), '')"
+
+/* tie: the rows whose updated_at is :sw_at, in the tie order, after the cursor
+ * (:sw_ki, :sw_ks, :sw_kt) unless first: a keyset, so each page costs the same */
+static char *page_sql(const char *q, int limit, bool tie, bool first)
 {
 	size_t len = strlen(q);
 	while (len && (isspace((unsigned char)q[len - 1]) || q[len - 1] == ';'))
 		len--;
 	if (tie)
 		return xasprintf(
-		    "SELECT * FROM (\n%.*s\n) sw_page WHERE sw_page.updated_at = :sw_at"
-		    " ORDER BY sw_page.instance_id, sw_page.step, sw_page.status"
-		    " LIMIT %d OFFSET %zu",
-		    (int)len, q, limit, offset);
+		    "SELECT * FROM (\n%.*s\n) sw_page WHERE sw_page.updated_at = :sw_at%s"
+		    " ORDER BY " TIE_KEY " LIMIT %d",
+		    (int)len, q, first ? "" : " AND (" TIE_KEY ") > (:sw_ki, :sw_ks, :sw_kt)",
+		    limit);
 	return xasprintf("SELECT * FROM (\n%.*s\n) sw_page WHERE sw_page.updated_at > :since"
 	                 " ORDER BY sw_page.updated_at LIMIT %d",
 	                 (int)len, q, limit);
@@ -344,7 +353,7 @@ static char *page_sql(const char *q, int limit, bool tie, size_t offset)
 
 char *tasks_steps_page_sql(const struct sw_workflow *wf)
 {
-	return page_sql(wf->steps_query, wf->page_size > 0 ? wf->page_size : 5000, false, 0);
+	return page_sql(wf->steps_query, wf->page_size > 0 ? wf->page_size : 5000, false, true);
 }
 
 /* Bind name to a raw updated_at the source returned, typed the way it came (SQLite numbers
@@ -658,32 +667,60 @@ static void progress(struct task *t, int64_t now, const struct run *run, bool ca
 
 /*
  * Read the rows whose updated_at is `at` (a full page of them was just read), in pages of
- * a total order (instance_id, step, status); the last one moves the watermark to `at`.
- * since: the :since of the page that returned them.
+ * the tie order, each after the last row of the one before; the last page moves the
+ * watermark to `at`. since: the :since of the page that returned them.
  */
 static int read_tie(struct task *t, int64_t now, struct run *run, const struct source_param *since,
                     const char *at, struct sw_err *err)
 {
-	struct source_param p[2];
+	struct source_param p[5];
+	char *key[3] = {NULL, NULL, NULL};
+	char *first_sql = page_sql(t->wf->steps_query, (int)run->page, true, true);
+	char *next_sql = page_sql(t->wf->steps_query, (int)run->page, true, false);
+	int rc = 0;
 	p[0] = *since;
 	raw_param(t, "sw_at", at, &p[1]);
-	for (size_t off = 0;; off += run->page) {
+	for (bool first = true;; first = false) {
 		struct source_rows rs = {0};
-		char *sql = page_sql(t->wf->steps_query, (int)run->page, true, off);
-		int rc = source_query(t->source, sql, p, 2, &rs, err);
-		bool last = rc == 0 && rs.nrows < run->page;
-		free(sql);
+		size_t got;
+		bool last;
+		rc = source_query(t->source, first ? first_sql : next_sql, p, first ? 2 : 5, &rs,
+		                  err);
+		last = rc == 0 && rs.nrows < run->page;
 		if (rc == 0)
 			rc = find_cols(t->wf, &rs, run, err);
 		if (rc == 0)
 			rc = ingest_page(t, now, run, &rs, rs.nrows, last ? at : NULL, err);
+		if (rc == 0 && !last && rs.nrows) {
+			/* the cursor: the page's last row, as the tie order compares it */
+			static const char *const names[3] = {"sw_ki", "sw_ks", "sw_kt"};
+			static const int cols[3] = {0, 2, 3}; /* instance_id, step, status */
+			for (size_t k = 0; k < 3; k++) {
+				const char *c =
+				    run->col[cols[k]] >= 0
+				        ? source_cell(&rs, rs.nrows - 1, (size_t)run->col[cols[k]])
+				        : NULL;
+				free(key[k]);
+				key[k] = xstrdup(c ? c : "");
+				p[2 + k].name = names[k];
+				p[2 + k].value = key[k];
+				p[2 + k].is_number = false; /* compared as text */
+			}
+		}
+		got = rs.nrows;
 		source_rows_release(&rs);
 		if (rc < 0)
-			return -1;
+			break;
 		progress(t, now, run, true);
-		if (last)
-			return 0;
+		if (last || !got)
+			break;
 	}
+	free(key[0]);
+	free(key[1]);
+	free(key[2]);
+	free(first_sql);
+	free(next_sql);
+	return rc < 0 ? -1 : 0;
 }
 
 /* After a failed page: when the query itself runs but lacks a required column (which the
@@ -702,7 +739,7 @@ static char *probe_style(struct task *t, struct sw_err *err, int *rc)
 {
 	struct source_rows rs = {0};
 	struct source_param p = {"since", "0", true};
-	char *sql = page_sql(t->wf->steps_query, 1, false, 0), *raw = NULL;
+	char *sql = page_sql(t->wf->steps_query, 1, false, true), *raw = NULL;
 	int c;
 	*rc = source_query(t->source, sql, &p, 1, &rs, err);
 	free(sql);
@@ -724,6 +761,9 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	struct source_param since;
 	char *wm_raw = NULL, *probe = NULL, *cursor = NULL, *sql = NULL, sincebuf[64];
 	int64_t t0 = time_mono_ms();
+	int64_t budget = t->env->run_budget_ms ? t->env->run_budget_ms
+	                 : t->env->rt          ? RUN_BUDGET_MS
+	                                       : 0;
 	bool budget_spent = false;
 	int rc = -1;
 
@@ -748,8 +788,27 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		rc = -1;
 	}
 	since_param(t, now, run.wm, wm_raw, probe, sincebuf, sizeof(sincebuf), &since);
+	if (t->resume && run.wm != TIME_NULL) {
+		/* the last run stopped on its budget: go on from where it was */
+		cursor = t->resume;
+		raw_param(t, "since", cursor, &since);
+	} else {
+		free(t->resume);
+		/* a read of the overlap window starts */
+		free(t->win_raw);
+		t->win_raw = wm_raw ? xstrdup(wm_raw) : NULL;
+		t->win_wm = wm_raw ? run.wm : TIME_NULL;
+		t->win_at = now;
+		if (wf->overlap_ms > 0 && run.wm != TIME_NULL && t->final_raw &&
+		    t->final_wm <= run.wm && t->final_wm > run.wm - wf->overlap_ms) {
+			/* the window up to final_wm is final: read on from there */
+			cursor = xstrdup(t->final_raw);
+			raw_param(t, "since", cursor, &since);
+		}
+	}
+	t->resume = NULL;
 	run.page = wf->page_size > 0 ? (size_t)wf->page_size : 5000;
-	sql = page_sql(wf->steps_query, (int)run.page, false, 0);
+	sql = page_sql(wf->steps_query, (int)run.page, false, true);
 	for (;;) {
 		struct source_rows rs = {0};
 		size_t n, use;
@@ -800,7 +859,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 			t->backlog_rows = t->backlog_opened = 0;
 			t->backlog_log = t0;
 		}
-		if (t->env->rt && time_mono_ms() - t0 >= RUN_BUDGET_MS) {
+		if (budget > 0 && time_mono_ms() - t0 >= budget) {
 			/* a backlog: let this run end (a fresh clock, the other tasks' turn, the
 			 * resolver's kick) and the next one start at once */
 			budget_spent = true;
@@ -833,8 +892,25 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		t->backlog = false;
 	}
 	seen_replace(t, &run.next);
+	if (!budget_spent && t->win_wm != TIME_NULL && t->win_wm == t->wm_val &&
+	    t->win_at >= t->wm_at + wf->overlap_ms && t->win_raw) {
+		/* this read of the window began `overlap` after its watermark was first seen:
+		 * all that will ever be at or before it is read */
+		free(t->final_raw);
+		t->final_raw = t->win_raw;
+		t->final_wm = t->win_wm;
+		t->win_raw = NULL;
+		t->win_wm = TIME_NULL;
+	}
+	if (run.wm != t->wm_val) {
+		t->wm_val = run.wm;
+		t->wm_at = now + (time_mono_ms() - t0);
+	}
 	if (budget_spent) {
-		rt_kick(t->env->rt, t->name);
+		t->resume = cursor;
+		cursor = NULL;
+		if (t->env->rt)
+			rt_kick(t->env->rt, t->name);
 	} else if (open_stuck(t, now, err) < 0) {
 		goto out;
 	}

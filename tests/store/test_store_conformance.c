@@ -347,6 +347,55 @@ static void test_step_status_names(void **state)
 	assert_int_equal(step_status_parse(NULL), -1);
 }
 
+static int64_t raw_int(const struct fx *f, const char *sql);
+
+/* A batch holding keys more than once: the outcome of applying its records one by one, in
+ * (on PostgreSQL) as many upserts of instance_steps as the most repeated key has records;
+ * before, a new statement started at every repeated key (4 here). */
+static void test_ingest_repeated_keys(void **state)
+{
+	FX();
+	struct step_record r[6] = {
+	    rec("i4", "u4", "kyc", 0, STEP_IN_PROGRESS, 100, 600),
+	    rec("i4", "u4", "kyc", 0, STEP_FAILED, 100, 700),
+	    rec("i5", "u5", "kyc", 0, STEP_FAILED, 100, 600),
+	    rec("i5", "u5", "kyc", 0, STEP_SUCCESS, 100, 700),
+	    rec("i6", "u6", "kyc", 0, STEP_SUCCESS, 100, 800),
+	    rec("i6", "u6", "kyc", 0, STEP_IN_PROGRESS, 100, 750), /* older: not current */
+	};
+	const enum step_status want[3] = {STEP_FAILED, STEP_SUCCESS, STEP_SUCCESS};
+	const int64_t want_at[3] = {700, 700, 800};
+	const char *inst[3] = {"i4", "i5", "i6"};
+	unsigned char is_new[6];
+	struct instance_step *s;
+	size_t n;
+	char *q;
+
+	if (f->pg) {
+		q = raw_query(f,
+		              "CREATE TABLE st_count (n BIGINT NOT NULL); INSERT INTO st_count"
+		              " VALUES (0); CREATE FUNCTION st_count_fn() RETURNS trigger"
+		              " LANGUAGE plpgsql AS $$ BEGIN UPDATE st_count SET n = n + 1;"
+		              " RETURN NULL; END $$; CREATE TRIGGER st_count_tr AFTER INSERT ON"
+		              " instance_steps FOR EACH STATEMENT EXECUTE FUNCTION st_count_fn()");
+		assert_non_null(q);
+		free(q);
+	}
+	OK(store_steps_ingest(st, "loan", 3, r, 6, is_new, &E));
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(is_new[i], 2); /* each became current when applied */
+	assert_int_equal(is_new[5], 1);
+	for (int i = 0; i < 3; i++) {
+		OK(store_instance_steps(st, "loan", inst[i], &s, &n, &E));
+		assert_int_equal(n, 1);
+		assert_int_equal(s[0].status, want[i]);
+		assert_int_equal(s[0].updated_at, want_at[i]);
+		instance_steps_free(s, n);
+	}
+	if (f->pg)
+		assert_int_equal(raw_int(f, "SELECT n FROM st_count"), 2);
+}
+
 static void test_ingest_dedupe(void **state)
 {
 	FX();
@@ -1903,6 +1952,7 @@ static void test_bulk(void **state)
 	    cmocka_unit_test_setup_teardown(test_watermarks, setup, teardown),              \
 	    cmocka_unit_test(test_step_status_names),                                       \
 	    cmocka_unit_test_setup_teardown(test_ingest_dedupe, setup, teardown),           \
+	    cmocka_unit_test_setup_teardown(test_ingest_repeated_keys, setup, teardown),    \
 	    cmocka_unit_test_setup_teardown(test_ingest_bad_input, setup, teardown),        \
 	    cmocka_unit_test_setup_teardown(test_instance_progress, setup, teardown),       \
 	    cmocka_unit_test_setup_teardown(test_steps_stuck, setup, teardown),             \

@@ -649,6 +649,82 @@ static void test_paging_exact_tie_first_start(void **state)
 	assert_int_equal(wm, exact_tie(0));
 }
 
+static int64_t tie_at_50s(int i)
+{
+	(void)i;
+	return T0 + 50000; /* 35 rows, 3.5 pages, one updated_at */
+}
+
+static int64_t after_tie(int i)
+{
+	return T0 + 51000 + i * 100; /* within the overlap (10 s) of the tie */
+}
+
+/* A run that spends its time budget ends and the next one goes on where it stopped: with
+ * a tie larger than a page inside the overlap window, restarting from the watermark minus
+ * overlap read the tie again, spent the budget again and never reached the later rows. */
+static void test_paging_budget_resumes(void **state)
+{
+	struct fx *f = *state;
+	struct task_stats ts;
+	int64_t wm;
+	struct sw_err err = {""};
+	f->env.run_budget_ms = 1; /* every run ends after its first page (or tie) */
+	failed_rows(f, 200, 35, tie_at_50s);
+	failed_rows(f, 300, 5, after_tie);
+	for (int i = 0; i < 6; i++)
+		run(f->watch, T0 + 10 * MIN + i * 1000);
+	assert_int_equal(count_state(f, -1), 40);
+	assert_int_equal(store_watermark_get(f->st, "workflow:loan", &wm, NULL, &err), 0);
+	assert_int_equal(wm, after_tie(4));
+	/* more rows behind the tie, still inside the overlap: found by the next runs */
+	failed_rows(f, 400, 3, after_tie);
+	for (int i = 0; i < 6; i++)
+		run(f->watch, T0 + 11 * MIN + i * 1000);
+	task_stats(f->watch, &ts);
+	assert_int_equal(count_state(f, -1), 43);
+	assert_int_equal(ts.alerts_opened, 43);
+}
+
+/* The overlap window is re-read until a read of it starts `overlap` (10 s) after its
+ * watermark was first seen; after that it is final and not read again (a burst at one
+ * timestamp was re-read on every poll for as long as the source stayed quiet). */
+static void test_overlap_window_final(void **state)
+{
+	struct fx *f = *state;
+	struct task_stats ts;
+	int64_t t = T0 + 5 * MIN;
+	for (int i = 10; i < 13; i++)
+		step(f, i, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t, t);
+	run(f->watch, t + 1000);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 3);
+	/* a late commit inside the overlap: read */
+	step(f, 13, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t - 5000, t - 5000);
+	run(f->watch, t + 2000);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 7);
+	assert_int_equal(count_state(f, -1), 4);
+	/* the first read 10 s after the watermark was seen reads the window once more */
+	run(f->watch, t + 12000);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 11);
+	/* then it is final: nothing is read while the source is quiet */
+	run(f->watch, t + 13000);
+	run(f->watch, t + 14000);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 11);
+	/* new rows move the watermark; a late commit after the final watermark but inside the
+	 * new window is still read, the final part is not read again */
+	step(f, 14, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t + 8000, t + 8000);
+	run(f->watch, t + 15000);
+	step(f, 15, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t + 3000, t + 3000);
+	run(f->watch, t + 16000);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 11 + 1 + 2);
+	assert_int_equal(count_state(f, -1), 6);
+}
+
 static void test_first_start_old_history(void **state)
 {
 	struct fx *f = *state;
@@ -868,6 +944,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_paging_equal_across_boundary, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_paging_tie_larger_than_page, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_paging_exact_tie_first_start, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_paging_budget_resumes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_overlap_window_final, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_first_start_old_history, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck_closed_not_reopened, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_push_only_stuck_and_pusher, setup, teardown),
