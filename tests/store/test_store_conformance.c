@@ -916,6 +916,45 @@ static void test_event_add(void **state)
 	r = raw_query(f, "DELETE FROM alert_history");
 	assert_null(r);
 	assert_int_equal(history_len(st, id), 3);
+
+	/* every history row names an existing alert, and an alert with history stays (a
+	 * foreign key; on PostgreSQL a check per statement since 0007). A raw SQLite
+	 * connection does not turn foreign keys on, so this part runs on PostgreSQL. */
+	if (f->pg) {
+		char sql[256];
+		r = raw_query(f, "INSERT INTO alert_history (alert_id, at, actor, event)"
+		                 " VALUES (555555, 1, 'x', 'noted')");
+		assert_null(r);
+		/* one missing alert among existing ones fails the whole statement */
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO alert_history (alert_id, at, actor, event)"
+		         " SELECT v, 1, 'x', 'noted' FROM unnest(ARRAY[%" PRId64
+		         ", 555555, %" PRId64 "]::bigint[]) AS v",
+		         id, id);
+		r = raw_query(f, sql);
+		assert_null(r);
+		assert_int_equal(history_len(st, id), 3);
+		/* the same alert many times in one statement is fine */
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO alert_history (alert_id, at, actor, event)"
+		         " SELECT %" PRId64 ", 1, 'x', 'noted' FROM generate_series(1, 3)",
+		         id);
+		r = raw_query(f, sql);
+		assert_non_null(r);
+		free(r);
+		assert_int_equal(history_len(st, id), 6);
+		snprintf(sql, sizeof(sql), "DELETE FROM alerts WHERE id = %" PRId64, id);
+		r = raw_query(f, sql);
+		assert_null(r);
+		snprintf(sql, sizeof(sql), "UPDATE alerts SET id = id + 1000 WHERE id = %" PRId64,
+		         id);
+		r = raw_query(f, sql);
+		assert_null(r);
+		OK(store_alert_get(st, id, &al, &h, &nh, &E));
+		assert_int_equal(nh, 6);
+		alert_release(&al);
+		alert_events_free(h, nh);
+	}
 }
 
 /* ---- queries --------------------------------------------------------------------------- */
