@@ -1,14 +1,20 @@
--- 0007: cheaper history rows (every escalation and resolve writes them; at 100,000 alerts
--- a pass the history inserts were a third of the validator's and the resolver's time).
+-- 0007: cheaper state changes and history rows (every escalation and resolve writes both;
+-- at 100,000 alerts a pass they were most of the validator's and the resolver's time).
 --
--- alert_history.alert_id is checked once per statement instead of once per row. The
--- foreign key ran its check (a key-share lock of the alert through alerts_pkey, one SPI
--- query) for every history row: ~40 % of the cost of a 30,000-row history insert. The
--- same rule now: an insert whose alert does not exist fails (foreign_key_violation), the
--- alerts of inserted rows are key-share locked as the foreign key did (a concurrent delete
--- waits, then the check fails), an alert with history rows cannot be deleted, and
--- alerts.id is never updated. The check probes alerts_pkey per row (join methods off), so
--- one statement costs its own size, never a scan of alerts.
+-- 1. alerts_open_workflow_idx (workflow, id) WHERE state < 4 goes: the resolver's sweep of
+--    every open alert now walks alerts_open_step_idx (workflow, step, id) in (step, id)
+--    order, and a state change that is not HOT (every one: state is indexed) writes one
+--    index entry less.
+-- 2. alert_history.alert_id is checked once per statement instead of once per row. The
+--    foreign key ran its check (a key-share lock of the alert through alerts_pkey, one SPI
+--    query) for every history row: ~40 % of the cost of a 30,000-row history insert. The
+--    same rule now: an insert whose alert does not exist fails (foreign_key_violation), the
+--    alerts of inserted rows are key-share locked as the foreign key did (a concurrent delete
+--    waits, then the check fails), an alert with history rows cannot be deleted, and
+--    alerts.id is never updated. The check probes alerts_pkey per row (join methods off), so
+--    one statement costs its own size, never a scan of alerts.
+DROP INDEX alerts_open_workflow_idx;
+
 ALTER TABLE alert_history DROP CONSTRAINT alert_history_alert_id_fkey;
 
 CREATE FUNCTION alert_history_alert_exists() RETURNS trigger LANGUAGE plpgsql
