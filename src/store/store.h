@@ -290,6 +290,7 @@ int store_alerts_recovered_since(struct store *st, const char *workflow, int64_t
 struct recovery_cursor {
 	int64_t touched;   /* since >= 0: the change mark of the last instance read */
 	char *instance_id; /* since >= 0: the last instance read (owned) */
+	char *step;        /* since < 0: the step of the last alert read (owned) */
 	int64_t after_id;  /* since < 0: the last alert read */
 	bool done;         /* the last page was read */
 };
@@ -299,7 +300,8 @@ void recovery_cursor_release(struct recovery_cursor *c);
  * store_alerts_recovered_since's answer page by page, each page costing its own size, not
  * the whole answer's: since >= 0 walks the instances changed since in (change mark,
  * instance_id) order, limit instances a page, and returns the recovered open alerts of
- * those; since < 0 walks the open alerts of workflow by id, at most limit a page. Call
+ * those; since < 0 walks the open alerts of workflow in (step, id) order, at most limit a
+ * page. Call
  * until cur->done. Resolving the returned alerts between pages is fine.
  */
 int store_alerts_recovered_page(struct store *st, const char *workflow, int64_t since,

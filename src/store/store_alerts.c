@@ -1283,26 +1283,36 @@ int store_alerts_recovered(struct store *st, const char *workflow, size_t limit,
 void recovery_cursor_release(struct recovery_cursor *c)
 {
 	free(c->instance_id);
+	free(c->step);
 	memset(c, 0, sizeof(*c));
 }
 
-/* since < 0: the open alerts after cur->after_id, by id (the index of open alerts by
- * workflow and id), at most limit. */
+/* since < 0: the open alerts after (cur->step, cur->after_id), in (step, id) order along
+ * alerts_open_step_idx (workflow, step, id), at most limit. */
 static int recovered_sweep_page(struct store *st, const char *workflow, struct recovery_cursor *cur,
                                 size_t limit, struct alert **out, size_t *n, struct sw_err *err)
 {
-	struct store_param p[3] = {sp_text(workflow), sp_int(cur->after_id),
-	                           sp_int((int64_t)limit)};
-	int rc = alerts_query(st,
-	                      "SELECT " ALERT_COLS " FROM alerts a LEFT JOIN instances i"
-	                      " ON i.workflow = a.workflow AND i.instance_id = a.instance_id"
-	                      " WHERE a.workflow = $1 AND a.id > $2 AND " RECOVERED_COND
-	                      " ORDER BY a.id LIMIT $3",
-	                      p, 3, out, n, err);
+	struct store_param p[4];
+	int rc;
+	if (!cur->step)
+		cur->step = xstrdup(""); /* before every (step, id) */
+	p[0] = sp_text(workflow);
+	p[1] = sp_text(cur->step);
+	p[2] = sp_int(cur->after_id);
+	p[3] = sp_int((int64_t)limit);
+	rc = alerts_query(st,
+	                  "SELECT " ALERT_COLS " FROM alerts a LEFT JOIN instances i"
+	                  " ON i.workflow = a.workflow AND i.instance_id = a.instance_id"
+	                  " WHERE a.workflow = $1 AND (a.step, a.id) > ($2, $3) AND " RECOVERED_COND
+	                  " ORDER BY a.step, a.id LIMIT $4",
+	                  p, 4, out, n, err);
 	if (rc)
 		return rc;
-	if (*n)
+	if (*n) {
+		free(cur->step);
+		cur->step = xstrdup((*out)[*n - 1].step);
 		cur->after_id = (*out)[*n - 1].id;
+	}
 	cur->done = *n < limit;
 	return 0;
 }

@@ -966,6 +966,45 @@ static void test_event_add(void **state)
 	r = raw_query(f, "DELETE FROM alert_history");
 	assert_null(r);
 	assert_int_equal(history_len(st, id), 3);
+
+	/* every history row names an existing alert, and an alert with history stays (a
+	 * foreign key; on PostgreSQL a check per statement since 0007). A raw SQLite
+	 * connection does not turn foreign keys on, so this part runs on PostgreSQL. */
+	if (f->pg) {
+		char sql[256];
+		r = raw_query(f, "INSERT INTO alert_history (alert_id, at, actor, event)"
+		                 " VALUES (555555, 1, 'x', 'noted')");
+		assert_null(r);
+		/* one missing alert among existing ones fails the whole statement */
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO alert_history (alert_id, at, actor, event)"
+		         " SELECT v, 1, 'x', 'noted' FROM unnest(ARRAY[%" PRId64
+		         ", 555555, %" PRId64 "]::bigint[]) AS v",
+		         id, id);
+		r = raw_query(f, sql);
+		assert_null(r);
+		assert_int_equal(history_len(st, id), 3);
+		/* the same alert many times in one statement is fine */
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO alert_history (alert_id, at, actor, event)"
+		         " SELECT %" PRId64 ", 1, 'x', 'noted' FROM generate_series(1, 3)",
+		         id);
+		r = raw_query(f, sql);
+		assert_non_null(r);
+		free(r);
+		assert_int_equal(history_len(st, id), 6);
+		snprintf(sql, sizeof(sql), "DELETE FROM alerts WHERE id = %" PRId64, id);
+		r = raw_query(f, sql);
+		assert_null(r);
+		snprintf(sql, sizeof(sql), "UPDATE alerts SET id = id + 1000 WHERE id = %" PRId64,
+		         id);
+		r = raw_query(f, sql);
+		assert_null(r);
+		OK(store_alert_get(st, id, &al, &h, &nh, &E));
+		assert_int_equal(nh, 6);
+		alert_release(&al);
+		alert_events_free(h, nh);
+	}
 }
 
 /* ---- queries --------------------------------------------------------------------------- */
@@ -1416,26 +1455,48 @@ static void test_recovered_page(void **state)
 	assert_int_equal(total, (N + 2) / 3);
 	assert_true(pages >= N / 4); /* 4 instances a page, recovered or not */
 
-	/* nothing is left for the sweep; a new recovery is found by it, in id order */
+	/* nothing is left for the sweep; new recoveries are found by it, in (step, id) order:
+	 * an alert of an earlier id on a later step ("kyc" > "bureau") comes after */
+	struct alert_new a2 = mk("failed", inst[5], "kyc", 0, inst[5], "gp");
+	struct alert_opened o2;
+	OK(store_alerts_open(st, 600, &a2, 1, &o2, &E)); /* kyc of p05 succeeded at 120 */
 	struct step_record ok2[] = {rec(inst[1], inst[1], "bureau", 1, STEP_SUCCESS, 100, 130),
 	                            rec(inst[2], inst[2], "bureau", 1, STEP_SUCCESS, 100, 130)};
 	OK(store_steps_ingest(st, "loan", 3, ok2, 2, NULL, &E));
 	memset(&cur, 0, sizeof(cur));
 	total = 0;
 	int64_t last = 0;
+	char last_step[16] = "";
 	while (!cur.done) {
 		struct alert *v;
 		size_t n;
 		OK(store_alerts_recovered_page(st, "loan", -1, &cur, 1, &v, &n, &E));
 		for (size_t k = 0; k < n; k++) {
-			assert_true(v[k].id > last);
+			int c = strcmp(v[k].step, last_step);
+			assert_true(c > 0 || (c == 0 && v[k].id > last));
+			snprintf(last_step, sizeof(last_step), "%s", v[k].step);
 			last = v[k].id;
 		}
 		total += n;
 		alerts_free(v, n);
 	}
 	recovery_cursor_release(&cur);
-	assert_int_equal(total, 2);
+	assert_int_equal(total, 3);
+	assert_string_equal(last_step, "kyc");
+	assert_int_equal(last, o2.alert_id);
+
+	/* the sweep reads a range of alerts_open_step_idx from where the last page ended */
+	char *sweep = raw_query(
+	    f, f->pg ? "SET enable_seqscan = off; EXPLAIN SELECT id FROM alerts WHERE"
+	               " workflow = 'loan' AND state < 4 AND (step, id) > ('bureau', 7)"
+	               " ORDER BY step, id LIMIT 4"
+	             : "EXPLAIN QUERY PLAN SELECT id FROM alerts WHERE workflow = 'loan'"
+	               " AND state < 4 AND (step, id) > ('bureau', 7) ORDER BY step, id LIMIT 4");
+	assert_non_null(sweep);
+	if (!strstr(sweep, "alerts_open_step_idx") || strstr(sweep, "TEMP B-TREE") ||
+	    strstr(sweep, "Sort"))
+		fail_msg("the sweep does not read a range of alerts_open_step_idx:\n%s", sweep);
+	free(sweep);
 
 	/* a page is a range of instances_touched_idx, (touched, instance_id) included, so it
 	 * starts where the last one ended however many instances share one mark */
