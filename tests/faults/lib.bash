@@ -305,15 +305,17 @@ PY
 # check_notify KIND STORE RECEIVER MAX_DUP [OTHER_RECEIVER]
 # Reads RECEIVER's outbox rows and its log and asserts: keys unique, one per message (each
 # key sw-<incident>-<seq>-RECEIVER; every request of one key carries the same message); no
-# message lost (every row sent, and its key in the log); no request with a key the outbox
-# does not hold; at most 1 + MAX_DUP requests per key; with OTHER_RECEIVER: both were sent
-# the same messages. Adds to LOST and DUP (requests beyond the first, over all keys).
+# message lost (every row sent, and its key in the log, answered 2xx); no request with a key
+# the outbox does not hold; at most 1 + MAX_DUP deliveries (requests the receiver answered
+# 2xx, or would have: a slow answer comes too late for the client but the receiver has the
+# message) per key; with OTHER_RECEIVER: both were sent the same messages. Adds to LOST and
+# DUP (deliveries beyond the first, over all keys).
 check_notify() {
   local out lost dup
   out=$(notify_py "$1" "$2" "$3" "
 from collections import Counter, defaultdict
 keys = [r[0] for r in rows]
-cnt = Counter(q['id'] for q in reqs)
+cnt = Counter(q['id'] for q in reqs if 200 <= q.get('code', 200) < 300)
 data = defaultdict(set)
 for q in reqs:
     data[q['id']].add(json.dumps(q['data'], sort_keys=True))
@@ -321,7 +323,7 @@ lost = sum(1 for r in rows if r[1] != 'sent' or r[0] not in cnt)
 print('keys', len(keys), 'unique', len(set(keys)))
 print('badform', sum(1 for k in keys if not (k.startswith('sw-') and k.endswith('-$3'))))
 print('lost', lost)
-print('unknown', sum(1 for k in cnt if k not in set(keys)))
+print('unknown', sum(1 for k in set(q['id'] for q in reqs) if k not in set(keys)))
 print('maxreq', max(cnt.values()) if cnt else 0)
 print('dup', sum(c - 1 for c in cnt.values()))
 print('mixed', sum(1 for k in data if len(data[k]) > 1))

@@ -5,8 +5,8 @@ usage: receiver.py PORTFILE LOG [--port N]
 
 Listens on 127.0.0.1 (port 0, or N to come back on the port of an earlier run), writes its
 port to PORTFILE, and appends one JSON line per request to LOG as soon as the request is
-read, before answering: {"t": unix seconds, "path", "id": webhook-id, "data": the body's
-"data"}. The path's first parts say how it answers (NAME only tells receivers apart):
+read, before answering: {"t": unix seconds, "path", "id": webhook-id, "code": the status
+it answers, "data": the body's "data"}. The path's first parts say how it answers (NAME only tells receivers apart):
 
   /ok/NAME           200
   /slow/NAME/S/K     the first K requests of each webhook-id: 200 after S seconds; then 200
@@ -52,12 +52,13 @@ class Handler(BaseHTTPRequestHandler):
         wid = self.headers.get("webhook-id")
         parts = self.path.split("?")[0].strip("/").split("/")
         with LOCK:
-            with open(self.server.log, "a") as f:
-                f.write(json.dumps({"t": time.time(), "path": self.path, "id": wid,
-                                    "data": data}) + "\n")
             k = (self.path, wid)
             SEEN[k] = SEEN.get(k, 0) + 1
             nth = SEEN[k]
+            code = 429 if parts[0] == "ra" and nth <= int(parts[3]) else 200
+            with open(self.server.log, "a") as f:
+                f.write(json.dumps({"t": time.time(), "path": self.path, "id": wid,
+                                    "code": code, "data": data}) + "\n")
         try:
             if parts[0] == "slow" and nth <= int(parts[3]):
                 time.sleep(float(parts[2]))
