@@ -55,6 +55,17 @@ sleep 1.5 # the planner's last messages
 wait_ms 60 outbox_all_sent pg "$STORE" down >/dev/null || fail "down: every message sent"
 wait_ms 30 outbox_all_sent pg "$STORE" up >/dev/null || fail "up: every message sent"
 lat=$(notify_latency pg "$STORE" up)
+# the order in which each incident's messages reached the down receiver (2xx deliveries)
+order=$(notify_py pg "$STORE" down "
+seen, bad = {}, 0
+for q in reqs:
+    inc, seq = q['id'].split('-')[1:3]
+    if int(seq) < seen.get(inc, 0):
+        bad += 1
+    seen[inc] = max(seen.get(inc, 0), int(seq))
+print(bad)
+")
+log "down: messages delivered after a later message of their incident: $order"
 check_store pg "$STORE" "$SRC" $((10 + 10 * K)) 0
 check_notify pg "$STORE" up 0
 check_notify pg "$STORE" down 0 up
