@@ -35,7 +35,7 @@ sleep "$OUT"
 n=$(sq pg "$STORE" "SELECT count(*) FROM outbox WHERE receiver = 'down' AND status = 'pending' AND attempts >= 1")
 [ "$n" -ge "$K" ] && ok "down: $n messages pending, tried" || fail "down: only $n messages pending and tried (want >= $K)"
 err=$(curl -s "$B/api/v1/notifications?receiver=down&status=pending" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["last_error"])')
+  python3 -c 'import json,sys; print([i["last_error"] for i in json.load(sys.stdin)["items"] if i["last_error"]][:1])')
 log "down: last_error in the API: $err"
 grep -qi "connect" <<<"$err" && ok "down: the connection error in GET /api/v1/notifications" \
   || fail "down: last_error '$err'"
