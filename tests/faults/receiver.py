@@ -9,9 +9,10 @@ read, before answering: {"t": unix seconds, "path", "id": webhook-id, "code": th
 it answers, "data": the body's "data"}. The path's first parts say how it answers (NAME only tells receivers apart):
 
   /ok/NAME           200
-  /slow/NAME/S/K     the first K requests of each webhook-id: 200 after S seconds; then 200
-  /drip/NAME/K       the first K requests of each webhook-id: 200 and a 1000-byte body one
-                     byte every 200 ms; then 200 at once
+  /slow/NAME/S/M     the first request of each of the first M webhook-ids: 200 after S
+                     seconds; every other request: 200 at once
+  /drip/NAME/M       the first request of each of the first M webhook-ids: 200 and a
+                     1000-byte body, one byte every 200 ms; every other request: 200 at once
   /ra/NAME/N/K       the first K requests of each webhook-id: 429 with Retry-After: N; then 200
 
 It exits when the process that started it is gone, and after 15 minutes at most.
@@ -25,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
 SEEN = {}
+KEYS = {}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -55,15 +57,19 @@ class Handler(BaseHTTPRequestHandler):
             k = (self.path, wid)
             SEEN[k] = SEEN.get(k, 0) + 1
             nth = SEEN[k]
+            keys = KEYS.setdefault(self.path, [])
+            if nth == 1:
+                keys.append(wid)
+            rank = keys.index(wid) + 1 if wid in keys else 0
             code = 429 if parts[0] == "ra" and nth <= int(parts[3]) else 200
             with open(self.server.log, "a") as f:
                 f.write(json.dumps({"t": time.time(), "path": self.path, "id": wid,
                                     "code": code, "data": data}) + "\n")
         try:
-            if parts[0] == "slow" and nth <= int(parts[3]):
+            if parts[0] == "slow" and nth == 1 and rank <= int(parts[3]):
                 time.sleep(float(parts[2]))
                 self.answer(200)
-            elif parts[0] == "drip" and nth <= int(parts[2]):
+            elif parts[0] == "drip" and nth == 1 and rank <= int(parts[2]):
                 self.send_response(200)
                 self.send_header("Content-Length", "1000")
                 self.end_headers()

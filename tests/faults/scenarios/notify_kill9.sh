@@ -2,8 +2,8 @@
 # notify_kill9.sh - kill -9 of serve after a receiver's 2xx and before the row is marked
 # sent, on a PostgreSQL store. A trigger makes the update that marks a row of receiver
 # 'held' sent wait for an advisory lock the test holds, so the messages of 'held' (K
-# incidents: reduced 1, full 5) that the lane's 4 threads send get their 200 and then wait
-# there; serve is killed in that state (checked: those requests logged and answered 200,
+# incidents: reduced 1, full 5) that the lane's 4 threads send (the first of each of up to
+# 4 incidents: an incident's messages go in order) get their 200 and then wait there; serve is killed in that state (checked: those requests logged and answered 200,
 # no row marked, the marks waiting), the lock released, serve restarted. After: the
 # messages in flight delivered again after their lease with the same key (exactly one
 # duplicate each), the others once; a second receiver, 'other', not held, sent the same
@@ -62,9 +62,10 @@ sleep 1.5 # the planner's last messages
 wait_ms 30 outbox_all_sent pg "$STORE" other >/dev/null || fail "other: delivered before the kill"
 planned=$(sq pg "$STORE" "SELECT count(*) FROM outbox WHERE receiver = 'held'")
 [ "$planned" -ge "$K" ] && ok "held: $planned messages planned" || fail "held: $planned messages planned"
-# a receiver's lane has 4 threads: that many messages get their 200 and wait to be marked;
-# the rest wait unclaimed
-inflight=$((planned < 4 ? planned : 4))
+# a receiver's lane has 4 threads, and one incident's messages go in order: the first
+# message of up to 4 incidents gets its 200 and waits to be marked; the rest wait unclaimed
+incidents=$(sq pg "$STORE" "SELECT count(DISTINCT incident_id) FROM outbox WHERE receiver = 'held'")
+inflight=$((incidents < 4 ? incidents : 4))
 wait_eq 30 "the marks of $inflight of held's messages wait after their 200" "$inflight" marks_waiting
 split_logs
 expect_eq "$(python3 -c "import json; print(len({json.loads(l)['id'] for l in open('$T/held.jsonl')}))")" \
