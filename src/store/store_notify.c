@@ -177,12 +177,15 @@ int store_outbox_claim(struct store *st, const char *receiver, int64_t now, int6
 		int64_t id, due, ch = 0;
 		rc = store__enter(st, err);
 		if (!rc)
-			rc =
-			    store__exec(st,
-			                "SELECT id, next_attempt_at FROM outbox WHERE receiver = $1"
-			                " AND status = 'pending' AND next_attempt_at <= $2"
-			                " ORDER BY next_attempt_at, id LIMIT 1",
-			                p, 2, &rows, NULL, err);
+			rc = store__exec(
+			    st,
+			    "SELECT id, next_attempt_at FROM outbox o WHERE receiver = $1"
+			    " AND status = 'pending' AND next_attempt_at <= $2"
+			    " AND NOT EXISTS (SELECT 1 FROM outbox e"
+			    " WHERE e.incident_id = o.incident_id AND e.id < o.id"
+			    " AND e.receiver = o.receiver AND e.status = 'pending')"
+			    " ORDER BY next_attempt_at, id LIMIT 1",
+			    p, 2, &rows, NULL, err);
 		if (rc || !rows.nrows) {
 			rc = store__leave(st, rc, err);
 			store_rows_release(&rows);

@@ -59,6 +59,8 @@ void outbox_rows_free(struct outbox_row *v, size_t n);
  * its attempts rise by one and next_attempt_at moves to now + lease_ms, so no one else
  * claims it meanwhile and, should this process die before recording the outcome, it comes
  * due again after the lease. *got tells whether one was claimed (then *out is filled).
+ * Messages of one incident go to a receiver in order: a message is not claimed while an
+ * earlier one of its incident for that receiver is still pending (backing off, or leased).
  */
 int store_outbox_claim(struct store *st, const char *receiver, int64_t now, int64_t lease_ms,
                        struct outbox_row *out, bool *got, struct sw_err *err);

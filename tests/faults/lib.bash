@@ -246,3 +246,118 @@ result() {
   [ -n "${FAULT_RESULTS:-}" ] && echo "$line" >>"$FAULT_RESULTS"
   return 0
 }
+
+# ---- receivers and the notification checker ---------------------------------------------
+
+# add_failed_err URL FROM TO K: like add_failed, with K error codes (E<FROM>_0..): K new incidents
+add_failed_err() {
+  q "$1" "INSERT INTO loan_steps SELECT i, 'u' || i, 'bureau_pull', 'FAILED', 'E' || $2 || '_' || (i % $4),
+            now(), now(), date_trunc('milliseconds', clock_timestamp())
+          FROM generate_series($2, $3) i"
+}
+
+# notify_yaml RECEIVER=PATH...: the levels, receivers and notify sections of a config in which
+# every receiver hears of every message (all on P2), each on its own receiver process (a
+# receiver NAME is reached at http://127.0.0.1:${RPORT[NAME]}PATH)
+notify_yaml() {
+  local r names=() recv=""
+  for r in "$@"; do
+    names+=("${r%%=*}")
+    recv+="  ${r%%=*}: { webhook: { url: \"http://127.0.0.1:${RPORT[${r%%=*}]}${r#*=}\" } }"$'\n'
+  done
+  local IFS=,
+  printf 'levels:\n  P2: { notify: [%s] }\nreceivers:\n%snotify: { group_wait: 1s, group_interval: 1h, repeat_interval: 1h }\n' \
+    "${names[*]}" "$recv"
+}
+
+# recv_start NAME [PORT]: a receiver process (tests/faults/receiver.py) logging to
+# $T/NAME.jsonl; on PORT to come back where it was. Sets RPID[NAME], RPORT[NAME].
+declare -A RPID RPORT
+recv_start() {
+  rm -f "$T/$1.port"
+  python3 "$(dirname "${BASH_SOURCE[0]}")/receiver.py" "$T/$1.port" "$T/$1.jsonl" \
+    ${2:+--port "$2"} 2>>"$T/$1.err" &
+  RPID[$1]=$!
+  SW_PIDS+=("$!")
+  wait_eq 10 "receiver $1 listening" 1 bash -c "test -s '$T/$1.port' && echo 1"
+  RPORT[$1]=$(cat "$T/$1.port")
+}
+# recv_stop NAME: kill it; its port refuses connections until recv_start NAME PORT
+recv_stop() { kill -9 "${RPID[$1]}" 2>/dev/null || true; wait "${RPID[$1]}" 2>/dev/null || true; }
+
+# outbox_left KIND STORE RECEIVER: rows of RECEIVER not sent yet (0: all delivered)
+outbox_left() { sq "$1" "$2" "SELECT count(*) FROM outbox WHERE receiver = '$3' AND status <> 'sent'"; }
+outbox_all_sent() { [ "$(outbox_left "$1" "$2" "$3")" = 0 ]; }
+
+# notify_py KIND STORE RECEIVER SCRIPT: run python SCRIPT with rows (the receiver's outbox:
+# key, status, created_at ms) and reqs (the receiver's log) defined
+notify_py() {
+  sq "$1" "$2" "SELECT idem_key || '|' || status || '|' || created_at FROM outbox
+      WHERE receiver = '$3' ORDER BY id" >"$T/$3.outbox"
+  python3 - "$T/$3.outbox" "$T/$3.jsonl" "$4" <<'PY'
+import json, sys
+rows = [l.strip().split("|") for l in open(sys.argv[1]) if l.strip()]
+reqs = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+exec(sys.argv[3])
+PY
+}
+
+# check_notify KIND STORE RECEIVER MAX_DUP [OTHER_RECEIVER]
+# Reads RECEIVER's outbox rows and its log and asserts: keys unique, one per message (each
+# key sw-<incident>-<seq>-RECEIVER; every request of one key carries the same message); no
+# message lost (every row sent, and its key in the log, answered 2xx); no request with a key
+# the outbox does not hold; at most 1 + MAX_DUP deliveries (requests the receiver answered
+# 2xx, or would have: a slow answer comes too late for the client but the receiver has the
+# message) per key; with OTHER_RECEIVER: both were sent the same messages. Adds to LOST and
+# DUP (deliveries beyond the first, over all keys).
+check_notify() {
+  local out lost dup
+  out=$(notify_py "$1" "$2" "$3" "
+from collections import Counter, defaultdict
+keys = [r[0] for r in rows]
+cnt = Counter(q['id'] for q in reqs if 200 <= q.get('code', 200) < 300)
+data = defaultdict(set)
+for q in reqs:
+    data[q['id']].add(json.dumps(q['data'], sort_keys=True))
+lost = sum(1 for r in rows if r[1] != 'sent' or r[0] not in cnt)
+print('keys', len(keys), 'unique', len(set(keys)))
+print('badform', sum(1 for k in keys if not (k.startswith('sw-') and k.endswith('-$3'))))
+print('lost', lost)
+print('unknown', sum(1 for k in set(q['id'] for q in reqs) if k not in set(keys)))
+print('maxreq', max(cnt.values()) if cnt else 0)
+print('dup', sum(c - 1 for c in cnt.values()))
+print('mixed', sum(1 for k in data if len(data[k]) > 1))
+print('msgs', ' '.join(sorted(k[:-len('-$3')] for k in keys)))
+")
+  log "check_notify $3: $(grep -v '^msgs' <<<"$out" | tr '\n' ' ')"
+  expect_eq "$(sed -n 's/^keys \([0-9]*\) unique \([0-9]*\)/\1/p' <<<"$out")" \
+    "$(sed -n 's/^keys \([0-9]*\) unique \([0-9]*\)/\2/p' <<<"$out")" "[$3] idempotency keys unique"
+  [ "$(sed -n 's/^keys \([0-9]*\).*/\1/p' <<<"$out")" -ge 1 ] && ok "[$3] messages planned" \
+    || fail "[$3] no message planned"
+  expect_eq "$(sed -n 's/^badform //p' <<<"$out")" 0 "[$3] keys are sw-<incident>-<seq>-$3"
+  lost=$(sed -n 's/^lost //p' <<<"$out")
+  expect_eq "$lost" 0 "[$3] messages lost (not sent, or never seen by the receiver)"
+  expect_eq "$(sed -n 's/^unknown //p' <<<"$out")" 0 "[$3] requests with a key not in the outbox"
+  expect_eq "$(sed -n 's/^mixed //p' <<<"$out")" 0 "[$3] one message per key"
+  [ "$(sed -n 's/^maxreq //p' <<<"$out")" -le $((1 + $4)) ] && ok "[$3] at most $4 duplicate(s) per key" \
+    || fail "[$3] a key came $(sed -n 's/^maxreq //p' <<<"$out") times (at most $((1 + $4)))"
+  dup=$(sed -n 's/^dup //p' <<<"$out")
+  LOST=$((LOST + lost)) DUP=$((DUP + dup))
+  if [ -n "${5:-}" ]; then
+    local other
+    other=$(notify_py "$1" "$2" "$5" "print(' '.join(sorted(r[0][:-len('-$5')] for r in rows)))")
+    expect_eq "$(sed -n 's/^msgs //p' <<<"$out")" "$other" "[$3] was sent the same messages as $5"
+  fi
+}
+
+# notify_latency KIND STORE RECEIVER: "p50 max" ms from an outbox row's creation to the
+# receiver's first request with its key
+notify_latency() {
+  notify_py "$1" "$2" "$3" "
+first = {}
+for q in reqs:
+    first.setdefault(q['id'], q['t'])
+ls = sorted(int(first[r[0]] * 1000 - int(r[2])) for r in rows if r[0] in first)
+print(ls[len(ls) // 2] if ls else -1, ls[-1] if ls else -1)
+"
+}

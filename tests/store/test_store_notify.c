@@ -119,6 +119,74 @@ static void test_state_and_candidates(void **state)
 	notify_rows_free(v, n);
 }
 
+/*
+ * One incident's messages reach a receiver in order: a later message (a resolution planned
+ * while the receiver was down) is not claimed while an earlier one of the same incident is
+ * still pending (in its retry backoff, or leased), so a receiver never hears "resolved"
+ * before "opened". Other incidents are not held up, and a failed message holds up nothing.
+ */
+static void test_outbox_claim_in_incident_order(void **state)
+{
+	FX();
+	int64_t inc1, inc2;
+	struct outbox_row r;
+	bool got;
+	open_alert(st, "i1", "u1", "k1", &inc1);
+	open_alert(st, "i2", "u2", "k2", &inc2);
+	{
+		struct outbox_new o[] = {{"sw-1-1-a", "a", inc1, "opened", "{}", T0}};
+		OK(store_outbox_add(st, T0, o, 1, NULL, &E));
+	}
+	/* the receiver is down: the first message backs off for 40 s */
+	OK(store_outbox_claim(st, "a", T0, 15 * SEC, &r, &got, &E));
+	assert_true(got);
+	OK(store_outbox_done(st, r.id, T0 + 1, OUTBOX_RETRY, T0 + 40 * SEC, 0, "refused", NULL,
+	                     &E));
+	outbox_row_release(&r);
+	{
+		struct outbox_new o[] = {{"sw-1-2-a", "a", inc1, "resolved", "{}", T0 + 10 * SEC},
+		                         {"sw-2-1-a", "a", inc2, "opened", "{}", T0 + 10 * SEC}};
+		OK(store_outbox_add(st, T0 + 10 * SEC, o, 2, NULL, &E));
+	}
+	/* due: the resolution of incident 1 and incident 2's message; only the latter goes */
+	OK(store_outbox_claim(st, "a", T0 + 11 * SEC, 15 * SEC, &r, &got, &E));
+	assert_true(got);
+	assert_string_equal(r.idem_key, "sw-2-1-a");
+	OK(store_outbox_done(st, r.id, T0 + 11 * SEC, OUTBOX_SENT, r.next_attempt_at, 200, NULL,
+	                     "sent", &E));
+	outbox_row_release(&r);
+	OK(store_outbox_claim(st, "a", T0 + 12 * SEC, 15 * SEC, &r, &got, &E));
+	assert_false(got);
+	/* the first message's retry comes due: it goes first; while it is leased, the
+	   resolution still waits */
+	OK(store_outbox_claim(st, "a", T0 + 40 * SEC, 15 * SEC, &r, &got, &E));
+	assert_true(got);
+	assert_string_equal(r.idem_key, "sw-1-1-a");
+	{
+		struct outbox_row r2;
+		OK(store_outbox_claim(st, "a", T0 + 41 * SEC, 15 * SEC, &r2, &got, &E));
+		assert_false(got);
+	}
+	OK(store_outbox_done(st, r.id, T0 + 41 * SEC, OUTBOX_SENT, r.next_attempt_at, 200, NULL,
+	                     "sent", &E));
+	outbox_row_release(&r);
+	OK(store_outbox_claim(st, "a", T0 + 41 * SEC, 15 * SEC, &r, &got, &E));
+	assert_true(got);
+	assert_string_equal(r.idem_key, "sw-1-2-a");
+	/* given up on: it holds up nothing after it */
+	OK(store_outbox_done(st, r.id, T0 + 42 * SEC, OUTBOX_FAILED, r.next_attempt_at, 400,
+	                     "HTTP 400", NULL, &E));
+	outbox_row_release(&r);
+	{
+		struct outbox_new o[] = {{"sw-1-3-a", "a", inc1, "updated", "{}", T0 + 50 * SEC}};
+		OK(store_outbox_add(st, T0 + 50 * SEC, o, 1, NULL, &E));
+	}
+	OK(store_outbox_claim(st, "a", T0 + 50 * SEC, 15 * SEC, &r, &got, &E));
+	assert_true(got);
+	assert_string_equal(r.idem_key, "sw-1-3-a");
+	outbox_row_release(&r);
+}
+
 static void test_outbox_claim_retry_sent(void **state)
 {
 	FX();
@@ -369,10 +437,11 @@ static void test_planner_holds_for_recovery(void **state)
 	strbuf_release(&ev);
 }
 
-#define TESTS(setup)                                                                        \
-	cmocka_unit_test_setup_teardown(test_state_and_candidates, setup, teardown),        \
-	    cmocka_unit_test_setup_teardown(test_outbox_claim_retry_sent, setup, teardown), \
-	    cmocka_unit_test_setup_teardown(test_planner, setup, teardown),                 \
+#define TESTS(setup)                                                                               \
+	cmocka_unit_test_setup_teardown(test_state_and_candidates, setup, teardown),               \
+	    cmocka_unit_test_setup_teardown(test_outbox_claim_retry_sent, setup, teardown),        \
+	    cmocka_unit_test_setup_teardown(test_outbox_claim_in_incident_order, setup, teardown), \
+	    cmocka_unit_test_setup_teardown(test_planner, setup, teardown),                        \
 	    cmocka_unit_test_setup_teardown(test_planner_holds_for_recovery, setup, teardown)
 
 int main(void)

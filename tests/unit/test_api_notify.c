@@ -89,19 +89,25 @@ static void test_notifications(void **state)
 		if (store_outbox_add(st, now, ob, 3, NULL, &e) < 0)
 			fail_msg("outbox: %s", e.msg);
 	}
-	/* the first one answered 503 (retry in a while); the next due one was sent */
+	/* the first one answered 503 (retry in a while); the next one was sent (recorded
+	   directly: a claim would wait for the first, the incident's messages go in order) */
 	if (store_outbox_claim(st, "support", now, 15000, &row, &got, &e) < 0 || !got)
 		fail_msg("claim: %s", e.msg);
 	if (store_outbox_done(st, row.id, now + 1, OUTBOX_RETRY, now + 60000, 503, "HTTP 503: busy",
 	                      NULL, &e) < 0)
 		fail_msg("done: %s", e.msg);
 	outbox_row_release(&row);
-	if (store_outbox_claim(st, "support", now + 2, 15000, &row, &got, &e) < 0 || !got)
-		fail_msg("claim: %s", e.msg);
-	if (store_outbox_done(st, row.id, now + 3, OUTBOX_SENT, row.next_attempt_at, 200, NULL,
-	                      "sent", &e) < 0)
-		fail_msg("done: %s", e.msg);
-	outbox_row_release(&row);
+	{
+		struct outbox_filter fl = {.receiver = "support", .status = "pending", .limit = 1};
+		struct outbox_row *v = NULL;
+		size_t nv = 0;
+		if (store_outbox_list(st, &fl, &v, &nv, &e) < 0 || nv != 1)
+			fail_msg("list: %s", e.msg);
+		if (store_outbox_done(st, v[0].id, now + 3, OUTBOX_SENT, v[0].next_attempt_at, 200,
+		                      NULL, "sent", &e) < 0)
+			fail_msg("done: %s", e.msg);
+		outbox_rows_free(v, nv);
+	}
 	store_close(st);
 
 	assert_int_equal(CALL("/api/v1/notifications", VIEWER), 200);
@@ -121,7 +127,7 @@ static void test_notifications(void **state)
 	assert_non_null(strstr(jstr(x, "idempotency_key"), "-1-support"));
 	x = json_array_get(json_object_get(r.json, "items"), 0);
 	assert_string_equal(jstr(x, "status"), "sent");
-	assert_int_equal(jint(x, "attempts"), 1);
+	assert_int_equal(jint(x, "attempts"), 0); /* recorded without a claim, above */
 	assert_true(json_is_null(json_object_get(x, "next_attempt_at")));
 	assert_non_null(jstr(x, "delivered_at"));
 	assert_true(json_is_null(json_object_get(x, "summary")));

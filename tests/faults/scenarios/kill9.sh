@@ -21,7 +21,7 @@ kill9() { kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
 # waiting SQL_LIKE: a stepwatch session waits on a lock with a query like SQL_LIKE
 waiting() {
   [ "$(q "$STORE" "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
-        AND query ILIKE '$1' AND pid <> pg_backend_pid()")" -ge 1 ]
+        AND query ILIKE '$1' AND datname = current_database() AND pid <> pg_backend_pid()")" -ge 1 ]
 }
 # hold SQL: run SQL in a session kept open (in the background) until unhold
 hold() {
@@ -30,7 +30,8 @@ hold() {
 }
 unhold() {
   q "$STORE" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-      WHERE query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()" >/dev/null
+      WHERE query LIKE '%pg_sleep(120)%' AND datname = current_database()
+        AND pid <> pg_backend_pid()" >/dev/null
   wait "$HOLD" 2>/dev/null || true
 }
 
@@ -65,7 +66,8 @@ q "$STORE" "CREATE FUNCTION fault_wait() RETURNS trigger LANGUAGE plpgsql AS \$\
   CREATE TRIGGER fault_wait BEFORE UPDATE ON alerts FOR EACH ROW EXECUTE FUNCTION fault_wait()"
 hold "SELECT pg_advisory_lock(4242)"
 wait_eq 10 "the test holds the advisory lock" 1 q "$STORE" \
-  "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND granted"
+  "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND granted
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 add_failed "$SRC" 1001 $((1000 + N))
 start
 wait_ms $((60 + N / 250)) alerts_are pg "$STORE" $((200 + N)) >/dev/null || fail "$N alerts opened"
