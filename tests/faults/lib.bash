@@ -66,8 +66,14 @@ pgp_init() {
   [ "$(id -u)" -eq 0 ] && chown postgres "$PGP_DIR"
   asuser "$PGBIN/initdb" -D "$PGP_DIR/data" -U postgres -A trust -E UTF8 --no-sync >"$T/$1-initdb.log" 2>&1
   PRIV_PG_DIRS+=("$PGP_DIR/data")
+  # a port found free may be taken before the server binds it: try up to three ports
+  local try
+  for try in 1 2 3; do
+    pgp_start && break
+    [ "$try" = 3 ] && { cat "$PGP_DIR/pg.log" >&2; return 1; }
+    PGP_PORT=$(free_port)
+  done
   PGP_URL="postgresql://postgres@127.0.0.1:$PGP_PORT/postgres"
-  pgp_start
 }
 pgp_start() {
   asuser "$PGBIN/pg_ctl" -D "$PGP_DIR/data" -l "$PGP_DIR/pg.log" -w -t 60 start -o \
