@@ -308,7 +308,7 @@ static int pg_read_rows(struct source *src, struct pg *pg, struct source_rows_bu
 		if (failed) {
 			/* draining after a cap was hit or an error was seen */
 		} else if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {
-			if (!have_cols) {
+			if (!have_cols && !b->ncols) {
 				take_columns(b, res);
 				have_cols = true;
 			}
@@ -456,9 +456,52 @@ static void pg_reset_session(struct source *src, struct pg *pg)
 		pg_drop(pg);
 }
 
+/*
+ * Stream a query through a cursor in the open transaction: one execution (one sort), then
+ * FETCH batch_rows at a time, each read in single-row mode under the caps, handed to the
+ * stream's consumer between FETCHes. statement_timeout bounds the DECLARE and each FETCH.
+ */
+static int pg_stream(struct source *src, struct pg *pg, const char *rsql, const char **values,
+                     size_t nvalues, const struct source_stream *stream,
+                     struct source_rows_builder *b, struct sw_err *err)
+{
+	char *decl = xasprintf("DECLARE sw_stream NO SCROLL CURSOR FOR %s", rsql);
+	char *fetch = xasprintf("FETCH FORWARD %zu FROM sw_stream", stream->batch_rows);
+	PGresult *res = PQexecParams(pg->conn, decl, (int)nvalues, NULL, values, NULL, NULL, 0);
+	int rc = -1;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pg_set_err(src, pg, res, err);
+		PQclear(res);
+		goto out;
+	}
+	PQclear(res);
+	for (;;) {
+		size_t n;
+		if (!PQsendQuery(pg->conn, fetch)) {
+			pg_set_err(src, pg, NULL, err);
+			goto out;
+		}
+		if (!PQsetSingleRowMode(pg->conn))
+			BUG("PQsetSingleRowMode failed right after sending");
+		if (pg_read_rows(src, pg, b, err))
+			goto out;
+		n = b->nrows;
+		if (source__rows_flush(b, stream, err))
+			goto out;
+		if (n < stream->batch_rows)
+			break;
+	}
+	rc = 0;
+out:
+	free(decl);
+	free(fetch);
+	return rc;
+}
+
 static int pg_query(struct source *src, const char *sql, const struct source_calls *calls,
                     const struct source_param *params, size_t nparams, bool describe,
-                    struct source_rows *out, struct sw_err *err)
+                    const struct source_stream *stream, struct source_rows *out, struct sw_err *err)
 {
 	struct pg *pg = src->be_data;
 	struct source_rows_builder b;
@@ -517,6 +560,9 @@ static int pg_query(struct source *src, const char *sql, const struct source_cal
 		}
 		take_columns(&b, res);
 		PQclear(res);
+	} else if (stream) {
+		if (pg_stream(src, pg, rsql, values, norder, stream, &b, err))
+			goto out;
 	} else {
 		if (!PQsendQueryParams(pg->conn, rsql, (int)norder, NULL, values, NULL, NULL, 0)) {
 			pg_set_err(src, pg, NULL, err);

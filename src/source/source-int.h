@@ -64,6 +64,13 @@ int source__pg_policy(const struct source_calls *calls, const struct source_proc
  */
 bool source__sqlite_func_ok(const char *name, char *const *allowed, size_t nallowed);
 
+/* A streamed query's consumer (source_query_each). */
+struct source_stream {
+	size_t batch_rows;
+	source_batch_fn fn;
+	void *ctx;
+};
+
 struct source_backend {
 	const char *name;
 	/* Release backend state (be_data); the connection may never have been opened. */
@@ -71,10 +78,12 @@ struct source_backend {
 	/*
 	 * Run sql (already through source_guard) with params; with describe set, read only the
 	 * column names. Fills *out (zeroed by the caller) on success; returns 0 or -1 with err.
+	 * With stream set, the rows go to stream->fn in batches instead and *out stays empty.
 	 */
 	int (*query)(struct source *src, const char *sql, const struct source_calls *calls,
 	             const struct source_param *params, size_t nparams, bool describe,
-	             struct source_rows *out, struct sw_err *err);
+	             const struct source_stream *stream, struct source_rows *out,
+	             struct sw_err *err);
 };
 
 struct source {
@@ -117,6 +126,10 @@ int source__rows_end_row(struct source_rows_builder *b, const struct source *src
 /* Move the result into *out and reset the builder. */
 void source__rows_finish(struct source_rows_builder *b, struct source_rows *out);
 void source__rows_release(struct source_rows_builder *b);
+/* Hand the rows built so far (if any) to stream->fn and start the next batch with the same
+ * columns; returns fn's result. */
+int source__rows_flush(struct source_rows_builder *b, const struct source_stream *stream,
+                       struct sw_err *err);
 
 /*
  * Lexes PostgreSQL-flavoured SQL and calls fn for each ":name" parameter found outside

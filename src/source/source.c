@@ -102,6 +102,22 @@ void source__rows_release(struct source_rows_builder *b)
 	memset(b, 0, sizeof(*b));
 }
 
+int source__rows_flush(struct source_rows_builder *b, const struct source_stream *stream,
+                       struct sw_err *err)
+{
+	struct source_rows rs;
+	int rc;
+
+	if (!b->nrows)
+		return 0;
+	source__rows_finish(b, &rs);
+	for (size_t i = 0; i < rs.ncols; i++)
+		source__rows_add_col(b, rs.cols[i]);
+	rc = stream->fn(stream->ctx, &rs, err);
+	source_rows_release(&rs);
+	return rc < 0 ? -1 : 0;
+}
+
 int source_rows_col(const struct source_rows *rs, const char *name)
 {
 	size_t i;
@@ -149,7 +165,8 @@ void source_close(struct source *src)
 }
 
 static int run(struct source *src, const char *sql, const struct source_param *params,
-               size_t nparams, bool describe, struct source_rows *out, struct sw_err *err)
+               size_t nparams, bool describe, const struct source_stream *stream,
+               struct source_rows *out, struct sw_err *err)
 {
 	struct sw_err gerr;
 	struct source_calls calls = {0};
@@ -167,7 +184,7 @@ static int run(struct source *src, const char *sql, const struct source_param *p
 		sw_err_set(err, "source '%s': %s", src->name, gerr.msg);
 		return -1;
 	}
-	rc = src->be->query(src, sql, &calls, params, nparams, describe, out, err);
+	rc = src->be->query(src, sql, &calls, params, nparams, describe, stream, out, err);
 	source__calls_release(&calls);
 	return rc;
 }
@@ -175,13 +192,24 @@ static int run(struct source *src, const char *sql, const struct source_param *p
 int source_query(struct source *src, const char *sql, const struct source_param *params,
                  size_t nparams, struct source_rows *out, struct sw_err *err)
 {
-	return run(src, sql, params, nparams, false, out, err);
+	return run(src, sql, params, nparams, false, NULL, out, err);
+}
+
+int source_query_each(struct source *src, const char *sql, const struct source_param *params,
+                      size_t nparams, size_t batch_rows, source_batch_fn fn, void *ctx,
+                      struct sw_err *err)
+{
+	struct source_stream stream = {batch_rows ? batch_rows : 1, fn, ctx};
+	struct source_rows out;
+	int rc = run(src, sql, params, nparams, false, &stream, &out, err);
+	source_rows_release(&out);
+	return rc;
 }
 
 int source_describe(struct source *src, const char *sql, struct source_rows *out,
                     struct sw_err *err)
 {
-	return run(src, sql, NULL, 0, true, out, err);
+	return run(src, sql, NULL, 0, true, NULL, out, err);
 }
 
 bool source_role_refused(const struct source *src)

@@ -61,6 +61,25 @@ void source_close(struct source *src);
 /* Run a guarded query; the SQL guard runs first. Returns 0 or -1 with err. */
 int source_query(struct source *src, const char *sql, const struct source_param *params,
                  size_t nparams, struct source_rows *out, struct sw_err *err);
+/*
+ * Called with each batch of a streamed query: at most batch_rows rows (never 0), with the
+ * column names. The rows are freed when it returns. Returning -1 (with err set) stops the
+ * query, which then fails with that err.
+ */
+typedef int (*source_batch_fn)(void *ctx, const struct source_rows *batch, struct sw_err *err);
+/*
+ * source_query, streamed: the rows are handed to fn in batches of batch_rows (the last may
+ * be shorter; a query with no rows makes no call), so memory is bounded by one batch
+ * however many rows the query returns. The guard, the read-only transaction, its LOCAL
+ * settings and DISCARD ALL are as for source_query; the result caps apply to each batch.
+ * PostgreSQL reads through a cursor (DECLARE ... NO SCROLL CURSOR, then FETCH batch_rows)
+ * in the one transaction, so statement_timeout bounds each FETCH, not the time fn takes;
+ * SQLite steps one statement, its timeout counted afresh after each fn call. Batches fn
+ * accepted before a failure stay accepted: the caller decides what they mean.
+ */
+int source_query_each(struct source *src, const char *sql, const struct source_param *params,
+                      size_t nparams, size_t batch_rows, source_batch_fn fn, void *ctx,
+                      struct sw_err *err);
 /* The column names a query would return, reading no rows (PostgreSQL: describe a prepared
  * statement; SQLite: prepare and read column names). rows->nrows is 0. */
 int source_describe(struct source *src, const char *sql, struct source_rows *out,

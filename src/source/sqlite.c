@@ -281,7 +281,7 @@ static void sq_err(struct source *src, struct sq *sq, int rc, struct sw_err *err
 
 static int sq_query(struct source *src, const char *sql, const struct source_calls *calls,
                     const struct source_param *params, size_t nparams, bool describe,
-                    struct source_rows *out, struct sw_err *err)
+                    const struct source_stream *stream, struct source_rows *out, struct sw_err *err)
 {
 	struct sq *sq = src->be_data;
 	struct source_rows_builder b;
@@ -338,11 +338,19 @@ static int sq_query(struct source *src, const char *sql, const struct source_cal
 				goto out;
 		if (source__rows_end_row(&b, src, err))
 			goto out;
+		if (stream && b.nrows >= stream->batch_rows) {
+			if (source__rows_flush(&b, stream, err))
+				goto out;
+			/* the timeout bounds the reading, not the consumer */
+			sq->deadline = time_mono_ms() + src->timeout_ms;
+		}
 	}
 	if (step != SQLITE_DONE) {
 		sq_err(src, sq, step, err);
 		goto out;
 	}
+	if (stream && source__rows_flush(&b, stream, err))
+		goto out;
 done:
 	source__rows_finish(&b, out);
 	rc = 0;

@@ -39,6 +39,10 @@ struct task {
 	 * no more (not kept over a restart: the first runs re-read the window as before) */
 	int64_t wm_val, wm_at, win_wm, win_at, final_wm;
 	char *win_raw, *final_raw;
+	/* watch_steps: a tie read that failed part way: its updated_at (raw) and the tie-order
+	 * key of the last row of its last committed batch; the next read of that tie goes on
+	 * after it (NULL tie_at: none) */
+	char *tie_at, *tie_key[3];
 	/* watch_steps: reading a backlog (a run read a full page and more), over one or more
 	 * runs: since when (monotonic ms), rows and alerts so far, the last progress log */
 	bool backlog;

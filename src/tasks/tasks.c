@@ -82,6 +82,9 @@ void task_free(struct task *t)
 	free(t->resume);
 	free(t->win_raw);
 	free(t->final_raw);
+	free(t->tie_at);
+	for (size_t k = 0; k < 3; k++)
+		free(t->tie_key[k]);
 	free(t->marks);
 	free(t->name);
 	free(t->component);

@@ -86,6 +86,7 @@ struct task **tasks_for_config(const struct task_env *env, size_t *n);
 struct task_stats {
 	int64_t runs, failures;
 	int64_t rows_read, rows_rejected, alerts_opened, alerts_changed;
+	int64_t source_reads; /* watch_steps: queries of the source (pages, tie reads) */
 };
 void task_stats(const struct task *t, struct task_stats *out);
 

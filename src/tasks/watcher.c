@@ -333,8 +333,8 @@ static const char *parse_row(const struct sw_workflow *wf, const struct source_r
 	"''),"                                                                                   \
 	" COALESCE(CAST(sw_page.status AS TEXT), '')"
 
-/* tie: the rows whose updated_at is :sw_at, in the tie order, after the cursor
- * (:sw_ki, :sw_ks, :sw_kt) unless first: a keyset, so each page costs the same */
+/* tie: all the rows whose updated_at is :sw_at, in the tie order (read streamed), after the
+ * key (:sw_ki, :sw_ks, :sw_kt) unless first (resuming a tie read that failed part way) */
 static char *page_sql(const char *q, int limit, bool tie, bool first)
 {
 	size_t len = strlen(q);
@@ -343,9 +343,8 @@ static char *page_sql(const char *q, int limit, bool tie, bool first)
 	if (tie)
 		return xasprintf(
 		    "SELECT * FROM (\n%.*s\n) sw_page WHERE sw_page.updated_at = :sw_at%s"
-		    " ORDER BY " TIE_KEY " LIMIT %d",
-		    (int)len, q, first ? "" : " AND (" TIE_KEY ") > (:sw_ki, :sw_ks, :sw_kt)",
-		    limit);
+		    " ORDER BY " TIE_KEY,
+		    (int)len, q, first ? "" : " AND (" TIE_KEY ") > (:sw_ki, :sw_ks, :sw_kt)");
 	return xasprintf("SELECT * FROM (\n%.*s\n) sw_page WHERE sw_page.updated_at > :since"
 	                 " ORDER BY sw_page.updated_at LIMIT %d",
 	                 (int)len, q, limit);
@@ -665,61 +664,80 @@ static void progress(struct task *t, int64_t now, const struct run *run, bool ca
 		                catching_up, now);
 }
 
+static void tie_forget(struct task *t)
+{
+	free(t->tie_at);
+	t->tie_at = NULL;
+	for (size_t k = 0; k < 3; k++) {
+		free(t->tie_key[k]);
+		t->tie_key[k] = NULL;
+	}
+}
+
+struct tie_read {
+	struct task *t;
+	struct run *run;
+	int64_t now;
+};
+
+/* One batch of a tie: ingested in its own store transaction (the store dedupes records, so
+ * a batch read again after a failure adds nothing); then its last row is the resume key. */
+static int tie_batch(void *ctx, const struct source_rows *rs, struct sw_err *err)
+{
+	struct tie_read *tr = ctx;
+	struct task *t = tr->t;
+	static const int cols[3] = {0, 2, 3}; /* instance_id, step, status */
+
+	if (find_cols(t->wf, rs, tr->run, err) < 0 ||
+	    ingest_page(t, tr->now, tr->run, rs, rs->nrows, NULL, err) < 0)
+		return -1;
+	for (size_t k = 0; k < 3; k++) {
+		int c = tr->run->col[cols[k]];
+		const char *v = c >= 0 ? source_cell(rs, rs->nrows - 1, (size_t)c) : NULL;
+		free(t->tie_key[k]);
+		t->tie_key[k] = xstrdup(v ? v : "");
+	}
+	progress(t, tr->now, tr->run, true);
+	return 0;
+}
+
 /*
- * Read the rows whose updated_at is `at` (a full page of them was just read), in pages of
- * the tie order, each after the last row of the one before; the last page moves the
- * watermark to `at`. since: the :since of the page that returned them.
+ * Read the rows whose updated_at is `at` (a full page of them was just read) in one
+ * streamed query in the tie order, a page at a time, each page committed on its own; then
+ * move the watermark to `at`. After a failure part way the next read of the same tie goes
+ * on after the last committed page. since: the :since of the page that returned them.
  */
 static int read_tie(struct task *t, int64_t now, struct run *run, const struct source_param *since,
                     const char *at, struct sw_err *err)
 {
+	static const char *const names[3] = {"sw_ki", "sw_ks", "sw_kt"};
 	struct source_param p[5];
-	char *key[3] = {NULL, NULL, NULL};
-	char *first_sql = page_sql(t->wf->steps_query, (int)run->page, true, true);
-	char *next_sql = page_sql(t->wf->steps_query, (int)run->page, true, false);
-	int rc = 0;
+	struct tie_read tr = {t, run, now};
+	bool resume;
+	char *sql;
+	int rc;
+
+	resume = t->tie_at && !strcmp(t->tie_at, at) && t->tie_key[0];
+	if (!resume) {
+		tie_forget(t);
+		t->tie_at = xstrdup(at);
+	}
+	sql = page_sql(t->wf->steps_query, 0, true, !resume);
 	p[0] = *since;
 	raw_param(t, "sw_at", at, &p[1]);
-	for (bool first = true;; first = false) {
-		struct source_rows rs = {0};
-		size_t got;
-		bool last;
-		rc = source_query(t->source, first ? first_sql : next_sql, p, first ? 2 : 5, &rs,
-		                  err);
-		last = rc == 0 && rs.nrows < run->page;
-		if (rc == 0)
-			rc = find_cols(t->wf, &rs, run, err);
-		if (rc == 0)
-			rc = ingest_page(t, now, run, &rs, rs.nrows, last ? at : NULL, err);
-		if (rc == 0 && !last && rs.nrows) {
-			/* the cursor: the page's last row, as the tie order compares it */
-			static const char *const names[3] = {"sw_ki", "sw_ks", "sw_kt"};
-			static const int cols[3] = {0, 2, 3}; /* instance_id, step, status */
-			for (size_t k = 0; k < 3; k++) {
-				const char *c =
-				    run->col[cols[k]] >= 0
-				        ? source_cell(&rs, rs.nrows - 1, (size_t)run->col[cols[k]])
-				        : NULL;
-				free(key[k]);
-				key[k] = xstrdup(c ? c : "");
-				p[2 + k].name = names[k];
-				p[2 + k].value = key[k];
-				p[2 + k].is_number = false; /* compared as text */
-			}
-		}
-		got = rs.nrows;
-		source_rows_release(&rs);
-		if (rc < 0)
-			break;
-		progress(t, now, run, true);
-		if (last || !got)
-			break;
+	for (size_t k = 0; k < 3; k++) {
+		p[2 + k].name = names[k];
+		p[2 + k].value = t->tie_key[k];
+		p[2 + k].is_number = false; /* compared as text */
 	}
-	free(key[0]);
-	free(key[1]);
-	free(key[2]);
-	free(first_sql);
-	free(next_sql);
+	t->stats.source_reads++;
+	rc = source_query_each(t->source, sql, p, resume ? 5 : 2, run->page, tie_batch, &tr, err);
+	free(sql);
+	/* the whole tie is in: the watermark moves past it */
+	if (rc == 0)
+		rc = ingest_page(t, now, run, NULL, 0, at, err);
+	if (rc == 0)
+		tie_forget(t);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -814,6 +832,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		size_t n, use;
 		const char *last = NULL, *next = NULL;
 		int prc;
+		t->stats.source_reads++;
 		if (source_query(t->source, sql, &since, 1, &rs, err) < 0) {
 			columns_error(t, err);
 			goto out;

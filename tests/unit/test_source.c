@@ -774,7 +774,7 @@ static void test_sqlite_read_only(void **state)
 	for (i = 0; i <= ARRAY_SIZE(writes); i++) {
 		const char *sql = i < ARRAY_SIZE(writes) ? writes[i] : other;
 		memset(&rows, 0, sizeof(rows));
-		if (!source_backend_sqlite.query(src, sql, NULL, NULL, 0, false, &rows, &err))
+		if (!source_backend_sqlite.query(src, sql, NULL, NULL, 0, false, NULL, &rows, &err))
 			fail_msg("'%s' ran on a read-only source", sql);
 		assert_non_null(strstr(err.msg, "source 'lite': "));
 	}
@@ -785,7 +785,7 @@ static void test_sqlite_read_only(void **state)
 	/* the tail after the statement must be only comments */
 	memset(&rows, 0, sizeof(rows));
 	assert_int_equal(source_backend_sqlite.query(src, "SELECT 1; SELECT 2", NULL, NULL, 0,
-	                                             false, &rows, &err),
+	                                             false, NULL, &rows, &err),
 	                 -1);
 	assert_string_equal(err.msg, "source 'lite': query must be a single statement");
 	query_ok(src, "SELECT 1; -- done\n /* really */ ;", NULL, 0, &rows);
@@ -814,6 +814,114 @@ static void test_sqlite_read_only(void **state)
 	source_close(src);
 	free(url);
 	test_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
+/* ---- streamed queries (both kinds) ---- */
+
+struct seen_rows {
+	size_t batches, rows, max_batch;
+	size_t fail_at; /* fail when this batch (1-based) arrives; 0: never */
+	long next;      /* the next n expected */
+};
+
+static int seen_batch(void *ctx, const struct source_rows *b, struct sw_err *err)
+{
+	struct seen_rows *s = ctx;
+	assert_int_equal(b->ncols, 2);
+	assert_string_equal(b->cols[0], "n");
+	assert_true(b->nrows > 0);
+	if (++s->batches == s->fail_at)
+		return sw_err_set(err, "consumer refused batch %zu", s->batches), -1;
+	for (size_t r = 0; r < b->nrows; r++)
+		assert_int_equal(atol(source_cell(b, r, 0)), s->next++);
+	s->rows += b->nrows;
+	if (b->nrows > s->max_batch)
+		s->max_batch = b->nrows;
+	return 0;
+}
+
+/* n = 1..30 in order (the recursion's); abs() overflows at n = :bad (a failure while rows are being
+ * read) */
+static const char stream_sql[] =
+    "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 30)"
+    " SELECT n, abs(CASE WHEN n = :bad THEN -9223372036854775807 - 1 ELSE n END) AS v"
+    " FROM c"; /* no ORDER BY: a sort would compute every row before the first */
+
+static void check_stream(struct source *src, const char *bad_number)
+{
+	struct source_param none[] = {{"bad", "0", true}};
+	struct source_param bad[] = {{"bad", bad_number, true}};
+	struct sw_err err = {{0}};
+	struct source_rows rows;
+	struct seen_rows s;
+
+	/* every row once, in order, in batches of at most 7 */
+	for (int round = 0; round < 2; round++) {
+		memset(&s, 0, sizeof(s));
+		s.next = 1;
+		if (source_query_each(src, stream_sql, none, 1, 7, seen_batch, &s, &err))
+			fail_msg("stream: %s", err.msg);
+		assert_int_equal(s.rows, 30);
+		assert_int_equal(s.batches, 5); /* 7 7 7 7 2 */
+		assert_int_equal(s.max_batch, 7);
+	}
+	/* the consumer fails on the third batch: the query fails with its error, after the
+	 * two batches it took, and the session is clean for the next query */
+	memset(&s, 0, sizeof(s));
+	s.next = 1;
+	s.fail_at = 3;
+	assert_int_equal(source_query_each(src, stream_sql, none, 1, 7, seen_batch, &s, &err), -1);
+	assert_string_equal(err.msg, "consumer refused batch 3");
+	assert_int_equal(s.rows, 14);
+	/* the source fails at row 15: reported, and no row of the failed batch was handed on */
+	memset(&s, 0, sizeof(s));
+	s.next = 1;
+	assert_int_equal(source_query_each(src, stream_sql, bad, 1, 7, seen_batch, &s, &err), -1);
+	assert_non_null(strstr(err.msg, "source 's': "));
+	assert_int_equal(s.rows, 14);
+	assert_int_equal(s.batches, 2);
+	/* the guard still runs first */
+	assert_int_equal(source_query_each(src, "DELETE FROM x", NULL, 0, 7, seen_batch, &s, &err),
+	                 -1);
+	assert_non_null(strstr(err.msg, "query must be a single SELECT"));
+	/* no rows: no call */
+	memset(&s, 0, sizeof(s));
+	if (source_query_each(src, "SELECT 1 AS n, 2 AS v WHERE 1 = 0", NULL, 0, 7, seen_batch, &s,
+	                      &err))
+		fail_msg("empty stream: %s", err.msg);
+	assert_int_equal(s.batches, 0);
+	query_ok(src, "SELECT 1 AS one", NULL, 0, &rows);
+	assert_string_equal(source_cell(&rows, 0, 0), "1");
+	source_rows_release(&rows);
+}
+
+static void test_pg_query_each(void **state)
+{
+	char *url = pg_db();
+	struct source *src;
+
+	(void)state;
+	src = open_src("s", url, SW_DB_POSTGRES, 5000);
+	check_stream(src, "15");
+	source_close(src);
+	free(url);
+}
+
+static void test_sqlite_query_each(void **state)
+{
+	char *dir = test_tmpdir(), *path = xasprintf("%s/app.db", dir), *url;
+	struct source *src;
+
+	(void)state;
+	sqlite_exec(path, "CREATE TABLE x (a)");
+	url = xasprintf("sqlite://%s", path);
+	src = open_src("s", url, SW_DB_SQLITE, 5000);
+	check_stream(src, "15");
+	source_close(src);
+	test_rmtree(dir);
+	free(url);
 	free(path);
 	free(dir);
 }
@@ -868,6 +976,8 @@ int main(void)
 	    cmocka_unit_test(test_sqlite_query),
 	    cmocka_unit_test(test_sqlite_read_only),
 	    cmocka_unit_test(test_sqlite_timeout_and_missing),
+	    cmocka_unit_test(test_pg_query_each),
+	    cmocka_unit_test(test_sqlite_query_each),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -623,6 +623,9 @@ static void test_paging_tie_larger_than_page(void **state)
 	run(f->watch, T0 + 10 * MIN);
 	task_stats(f->watch, &ts);
 	assert_int_equal(ts.rows_read, 42);
+	/* pages of 3 + 7, then 10 of the tie, then the last 4; the tie (35 rows, 4 pages) is
+	 * read in one streamed query, not one query per page */
+	assert_int_equal(ts.source_reads, 4);
 	assert_int_equal(count_state(f, -1), 42);
 	assert_int_equal(store_watermark_get(f->st, "workflow:loan", &wm, NULL, &err), 0);
 	assert_int_equal(wm, big_tie(41));
@@ -632,6 +635,48 @@ static void test_paging_tie_larger_than_page(void **state)
 	assert_int_equal(count_state(f, -1), 42); /* older than the watermark: not read */
 	run(f->watch, T0 + 12 * MIN);
 	assert_int_equal(count_state(f, -1), 42);
+}
+
+/* A tie read that fails part way keeps the pages it committed, leaves the watermark before
+ * the tie, and the next run goes on after the last committed page. */
+static void test_paging_tie_resumes_after_failure(void **state)
+{
+	struct fx *f = *state;
+	char *path = xasprintf("%s/store.db", f->dir), *msg = NULL, *logs = NULL;
+	struct task_stats ts, ts2;
+	struct sw_err err = {""};
+	int64_t wm;
+	sqlite3 *db;
+
+	failed_rows(f, 200, 42, big_tie); /* the tie: apps 203..237, pages 203-212, 213-222, ... */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db,
+	                 "CREATE TRIGGER rec_fail BEFORE INSERT ON step_records"
+	                 " WHEN NEW.instance_id = '225' BEGIN"
+	                 " SELECT RAISE(ABORT, 'injected failure'); END;",
+	                 NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("store: %s", msg);
+	assert_int_equal(run_logged(f, f->watch, T0 + 10 * MIN, &logs), -1);
+	assert_non_null(strstr(logs, "injected failure"));
+	free(logs);
+	/* 3 rows before the tie and its first two pages; none of the failed page */
+	assert_int_equal(count_state(f, -1), 23);
+	assert_int_equal(store_watermark_get(f->st, "workflow:loan", &wm, NULL, &err), 0);
+	assert_int_equal(wm, big_tie(2));
+	if (sqlite3_exec(db, "DROP TRIGGER rec_fail", NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("store: %s", msg);
+	sqlite3_close(db);
+	task_stats(f->watch, &ts);
+	run(f->watch, T0 + 10 * MIN + 1000);
+	task_stats(f->watch, &ts2);
+	assert_int_equal(count_state(f, -1), 42);
+	/* the 3 rows before the tie, the 15 after its last committed page, the last 4 (a
+	 * restart of the tie would read all 35); three pages and one tie query */
+	assert_int_equal(ts2.rows_read - ts.rows_read, 3 + 15 + 4);
+	assert_int_equal(ts2.source_reads - ts.source_reads, 4);
+	assert_int_equal(store_watermark_get(f->st, "workflow:loan", &wm, NULL, &err), 0);
+	assert_int_equal(wm, big_tie(41));
+	free(path);
 }
 
 static void test_paging_exact_tie_first_start(void **state)
@@ -944,6 +989,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_paging_equal_across_boundary, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_paging_tie_larger_than_page, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_paging_exact_tie_first_start, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_paging_tie_resumes_after_failure, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_paging_budget_resumes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overlap_window_final, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_first_start_old_history, setup, teardown),
