@@ -84,7 +84,7 @@ q "$SRC" "INSERT INTO loan_steps (application_id, user_id, step, status, error_c
   INSERT INTO loan_steps (application_id, user_id, step, status, error_code, started_at, finished_at, channel)
   VALUES (31, 'u31', 'kyc', 'FAILED', \$h\$$HOSTILE\$h\$, now(), now(), 'web')"
 wait_eq 15 "alerts by state (INITIATED, P2, P1, P0)" "0|5 1|3 2|3 3|2" \
-  bash -c "sqlite3 -batch '$T/store.db' 'SELECT state, count(*) FROM alerts GROUP BY state ORDER BY state' | paste -sd' '"
+  bash -c "sqlite3 -batch -cmd .timeout\ 10000 '$T/store.db' 'SELECT state, count(*) FROM alerts GROUP BY state ORDER BY state' | paste -sd' '"
 wait_eq 10 "open incidents" 4 qs "$T/store.db" "SELECT count(*) FROM incidents WHERE state = 'OPEN'"
 # a delivery that failed, as the notifier records one (no receiver is configured here)
 qs "$T/store.db" "INSERT INTO outbox (idem_key, receiver, incident_id, event, payload, created_at,

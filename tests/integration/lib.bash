@@ -51,7 +51,7 @@ SQL
 # q URL SQL -> rows, unaligned, '|' separated
 q() { psql -XAtq -v ON_ERROR_STOP=1 "$1" -c "$2"; }
 # qs SQLITEFILE SQL
-qs() { sqlite3 -batch "$1" "$2"; }
+qs() { sqlite3 -batch -cmd ".timeout 10000" "$1" "$2"; } # wait out a writer, never SQLITE_BUSY
 
 # expect_eq ACTUAL EXPECTED WHAT
 expect_eq() {
