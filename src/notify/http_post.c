@@ -277,3 +277,14 @@ out:
 	curl_slist_free_all(hdrs);
 	strbuf_release(&a.body);
 }
+
+void http_post_json(const char *url, const struct strbuf *body, int64_t now_ms, int64_t timeout_ms,
+                    struct notify_result *out)
+{
+	struct http_post req = {0};
+	req.url = url;
+	req.body = body->buf;
+	req.body_len = body->len;
+	req.timeout_ms = timeout_ms;
+	http_post(&req, now_ms, out, NULL);
+}

@@ -43,6 +43,10 @@ struct http_post {
 void http_post(const struct http_post *req, int64_t now_ms, struct notify_result *out,
                struct strbuf *answer);
 
+/* POST the JSON body to url with no extra headers and default limits (Slack, PagerDuty). */
+void http_post_json(const char *url, const struct strbuf *body, int64_t now_ms, int64_t timeout_ms,
+                    struct notify_result *out);
+
 /* The outcome of an HTTP status (100..599) as described above; sets out->outcome,
  * out->status and out->gone, leaves the rest. */
 void http_status_outcome(int status, struct notify_result *out);

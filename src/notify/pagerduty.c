@@ -130,14 +130,9 @@ static void pagerduty_send(const struct sw_receiver *rc, const struct notify_msg
                            int64_t timeout_ms, struct notify_result *out)
 {
 	struct strbuf body = STRBUF_INIT;
-	struct http_post req = {0};
 
 	pagerduty_body(m, rc->routing_key, &body);
-	req.url = rc->url;
-	req.body = body.buf;
-	req.body_len = body.len;
-	req.timeout_ms = timeout_ms;
-	http_post(&req, now_ms, out, NULL);
+	http_post_json(rc->url, &body, now_ms, timeout_ms, out);
 	strbuf_release(&body);
 }
 
