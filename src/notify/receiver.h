@@ -34,7 +34,7 @@ const char *notify_event_name(enum notify_event ev);
 /* One message. All strings are borrowed for the duration of send(); none is NULL unless
  * said so. */
 struct notify_msg {
-	const char *key; /* idempotency key, stable across every attempt of this message */
+	const char *key;       /* idempotency key, stable across every attempt of this message */
 	const char *dedup_key; /* per incident, the same for all its messages (PagerDuty) */
 	enum notify_event event;
 	int64_t incident_id;
@@ -46,11 +46,11 @@ struct notify_msg {
 	const char *state;       /* OPEN or RESOLVED */
 	int64_t open_alerts;
 	int64_t affected_users;
-	const char *summary;   /* one line saying what changed: "+40 users since the last message" */
-	double conv_last_hour; /* the step's conversion over the last hour, 0..1; < 0 unknown */
-	double conv_usual;     /* its usual conversion, 0..1; < 0 unknown */
-	int64_t opened_at_ms;  /* the incident's opened_at, ms since the epoch */
-	int64_t at_ms;         /* when the change this message reports happened */
+	const char *summary; /* one line saying what changed: "+40 users since the last message" */
+	double conv_last_hour;     /* the step's conversion over the last hour, 0..1; < 0 unknown */
+	double conv_usual;         /* its usual conversion, 0..1; < 0 unknown */
+	int64_t opened_at_ms;      /* the incident's opened_at, ms since the epoch */
+	int64_t at_ms;             /* when the change this message reports happened */
 	const char *dashboard_url; /* may be NULL */
 	const char *api_url;       /* link to the incident in the API; may be NULL */
 	const char *oncall;        /* who is on call on the receiver's roster now; may be NULL */
