@@ -11,6 +11,8 @@
 # shared/anchors. Results: bench/results/lifecycle.txt
 #
 # Knobs: KS="1000 10000"  B=100000  SKIP_REFERENCE=1  STORE=pg|sqlite  LOGDIR=dir (keep logs)
+#        REF_KS="1000 10000": the K the reference runs (default: those of KS up to 10,000)
+#        PHASE_TIMEOUT=300: seconds a phase may take before it shows "timeout"
 #        PG_PROFILE=1: the store database logs statements over 100 ms with their plans
 #        (auto_explain, ANALYZE, BUFFERS) to the throwaway server's log (LOGDIR/pg.log);
 #        PG_PROFILE=statements: each statement's duration (over PG_LOG_MS, default 0) in the
@@ -25,6 +27,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 anchors=${ANCHORS:-$root/../shared/anchors}
 KS=${KS:-"1000 10000"}
+# the reference takes minutes per phase beyond K = 10,000: by default it runs those K only
+REF_KS=${REF_KS:-$(for k in $KS; do [ "$k" -le 10000 ] && printf '%s ' "$k"; done)}
+REF_KS=${REF_KS:-1000}
 B=${B:-100000}
 STORE=${STORE:-pg}
 out=$root/bench/results/lifecycle.txt
@@ -118,7 +123,8 @@ YAML
     kill -TERM "$swpid"; wait "$swpid" || true; swpid=""
     continue
   fi
-  row=$(/usr/bin/python3 "$here/driver.py" run --K "$K" --p0 6 --pid "$swpid")
+  row=$(/usr/bin/python3 "$here/driver.py" run --K "$K" --p0 6 --pid "$swpid" \
+    --timeout "${PHASE_TIMEOUT:-300}")
   kill -TERM "$swpid"; wait "$swpid" || true; swpid=""
   # each task's own processing time for the K alerts, from its "task run" lines
   proc=$(awk -v k="$K" '
@@ -149,7 +155,7 @@ ref=""
 if [ -z "${SKIP_REFERENCE:-}" ]; then
   refdir=$(mktemp -d /tmp/swanchor.XXXXXX)
   cp -r "$anchors"/. "$refdir"/
-  (cd "$refdir" && KS="$KS" B="$B" bash ./run-seed-bench.sh) >&2
+  (cd "$refdir" && KS="$REF_KS" B="$B" bash ./run-seed-bench.sh) >&2
   ref=$(cat "$refdir/results-seed.txt")
   rm -rf "$refdir"
 fi
