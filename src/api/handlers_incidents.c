@@ -8,7 +8,10 @@
 #include "api/app.h"
 #include "api/handlers.h"
 #include "api/handlers-int.h"
+#include "api/forms.h"
 #include "api/json.h"
+#include "store/store_alerts.h"
+#include "store/store_incidents.h"
 
 int api_incidents_list(struct api_req *req, struct api_resp *resp)
 {

@@ -4,7 +4,7 @@
  *
  * DESIGN: all or nothing. Every record is checked first (the strict decoder for shape,
  * then the workflow, step, status and times as the watcher checks a source row, through
- * tasks_step_record_check); the first bad one answers 422 naming its index and field and
+ * step_record_check); the first bad one answers 422 naming its index and field and
  * nothing is stored. Then the records are grouped by workflow and handed to tasks_ingest
  * (the watcher's own path: dedupe, instance state, "failed" alerts) inside one store
  * transaction, so a store error leaves nothing half-applied either. Records already stored
@@ -19,6 +19,8 @@
 #include "api/handlers-int.h"
 #include "api/json.h"
 #include "tasks/tasks.h"
+#include "store/store_steps.h"
+#include "core/step.h"
 
 struct pushed {
 	const struct sw_workflow *wf;
@@ -40,12 +42,14 @@ static const char *str_of(const json_t *o, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* Time field: TIME_NULL when absent/null; -1 return when unparsable. */
-static int time_of(const json_t *o, const char *key, int64_t *ms)
+/* A time field: TIME_NULL when absent or null, STEP_TIME_BAD when not a timestamp. */
+static int64_t time_of(const json_t *o, const char *key)
 {
 	const char *s = str_of(o, key);
-	*ms = TIME_NULL;
-	return s && time_parse(s, ms) < 0 ? -1 : 0;
+	int64_t ms;
+	if (!s)
+		return TIME_NULL;
+	return time_parse(s, &ms) < 0 ? STEP_TIME_BAD : ms;
 }
 
 /* The workflow's segment values from the labels object, in the watcher's form. */
@@ -70,31 +74,33 @@ static char *labels_of(const struct sw_workflow *wf, const json_t *labels)
 	return strbuf_detach(&sb, NULL);
 }
 
-/* Check item i into *p; 0, or -1 with resp filled (422). */
+/* Check item i into *p (step_record_check, as the watcher checks a source row); 0, or -1
+ * with resp filled (422). */
 static int check_item(const struct sw_config *cfg, const json_t *o, size_t i, struct pushed *p,
                       struct api_resp *resp)
 {
-	const char *wfname = str_of(o, "workflow"), *why = NULL;
+	const char *wfname = str_of(o, "workflow"), *why;
+	struct step_record_fields f;
 	p->wf = config_workflow(cfg, wfname);
 	if (!p->wf)
 		return api_error(resp, 422, "item %zu: unknown workflow '%.200s'", i, wfname), -1;
 	p->instance_id = id_dup(json_object_get(o, "instance_id"));
 	p->user_id = id_dup(json_object_get(o, "user_id"));
-	if (tasks_step_record_check(p->wf, p->instance_id, p->user_id, str_of(o, "step"),
-	                            str_of(o, "status"), &p->rec, &why) < 0)
-		return api_error(resp, 422, "item %zu: %s", i, why), -1;
-	if (time_of(o, "updated_at", &p->rec.updated_at) || p->rec.updated_at == TIME_NULL)
-		return api_error(resp, 422, "item %zu: field 'updated_at' is not a timestamp", i),
-		       -1;
-	if (time_of(o, "started_at", &p->rec.started_at) || p->rec.started_at == TIME_NULL)
-		return api_error(resp, 422, "item %zu: field 'started_at' is not a timestamp", i),
-		       -1;
-	if (time_of(o, "finished_at", &p->rec.finished_at))
-		return api_error(resp, 422, "item %zu: field 'finished_at' is not a timestamp", i),
-		       -1;
-	p->rec.error = str_of(o, "error");
 	p->labels = labels_of(p->wf, json_object_get(o, "labels"));
-	p->rec.labels_json = p->labels;
+	f = (struct step_record_fields){
+	    .instance_id = p->instance_id,
+	    .user_id = p->user_id,
+	    .step = str_of(o, "step"),
+	    .status = str_of(o, "status"),
+	    .error = str_of(o, "error"),
+	    .labels_json = p->labels,
+	    .started_at = time_of(o, "started_at"),
+	    .finished_at = time_of(o, "finished_at"),
+	    .updated_at = time_of(o, "updated_at"),
+	};
+	f.step_index = f.step ? config_step_index(p->wf, f.step) : -1;
+	if ((why = step_record_check(&f, &p->rec)))
+		return api_error(resp, 422, "item %zu: %s", i, why), -1;
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "api/app.h"
 #include "api/handlers.h"
 #include "api/handlers-int.h"
+#include "api/forms.h"
 #include "store/store_notify.h"
 
 static json_t *notification_json(const struct outbox_row *r)

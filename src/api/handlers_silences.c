@@ -8,7 +8,9 @@
 #include "api/app.h"
 #include "api/handlers.h"
 #include "api/handlers-int.h"
+#include "api/forms.h"
 #include "api/json.h"
+#include "store/store_silences.h"
 
 int api_silences_list(struct api_req *req, struct api_resp *resp)
 {
