@@ -40,6 +40,12 @@ struct arena_chunk {
 	alignas(max_align_t) unsigned char data[];
 };
 
+struct arena_defer {
+	struct arena_defer *next;
+	void (*fn)(void *);
+	void *arg;
+};
+
 static size_t round_up(size_t n)
 {
 	if (n > SIZE_MAX - ALIGN - REDZONE)
@@ -69,6 +75,7 @@ static void chunk_free(struct arena_chunk *c)
 void arena_init(struct arena *a)
 {
 	a->head = NULL;
+	a->defers = NULL;
 	a->chunk_size = 0;
 }
 
@@ -148,9 +155,30 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
 	return d;
 }
 
+void arena_defer(struct arena *a, void (*fn)(void *), void *arg)
+{
+	struct arena_defer *d = arena_alloc(a, sizeof(*d));
+	d->fn = fn;
+	d->arg = arg;
+	d->next = a->defers;
+	a->defers = d;
+}
+
+/* Run the deferred calls, the last first; one may defer more, which run too. */
+static void run_defers(struct arena *a)
+{
+	while (a->defers) {
+		struct arena_defer *d = a->defers;
+		a->defers = d->next;
+		d->fn(d->arg);
+	}
+}
+
 void arena_reset(struct arena *a)
 {
-	struct arena_chunk *c = a->head, *keep = NULL;
+	struct arena_chunk *c, *keep = NULL;
+	run_defers(a);
+	c = a->head;
 	while (c) {
 		struct arena_chunk *next = c->next;
 		if (!keep && !next && c->size == a->chunk_size)
@@ -168,7 +196,9 @@ void arena_reset(struct arena *a)
 
 void arena_release(struct arena *a)
 {
-	struct arena_chunk *c = a->head;
+	struct arena_chunk *c;
+	run_defers(a);
+	c = a->head;
 	while (c) {
 		struct arena_chunk *next = c->next;
 		chunk_free(c);

@@ -13,6 +13,9 @@
  * as xmalloc). Not thread-safe: one arena belongs to one thread at a time. Under
  * AddressSanitizer the unused part of each chunk and a red zone after every allocation are
  * poisoned, so an overflow is caught as it would be with malloc.
+ *
+ * Things that live in other allocators (a jansson tree, a store result) can share the
+ * lifetime through arena_defer: fn(arg) runs at reset or release, the last deferred first.
  */
 #ifndef SW_ARENA_H
 #define SW_ARENA_H
@@ -21,15 +24,17 @@
 #include <stdarg.h>
 
 struct arena_chunk;
+struct arena_defer;
 
 struct arena {
-	struct arena_chunk *head; /* the chunk being filled; the older ones follow */
-	size_t chunk_size;        /* size of a normal chunk; 0 until the first allocation */
+	struct arena_chunk *head;   /* the chunk being filled; the older ones follow */
+	struct arena_defer *defers; /* the last deferred first */
+	size_t chunk_size;          /* size of a normal chunk; 0 until the first allocation */
 };
 
-#define ARENA_INIT      \
-	{               \
-		NULL, 0 \
+#define ARENA_INIT            \
+	{                     \
+		NULL, NULL, 0 \
 	}
 
 /* Normal chunk size: allocations above a quarter of it get a chunk of their own. */
@@ -45,6 +50,8 @@ char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...) SW_PRINTF(2, 3);
 char *arena_vprintf(struct arena *a, const char *fmt, va_list ap) SW_PRINTF(2, 0);
+/* Run fn(arg) when a is reset or released (before its memory goes: arg may live in a). */
+void arena_defer(struct arena *a, void (*fn)(void *), void *arg);
 /* Free everything allocated from a but keep its first chunk for reuse. */
 void arena_reset(struct arena *a);
 /* Free everything; a is empty (ARENA_INIT) again. */

@@ -131,6 +131,52 @@ static void test_reset_reuses(void **state)
 	arena_release(&a); /* twice: harmless */
 }
 
+struct trace {
+	char seen[8];
+	size_t n;
+};
+
+struct mark {
+	struct trace *t;
+	char c;
+};
+
+static void note(void *arg)
+{
+	struct mark *m = arg;
+	m->t->seen[m->t->n++] = m->c;
+}
+
+static void free_it(void *arg)
+{
+	free(arg);
+}
+
+/* Deferred calls run at reset and release, the last deferred first, before the memory
+ * goes (their argument may live in the arena); a malloc'd object handed over is freed
+ * (LSan would report a leak otherwise). */
+static void test_defer(void **state)
+{
+	struct arena a = ARENA_INIT;
+	struct trace t = {{0}, 0};
+	struct mark *m1 = arena_alloc(&a, sizeof(*m1)), *m2 = arena_alloc(&a, sizeof(*m2));
+	(void)state;
+	*m1 = (struct mark){&t, 'a'};
+	*m2 = (struct mark){&t, 'b'};
+	arena_defer(&a, note, m1);
+	arena_defer(&a, free_it, xstrdup("owned by the arena"));
+	arena_defer(&a, note, m2);
+	arena_reset(&a);
+	assert_int_equal(t.n, 2);
+	assert_memory_equal(t.seen, "ba", 2);
+	arena_reset(&a); /* nothing left to run */
+	assert_int_equal(t.n, 2);
+	arena_defer(&a, free_it, xmalloc(100));
+	arena_release(&a);
+	assert_null(a.defers);
+	arena_release(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +185,7 @@ int main(void)
 	    cmocka_unit_test(test_large),
 	    cmocka_unit_test(test_calloc_and_strings),
 	    cmocka_unit_test(test_reset_reuses),
+	    cmocka_unit_test(test_defer),
 	};
 	return cmocka_run_group_tests_name("arena", tests, NULL, NULL);
 }
