@@ -69,7 +69,6 @@ int api_alerts_list(struct api_req *req, struct api_resp *resp)
 	const char *s;
 	int64_t cursor = 0, incident = 0;
 	bool open = false, more = false;
-	char *next = NULL;
 	int rc;
 
 	memset(&f, 0, sizeof(f));
@@ -116,10 +115,8 @@ int api_alerts_list(struct api_req *req, struct api_resp *resp)
 	if (rc)
 		return api_store_fail(resp, rc, &err);
 	strbuf_addstr(body, "],\"next_cursor\":");
-	next = api_next_cursor(w.n, f.limit, w.last_id, more);
-	jw_str(body, next);
+	jw_str(body, api_next_cursor(req, w.n, f.limit, w.last_id, more));
 	strbuf_addch(body, '}');
-	free(next);
 	resp->status = 200;
 	resp->content_type = NULL;
 	return 0;
@@ -166,7 +163,7 @@ int api_alerts_get(struct api_req *req, struct api_resp *resp)
 	return 0;
 }
 
-/* The body's note (may be NULL); *body must be json_decref'd. */
+/* The body's note (may be NULL). */
 static const char *body_note(const json_t *body)
 {
 	const json_t *n = json_object_get(body, "note");
@@ -181,14 +178,10 @@ int api_alerts_ack(struct api_req *req, struct api_resp *resp)
 	int64_t id;
 	int rc;
 	if (api_param_id(req, resp, "id", "alert", &id) ||
-	    api_body_object(req, resp, api_body_ack, api_body_ack_n, &body))
+	    api_body_object(req, resp, api_body_ack, api_body_ack_n, &body) ||
+	    !(st = api_store(req, resp)))
 		return -1;
-	if (!(st = api_store(req, resp))) {
-		json_decref(body);
-		return -1;
-	}
 	rc = store_alert_ack(st, id, api_now(req), req->actor, body_note(body), &err);
-	json_decref(body);
 	if (rc)
 		return api_store_fail(resp, rc, &err);
 	return alert_answer(req, resp, st, id, false);
@@ -201,18 +194,15 @@ int api_alerts_resolve(struct api_req *req, struct api_resp *resp)
 	struct alert a;
 	struct alert_change c;
 	json_t *body = NULL;
-	char *by = NULL;
+	const char *by;
 	bool applied = false;
 	int64_t id;
 	int rc = 0;
 	if (api_param_id(req, resp, "id", "alert", &id) ||
-	    api_body_object(req, resp, api_body_ack, api_body_ack_n, &body))
+	    api_body_object(req, resp, api_body_ack, api_body_ack_n, &body) ||
+	    !(st = api_store(req, resp)))
 		return -1;
-	if (!(st = api_store(req, resp))) {
-		json_decref(body);
-		return -1;
-	}
-	by = xasprintf("user:%s", req->actor);
+	by = arena_printf(req->arena, "user:%s", req->actor);
 	/* compare-and-set on the state read; an escalation in between costs a retry */
 	for (int attempt = 0; attempt < 3 && !applied; attempt++) {
 		rc = store_alert_get(st, id, &a, NULL, NULL, &err);
@@ -239,8 +229,6 @@ int api_alerts_resolve(struct api_req *req, struct api_resp *resp)
 		if (rc)
 			break;
 	}
-	json_decref(body);
-	free(by);
 	if (rc)
 		return api_store_fail(resp, rc, &err);
 	if (!applied) /* it changed state meanwhile (escalated, resolved by the resolver) */

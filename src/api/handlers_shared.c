@@ -1,6 +1,6 @@
 /*
  * handlers_shared.c - what the store-backed handlers share (handlers-int.h): store errors
- * as HTTP answers, and the next-page cursor of a list.
+ * as HTTP answers.
  */
 #include "util/common.h"
 #include "util/log.h"
@@ -18,9 +18,4 @@ int api_store_fail(struct api_resp *resp, int rc, const struct sw_err *err)
 		api_resp_header(resp, "Retry-After", "1");
 	}
 	return -1;
-}
-
-char *api_next_cursor(size_t n, size_t limit, int64_t last_id, bool more)
-{
-	return n == limit && n > 0 && more ? query_cursor_encode(last_id) : NULL;
 }
