@@ -106,8 +106,6 @@ const char *api_status_code(int status);
  * The message is made valid UTF-8 (each invalid byte becomes U+FFFD), so client bytes
  * quoted in it never reach the body raw. Returns 0, so handlers can `return api_error(...)`. */
 int api_error(struct api_resp *r, int status, const char *fmt, ...) SW_PRINTF(3, 4);
-int api_error_code(struct api_resp *r, int status, const char *code, const char *fmt, ...)
-    SW_PRINTF(4, 5);
 /* How many bytes of s to quote so that at most max bytes are shown and no UTF-8 character
  * is cut: for "%.*s" with (int)api_clip(s, max), s. */
 size_t api_clip(const char *s, size_t max);

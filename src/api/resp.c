@@ -100,15 +100,6 @@ int api_error(struct api_resp *r, int status, const char *fmt, ...)
 	return 0;
 }
 
-int api_error_code(struct api_resp *r, int status, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	verror(r, status, code, fmt, ap);
-	va_end(ap);
-	return 0;
-}
-
 int api_json(struct api_resp *r, int status, json_t *v)
 {
 	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
