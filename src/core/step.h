@@ -24,7 +24,7 @@ struct step_record {
 	int step_index; /* position of step in the workflow */
 	enum step_status status;
 	const char *error;  /* NULL unless failed */
-	int64_t started_at; /* TIME_NULL when absent */
+	int64_t started_at; /* TIME_NULL when absent (step_record_check refuses that) */
 	int64_t finished_at;
 	int64_t updated_at;
 	const char *labels_json; /* segment values as a JSON object, or NULL */
