@@ -5,6 +5,7 @@
 #include "util/log.h"
 #include "tasks/tasks-int.h"
 #include "runtime/runtime.h"
+#include "store/store_alerts.h"
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
