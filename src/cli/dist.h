@@ -16,7 +16,7 @@
 #include "util/common.h"
 #include "util/timeutil.h"
 #include "config/config.h"
-#include "tasks/health.h"
+#include "util/health.h"
 
 struct rt;
 struct dist_pool;

@@ -28,7 +28,7 @@
 #include "util/common.h"
 #include "util/timeutil.h"
 #include "config/config.h"
-#include "tasks/health.h"
+#include "util/health.h"
 
 enum task_kind {
 	TASK_WATCH_STEPS,
