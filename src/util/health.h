@@ -7,8 +7,8 @@
  * reaches it by calling down: the tasks and the broker threads of runtime/ set entries, the
  * API reads them (docs/internals/layers.md).
  */
-#ifndef SW_UTIL_HEALTH_H
-#define SW_UTIL_HEALTH_H
+#ifndef SW_HEALTH_H
+#define SW_HEALTH_H
 
 #include "util/common.h"
 
