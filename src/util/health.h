@@ -37,7 +37,5 @@ void health_progress(struct health *h, const char *name, int64_t rows_read, int6
 /* A copy of every entry, sorted by name; free with health_entries_free. */
 size_t health_snapshot(struct health *h, struct health_entry **out);
 void health_entries_free(struct health_entry *v, size_t n);
-/* Whether every entry is ok (true when there are none). */
-bool health_all_ok(struct health *h);
 
 #endif
