@@ -6,9 +6,9 @@
  * one reference per task the runtime holds (dropped by the runtime's release callback
  * when a reload or stop retires the task), one for being the generation in force, and one
  * per reader on another thread (node_config_get/put: API handlers, consumer task sets, the
- * notifier). The last reference frees it, so a
- * reload never frees a config that a running task or request still reads. Live
- * generations are kept in a list so a config pointer finds its generation.
+ * notifier). The last reference frees it, so a reload never frees a config that a running
+ * task or request still reads. Live generations are kept in a list so a config pointer
+ * finds its generation.
  *
  * The store and the broker are fixed at start: a reload that changes either is refused (the
  * API, the running tasks and the other nodes would otherwise split across two of them).
@@ -77,7 +77,7 @@ struct node {
 #define STORE_TASK_MAX_BACKOFF_MS 2000
 
 struct job_arg {
-	struct node *srv;
+	struct node *node;
 	struct task *task;
 	struct generation *gen;
 };
@@ -104,7 +104,7 @@ static void generation_put(struct node *s, struct generation *g)
 static int job_run(void *arg, int64_t now)
 {
 	struct job_arg *ja = arg;
-	struct node *s = ja->srv;
+	struct node *s = ja->node;
 	struct sw_err err = {""};
 	int rc;
 	if (!s->broker_url)
@@ -299,7 +299,7 @@ static void job_release(void *arg)
 {
 	struct job_arg *ja = arg;
 	task_free(ja->task);
-	generation_put(ja->srv, ja->gen);
+	generation_put(ja->node, ja->gen);
 	free(ja);
 }
 
@@ -337,7 +337,7 @@ static int install(struct node *s, struct generation *g, struct sw_err *err)
 	int rc;
 	for (size_t i = 0; i < g->n_tasks; i++) {
 		struct job_arg *ja = xmalloc(sizeof(*ja));
-		ja->srv = s;
+		ja->node = s;
 		ja->task = g->tasks[i];
 		ja->gen = g;
 		jobs[i].name = task_name(g->tasks[i]);
