@@ -106,9 +106,16 @@ def run(args):
         time.sleep(POLL_S)
     app, store = connect(os.environ["LENDX_URL"]), connect(store_url)
     poll = Poller(store, args.pid, args.timeout)
-    # stepwatch is up once the watcher stored its first watermark (it read the B rows)
-    if not poll.wait("SELECT count(*) FROM watermarks", 1, t_start):
-        sys.exit("stepwatch never stored a watermark")
+    # stepwatch is up once its watermark reached the newest of the B history rows: the
+    # watcher reads a backlog in pages, and the anchor's monitor starts with nothing to read,
+    # so the K failures are committed only after the first start has caught up
+    with app.cursor() as cur:
+        cur.execute("SELECT floor(extract(epoch FROM max(touched)) * 1000)::bigint FROM loan_journey")
+        newest = cur.fetchone()[0] or 0
+    app.rollback()
+    if not poll.wait("SELECT count(*) FROM watermarks WHERE key LIKE 'workflow:%%' "
+                     "AND value_ms >= %d" % newest, 1, t_start):
+        sys.exit("stepwatch never caught up with the history rows")
     first_read = time.time() - t_start
     hwm = {"first_read": rss_kb(args.pid, "VmHWM:")}
     poll.phase_peak()

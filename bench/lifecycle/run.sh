@@ -11,6 +11,8 @@
 # shared/anchors. Results: bench/results/lifecycle.txt
 #
 # Knobs: KS="1000 10000"  B=100000  SKIP_REFERENCE=1  STORE=pg|sqlite  LOGDIR=dir (keep logs)
+#        REF_KS="1000 10000": the K the reference runs (default: those of KS up to 10,000)
+#        PHASE_TIMEOUT=300: seconds a phase may take before it shows "timeout"
 #        PG_PROFILE=1: the store database logs statements over 100 ms with their plans
 #        (auto_explain, ANALYZE, BUFFERS) to the throwaway server's log (LOGDIR/pg.log);
 #        PG_PROFILE=statements: each statement's duration (over PG_LOG_MS, default 0) in the
@@ -25,6 +27,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 anchors=${ANCHORS:-$root/../shared/anchors}
 KS=${KS:-"1000 10000"}
+# the reference takes minutes per phase beyond K = 10,000: by default it runs those K only
+REF_KS=${REF_KS:-$(for k in $KS; do [ "$k" -le 10000 ] && printf '%s ' "$k"; done)}
+REF_KS=${REF_KS:-1000}
 B=${B:-100000}
 STORE=${STORE:-pg}
 out=$root/bench/results/lifecycle.txt
@@ -118,7 +123,8 @@ YAML
     kill -TERM "$swpid"; wait "$swpid" || true; swpid=""
     continue
   fi
-  row=$(/usr/bin/python3 "$here/driver.py" run --K "$K" --p0 6 --pid "$swpid")
+  row=$(/usr/bin/python3 "$here/driver.py" run --K "$K" --p0 6 --pid "$swpid" \
+    --timeout "${PHASE_TIMEOUT:-300}")
   kill -TERM "$swpid"; wait "$swpid" || true; swpid=""
   # each task's own processing time for the K alerts, from its "task run" lines
   proc=$(awk -v k="$K" '
@@ -149,7 +155,7 @@ ref=""
 if [ -z "${SKIP_REFERENCE:-}" ]; then
   refdir=$(mktemp -d /tmp/swanchor.XXXXXX)
   cp -r "$anchors"/. "$refdir"/
-  (cd "$refdir" && KS="$KS" B="$B" bash ./run-seed-bench.sh) >&2
+  (cd "$refdir" && KS="$REF_KS" B="$B" bash ./run-seed-bench.sh) >&2
   ref=$(cat "$refdir/results-seed.txt")
   rm -rf "$refdir"
 fi
@@ -158,7 +164,7 @@ fi
   echo "# lifecycle benchmark $(date -u +%FT%TZ): $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load $(cut -d' ' -f1-3 /proc/loadavg), $(psql --version | head -1), store=$STORE, ${SW_BIN:-$(git -C "$root" rev-parse --short HEAD)}"
   echo "# B=$B background rows; SLA p2/p1/p0 = 2/4/6 s; stepwatch poll 100ms; driver polls every 20 ms"
   echo "# *_s: end to end as the anchor measures; proc_*: the stepwatch task's own run time for those K"
-  echo "# rss_mb: peak RSS of serve (VmHWM); first_read_s: serve start -> first watermark stored"
+  echo "# rss_mb: peak RSS of serve (VmHWM); first_read_s: serve start -> watermark at the newest history row (caught up)"
   printf '%-7s %9s %11s %10s %7s %12s %14s %13s %13s\n' K detect_s escalate_s resolve_s rss_mb proc_detect proc_escalate proc_resolve first_read_s
   for r in "${rows[@]}"; do
     IFS=$'\t' read -r k d e s m fr pd pe pr ld le lr <<<"$r"

@@ -775,7 +775,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	struct run run;
 	struct source_param since;
 	char *wm_raw = NULL, *probe = NULL, *cursor = NULL, *sql = NULL, sincebuf[64];
-	int64_t t0 = time_mono_ms();
+	int64_t t0 = time_mono_ms(), wm0;
 	int64_t budget = t->env->run_budget_ms;
 	bool budget_spent = false;
 	int rc = -1;
@@ -800,6 +800,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		}
 		rc = -1;
 	}
+	wm0 = run.wm;
 	since_param(t, now, run.wm, wm_raw, probe, sincebuf, sizeof(sincebuf), &since);
 	if (t->resume && run.wm != TIME_NULL) {
 		/* the last run stopped on its budget: go on from where it was */
@@ -864,10 +865,12 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		source_rows_release(&rs);
 		if (prc < 0)
 			goto out;
-		progress(t, now, &run, n == run.page);
+		/* a backlog is new rows past the run's first watermark, not a re-read of the
+		 * overlap window (a tie of many rows in it fills pages again every run) */
+		progress(t, now, &run, n == run.page && run.wm != wm0);
 		if (n < run.page || !next)
 			break;
-		if (!t->backlog) {
+		if (!t->backlog && run.wm != wm0) {
 			t->backlog = true;
 			t->backlog_t0 = t0;
 			t->backlog_rows = t->backlog_opened = 0;
