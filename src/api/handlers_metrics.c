@@ -13,7 +13,7 @@
 #include "api/app.h"
 #include "api/handlers.h"
 #include "runtime/runtime.h"
-#include "store/store.h"
+#include "store/store_stats.h"
 #include "store/store_notify.h"
 #include "tasks/notifier.h"
 

@@ -31,6 +31,10 @@
 #include "core/notify_policy.h"
 #include "notify/receiver.h"
 #include "oncall/oncall.h"
+#include "store/store_incidents.h"
+#include "store/store_silences.h"
+#include "store/store_stats.h"
+#include "store/store_recovery.h"
 #include <jansson.h>
 #include <pthread.h>
 

@@ -4,6 +4,7 @@
 #include "util/common.h"
 #include "util/log.h"
 #include "tasks/tasks-int.h"
+#include "store/store_alerts.h"
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif

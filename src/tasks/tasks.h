@@ -142,12 +142,4 @@ struct step_record;
  */
 int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_record *recs, size_t n,
                  int64_t now, const char *actor, size_t *opened, struct sw_err *err);
-/*
- * Check the required fields of one record against wf and fill *out (times TIME_NULL, the
- * caller sets them): 0, or -1 with *why ("step is not one of the workflow's steps").
- */
-int tasks_step_record_check(const struct sw_workflow *wf, const char *instance_id,
-                            const char *user_id, const char *step, const char *status,
-                            struct step_record *out, const char **why);
-
 #endif
