@@ -25,7 +25,6 @@
 #include "util/strbuf.h"
 #include "core/grouping.h"
 #include "tasks/tasks-int.h"
-#include "runtime/runtime.h"
 #include "store/store_watermarks.h"
 #include "store/store_steps.h"
 #include "store/store_alerts.h"
@@ -747,8 +746,6 @@ static char *probe_style(struct task *t, struct sw_err *err, int *rc)
 }
 
 #define PROGRESS_LOG_MS 5000
-/* With a runtime, one run reads pages for about this long, then hands over to the next. */
-#define RUN_BUDGET_MS 1000
 
 int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 {
@@ -757,9 +754,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	struct source_param since;
 	char *wm_raw = NULL, *probe = NULL, *cursor = NULL, *sql = NULL, sincebuf[64];
 	int64_t t0 = time_mono_ms(), wm0;
-	int64_t budget = t->env->run_budget_ms ? t->env->run_budget_ms
-	                 : t->env->rt          ? RUN_BUDGET_MS
-	                                       : 0;
+	int64_t budget = t->env->run_budget_ms;
 	bool budget_spent = false;
 	int rc = -1;
 
@@ -909,8 +904,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	if (budget_spent) {
 		t->resume = cursor;
 		cursor = NULL;
-		if (t->env->rt)
-			rt_kick(t->env->rt, t->name);
+		t->again = true;
 	} else if (open_stuck(t, now, err) < 0) {
 		goto out;
 	}

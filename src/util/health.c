@@ -3,7 +3,7 @@
  */
 #include "util/common.h"
 #include "util/timeutil.h"
-#include "tasks/health.h"
+#include "util/health.h"
 #include <pthread.h>
 
 struct health {
