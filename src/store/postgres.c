@@ -410,4 +410,5 @@ const struct store_backend store_backend_postgres = {
     .rollback = pg_rollback,
     .lock_migrations = pg_lock_migrations,
     .query = pg_query,
+    .sql = &store_sql_postgres,
 };

@@ -311,4 +311,5 @@ const struct store_backend store_backend_sqlite = {
     .rollback = sqlite_rollback,
     .lock_migrations = sqlite_lock_migrations,
     .query = sqlite_query,
+    .sql = &store_sql_sqlite,
 };
