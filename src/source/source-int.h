@@ -84,6 +84,11 @@ struct source_backend {
 	             const struct source_param *params, size_t nparams, bool describe,
 	             const struct source_stream *stream, struct source_rows *out,
 	             struct sw_err *err);
+	/* The source's notation of times (see source_time_param and source_raw_param). */
+	bool time_needs_probe;
+	void (*time_param)(int64_t ms, const char *style_of, char *buf, size_t n,
+	                   struct source_param *p);
+	bool (*raw_is_number)(const char *raw);
 };
 
 struct source {

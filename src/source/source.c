@@ -224,3 +224,23 @@ int source_ping(struct source *src, struct sw_err *err)
 	source_rows_release(&rows);
 	return rc;
 }
+
+void source_time_param(const struct source *src, const char *name, int64_t ms, const char *style_of,
+                       char *buf, size_t n, struct source_param *p)
+{
+	p->name = name;
+	src->be->time_param(ms, style_of, buf, n, p);
+}
+
+void source_raw_param(const struct source *src, const char *name, const char *raw,
+                      struct source_param *p)
+{
+	p->name = name;
+	p->value = raw;
+	p->is_number = src->be->raw_is_number(raw);
+}
+
+bool source_time_needs_probe(const struct source *src)
+{
+	return src->be->time_needs_probe;
+}
