@@ -24,6 +24,10 @@ enum alert_state {
 };
 #define ALERT_STATE_COUNT 6
 
+/* The rules of step records (struct alert.rule; custom watchers have their own names). */
+#define ALERT_RULE_FAILED "failed"
+#define ALERT_RULE_STUCK  "stuck"
+
 /* Contract names: "INITIATED", "ESCALATION_P2", ..., "RESOLVED", "ABANDONED". */
 const char *alert_state_name(enum alert_state s);
 /* Name -> state; -1 if unknown. Accepts the contract names, case-insensitive. */

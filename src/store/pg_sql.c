@@ -21,8 +21,9 @@ static const char *const pg_key_lookup =
     " WITH ORDINALITY AS u(rule, workflow, instance_id, step, ord)"
     " CROSS JOIN LATERAL (SELECT a.id, a.state, a.incident_id FROM alerts a"
     " WHERE a.workflow = u.workflow AND a.instance_id = u.instance_id AND a.step = u.step"
-    " AND a.rule = u.rule ORDER BY CASE WHEN a.state < 4 THEN 0 ELSE 1 END, a.id DESC"
-    " LIMIT 1) l";
+    " AND a.rule = u.rule ORDER BY CASE WHEN " SQL_ALERT_OPEN(
+        "a.state") " THEN 0 ELSE 1 END, a.id DESC"
+                   " LIMIT 1) l";
 
 static const char *const pg_incident_insert =
     "WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
@@ -30,13 +31,15 @@ static const char *const pg_incident_insert =
     " AS u(group_key, workflow, step, rule, labels, at, ord)),"
     " ins AS (INSERT INTO incidents (group_key, workflow, step, rule, labels, state, level,"
     " open_alerts, total_alerts, affected_users, opened_at, updated_at)"
-    " SELECT group_key, workflow, step, rule, labels, 'OPEN', 0, 0, 0, 0, at, at FROM u"
+    " SELECT group_key, workflow, step, rule, labels, " SQL_INCIDENT_OPEN
+    ", 0, 0, 0, 0, at, at FROM u"
     " ORDER BY ord ON CONFLICT DO NOTHING RETURNING id, group_key)"
     " SELECT u.ord, ins.id FROM ins JOIN u ON u.group_key = ins.group_key";
 
 static const char *const pg_incident_find =
     "SELECT u.ord, i.id FROM unnest($1::text[]) WITH ORDINALITY AS u(group_key, ord)"
-    " JOIN incidents i ON i.group_key = u.group_key AND i.state = 'OPEN' FOR UPDATE OF i";
+    " JOIN incidents i ON i.group_key = u.group_key AND i.state = " SQL_INCIDENT_OPEN
+    " FOR UPDATE OF i";
 
 static const char *const pg_alert_insert =
     "WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[],"
@@ -48,14 +51,15 @@ static const char *const pg_alert_insert =
     " ins AS (INSERT INTO alerts (rule, workflow, step, step_index, instance_id, user_id,"
     " state, error, labels, group_key, occurred_at, opened_at, updated_at,"
     " next_escalation_at, abandon_after_ms, incident_id, reopen_of)"
-    " SELECT rule, workflow, step, step_index, instance_id, user_id, 0, error, labels,"
+    " SELECT rule, workflow, step, step_index, instance_id, user_id, " SQL_ALERT_INITIATED
+    ", error, labels,"
     " group_key, occurred_at, at, at, next_escalation_at, abandon_after_ms, incident_id,"
     " reopen_of FROM u ORDER BY ord ON CONFLICT DO NOTHING"
     " RETURNING id, rule, workflow, instance_id, step, error, reopen_of, opened_at),"
     " hist AS (INSERT INTO alert_history (alert_id, at, actor, event, reason, from_state,"
     " to_state) SELECT id, opened_at, (SELECT actor FROM u WHERE ord = 1),"
-    " CASE WHEN reopen_of IS NULL THEN 'opened' ELSE 'reopened' END, error, NULL, 0"
-    " FROM ins ORDER BY id),"
+    " CASE WHEN reopen_of IS NULL THEN 'opened' ELSE 'reopened' END, error, NULL,"
+    " " SQL_ALERT_INITIATED " FROM ins ORDER BY id),"
     " flaps AS (INSERT INTO rule_flaps (workflow, rule, flaps)"
     " SELECT workflow, rule, count(*) FROM ins WHERE reopen_of IS NOT NULL"
     " GROUP BY workflow, rule ON CONFLICT (workflow, rule)"
@@ -110,16 +114,17 @@ static const char *const pg_user_seen =
 static const char *const pg_incident_add =
     "UPDATE incidents i SET total_alerts = i.total_alerts + u.created,"
     " open_alerts = i.open_alerts + u.created, affected_users = i.affected_users + u.users,"
-    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = i.id AND state < 4"
-    " ORDER BY state DESC LIMIT 1), i.level), updated_at = u.at"
-    " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])"
-    " AS u(id, at, created, users) WHERE i.id = u.id";
+    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = i.id AND " SQL_ALERT_OPEN(
+        "state") " ORDER BY state DESC LIMIT 1), i.level), updated_at = u.at"
+                 " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])"
+                 " AS u(id, at, created, users) WHERE i.id = u.id";
 
 /* PostgreSQL: the same compare-and-set over a set of alerts (no alert twice). */
 static const char *const pg_alert_cas =
     "UPDATE alerts a SET state = u.to_state, updated_at = u.at, next_escalation_at = u.next_at,"
-    " resolved_at = CASE WHEN u.to_state = 4 THEN u.at ELSE a.resolved_at END,"
-    " resolved_by = CASE WHEN u.to_state = 4 THEN u.resolved_by ELSE a.resolved_by END"
+    " resolved_at = CASE WHEN u.to_state = " SQL_ALERT_RESOLVED " THEN u.at ELSE a.resolved_at END,"
+    " resolved_by = CASE WHEN u.to_state = " SQL_ALERT_RESOLVED
+    " THEN u.resolved_by ELSE a.resolved_by END"
     " FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::text[], $6::int[])"
     " WITH ORDINALITY AS u(id, to_state, at, next_at, resolved_by, from_state, ord)"
     " WHERE a.id = u.id AND a.state = u.from_state RETURNING u.ord, a.incident_id";
@@ -133,14 +138,15 @@ static const char *const pg_history_insert =
 
 static const char *const pg_incident_delta =
     "UPDATE incidents i SET open_alerts = i.open_alerts + u.delta,"
-    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = i.id AND state < 4"
-    " ORDER BY state DESC LIMIT 1), i.level), updated_at = u.at,"
-    " state = CASE WHEN i.state = 'OPEN' AND i.open_alerts + u.delta = 0 THEN 'RESOLVED'"
-    " ELSE i.state END,"
-    " resolved_at = CASE WHEN i.state = 'OPEN' AND i.open_alerts + u.delta = 0 THEN u.at"
-    " ELSE i.resolved_at END"
-    " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, at, delta)"
-    " WHERE i.id = u.id";
+    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = i.id AND " SQL_ALERT_OPEN(
+        "state") " ORDER BY state DESC LIMIT 1), i.level), updated_at = u.at,"
+                 " state = CASE WHEN i.state = " SQL_INCIDENT_OPEN
+                 " AND i.open_alerts + u.delta = 0 THEN " SQL_INCIDENT_RESOLVED " ELSE i.state END,"
+                 " resolved_at = CASE WHEN i.state = " SQL_INCIDENT_OPEN
+                 " AND i.open_alerts + u.delta = 0 THEN u.at"
+                 " ELSE i.resolved_at END"
+                 " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, at, delta)"
+                 " WHERE i.id = u.id";
 
 /*
  * A batch whose every item is found through an index (the compare-and-set of alerts,

@@ -14,22 +14,23 @@
 static const char *const sql_key_lookup =
     "SELECT id, state, incident_id FROM alerts"
     " WHERE workflow = $2 AND instance_id = $3 AND step = $4 AND rule = $1"
-    " ORDER BY CASE WHEN state < 4 THEN 0 ELSE 1 END, id DESC LIMIT 1";
+    " ORDER BY CASE WHEN " SQL_ALERT_OPEN("state") " THEN 0 ELSE 1 END, id DESC LIMIT 1";
 
 static const char *const sql_incident_insert =
     "INSERT INTO incidents (group_key, workflow, step, rule, labels, state, level,"
     " open_alerts, total_alerts, affected_users, opened_at, updated_at)"
-    " VALUES ($1, $2, $3, $4, $5, 'OPEN', 0, 0, 0, 0, $6, $6)"
+    " VALUES ($1, $2, $3, $4, $5, " SQL_INCIDENT_OPEN ", 0, 0, 0, 0, $6, $6)"
     " ON CONFLICT DO NOTHING RETURNING id";
 
 /* No row lock: a SQLite transaction holds the one write lock from its start. */
 static const char *const sql_incident_find =
-    "SELECT id FROM incidents WHERE group_key = $1 AND state = 'OPEN'";
+    "SELECT id FROM incidents WHERE group_key = $1 AND state = " SQL_INCIDENT_OPEN;
 
 static const char *const sql_alert_insert =
     "INSERT INTO alerts (rule, workflow, step, step_index, instance_id, user_id, state,"
     " error, labels, group_key, occurred_at, opened_at, updated_at, next_escalation_at,"
-    " abandon_after_ms, incident_id, reopen_of) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8,"
+    " abandon_after_ms, incident_id, reopen_of) VALUES ($1, $2, $3, $4, $5, $6,"
+    " " SQL_ALERT_INITIATED ", $7, $8,"
     " $9, $10, $11, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING RETURNING id";
 
 static const char *const sql_history_insert =
@@ -47,13 +48,13 @@ static const char *const sql_user_seen =
 static const char *const sql_incident_add =
     "UPDATE incidents SET total_alerts = total_alerts + $3, open_alerts = open_alerts + $3,"
     " affected_users = affected_users + $4,"
-    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = $1 AND state < 4"
-    " ORDER BY state DESC LIMIT 1), level), updated_at = $2 WHERE id = $1";
+    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = $1 AND " SQL_ALERT_OPEN(
+        "state") " ORDER BY state DESC LIMIT 1), level), updated_at = $2 WHERE id = $1";
 
 static const char *const sql_alert_cas =
     "UPDATE alerts SET state = $2, updated_at = $3, next_escalation_at = $4,"
-    " resolved_at = CASE WHEN $2 = 4 THEN $3 ELSE resolved_at END,"
-    " resolved_by = CASE WHEN $2 = 4 THEN $5 ELSE resolved_by END"
+    " resolved_at = CASE WHEN $2 = " SQL_ALERT_RESOLVED " THEN $3 ELSE resolved_at END,"
+    " resolved_by = CASE WHEN $2 = " SQL_ALERT_RESOLVED " THEN $5 ELSE resolved_by END"
     " WHERE id = $1 AND state = $6 RETURNING incident_id";
 
 /*
@@ -66,11 +67,13 @@ static const char *const sql_alert_cas =
  */
 static const char *const sql_incident_delta =
     "UPDATE incidents SET open_alerts = open_alerts + $3,"
-    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = $1 AND state < 4"
-    " ORDER BY state DESC LIMIT 1), level), updated_at = $2,"
-    " state = CASE WHEN state = 'OPEN' AND open_alerts + $3 = 0 THEN 'RESOLVED' ELSE state END,"
-    " resolved_at = CASE WHEN state = 'OPEN' AND open_alerts + $3 = 0 THEN $2"
-    " ELSE resolved_at END WHERE id = $1";
+    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = $1 AND " SQL_ALERT_OPEN(
+        "state") " ORDER BY state DESC LIMIT 1), level), updated_at = $2,"
+                 " state = CASE WHEN state = " SQL_INCIDENT_OPEN
+                 " AND open_alerts + $3 = 0 THEN " SQL_INCIDENT_RESOLVED " ELSE state END,"
+                 " resolved_at = CASE WHEN state = " SQL_INCIDENT_OPEN
+                 " AND open_alerts + $3 = 0 THEN $2"
+                 " ELSE resolved_at END WHERE id = $1";
 
 /* The alerts of p (16 parameters each, see store_sql.alerts_insert) one by one, then the
  * history rows and flap counts of those created. */

@@ -21,6 +21,7 @@
 #include "util/common.h"
 #include "util/strbuf.h"
 #include "store/store.h"
+#include "store/sql_names.h"
 
 /* ---- parameters ------------------------------------------------------------------------ */
 

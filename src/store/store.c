@@ -531,16 +531,17 @@ int store_steps_stuck(struct store *st, const char *workflow, const char *step,
 	struct store_param p[5] = {sp_text(workflow), sp_text(step), sp_int(started_before),
 	                           sp_int((int64_t)limit),
 	                           sp_int(updated_after == TIME_NULL ? INT64_MIN : updated_after)};
-	int rc = store__exec(st,
-	                     "SELECT " STEP_COLS " FROM instance_steps s"
-	                     " WHERE s.workflow = $1 AND s.step = $2 AND s.status = 0"
-	                     " AND s.started_at <= $3 AND s.updated_at > $5"
-	                     " AND NOT EXISTS (SELECT 1 FROM alerts a"
-	                     " WHERE a.rule = 'stuck' AND a.workflow = s.workflow"
-	                     " AND a.instance_id = s.instance_id AND a.step = s.step"
-	                     " AND (a.state < 4 OR a.occurred_at >= s.started_at))"
-	                     " ORDER BY s.started_at, s.instance_id LIMIT $4",
-	                     p, 5, &rows, NULL, err);
+	int rc = store__exec(
+	    st,
+	    "SELECT " STEP_COLS " FROM instance_steps s"
+	    " WHERE s.workflow = $1 AND s.step = $2 AND s.status = " SQL_STEP_IN_PROGRESS
+	    " AND s.started_at <= $3 AND s.updated_at > $5"
+	    " AND NOT EXISTS (SELECT 1 FROM alerts a"
+	    " WHERE a.rule = " SQL_RULE_STUCK " AND a.workflow = s.workflow"
+	    " AND a.instance_id = s.instance_id AND a.step = s.step"
+	    " AND (" SQL_ALERT_OPEN("a.state") " OR a.occurred_at >= s.started_at))"
+	                                       " ORDER BY s.started_at, s.instance_id LIMIT $4",
+	    p, 5, &rows, NULL, err);
 	*out = NULL;
 	*n = 0;
 	if (!rc)

@@ -163,7 +163,8 @@ static int check_limit(size_t limit, struct sw_err *err)
 
 static const char *const sql_open_lookup =
     "SELECT id, incident_id FROM alerts"
-    " WHERE rule = $1 AND workflow = $2 AND instance_id = $3 AND step = $4 AND state < 4";
+    " WHERE rule = $1 AND workflow = $2 AND instance_id = $3 AND step = $4 AND " SQL_ALERT_OPEN(
+        "state");
 
 static int check_new(const struct alert_new *a, size_t i, struct sw_err *err)
 {
@@ -758,10 +759,11 @@ int store_alert_ack(struct store *st, int64_t id, int64_t now, const char *by, c
 	rc = store__enter(st, err);
 	if (rc)
 		return rc;
-	rc = store__exec(st,
-	                 "UPDATE alerts SET acked_by = $2, acked_at = $3, updated_at = $3"
-	                 " WHERE id = $1 AND state < 4 AND acked_by IS NULL RETURNING id",
-	                 p, 3, &rows, NULL, err);
+	rc = store__exec(
+	    st,
+	    "UPDATE alerts SET acked_by = $2, acked_at = $3, updated_at = $3"
+	    " WHERE id = $1 AND " SQL_ALERT_OPEN("state") " AND acked_by IS NULL RETURNING id",
+	    p, 3, &rows, NULL, err);
 	if (rc)
 		goto out;
 	if (!rows.nrows) {
@@ -861,7 +863,7 @@ size_t store__alerts_list_sql(const struct alert_filter *f, size_t limit, struct
 		strbuf_addf(sql, " AND a.state = $%zu", ++np);
 	}
 	if (f->open_only)
-		strbuf_addstr(sql, " AND a.state < 4");
+		strbuf_addstr(sql, " AND " SQL_ALERT_OPEN("a.state"));
 	filter_text(sql, p, &np, "a.rule", f->rule);
 	filter_text(sql, p, &np, "a.workflow", f->workflow);
 	filter_text(sql, p, &np, "a.step", f->step);
@@ -906,18 +908,20 @@ int store_alerts_due(struct store *st, int64_t now, size_t limit, struct alert *
 	*n = 0;
 	if (limit == 0)
 		return 0;
-	return alerts_query(st,
-	                    "SELECT " ALERT_COLS " FROM alerts a"
-	                    " WHERE a.state < 4 AND a.next_escalation_at <= $1"
-	                    " ORDER BY a.next_escalation_at, a.id LIMIT $2",
-	                    p, 2, out, n, err);
+	return alerts_query(
+	    st,
+	    "SELECT " ALERT_COLS " FROM alerts a"
+	    " WHERE " SQL_ALERT_OPEN("a.state") " AND a.next_escalation_at <= $1"
+	                                        " ORDER BY a.next_escalation_at, a.id LIMIT $2",
+	    p, 2, out, n, err);
 }
 
 int store_alerts_next_escalation(struct store *st, int64_t *at, struct sw_err *err)
 {
 	struct store_rows rows = STORE_ROWS_INIT;
-	int rc = store__exec(st, "SELECT min(next_escalation_at) FROM alerts WHERE state < 4", NULL,
-	                     0, &rows, NULL, err);
+	int rc = store__exec(
+	    st, "SELECT min(next_escalation_at) FROM alerts WHERE " SQL_ALERT_OPEN("state"), NULL,
+	    0, &rows, NULL, err);
 	*at = rc || !rows.nrows ? TIME_NULL : store_rows_int(&rows, 0, 0, TIME_NULL);
 	store_rows_release(&rows);
 	return rc;
@@ -927,11 +931,12 @@ int store_alerts_rearm(struct store *st, int64_t now, int64_t *n, struct sw_err 
 {
 	struct store_rows rows = STORE_ROWS_INIT;
 	struct store_param p[1] = {sp_int(now)};
-	int rc = store__exec(st,
-	                     "UPDATE alerts SET next_escalation_at = $1"
-	                     " WHERE state < 3 AND (next_escalation_at IS NULL"
-	                     " OR next_escalation_at > $1) RETURNING id",
-	                     p, 1, &rows, NULL, err);
+	int rc = store__exec(
+	    st,
+	    "UPDATE alerts SET next_escalation_at = $1"
+	    " WHERE " SQL_ALERT_BELOW_P0("state") " AND (next_escalation_at IS NULL"
+	                                          " OR next_escalation_at > $1) RETURNING id",
+	    p, 1, &rows, NULL, err);
 	if (n)
 		*n = rc ? 0 : (int64_t)rows.nrows;
 	store_rows_release(&rows);
@@ -966,12 +971,15 @@ int store_alerts_recovered_since(struct store *st, const char *workflow, int64_t
 	    "SELECT " ALERT_COLS " FROM instances i JOIN alerts a ON a.workflow = i.workflow"
 	    " AND a.instance_id = i.instance_id"
 	    " WHERE i.workflow = $1 AND i.touched >= $2"
-	    " AND a.state < 4 AND a.rule IN ('failed', 'stuck')"
-	    " AND (i.max_step_index > a.step_index"
-	    " OR EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = a.workflow"
-	    " AND s.instance_id = a.instance_id AND s.step = a.step"
-	    " AND (s.status = 1 OR (a.rule = 'stuck' AND s.status <> 0))))"
-	    " ORDER BY a.id LIMIT $3",
+	    " AND " SQL_ALERT_OPEN(
+	        "a.state") " AND a.rule IN (" SQL_RULE_FAILED ", " SQL_RULE_STUCK ")"
+	                   " AND (i.max_step_index > a.step_index"
+	                   " OR EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = "
+	                   "a.workflow"
+	                   " AND s.instance_id = a.instance_id AND s.step = a.step"
+	                   " AND (s.status = " SQL_STEP_SUCCESS " OR (a.rule = " SQL_RULE_STUCK
+	                   " AND s.status <> " SQL_STEP_IN_PROGRESS "))))"
+	                   " ORDER BY a.id LIMIT $3",
 	    p, 3, out, n, err);
 }
 
@@ -986,24 +994,30 @@ int store_alerts_recovered(struct store *st, const char *workflow, size_t limit,
 	return alerts_query(
 	    st,
 	    "SELECT " ALERT_COLS " FROM alerts a"
-	    " WHERE a.workflow = $1 AND a.state < 4 AND a.rule IN ('failed', 'stuck')"
-	    " AND (EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = a.workflow"
-	    " AND s.instance_id = a.instance_id AND s.step = a.step"
-	    " AND (s.status = 1 OR (a.rule = 'stuck' AND s.status <> 0)))"
-	    " OR EXISTS (SELECT 1 FROM instances i WHERE i.workflow = a.workflow"
-	    " AND i.instance_id = a.instance_id AND i.max_step_index > a.step_index))"
-	    " ORDER BY a.id LIMIT $2",
+	    " WHERE a.workflow = $1 AND " SQL_ALERT_OPEN(
+	        "a.state") " AND a.rule IN (" SQL_RULE_FAILED ", " SQL_RULE_STUCK ")"
+	                   " AND (EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = "
+	                   "a.workflow"
+	                   " AND s.instance_id = a.instance_id AND s.step = a.step"
+	                   " AND (s.status = " SQL_STEP_SUCCESS " OR (a.rule = " SQL_RULE_STUCK
+	                   " AND s.status <> " SQL_STEP_IN_PROGRESS ")))"
+	                   " OR EXISTS (SELECT 1 FROM instances i WHERE i.workflow = a.workflow"
+	                   " AND i.instance_id = a.instance_id AND i.max_step_index > "
+	                   "a.step_index))"
+	                   " ORDER BY a.id LIMIT $2",
 	    p, 2, out, n, err);
 }
 
 /* The recovery test of an open alert a (alias a) of instance row i (alias i, or a subquery
  * over instances). */
 #define RECOVERED_COND                                                             \
-	"a.state < 4 AND a.rule IN ('failed', 'stuck')"                            \
+	SQL_ALERT_OPEN("a.state")                                                  \
+	" AND a.rule IN (" SQL_RULE_FAILED ", " SQL_RULE_STUCK ")"                 \
 	" AND (i.max_step_index > a.step_index"                                    \
 	" OR EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = a.workflow" \
 	" AND s.instance_id = a.instance_id AND s.step = a.step"                   \
-	" AND (s.status = 1 OR (a.rule = 'stuck' AND s.status <> 0))))"
+	" AND (s.status = " SQL_STEP_SUCCESS " OR (a.rule = " SQL_RULE_STUCK       \
+	" AND s.status <> " SQL_STEP_IN_PROGRESS "))))"
 
 void recovery_cursor_release(struct recovery_cursor *c)
 {
@@ -1112,11 +1126,12 @@ int store_alerts_open_by_rule(struct store *st, const char *rule, int64_t after_
 	*n = 0;
 	if (limit == 0)
 		return 0;
-	return alerts_query(st,
-	                    "SELECT " ALERT_COLS " FROM alerts a"
-	                    " WHERE a.rule = $1 AND a.state < 4 AND a.id > $2"
-	                    " ORDER BY a.id LIMIT $3",
-	                    p, 3, out, n, err);
+	return alerts_query(
+	    st,
+	    "SELECT " ALERT_COLS " FROM alerts a"
+	    " WHERE a.rule = $1 AND " SQL_ALERT_OPEN("a.state") " AND a.id > $2"
+	                                                        " ORDER BY a.id LIMIT $3",
+	    p, 3, out, n, err);
 }
 
 int store_alerts_abandonable(struct store *st, int64_t now, size_t limit, struct alert **out,
@@ -1127,14 +1142,16 @@ int store_alerts_abandonable(struct store *st, int64_t now, size_t limit, struct
 	*n = 0;
 	if (limit == 0)
 		return 0;
-	return alerts_query(st,
-	                    "SELECT " ALERT_COLS " FROM alerts a"
-	                    " LEFT JOIN instances i ON i.workflow = a.workflow"
-	                    " AND i.instance_id = a.instance_id"
-	                    " WHERE a.state < 4 AND a.abandon_after_ms > 0"
-	                    " AND COALESCE(i.last_progress_at, a.occurred_at) + a.abandon_after_ms"
-	                    " <= $1 ORDER BY a.id LIMIT $2",
-	                    p, 2, out, n, err);
+	return alerts_query(
+	    st,
+	    "SELECT " ALERT_COLS " FROM alerts a"
+	    " LEFT JOIN instances i ON i.workflow = a.workflow"
+	    " AND i.instance_id = a.instance_id"
+	    " WHERE " SQL_ALERT_OPEN(
+	        "a.state") " AND a.abandon_after_ms > 0"
+	                   " AND COALESCE(i.last_progress_at, a.occurred_at) + a.abandon_after_ms"
+	                   " <= $1 ORDER BY a.id LIMIT $2",
+	    p, 2, out, n, err);
 }
 
 /* ---- incidents ------------------------------------------------------------------------- */
@@ -1189,7 +1206,7 @@ int store_incidents_list(struct store *st, const struct incident_filter *f, stru
 		return STORE_ERROR;
 	strbuf_addstr(&sql, "SELECT " INCIDENT_COLS " FROM incidents i WHERE 1 = 1");
 	if (f->open_only)
-		strbuf_addstr(&sql, " AND i.state = 'OPEN'");
+		strbuf_addstr(&sql, " AND i.state = " SQL_INCIDENT_OPEN);
 	filter_text(&sql, p, &np, "i.workflow", f->workflow);
 	if (f->before_id) {
 		p[np] = sp_int(f->before_id);
@@ -1226,12 +1243,13 @@ int store_alert_counts(struct store *st, struct alert_counts *out, struct sw_err
 			out->by_state[s] = store_rows_int(&rows, i, 1, 0);
 	}
 	store_rows_release(&rows);
-	rc = store__exec(st,
-	                 "SELECT (SELECT count(*) FROM alerts WHERE state = 4"
-	                 " AND resolved_by = 'resolver'),"
-	                 " (SELECT count(*) FROM incidents WHERE state = 'OPEN'),"
-	                 " (SELECT count(DISTINCT user_id) FROM alerts WHERE state < 4)",
-	                 NULL, 0, &rows, NULL, err);
+	rc = store__exec(
+	    st,
+	    "SELECT (SELECT count(*) FROM alerts WHERE state = " SQL_ALERT_RESOLVED
+	    " AND resolved_by = 'resolver'),"
+	    " (SELECT count(*) FROM incidents WHERE state = " SQL_INCIDENT_OPEN "),"
+	    " (SELECT count(DISTINCT user_id) FROM alerts WHERE " SQL_ALERT_OPEN("state") ")",
+	    NULL, 0, &rows, NULL, err);
 	if (rc)
 		goto out;
 	out->resolved_by_resolver = store_rows_int(&rows, 0, 0, 0);
