@@ -626,6 +626,7 @@ const struct source_backend source_backend_postgres = {
     .name = "postgres",
     .close = pg_close,
     .query = pg_query,
+    .guard = source__guard_pg,
     .time_needs_probe = false,
     .time_param = pg_time_param,
     .raw_is_number = pg_raw_is_number,

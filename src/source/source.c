@@ -175,10 +175,8 @@ static int run(struct source *src, const char *sql, const struct source_param *p
 	memset(out, 0, sizeof(*out));
 	if (!sql)
 		rc = sw_err_set(&gerr, "query is empty");
-	else if (src->kind == SW_DB_POSTGRES)
-		rc = source__guard_pg(sql, &calls, &gerr);
 	else
-		rc = source_guard(src->kind, sql, &gerr);
+		rc = src->be->guard(sql, &calls, &gerr);
 	if (rc) {
 		source__calls_release(&calls);
 		sw_err_set(err, "source '%s': %s", src->name, gerr.msg);

@@ -400,10 +400,19 @@ static bool sq_raw_is_number(const char *raw)
 	return time_style_of(raw, &st) == 0 && st.numeric;
 }
 
+/* The lexical and syntax guard (the authoritative sqlite3_stmt_readonly() check runs when the
+ * query is prepared); SQLite's function policy is checked then too, so calls stays empty. */
+static int sq_guard(const char *sql, struct source_calls *calls, struct sw_err *err)
+{
+	(void)calls;
+	return source__guard_sqlite(sql, err);
+}
+
 const struct source_backend source_backend_sqlite = {
     .name = "sqlite",
     .close = sq_close,
     .query = sq_query,
+    .guard = sq_guard,
     .time_needs_probe = true,
     .time_param = sq_time_param,
     .raw_is_number = sq_raw_is_number,
