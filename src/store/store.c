@@ -10,6 +10,9 @@
  * its commit then rolls back and reports the failure (PostgreSQL would refuse to go on
  * anyway; SQLite is made to behave the same).
  *
+ * Where the dialects differ (the three phases of an ingest, the schema-exists query), the
+ * backend's statement table (st->be->sql, store-int.h) holds the text or the strategy.
+ *
  * Migrations are the embedded files store/migrations/<dialect>/NNNN_name.sql. Each is
  * applied in its own transaction, which first takes the migration lock (PostgreSQL: an
  * advisory transaction lock; SQLite: BEGIN IMMEDIATE), then re-reads schema_migrations, so

@@ -1,14 +1,16 @@
 /*
  * store_alerts.c - alerts, their history, incidents and counts (store.h), on the backend
- * method table (store-int.h) with SQL shared by SQLite and PostgreSQL.
+ * method table (store-int.h): SQL shared by SQLite and PostgreSQL here, what differs in the
+ * backend's statement table (st->be->sql: sqlite_sql.c, pg_sql.c).
  *
- * DESIGN: batch operations run in phases, each phase one exec_many over the whole batch
- * (pipelined on PostgreSQL), so opening 10,000 alerts costs a handful of round trips per
- * phase chunk rather than several per alert:
+ * DESIGN: batch operations run in phases, each phase one batch of the dialect (a loop of one
+ * statement per item on SQLite, one set-based statement on PostgreSQL), so opening 10,000
+ * alerts costs a handful of round trips rather than several per alert:
  *
  *   open:   look up each key (open alert, else the newest closed one) -> find or create the
  *           incidents of the new alerts' group keys -> insert the alerts ON CONFLICT DO
- *           NOTHING -> history rows and flap counts -> refresh each touched incident.
+ *           NOTHING, with the history rows and flap counts of those created -> refresh each
+ *           touched incident.
  *   change: compare-and-set UPDATE of each alert -> history rows for those applied ->
  *           refresh each touched incident, resolving it when no open alert is left.
  *
