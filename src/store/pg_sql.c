@@ -21,9 +21,9 @@ static const char *const pg_key_lookup =
     " WITH ORDINALITY AS u(rule, workflow, instance_id, step, ord)"
     " CROSS JOIN LATERAL (SELECT a.id, a.state, a.incident_id FROM alerts a"
     " WHERE a.workflow = u.workflow AND a.instance_id = u.instance_id AND a.step = u.step"
-    " AND a.rule = u.rule ORDER BY CASE WHEN " SQL_ALERT_OPEN(
-        "a.state") " THEN 0 ELSE 1 END, a.id DESC"
-                   " LIMIT 1) l";
+    " AND a.rule = u.rule ORDER BY"
+    " CASE WHEN a.state < " SQL_ALERT_RESOLVED " THEN 0 ELSE 1 END, a.id DESC"
+    " LIMIT 1) l";
 
 static const char *const pg_incident_insert =
     "WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
@@ -66,8 +66,8 @@ static const char *const pg_alert_insert =
     " DO UPDATE SET flaps = rule_flaps.flaps + excluded.flaps)"
     " SELECT id, rule, workflow, instance_id, step FROM ins";
 
-/* PostgreSQL: insert the ntodo alerts of p (16 parameters each: the last one, the opener
- * named in the history rows, is the same for the whole batch) in one statement; res[t]
+/* store_sql.alerts_insert: the ntodo alerts of p (16 parameters each: the last one, the
+ * opener named in the history rows, is the same for the whole batch) in one statement; res[t]
  * gets the id of alert todo[t] when it was created. The rows created are matched back by
  * their key in keys (what a join back to the input would do, at the cost of a hash probe
  * per row rather than a plan the planner may misjudge on unnest arrays). */
@@ -114,12 +114,12 @@ static const char *const pg_user_seen =
 static const char *const pg_incident_add =
     "UPDATE incidents i SET total_alerts = i.total_alerts + u.created,"
     " open_alerts = i.open_alerts + u.created, affected_users = i.affected_users + u.users,"
-    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = i.id AND " SQL_ALERT_OPEN(
-        "state") " ORDER BY state DESC LIMIT 1), i.level), updated_at = u.at"
-                 " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])"
-                 " AS u(id, at, created, users) WHERE i.id = u.id";
+    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = i.id"
+    " AND state < " SQL_ALERT_RESOLVED " ORDER BY state DESC LIMIT 1), i.level), updated_at = u.at"
+    " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])"
+    " AS u(id, at, created, users) WHERE i.id = u.id";
 
-/* PostgreSQL: the same compare-and-set over a set of alerts (no alert twice). */
+/* The compare-and-set over a set of alerts (no alert twice). */
 static const char *const pg_alert_cas =
     "UPDATE alerts a SET state = u.to_state, updated_at = u.at, next_escalation_at = u.next_at,"
     " resolved_at = CASE WHEN u.to_state = " SQL_ALERT_RESOLVED " THEN u.at ELSE a.resolved_at END,"
@@ -138,23 +138,23 @@ static const char *const pg_history_insert =
 
 static const char *const pg_incident_delta =
     "UPDATE incidents i SET open_alerts = i.open_alerts + u.delta,"
-    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = i.id AND " SQL_ALERT_OPEN(
-        "state") " ORDER BY state DESC LIMIT 1), i.level), updated_at = u.at,"
-                 " state = CASE WHEN i.state = " SQL_INCIDENT_OPEN
-                 " AND i.open_alerts + u.delta = 0 THEN " SQL_INCIDENT_RESOLVED " ELSE i.state END,"
-                 " resolved_at = CASE WHEN i.state = " SQL_INCIDENT_OPEN
-                 " AND i.open_alerts + u.delta = 0 THEN u.at"
-                 " ELSE i.resolved_at END"
-                 " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, at, delta)"
-                 " WHERE i.id = u.id";
+    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = i.id"
+    " AND state < " SQL_ALERT_RESOLVED " ORDER BY state DESC LIMIT 1), i.level), updated_at = u.at,"
+    " state = CASE WHEN i.state = " SQL_INCIDENT_OPEN
+    " AND i.open_alerts + u.delta = 0 THEN " SQL_INCIDENT_RESOLVED " ELSE i.state END,"
+    " resolved_at = CASE WHEN i.state = " SQL_INCIDENT_OPEN
+    " AND i.open_alerts + u.delta = 0 THEN u.at"
+    " ELSE i.resolved_at END"
+    " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, at, delta)"
+    " WHERE i.id = u.id";
 
 /*
  * A batch whose every item is found through an index (the compare-and-set of alerts,
- * through alerts_pkey). Left
- * to itself the planner joins a batch that is a sizeable part of the table by a hash or
- * merge join, reading all of alerts (and its dead versions) for each batch: a pass over K
- * alerts in batches of 10,000 then costs K x K / 10,000. The join methods are switched off
- * for this one statement (SET LOCAL, restored right after), so a batch costs its own size.
+ * through alerts_pkey). Left to itself the planner joins a batch that is a sizeable part of
+ * the table by a hash or merge join, reading all of alerts (and its dead versions) for each
+ * batch: a pass over K alerts in batches of 10,000 then costs K x K / 10,000. The join
+ * methods are switched off for this one statement (SET LOCAL, restored right after), so a
+ * batch costs its own size.
  */
 static int pg_batch_by_index(struct store *st, const char *sql, const struct store_param *p,
                              size_t np, size_t m, struct store_rows *res, struct sw_err *err)

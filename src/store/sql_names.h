@@ -7,7 +7,7 @@
  * spelling part. The migrations (store/migrations/) keep literals in their CHECKs and
  * partial indexes; a comment there names the constant. A query meant to use a partial index
  * must spell its predicate as the index does (SQLite matches the terms literally), which
- * these macros keep: SQL_ALERT_OPEN("state") is "state < 4", as in alerts_open_key_idx.
+ * these macros keep: "state < " SQL_ALERT_RESOLVED is "state < 4", as in alerts_open_key_idx.
  */
 #ifndef SW_STORE_SQL_NAMES_H
 #define SW_STORE_SQL_NAMES_H
@@ -24,12 +24,10 @@
 _Static_assert(ALERT_INITIATED == 0 && ALERT_P0 == 3 && ALERT_RESOLVED == 4 && ALERT_ABANDONED == 5,
                "SQL_ALERT_* spell enum alert_state");
 
-/* An open alert (alert_state_open): state below RESOLVED. col is the state column. */
-#define SQL_ALERT_OPEN(col) col " < " SQL_ALERT_RESOLVED
+/* An open alert (alert_state_open) is one whose state is below RESOLVED: statements write
+ * "state < " SQL_ALERT_RESOLVED; an open alert with a level still above it, below P0. */
 _Static_assert(ALERT_P0 + 1 == ALERT_RESOLVED && ALERT_ABANDONED > ALERT_RESOLVED,
                "the open states are exactly those below RESOLVED");
-/* An open alert with a level still above it: state below P0. */
-#define SQL_ALERT_BELOW_P0(col) col " < " SQL_ALERT_P0
 
 /* enum step_status (store.h): step_records.status, instance_steps.status. */
 #define SQL_STEP_IN_PROGRESS "0"

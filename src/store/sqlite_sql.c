@@ -14,7 +14,7 @@
 static const char *const sql_key_lookup =
     "SELECT id, state, incident_id FROM alerts"
     " WHERE workflow = $2 AND instance_id = $3 AND step = $4 AND rule = $1"
-    " ORDER BY CASE WHEN " SQL_ALERT_OPEN("state") " THEN 0 ELSE 1 END, id DESC LIMIT 1";
+    " ORDER BY CASE WHEN state < " SQL_ALERT_RESOLVED " THEN 0 ELSE 1 END, id DESC LIMIT 1";
 
 static const char *const sql_incident_insert =
     "INSERT INTO incidents (group_key, workflow, step, rule, labels, state, level,"
@@ -48,8 +48,9 @@ static const char *const sql_user_seen =
 static const char *const sql_incident_add =
     "UPDATE incidents SET total_alerts = total_alerts + $3, open_alerts = open_alerts + $3,"
     " affected_users = affected_users + $4,"
-    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = $1 AND " SQL_ALERT_OPEN(
-        "state") " ORDER BY state DESC LIMIT 1), level), updated_at = $2 WHERE id = $1";
+    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = $1"
+    " AND state < " SQL_ALERT_RESOLVED
+    " ORDER BY state DESC LIMIT 1), level), updated_at = $2 WHERE id = $1";
 
 static const char *const sql_alert_cas =
     "UPDATE alerts SET state = $2, updated_at = $3, next_escalation_at = $4,"
@@ -67,13 +68,12 @@ static const char *const sql_alert_cas =
  */
 static const char *const sql_incident_delta =
     "UPDATE incidents SET open_alerts = open_alerts + $3,"
-    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = $1 AND " SQL_ALERT_OPEN(
-        "state") " ORDER BY state DESC LIMIT 1), level), updated_at = $2,"
-                 " state = CASE WHEN state = " SQL_INCIDENT_OPEN
-                 " AND open_alerts + $3 = 0 THEN " SQL_INCIDENT_RESOLVED " ELSE state END,"
-                 " resolved_at = CASE WHEN state = " SQL_INCIDENT_OPEN
-                 " AND open_alerts + $3 = 0 THEN $2"
-                 " ELSE resolved_at END WHERE id = $1";
+    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = $1"
+    " AND state < " SQL_ALERT_RESOLVED " ORDER BY state DESC LIMIT 1), level), updated_at = $2,"
+    " state = CASE WHEN state = " SQL_INCIDENT_OPEN
+    " AND open_alerts + $3 = 0 THEN " SQL_INCIDENT_RESOLVED " ELSE state END,"
+    " resolved_at = CASE WHEN state = " SQL_INCIDENT_OPEN " AND open_alerts + $3 = 0 THEN $2"
+    " ELSE resolved_at END WHERE id = $1";
 
 /* The alerts of p (16 parameters each, see store_sql.alerts_insert) one by one, then the
  * history rows and flap counts of those created. */

@@ -542,8 +542,8 @@ int store_steps_stuck(struct store *st, const char *workflow, const char *step,
 	    " AND NOT EXISTS (SELECT 1 FROM alerts a"
 	    " WHERE a.rule = " SQL_RULE_STUCK " AND a.workflow = s.workflow"
 	    " AND a.instance_id = s.instance_id AND a.step = s.step"
-	    " AND (" SQL_ALERT_OPEN("a.state") " OR a.occurred_at >= s.started_at))"
-	                                       " ORDER BY s.started_at, s.instance_id LIMIT $4",
+	    " AND (a.state < " SQL_ALERT_RESOLVED " OR a.occurred_at >= s.started_at))"
+	    " ORDER BY s.started_at, s.instance_id LIMIT $4",
 	    p, 5, &rows, NULL, err);
 	*out = NULL;
 	*n = 0;

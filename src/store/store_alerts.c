@@ -165,8 +165,8 @@ static int check_limit(size_t limit, struct sw_err *err)
 
 static const char *const sql_open_lookup =
     "SELECT id, incident_id FROM alerts"
-    " WHERE rule = $1 AND workflow = $2 AND instance_id = $3 AND step = $4 AND " SQL_ALERT_OPEN(
-        "state");
+    " WHERE rule = $1 AND workflow = $2 AND instance_id = $3 AND step = $4"
+    " AND state < " SQL_ALERT_RESOLVED;
 
 static int check_new(const struct alert_new *a, size_t i, struct sw_err *err)
 {
@@ -515,15 +515,6 @@ out:
 
 /* ---- state changes --------------------------------------------------------------------- */
 
-/*
- * An incident after state changes of its alerts: open_alerts moves by the changes' delta
- * (each applied compare-and-set moves exactly one alert, and the incident row lock orders
- * concurrent writers), the level is the highest open state (one probe of
- * alerts_incident_idx), and an incident left without open alerts is resolved. Counting the
- * incident's alerts instead would cost its size per call: quadratic over a large incident
- * worked through in batches.
- */
-
 /* Sort key of change c[i]: by alert, then by position in the batch. */
 struct change_pos {
 	int64_t alert_id;
@@ -701,7 +692,14 @@ int store_alerts_change(struct store *st, int64_t now, const struct alert_change
 	if (rc)
 		goto out;
 
-	/* 3. the touched incidents, each once, in id order (a stable lock order) */
+	/*
+	 * 3. the touched incidents, each once, in id order (a stable lock order). An incident after
+	 * state changes of its alerts: open_alerts moves by the changes' delta (each applied
+	 * compare-and-set moves exactly one alert, and the incident row lock orders concurrent
+	 * writers), the level is the highest open state (one probe of alerts_incident_idx), and an
+	 * incident left without open alerts is resolved. Counting the incident's alerts instead
+	 * would cost its size per call: quadratic over a large incident worked through in batches.
+	 */
 	if (nd) {
 		size_t u = 0;
 		qsort(d, nd, sizeof(*d), cmp_inc_delta);
@@ -761,11 +759,11 @@ int store_alert_ack(struct store *st, int64_t id, int64_t now, const char *by, c
 	rc = store__enter(st, err);
 	if (rc)
 		return rc;
-	rc = store__exec(
-	    st,
-	    "UPDATE alerts SET acked_by = $2, acked_at = $3, updated_at = $3"
-	    " WHERE id = $1 AND " SQL_ALERT_OPEN("state") " AND acked_by IS NULL RETURNING id",
-	    p, 3, &rows, NULL, err);
+	rc = store__exec(st,
+	                 "UPDATE alerts SET acked_by = $2, acked_at = $3, updated_at = $3"
+	                 " WHERE id = $1 AND state < " SQL_ALERT_RESOLVED
+	                 " AND acked_by IS NULL RETURNING id",
+	                 p, 3, &rows, NULL, err);
 	if (rc)
 		goto out;
 	if (!rows.nrows) {
@@ -865,7 +863,7 @@ size_t store__alerts_list_sql(const struct alert_filter *f, size_t limit, struct
 		strbuf_addf(sql, " AND a.state = $%zu", ++np);
 	}
 	if (f->open_only)
-		strbuf_addstr(sql, " AND " SQL_ALERT_OPEN("a.state"));
+		strbuf_addstr(sql, " AND a.state < " SQL_ALERT_RESOLVED);
 	filter_text(sql, p, &np, "a.rule", f->rule);
 	filter_text(sql, p, &np, "a.workflow", f->workflow);
 	filter_text(sql, p, &np, "a.step", f->step);
@@ -910,20 +908,19 @@ int store_alerts_due(struct store *st, int64_t now, size_t limit, struct alert *
 	*n = 0;
 	if (limit == 0)
 		return 0;
-	return alerts_query(
-	    st,
-	    "SELECT " ALERT_COLS " FROM alerts a"
-	    " WHERE " SQL_ALERT_OPEN("a.state") " AND a.next_escalation_at <= $1"
-	                                        " ORDER BY a.next_escalation_at, a.id LIMIT $2",
-	    p, 2, out, n, err);
+	return alerts_query(st,
+	                    "SELECT " ALERT_COLS " FROM alerts a"
+	                    " WHERE a.state < " SQL_ALERT_RESOLVED " AND a.next_escalation_at <= $1"
+	                    " ORDER BY a.next_escalation_at, a.id LIMIT $2",
+	                    p, 2, out, n, err);
 }
 
 int store_alerts_next_escalation(struct store *st, int64_t *at, struct sw_err *err)
 {
 	struct store_rows rows = STORE_ROWS_INIT;
 	int rc = store__exec(
-	    st, "SELECT min(next_escalation_at) FROM alerts WHERE " SQL_ALERT_OPEN("state"), NULL,
-	    0, &rows, NULL, err);
+	    st, "SELECT min(next_escalation_at) FROM alerts WHERE state < " SQL_ALERT_RESOLVED,
+	    NULL, 0, &rows, NULL, err);
 	*at = rc || !rows.nrows ? TIME_NULL : store_rows_int(&rows, 0, 0, TIME_NULL);
 	store_rows_release(&rows);
 	return rc;
@@ -933,12 +930,11 @@ int store_alerts_rearm(struct store *st, int64_t now, int64_t *n, struct sw_err 
 {
 	struct store_rows rows = STORE_ROWS_INIT;
 	struct store_param p[1] = {sp_int(now)};
-	int rc = store__exec(
-	    st,
-	    "UPDATE alerts SET next_escalation_at = $1"
-	    " WHERE " SQL_ALERT_BELOW_P0("state") " AND (next_escalation_at IS NULL"
-	                                          " OR next_escalation_at > $1) RETURNING id",
-	    p, 1, &rows, NULL, err);
+	int rc = store__exec(st,
+	                     "UPDATE alerts SET next_escalation_at = $1"
+	                     " WHERE state < " SQL_ALERT_P0 " AND (next_escalation_at IS NULL"
+	                     " OR next_escalation_at > $1) RETURNING id",
+	                     p, 1, &rows, NULL, err);
 	if (n)
 		*n = rc ? 0 : (int64_t)rows.nrows;
 	store_rows_release(&rows);
@@ -968,21 +964,21 @@ int store_alerts_recovered_since(struct store *st, const char *workflow, int64_t
 	if (limit == 0)
 		return 0;
 	/* from the changed instances (an index) to their open alerts */
-	return alerts_query(
-	    st,
-	    "SELECT " ALERT_COLS " FROM instances i JOIN alerts a ON a.workflow = i.workflow"
-	    " AND a.instance_id = i.instance_id"
-	    " WHERE i.workflow = $1 AND i.touched >= $2"
-	    " AND " SQL_ALERT_OPEN(
-	        "a.state") " AND a.rule IN (" SQL_RULE_FAILED ", " SQL_RULE_STUCK ")"
-	                   " AND (i.max_step_index > a.step_index"
-	                   " OR EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = "
-	                   "a.workflow"
-	                   " AND s.instance_id = a.instance_id AND s.step = a.step"
-	                   " AND (s.status = " SQL_STEP_SUCCESS " OR (a.rule = " SQL_RULE_STUCK
-	                   " AND s.status <> " SQL_STEP_IN_PROGRESS "))))"
-	                   " ORDER BY a.id LIMIT $3",
-	    p, 3, out, n, err);
+	return alerts_query(st,
+	                    "SELECT " ALERT_COLS
+	                    " FROM instances i JOIN alerts a ON a.workflow = i.workflow"
+	                    " AND a.instance_id = i.instance_id"
+	                    " WHERE i.workflow = $1 AND i.touched >= $2"
+	                    " AND a.state < " SQL_ALERT_RESOLVED " AND a.rule IN (" SQL_RULE_FAILED
+	                    ", " SQL_RULE_STUCK ")"
+	                    " AND (i.max_step_index > a.step_index"
+	                    " OR EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = "
+	                    "a.workflow"
+	                    " AND s.instance_id = a.instance_id AND s.step = a.step"
+	                    " AND (s.status = " SQL_STEP_SUCCESS " OR (a.rule = " SQL_RULE_STUCK
+	                    " AND s.status <> " SQL_STEP_IN_PROGRESS "))))"
+	                    " ORDER BY a.id LIMIT $3",
+	                    p, 3, out, n, err);
 }
 
 int store_alerts_recovered(struct store *st, const char *workflow, size_t limit, struct alert **out,
@@ -993,32 +989,31 @@ int store_alerts_recovered(struct store *st, const char *workflow, size_t limit,
 	*n = 0;
 	if (limit == 0)
 		return 0;
-	return alerts_query(
-	    st,
-	    "SELECT " ALERT_COLS " FROM alerts a"
-	    " WHERE a.workflow = $1 AND " SQL_ALERT_OPEN(
-	        "a.state") " AND a.rule IN (" SQL_RULE_FAILED ", " SQL_RULE_STUCK ")"
-	                   " AND (EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = "
-	                   "a.workflow"
-	                   " AND s.instance_id = a.instance_id AND s.step = a.step"
-	                   " AND (s.status = " SQL_STEP_SUCCESS " OR (a.rule = " SQL_RULE_STUCK
-	                   " AND s.status <> " SQL_STEP_IN_PROGRESS ")))"
-	                   " OR EXISTS (SELECT 1 FROM instances i WHERE i.workflow = a.workflow"
-	                   " AND i.instance_id = a.instance_id AND i.max_step_index > "
-	                   "a.step_index))"
-	                   " ORDER BY a.id LIMIT $2",
-	    p, 2, out, n, err);
+	return alerts_query(st,
+	                    "SELECT " ALERT_COLS " FROM alerts a"
+	                    " WHERE a.workflow = $1"
+	                    " AND a.state < " SQL_ALERT_RESOLVED " AND a.rule IN (" SQL_RULE_FAILED
+	                    ", " SQL_RULE_STUCK ")"
+	                    " AND (EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = "
+	                    "a.workflow"
+	                    " AND s.instance_id = a.instance_id AND s.step = a.step"
+	                    " AND (s.status = " SQL_STEP_SUCCESS " OR (a.rule = " SQL_RULE_STUCK
+	                    " AND s.status <> " SQL_STEP_IN_PROGRESS ")))"
+	                    " OR EXISTS (SELECT 1 FROM instances i WHERE i.workflow = a.workflow"
+	                    " AND i.instance_id = a.instance_id AND i.max_step_index > "
+	                    "a.step_index))"
+	                    " ORDER BY a.id LIMIT $2",
+	                    p, 2, out, n, err);
 }
 
 /* The recovery test of an open alert a (alias a) of instance row i (alias i, or a subquery
  * over instances). */
-#define RECOVERED_COND                                                             \
-	SQL_ALERT_OPEN("a.state")                                                  \
-	" AND a.rule IN (" SQL_RULE_FAILED ", " SQL_RULE_STUCK ")"                 \
-	" AND (i.max_step_index > a.step_index"                                    \
-	" OR EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = a.workflow" \
-	" AND s.instance_id = a.instance_id AND s.step = a.step"                   \
-	" AND (s.status = " SQL_STEP_SUCCESS " OR (a.rule = " SQL_RULE_STUCK       \
+#define RECOVERED_COND                                                                             \
+	"a.state < " SQL_ALERT_RESOLVED " AND a.rule IN (" SQL_RULE_FAILED ", " SQL_RULE_STUCK ")" \
+	" AND (i.max_step_index > a.step_index"                                                    \
+	" OR EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = a.workflow"                 \
+	" AND s.instance_id = a.instance_id AND s.step = a.step"                                   \
+	" AND (s.status = " SQL_STEP_SUCCESS " OR (a.rule = " SQL_RULE_STUCK                       \
 	" AND s.status <> " SQL_STEP_IN_PROGRESS "))))"
 
 void recovery_cursor_release(struct recovery_cursor *c)
@@ -1128,12 +1123,11 @@ int store_alerts_open_by_rule(struct store *st, const char *rule, int64_t after_
 	*n = 0;
 	if (limit == 0)
 		return 0;
-	return alerts_query(
-	    st,
-	    "SELECT " ALERT_COLS " FROM alerts a"
-	    " WHERE a.rule = $1 AND " SQL_ALERT_OPEN("a.state") " AND a.id > $2"
-	                                                        " ORDER BY a.id LIMIT $3",
-	    p, 3, out, n, err);
+	return alerts_query(st,
+	                    "SELECT " ALERT_COLS " FROM alerts a"
+	                    " WHERE a.rule = $1 AND a.state < " SQL_ALERT_RESOLVED " AND a.id > $2"
+	                    " ORDER BY a.id LIMIT $3",
+	                    p, 3, out, n, err);
 }
 
 int store_alerts_abandonable(struct store *st, int64_t now, size_t limit, struct alert **out,
@@ -1144,16 +1138,14 @@ int store_alerts_abandonable(struct store *st, int64_t now, size_t limit, struct
 	*n = 0;
 	if (limit == 0)
 		return 0;
-	return alerts_query(
-	    st,
-	    "SELECT " ALERT_COLS " FROM alerts a"
-	    " LEFT JOIN instances i ON i.workflow = a.workflow"
-	    " AND i.instance_id = a.instance_id"
-	    " WHERE " SQL_ALERT_OPEN(
-	        "a.state") " AND a.abandon_after_ms > 0"
-	                   " AND COALESCE(i.last_progress_at, a.occurred_at) + a.abandon_after_ms"
-	                   " <= $1 ORDER BY a.id LIMIT $2",
-	    p, 2, out, n, err);
+	return alerts_query(st,
+	                    "SELECT " ALERT_COLS " FROM alerts a"
+	                    " LEFT JOIN instances i ON i.workflow = a.workflow"
+	                    " AND i.instance_id = a.instance_id"
+	                    " WHERE a.state < " SQL_ALERT_RESOLVED " AND a.abandon_after_ms > 0"
+	                    " AND COALESCE(i.last_progress_at, a.occurred_at) + a.abandon_after_ms"
+	                    " <= $1 ORDER BY a.id LIMIT $2",
+	                    p, 2, out, n, err);
 }
 
 /* ---- incidents ------------------------------------------------------------------------- */
@@ -1250,7 +1242,7 @@ int store_alert_counts(struct store *st, struct alert_counts *out, struct sw_err
 	    "SELECT (SELECT count(*) FROM alerts WHERE state = " SQL_ALERT_RESOLVED
 	    " AND resolved_by = 'resolver'),"
 	    " (SELECT count(*) FROM incidents WHERE state = " SQL_INCIDENT_OPEN "),"
-	    " (SELECT count(DISTINCT user_id) FROM alerts WHERE " SQL_ALERT_OPEN("state") ")",
+	    " (SELECT count(DISTINCT user_id) FROM alerts WHERE state < " SQL_ALERT_RESOLVED ")",
 	    NULL, 0, &rows, NULL, err);
 	if (rc)
 		goto out;

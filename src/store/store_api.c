@@ -268,8 +268,8 @@ int store_incident_ack(struct store *st, int64_t id, int64_t now, const char *by
 	}
 	store_rows_release(&rows);
 	rc = store__exec(st,
-	                 "SELECT id FROM alerts WHERE incident_id = $1 AND " SQL_ALERT_OPEN(
-	                     "state") " AND acked_by IS NULL ORDER BY id",
+	                 "SELECT id FROM alerts WHERE incident_id = $1"
+	                 " AND state < " SQL_ALERT_RESOLVED " AND acked_by IS NULL ORDER BY id",
 	                 p, 1, &rows, NULL, err);
 	for (size_t i = 0; !rc && i < rows.nrows; i++) {
 		rc = store_alert_ack(st, store_rows_int(&rows, i, 0, 0), now, by, note, err);
@@ -310,11 +310,10 @@ int store_incident_resolve(struct store *st, int64_t id, int64_t now, const char
 		bool *applied;
 		size_t lost = 0;
 		store_rows_release(&rows);
-		rc = store__exec(
-		    st,
-		    "SELECT id, state FROM alerts WHERE incident_id = $1 AND " SQL_ALERT_OPEN(
-		        "state") " ORDER BY id",
-		    p, 1, &rows, NULL, err);
+		rc = store__exec(st,
+		                 "SELECT id, state FROM alerts WHERE incident_id = $1"
+		                 " AND state < " SQL_ALERT_RESOLVED " ORDER BY id",
+		                 p, 1, &rows, NULL, err);
 		if (rc)
 			goto out;
 		if (!rows.nrows) {

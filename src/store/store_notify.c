@@ -246,8 +246,9 @@ int store_outbox_done(struct store *st, int64_t id, int64_t now, enum outbox_out
 		                 " SELECT a.id, $2, 'notifier', 'notified', $3 FROM outbox o"
 		                 " JOIN incidents i ON i.id = o.incident_id"
 		                 " JOIN alerts a ON a.incident_id = i.id"
-		                 " WHERE o.id = $1 AND (" SQL_ALERT_OPEN(
-		                     "a.state") " OR i.state = " SQL_INCIDENT_RESOLVED ")",
+		                 " WHERE o.id = $1"
+		                 " AND (a.state < " SQL_ALERT_RESOLVED
+		                 " OR i.state = " SQL_INCIDENT_RESOLVED ")",
 		                 q, 3, NULL, NULL, err);
 	}
 	return store__leave(st, rc, err);
