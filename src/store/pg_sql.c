@@ -58,7 +58,8 @@ static const char *const pg_alert_insert =
     " RETURNING id, rule, workflow, instance_id, step, error, reopen_of, opened_at),"
     " hist AS (INSERT INTO alert_history (alert_id, at, actor, event, reason, from_state,"
     " to_state) SELECT id, opened_at, (SELECT actor FROM u WHERE ord = 1),"
-    " CASE WHEN reopen_of IS NULL THEN 'opened' ELSE 'reopened' END, error, NULL,"
+    " CASE WHEN reopen_of IS NULL THEN " SQL_EVENT_OPENED " ELSE " SQL_EVENT_REOPENED
+    " END, error, NULL,"
     " " SQL_ALERT_INITIATED " FROM ins ORDER BY id),"
     " flaps AS (INSERT INTO rule_flaps (workflow, rule, flaps)"
     " SELECT workflow, rule, count(*) FROM ins WHERE reopen_of IS NOT NULL"

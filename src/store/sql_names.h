@@ -44,6 +44,12 @@ _Static_assert(STEP_IN_PROGRESS == 0 && STEP_SUCCESS == 1 && STEP_FAILED == 2,
 #define SQL_RULE_FAILED "'" ALERT_RULE_FAILED "'"
 #define SQL_RULE_STUCK  "'" ALERT_RULE_STUCK "'"
 
+/* alert_history.event and the resolver's name (ALERT_EVENT_*, ALERT_ACTOR_RESOLVER). */
+#define SQL_EVENT_OPENED    "'" ALERT_EVENT_OPENED "'"
+#define SQL_EVENT_REOPENED  "'" ALERT_EVENT_REOPENED "'"
+#define SQL_EVENT_ESCALATED "'" ALERT_EVENT_ESCALATED "'"
+#define SQL_ACTOR_RESOLVER  "'" ALERT_ACTOR_RESOLVER "'"
+
 /* outbox.status of a message still to send. */
 #define SQL_OUTBOX_PENDING "'pending'"
 

@@ -101,7 +101,7 @@ static int sqlite_alerts_insert(struct store *st, const struct store_param *p, s
 		h[0] = sp_int(store_rows_int(&res[t], 0, 0, 0));
 		h[1] = a[10]; /* now */
 		h[2] = a[15]; /* the opener */
-		h[3] = sp_text(a[14].kind == SP_NULL ? "opened" : "reopened");
+		h[3] = sp_text(a[14].kind == SP_NULL ? ALERT_EVENT_OPENED : ALERT_EVENT_REOPENED);
 		h[4] = a[6]; /* error */
 		h[5] = sp_text(NULL);
 		h[6] = sp_int(ALERT_INITIATED);

@@ -1240,7 +1240,7 @@ int store_alert_counts(struct store *st, struct alert_counts *out, struct sw_err
 	rc = store__exec(
 	    st,
 	    "SELECT (SELECT count(*) FROM alerts WHERE state = " SQL_ALERT_RESOLVED
-	    " AND resolved_by = 'resolver'),"
+	    " AND resolved_by = " SQL_ACTOR_RESOLVER "),"
 	    " (SELECT count(*) FROM incidents WHERE state = " SQL_INCIDENT_OPEN "),"
 	    " (SELECT count(DISTINCT user_id) FROM alerts WHERE state < " SQL_ALERT_RESOLVED ")",
 	    NULL, 0, &rows, NULL, err);

@@ -180,9 +180,9 @@ int store_stats_alerts(struct store *st, int64_t from, int64_t to, struct alert_
 	    store__exec(st,
 	                "SELECT COUNT(*),"
 	                " SUM(CASE WHEN state = " SQL_ALERT_RESOLVED
-	                " AND resolved_by = 'resolver' THEN 1 ELSE 0 END),"
+	                " AND resolved_by = " SQL_ACTOR_RESOLVER " THEN 1 ELSE 0 END),"
 	                " SUM(CASE WHEN state = " SQL_ALERT_RESOLVED
-	                " AND (resolved_by IS NULL OR resolved_by <> 'resolver')"
+	                " AND (resolved_by IS NULL OR resolved_by <> " SQL_ACTOR_RESOLVER ")"
 	                "  THEN 1 ELSE 0 END),"
 	                " SUM(CASE WHEN state = " SQL_ALERT_ABANDONED " THEN 1 ELSE 0 END),"
 	                " SUM(CASE WHEN acked_at IS NOT NULL THEN 1 ELSE 0 END),"
@@ -207,7 +207,8 @@ int store_stats_alerts(struct store *st, int64_t from, int64_t to, struct alert_
 	rc = store__exec(st,
 	                 "SELECT h.to_state, COUNT(*) FROM alert_history h"
 	                 " JOIN alerts a ON a.id = h.alert_id"
-	                 " WHERE h.event = 'escalated' AND a.opened_at >= $1 AND a.opened_at < $2"
+	                 " WHERE h.event = " SQL_EVENT_ESCALATED
+	                 " AND a.opened_at >= $1 AND a.opened_at < $2"
 	                 " GROUP BY h.to_state",
 	                 p, 2, &rows, NULL, err);
 	for (size_t i = 0; !rc && i < rows.nrows; i++) {
