@@ -110,7 +110,7 @@ def run(args):
     # watcher reads a backlog in pages, and the anchor's monitor starts with nothing to read,
     # so the K failures are committed only after the first start has caught up
     with app.cursor() as cur:
-        cur.execute("SELECT (extract(epoch FROM max(touched)) * 1000)::bigint FROM loan_journey")
+        cur.execute("SELECT floor(extract(epoch FROM max(touched)) * 1000)::bigint FROM loan_journey")
         newest = cur.fetchone()[0] or 0
     app.rollback()
     if not poll.wait("SELECT count(*) FROM watermarks WHERE key LIKE 'workflow:%%' "

@@ -11,6 +11,8 @@
 # shared/anchors. Results: bench/results/lifecycle.txt
 #
 # Knobs: KS="1000 10000"  B=100000  SKIP_REFERENCE=1  STORE=pg|sqlite  LOGDIR=dir (keep logs)
+#        REF_KS="1000 10000": the K the reference runs (default: those of KS up to 10,000)
+#        PHASE_TIMEOUT=300: seconds a phase may take before it shows "timeout"
 #        PG_PROFILE=1: the store database logs statements over 100 ms with their plans
 #        (auto_explain, ANALYZE, BUFFERS) to the throwaway server's log (LOGDIR/pg.log);
 #        PG_PROFILE=statements: each statement's duration (over PG_LOG_MS, default 0) in the
@@ -25,6 +27,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 anchors=${ANCHORS:-$root/../shared/anchors}
 KS=${KS:-"1000 10000"}
+# the reference takes minutes per phase beyond K = 10,000: by default it runs those K only
+REF_KS=${REF_KS:-$(for k in $KS; do if [ "$k" -le 10000 ]; then printf '%s ' "$k"; fi; done)}
+REF_KS=${REF_KS:-1000}
 B=${B:-100000}
 STORE=${STORE:-pg}
 out=$root/bench/results/lifecycle.txt
@@ -48,7 +53,7 @@ cleanup() {
   if [ -n "$swpid" ]; then kill "$swpid" 2>/dev/null || true; fi
   if [ -n "${LOGDIR:-}" ]; then
     mkdir -p "$LOGDIR"
-    cp "$svc"/serve-*.log "$svc"/lb-*.txt "$svc"/pg.log "$LOGDIR"/ 2>/dev/null || true
+    cp "$svc"/serve-*.log "$svc"/lb-*.txt "$svc"/mf-*.txt "$svc"/pg.log "$LOGDIR"/ 2>/dev/null || true
   fi
   "$root/scripts/test-services" stop "$svc" || true
   rm -rf "$svc"
@@ -118,7 +123,8 @@ YAML
     kill -TERM "$swpid"; wait "$swpid" || true; swpid=""
     continue
   fi
-  row=$(/usr/bin/python3 "$here/driver.py" run --K "$K" --p0 6 --pid "$swpid")
+  row=$(/usr/bin/python3 "$here/driver.py" run --K "$K" --p0 6 --pid "$swpid" \
+    --timeout "${PHASE_TIMEOUT:-300}")
   kill -TERM "$swpid"; wait "$swpid" || true; swpid=""
   # each task's own processing time for the K alerts, from its "task run" lines
   proc=$(awk -v k="$K" '
@@ -141,7 +147,18 @@ YAML
   lb=$(awk '/^LB_(DETECT|ESCALATE|RESOLVE)$/ {m = $1}
             /^Time:/ && m {t[m] = $2 / 1000; m = ""}
             END {printf "%.4f\t%.4f\t%.4f", t["LB_DETECT"], t["LB_ESCALATE"], t["LB_RESOLVE"]}' "$svc/lb-$K.txt")
-  rows+=("$row	$proc	$lb")
+  # the floor of stepwatch's own model: what it stores, one set-based statement per table,
+  # on the store's schema (every migration) in the schema mf of the same database
+  psql -XAtq "$LENDX_URL" -c "DROP SCHEMA IF EXISTS mf CASCADE" -c "CREATE SCHEMA mf" 2>/dev/null
+  for f in "$root"/src/store/migrations/postgres/*.sql; do
+    PGOPTIONS="-c search_path=mf" psql -XAtq -v ON_ERROR_STOP=1 "$LENDX_URL" -f "$f" >/dev/null
+  done
+  psql -X -d "$LENDX_URL" -v p2=2 -v p1=4 -v p0=6 -f "$here/model_floor.sql" >"$svc/mf-$K.txt"
+  mf=$(awk '/^MF_(DETECT|ESCALATE|RESOLVE)$/ {m = $1}
+            /^MF_CHECK/ {m = ""}
+            /^Time:/ && m {t[m] += $2 / 1000}
+            END {printf "%.4f\t%.4f\t%.4f", t["MF_DETECT"], t["MF_ESCALATE"], t["MF_RESOLVE"]}' "$svc/mf-$K.txt")
+  rows+=("$row	$proc	$lb	$mf")
   echo "K=$K: $row	$proc	$lb (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 done
 
@@ -149,7 +166,7 @@ ref=""
 if [ -z "${SKIP_REFERENCE:-}" ]; then
   refdir=$(mktemp -d /tmp/swanchor.XXXXXX)
   cp -r "$anchors"/. "$refdir"/
-  (cd "$refdir" && KS="$KS" B="$B" bash ./run-seed-bench.sh) >&2
+  (cd "$refdir" && KS="$REF_KS" B="$B" bash ./run-seed-bench.sh) >&2
   ref=$(cat "$refdir/results-seed.txt")
   rm -rf "$refdir"
 fi
@@ -161,19 +178,31 @@ fi
   echo "# rss_mb: peak RSS of serve (VmHWM); first_read_s: serve start -> watermark at the newest history row (caught up)"
   printf '%-7s %9s %11s %10s %7s %12s %14s %13s %13s\n' K detect_s escalate_s resolve_s rss_mb proc_detect proc_escalate proc_resolve first_read_s
   for r in "${rows[@]}"; do
-    IFS=$'\t' read -r k d e s m fr pd pe pr ld le lr <<<"$r"
+    IFS=$'\t' read -r k d e s m fr pd pe pr ld le lr md me mr <<<"$r"
     printf '%-7s %9s %11s %10s %7s %12s %14s %13s %13s\n' "$k" "$d" "$e" "$s" "$m" "$pd" "$pe" "$pr" "$fr"
   done
   echo
   echo "# per alert (us = end to end / K) and against the floor (lb_*: lendx/lower_bound.sql, same PostgreSQL, same rows)"
   printf '%-7s %8s %8s %8s %9s %9s %9s %8s %8s %8s %9s %9s %9s\n' K us_det us_esc us_res lb_det_s lb_esc_s lb_res_s x_det x_esc x_res xproc_det xproc_esc xproc_res
   for r in "${rows[@]}"; do
-    IFS=$'\t' read -r k d e s m fr pd pe pr ld le lr <<<"$r"
+    IFS=$'\t' read -r k d e s m fr pd pe pr ld le lr md me mr <<<"$r"
     awk -v k="$k" -v d="$d" -v e="$e" -v s="$s" -v pd="$pd" -v pe="$pe" -v pr="$pr" \
         -v ld="$ld" -v le="$le" -v lr="$lr" 'function us(x) { return x ~ /^[0-9.]+$/ ? sprintf("%.1f", x * 1e6 / k) : "-" }
       function rt(x, y) { return x ~ /^[0-9.]+$/ && y > 0 ? sprintf("%.2f", x / y) : "-" }
       BEGIN { printf "%-7s %8s %8s %8s %9s %9s %9s %8s %8s %8s %9s %9s %9s\n", k, us(d), us(e), us(s),
                      ld, le, lr, rt(d, ld), rt(e, le), rt(s, lr), rt(pd, ld), rt(pe, le), rt(pr, lr) }'
+  done
+  echo
+  echo "# the floor of stepwatch's own model (mf_*: bench/lifecycle/model_floor.sql: what stepwatch stores, one"
+  echo "# set-based statement per table, on the store's schema, same PostgreSQL): model = mf / lb (the cost of"
+  echo "# what is stored), code = stepwatch end to end / mf (the cost of the program around it)"
+  printf '%-7s %9s %9s %9s %8s %8s %8s %8s %8s %8s\n' K mf_det_s mf_esc_s mf_res_s model_det model_esc model_res code_det code_esc code_res
+  for r in "${rows[@]}"; do
+    IFS=$'\t' read -r k d e s m fr pd pe pr ld le lr md me mr <<<"$r"
+    awk -v k="$k" -v d="$d" -v e="$e" -v s="$s" -v ld="$ld" -v le="$le" -v lr="$lr" \
+        -v md="$md" -v me="$me" -v mr="$mr" 'function rt(x, y) { return x ~ /^[0-9.]+$/ && y > 0 ? sprintf("%.2f", x / y) : "-" }
+      BEGIN { printf "%-7s %9s %9s %9s %8s %8s %8s %8s %8s %8s\n", k, md, me, mr, rt(md, ld), rt(me, le),
+                     rt(mr, lr), rt(d, md), rt(e, me), rt(s, mr) }'
   done
   if [ -n "$lat" ]; then
     echo

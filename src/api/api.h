@@ -24,6 +24,7 @@
 
 #include "util/common.h"
 #include "util/strbuf.h"
+#include "util/arena.h"
 #include "config/config.h"
 #include "api/query.h"
 #include <jansson.h>
@@ -74,6 +75,9 @@ struct api_req {
 	bool unauthenticated;
 	void *app;    /* http_opts.app */
 	void *worker; /* worker context; NULL on inline routes */
+	/* freed when the request ends: what lives only for the request (query values,
+	 * cursors, the decoded body, temporary strings) is allocated here, not freed by hand */
+	struct arena *arena;
 };
 
 #define API_MAX_HEADERS 4
@@ -102,8 +106,6 @@ const char *api_status_code(int status);
  * The message is made valid UTF-8 (each invalid byte becomes U+FFFD), so client bytes
  * quoted in it never reach the body raw. Returns 0, so handlers can `return api_error(...)`. */
 int api_error(struct api_resp *r, int status, const char *fmt, ...) SW_PRINTF(3, 4);
-int api_error_code(struct api_resp *r, int status, const char *code, const char *fmt, ...)
-    SW_PRINTF(4, 5);
 /* How many bytes of s to quote so that at most max bytes are shown and no UTF-8 character
  * is cut: for "%.*s" with (int)api_clip(s, max), s. */
 size_t api_clip(const char *s, size_t max);
@@ -115,6 +117,11 @@ int api_list(struct api_resp *r, json_t *items, const char *next_cursor);
 int api_raw(struct api_resp *r, int status, const char *content_type, const void *data, size_t len);
 
 /* ---- request helpers: each returns 0, or -1 with resp filled (400/404/422) ------------- */
+
+/* The next_cursor of a list page: the cursor of last_id when the page is full (n == limit)
+ * and more follows, else NULL (the last page). Allocated in req->arena. */
+const char *api_next_cursor(const struct api_req *req, size_t n, size_t limit, int64_t last_id,
+                            bool more);
 
 /* The decoded path parameter called name, or NULL. */
 const char *api_param(const struct api_req *req, const char *name);
@@ -135,8 +142,8 @@ int api_query_id(const struct api_req *req, struct api_resp *resp, const char *n
 
 struct api_field;
 /* The body decoded strictly against a field table (api/json.h): 400 when it is not JSON
- * (naming the offset), 422 when a field is unknown, missing or of the wrong type. The
- * caller json_decref()s *out. */
+ * (naming the offset), 422 when a field is unknown, missing or of the wrong type. *out
+ * belongs to the request (freed with req->arena): do not json_decref() it. */
 int api_body_object(const struct api_req *req, struct api_resp *resp, const struct api_field *spec,
                     size_t n, json_t **out);
 /* The same for an array of 1..max_items such objects. */

@@ -43,12 +43,14 @@ struct store *api_store(struct api_req *req, struct api_resp *resp)
 
 const struct sw_config *api_config_get(struct api_req *req)
 {
-	return server_config_get(((struct api_app *)req->app)->srv);
+	const struct api_app *app = req->app;
+	return app->config_get(app->host);
 }
 
 void api_config_put(struct api_req *req, const struct sw_config *cfg)
 {
-	server_config_put(((struct api_app *)req->app)->srv, cfg);
+	const struct api_app *app = req->app;
+	app->config_put(app->host, cfg);
 }
 
 int64_t api_now(const struct api_req *req)

@@ -1,18 +1,31 @@
 /*
- * app.h - what the API handlers reach through req->app and req->worker: the running
- * server (config in force, health) and, per HTTP worker thread, a store connection.
+ * app.h - what the API handlers reach through req->app and req->worker: the node they serve,
+ * through the small interface below (filled by whoever starts the API, cli/server.c), and,
+ * per HTTP worker thread, a store connection. The API knows no more of the node than this.
  */
 #ifndef SW_API_APP_H
 #define SW_API_APP_H
 
 #include "api/api.h"
-#include "cli/server.h"
 #include "store/store.h"
+#include "config/config.h"
+#include "util/health.h"
+
+struct notifier;
+struct rt_job_stats;
 
 struct api_app {
-	struct server *srv;
-	const struct sw_clock *clock;
-	char *store_url;
+	/* the config in force: config_get holds it (across reloads) until config_put */
+	const struct sw_config *(*config_get)(void *host);
+	void (*config_put)(void *host, const struct sw_config *cfg);
+	/* a snapshot of the runtime's per-task statistics for /metrics; free with
+	 * rt_stats_free (runtime/runtime.h) */
+	size_t (*job_stats)(void *host, struct rt_job_stats **out);
+	void *host;                   /* the first argument of the callbacks */
+	struct health *health;        /* the node's health registry (/readyz, /metrics) */
+	struct notifier *notifier;    /* this process's delivery lanes (/metrics) */
+	const struct sw_clock *clock; /* the node's clock (api_now) */
+	char *store_url;              /* each HTTP worker opens its own connection */
 };
 
 struct api_worker {

@@ -1,7 +1,6 @@
 /*
  * handlers_alerts.c - GET /api/v1/alerts (filters, cursor pages), GET /api/v1/alerts/{id}
- * (with history), POST .../ack and .../resolve; plus the JSON forms and store-error
- * mapping every store-backed handler shares (handlers-int.h).
+ * (with history), POST .../ack and .../resolve.
  *
  * DESIGN: pages are newest first by id and the cursor is the last id shown; the next page
  * is "ids below it", so alerts inserted meanwhile (higher ids) never shift a page: no
@@ -16,153 +15,10 @@
 #include "api/handlers-int.h"
 #include "api/json.h"
 #include "api/jsonw.h"
-
-/* ---- shared JSON forms ----------------------------------------------------------------- */
-
-json_t *api_time_json(int64_t ms)
-{
-	char b[40];
-	if (ms == TIME_NULL)
-		return json_null();
-	return json_string(time_format_rfc3339(ms, b, sizeof(b)));
-}
-
-json_t *api_str_json(const char *s)
-{
-	json_t *j;
-	char *fixed;
-	if (!s)
-		return json_null();
-	if ((j = json_string(s)))
-		return j;
-	/* jansson refuses invalid UTF-8 (a SQLite source may hold any bytes): write it as
-	 * the alert list does, with U+FFFD, rather than drop the field */
-	fixed = jw_utf8_dup(s);
-	j = json_string(fixed);
-	free(fixed);
-	return j;
-}
-
-json_t *api_labels_json(const char *labels_json)
-{
-	json_t *in = labels_json ? json_loads(labels_json, 0, NULL) : NULL, *out = json_object();
-	const char *k;
-	json_t *v;
-	if (json_is_object(in)) {
-		json_object_foreach(in, k, v)
-		{
-			if (json_is_string(v))
-				json_object_set(out, k, v);
-		}
-	}
-	json_decref(in);
-	return out;
-}
-
-static json_t *state_json(int s)
-{
-	return s < 0 || s >= ALERT_STATE_COUNT ? json_null()
-	                                       : json_string(alert_state_name((enum alert_state)s));
-}
-
-static json_t *id_json(int64_t id)
-{
-	return id > 0 ? json_integer(id) : json_null();
-}
-
-json_t *api_alert_json(const struct alert *a, bool with_history, const struct alert_event *hist,
-                       size_t nhist)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "id", json_integer(a->id));
-	json_object_set_new(o, "rule", api_str_json(a->rule));
-	json_object_set_new(o, "workflow", api_str_json(a->workflow));
-	json_object_set_new(o, "step", api_str_json(a->step));
-	json_object_set_new(o, "instance_id", api_str_json(a->instance_id));
-	json_object_set_new(o, "user_id", api_str_json(a->user_id));
-	json_object_set_new(o, "state", state_json(a->state));
-	json_object_set_new(o, "error", api_str_json(a->error));
-	json_object_set_new(o, "labels", api_labels_json(a->labels_json));
-	json_object_set_new(o, "occurred_at", api_time_json(a->occurred_at));
-	json_object_set_new(o, "opened_at", api_time_json(a->opened_at));
-	json_object_set_new(o, "updated_at", api_time_json(a->updated_at));
-	json_object_set_new(o, "next_escalation_at", api_time_json(a->next_escalation_at));
-	json_object_set_new(o, "acked_by", api_str_json(a->acked_by));
-	json_object_set_new(o, "acked_at", api_time_json(a->acked_at));
-	json_object_set_new(o, "resolved_at", api_time_json(a->resolved_at));
-	json_object_set_new(o, "resolved_by", api_str_json(a->resolved_by));
-	json_object_set_new(o, "incident_id", id_json(a->incident_id));
-	json_object_set_new(o, "reopen_of", id_json(a->reopen_of));
-	if (with_history) {
-		json_t *h = json_array();
-		for (size_t i = 0; i < nhist; i++)
-			json_array_append_new(h,
-			                      json_pack("{s:o, s:s, s:s, s:o, s:o, s:o}", "at",
-			                                api_time_json(hist[i].at), "actor",
-			                                hist[i].actor ? hist[i].actor : "", "event",
-			                                hist[i].event ? hist[i].event : "", "from",
-			                                state_json(hist[i].from_state), "to",
-			                                state_json(hist[i].to_state), "reason",
-			                                api_str_json(hist[i].reason)));
-		json_object_set_new(o, "history", h);
-	}
-	return o;
-}
-
-json_t *api_incident_json(const struct incident *i)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "id", json_integer(i->id));
-	json_object_set_new(o, "workflow", api_str_json(i->workflow));
-	json_object_set_new(o, "step", api_str_json(i->step));
-	json_object_set_new(o, "rule", api_str_json(i->rule));
-	json_object_set_new(o, "labels", api_labels_json(i->labels_json));
-	json_object_set_new(o, "state", json_string(i->open ? "OPEN" : "RESOLVED"));
-	json_object_set_new(o, "level", state_json(i->level));
-	json_object_set_new(o, "open_alerts", json_integer(i->open_alerts));
-	json_object_set_new(o, "total_alerts", json_integer(i->total_alerts));
-	json_object_set_new(o, "affected_users", json_integer(i->affected_users));
-	json_object_set_new(o, "opened_at", api_time_json(i->opened_at));
-	json_object_set_new(o, "resolved_at", api_time_json(i->resolved_at));
-	json_object_set_new(o, "acked_by", api_str_json(i->acked_by));
-	json_object_set_new(o, "acked_at", api_time_json(i->acked_at));
-	return o;
-}
-
-json_t *api_silence_json(const struct silence *s)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "id", json_integer(s->id));
-	json_object_set_new(o, "workflow", api_str_json(s->workflow));
-	json_object_set_new(o, "step", api_str_json(s->step));
-	json_object_set_new(o, "error", api_str_json(s->error));
-	json_object_set_new(o, "starts_at", api_time_json(s->starts_at));
-	json_object_set_new(o, "ends_at", api_time_json(s->ends_at));
-	json_object_set_new(o, "pause_escalation", json_boolean(s->pause_escalation));
-	json_object_set_new(o, "comment", api_str_json(s->comment));
-	json_object_set_new(o, "created_by", api_str_json(s->created_by));
-	json_object_set_new(o, "created_at", api_time_json(s->created_at));
-	return o;
-}
-
-int api_store_fail(struct api_resp *resp, int rc, const struct sw_err *err)
-{
-	if (rc == STORE_ENOTFOUND)
-		api_error(resp, 404, "%s", err->msg);
-	else if (rc == STORE_ECONFLICT)
-		api_error(resp, 409, "%s", err->msg);
-	else {
-		log_warn("store error", "error=%s", err->msg);
-		api_error(resp, 503, "store unavailable");
-		api_resp_header(resp, "Retry-After", "1");
-	}
-	return -1;
-}
-
-char *api_next_cursor(size_t n, size_t limit, int64_t last_id, bool more)
-{
-	return n == limit && n > 0 && more ? query_cursor_encode(last_id) : NULL;
-}
+#include "api/forms.h"
+#include "store/store_alerts.h"
+#include "store/store_incidents.h"
+#include "store/store_silences.h"
 
 /* ---- handlers -------------------------------------------------------------------------- */
 
@@ -179,7 +35,7 @@ static int write_list_alert(void *arg, const struct alert *a)
 	struct alert_writer *w = arg;
 	if (w->n++)
 		strbuf_addch(w->sb, ',');
-	jw_alert_open(w->sb, a);
+	api_alert_write_head(w->sb, a);
 	strbuf_addch(w->sb, '}');
 	w->last_id = a->id;
 	return 0;
@@ -189,7 +45,7 @@ static int write_alert(void *arg, const struct alert *a)
 {
 	struct alert_writer *w = arg;
 	w->n++;
-	jw_alert_open(w->sb, a);
+	api_alert_write_head(w->sb, a);
 	return 0;
 }
 
@@ -198,7 +54,7 @@ static int write_event(void *arg, const struct alert_event *e)
 	struct alert_writer *w = arg;
 	strbuf_addstr(w->sb, w->history_open ? "," : ",\"history\":[");
 	w->history_open = true;
-	jw_alert_event(w->sb, e);
+	api_alert_event_write(w->sb, e);
 	return 0;
 }
 
@@ -213,7 +69,6 @@ int api_alerts_list(struct api_req *req, struct api_resp *resp)
 	const char *s;
 	int64_t cursor = 0, incident = 0;
 	bool open = false, more = false;
-	char *next = NULL;
 	int rc;
 
 	memset(&f, 0, sizeof(f));
@@ -260,10 +115,8 @@ int api_alerts_list(struct api_req *req, struct api_resp *resp)
 	if (rc)
 		return api_store_fail(resp, rc, &err);
 	strbuf_addstr(body, "],\"next_cursor\":");
-	next = api_next_cursor(w.n, f.limit, w.last_id, more);
-	jw_str(body, next);
+	jw_str(body, api_next_cursor(req, w.n, f.limit, w.last_id, more));
 	strbuf_addch(body, '}');
-	free(next);
 	resp->status = 200;
 	resp->content_type = NULL;
 	return 0;
@@ -310,7 +163,7 @@ int api_alerts_get(struct api_req *req, struct api_resp *resp)
 	return 0;
 }
 
-/* The body's note (may be NULL); *body must be json_decref'd. */
+/* The body's note (may be NULL). */
 static const char *body_note(const json_t *body)
 {
 	const json_t *n = json_object_get(body, "note");
@@ -325,14 +178,10 @@ int api_alerts_ack(struct api_req *req, struct api_resp *resp)
 	int64_t id;
 	int rc;
 	if (api_param_id(req, resp, "id", "alert", &id) ||
-	    api_body_object(req, resp, api_body_ack, api_body_ack_n, &body))
+	    api_body_object(req, resp, api_body_ack, api_body_ack_n, &body) ||
+	    !(st = api_store(req, resp)))
 		return -1;
-	if (!(st = api_store(req, resp))) {
-		json_decref(body);
-		return -1;
-	}
 	rc = store_alert_ack(st, id, api_now(req), req->actor, body_note(body), &err);
-	json_decref(body);
 	if (rc)
 		return api_store_fail(resp, rc, &err);
 	return alert_answer(req, resp, st, id, false);
@@ -345,24 +194,21 @@ int api_alerts_resolve(struct api_req *req, struct api_resp *resp)
 	struct alert a;
 	struct alert_change c;
 	json_t *body = NULL;
-	char *by = NULL;
+	const char *by;
 	bool applied = false;
 	int64_t id;
 	int rc = 0;
 	if (api_param_id(req, resp, "id", "alert", &id) ||
-	    api_body_object(req, resp, api_body_ack, api_body_ack_n, &body))
+	    api_body_object(req, resp, api_body_ack, api_body_ack_n, &body) ||
+	    !(st = api_store(req, resp)))
 		return -1;
-	if (!(st = api_store(req, resp))) {
-		json_decref(body);
-		return -1;
-	}
-	by = xasprintf("user:%s", req->actor);
+	by = arena_printf(req->arena, "user:%s", req->actor);
 	/* compare-and-set on the state read; an escalation in between costs a retry */
 	for (int attempt = 0; attempt < 3 && !applied; attempt++) {
 		rc = store_alert_get(st, id, &a, NULL, NULL, &err);
 		if (rc)
 			break;
-		if (!alert_state_open(a.state)) {
+		if (!alert_transition_allowed(a.state, ALERT_RESOLVED)) {
 			rc = STORE_ECONFLICT;
 			sw_err_set(&err, "alert %" PRId64 " is already %s", id,
 			           alert_state_name(a.state));
@@ -383,8 +229,6 @@ int api_alerts_resolve(struct api_req *req, struct api_resp *resp)
 		if (rc)
 			break;
 	}
-	json_decref(body);
-	free(by);
 	if (rc)
 		return api_store_fail(resp, rc, &err);
 	if (!applied) /* it changed state meanwhile (escalated, resolved by the resolver) */

@@ -16,7 +16,7 @@ int api_readyz(struct api_req *req, struct api_resp *resp)
 	struct api_worker *w = req->worker;
 	struct health_entry *e = NULL;
 	struct sw_err err = {""};
-	size_t n = app ? health_snapshot(server_health(app->srv), &e) : 0;
+	size_t n = app ? health_snapshot(app->health, &e) : 0;
 	json_t *components = json_array(), *store = json_object();
 	bool ok = true;
 	char ts[40];

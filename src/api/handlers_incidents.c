@@ -8,7 +8,10 @@
 #include "api/app.h"
 #include "api/handlers.h"
 #include "api/handlers-int.h"
+#include "api/forms.h"
 #include "api/json.h"
+#include "store/store_alerts.h"
+#include "store/store_incidents.h"
 
 int api_incidents_list(struct api_req *req, struct api_resp *resp)
 {
@@ -19,7 +22,6 @@ int api_incidents_list(struct api_req *req, struct api_resp *resp)
 	size_t n = 0, np = 0;
 	int64_t cursor = 0;
 	bool open = false;
-	char *next;
 	json_t *items;
 	int rc;
 
@@ -46,9 +48,7 @@ int api_incidents_list(struct api_req *req, struct api_resp *resp)
 	items = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, api_incident_json(&v[i]));
-	next = api_next_cursor(n, f.limit, n ? v[n - 1].id : 0, np > 0);
-	api_list(resp, items, next);
-	free(next);
+	api_list(resp, items, api_next_cursor(req, n, f.limit, n ? v[n - 1].id : 0, np > 0));
 	incidents_free(v, n);
 	incidents_free(probe, np);
 	return 0;
@@ -105,25 +105,19 @@ static int incident_change(struct api_req *req, struct api_resp *resp, bool reso
 	int64_t id;
 	int rc;
 	if (api_param_id(req, resp, "id", "incident", &id) ||
-	    api_body_object(req, resp, api_body_ack, api_body_ack_n, &body))
+	    api_body_object(req, resp, api_body_ack, api_body_ack_n, &body) ||
+	    !(st = api_store(req, resp)))
 		return -1;
-	if (!(st = api_store(req, resp))) {
-		json_decref(body);
-		return -1;
-	}
 	note = json_object_get(body, "note");
 	if (resolve) {
-		char *actor = xasprintf("user:%s", req->actor);
-		rc = store_incident_resolve(st, id, api_now(req), actor,
-		                            json_is_string(note) ? json_string_value(note) : NULL,
-		                            NULL, &err);
-		free(actor);
+		rc = store_incident_resolve(
+		    st, id, api_now(req), arena_printf(req->arena, "user:%s", req->actor),
+		    json_is_string(note) ? json_string_value(note) : NULL, NULL, &err);
 	} else {
 		rc = store_incident_ack(st, id, api_now(req), req->actor,
 		                        json_is_string(note) ? json_string_value(note) : NULL, NULL,
 		                        &err);
 	}
-	json_decref(body);
 	if (rc)
 		return api_store_fail(resp, rc, &err);
 	return incident_answer(resp, st, id);

@@ -4,7 +4,7 @@
  *
  * DESIGN: all or nothing. Every record is checked first (the strict decoder for shape,
  * then the workflow, step, status and times as the watcher checks a source row, through
- * tasks_step_record_check); the first bad one answers 422 naming its index and field and
+ * step_record_check); the first bad one answers 422 naming its index and field and
  * nothing is stored. Then the records are grouped by workflow and handed to tasks_ingest
  * (the watcher's own path: dedupe, instance state, "failed" alerts) inside one store
  * transaction, so a store error leaves nothing half-applied either. Records already stored
@@ -19,19 +19,21 @@
 #include "api/handlers-int.h"
 #include "api/json.h"
 #include "tasks/tasks.h"
+#include "store/store_steps.h"
+#include "core/step.h"
 
+/* One checked item; its strings live in the request (body or arena). */
 struct pushed {
 	const struct sw_workflow *wf;
 	struct step_record rec;
-	char *instance_id, *user_id, *labels; /* owned */
 };
 
-/* An id field (string or integer) as a new string. */
-static char *id_dup(const json_t *v)
+/* An id field (string or integer) as a string. */
+static const char *id_of(struct arena *a, const json_t *v)
 {
 	if (json_is_integer(v))
-		return xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	return xstrdup(json_is_string(v) ? json_string_value(v) : "");
+		return arena_printf(a, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	return json_is_string(v) ? json_string_value(v) : "";
 }
 
 static const char *str_of(const json_t *o, const char *key)
@@ -40,18 +42,21 @@ static const char *str_of(const json_t *o, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* Time field: TIME_NULL when absent/null; -1 return when unparsable. */
-static int time_of(const json_t *o, const char *key, int64_t *ms)
+/* A time field: TIME_NULL when absent or null, STEP_TIME_BAD when not a timestamp. */
+static int64_t time_of(const json_t *o, const char *key)
 {
 	const char *s = str_of(o, key);
-	*ms = TIME_NULL;
-	return s && time_parse(s, ms) < 0 ? -1 : 0;
+	int64_t ms;
+	if (!s)
+		return TIME_NULL;
+	return time_parse(s, &ms) < 0 ? STEP_TIME_BAD : ms;
 }
 
 /* The workflow's segment values from the labels object, in the watcher's form. */
-static char *labels_of(const struct sw_workflow *wf, const json_t *labels)
+static const char *labels_of(struct arena *a, const struct sw_workflow *wf, const json_t *labels)
 {
 	struct strbuf sb = STRBUF_INIT;
+	const char *out;
 	if (!wf->n_segments)
 		return NULL;
 	strbuf_addch(&sb, '{');
@@ -67,34 +72,35 @@ static char *labels_of(const struct sw_workflow *wf, const json_t *labels)
 			strbuf_addstr(&sb, "null");
 	}
 	strbuf_addch(&sb, '}');
-	return strbuf_detach(&sb, NULL);
+	out = arena_strndup(a, sb.buf, sb.len);
+	strbuf_release(&sb);
+	return out;
 }
 
-/* Check item i into *p; 0, or -1 with resp filled (422). */
-static int check_item(const struct sw_config *cfg, const json_t *o, size_t i, struct pushed *p,
-                      struct api_resp *resp)
+/* Check item i into *p (step_record_check, as the watcher checks a source row); 0, or -1
+ * with resp filled (422). */
+static int check_item(struct api_req *req, const struct sw_config *cfg, const json_t *o, size_t i,
+                      struct pushed *p, struct api_resp *resp)
 {
-	const char *wfname = str_of(o, "workflow"), *why = NULL;
+	const char *wfname = str_of(o, "workflow"), *why;
+	struct step_record_fields f;
 	p->wf = config_workflow(cfg, wfname);
 	if (!p->wf)
 		return api_error(resp, 422, "item %zu: unknown workflow '%.200s'", i, wfname), -1;
-	p->instance_id = id_dup(json_object_get(o, "instance_id"));
-	p->user_id = id_dup(json_object_get(o, "user_id"));
-	if (tasks_step_record_check(p->wf, p->instance_id, p->user_id, str_of(o, "step"),
-	                            str_of(o, "status"), &p->rec, &why) < 0)
+	f = (struct step_record_fields){
+	    .instance_id = id_of(req->arena, json_object_get(o, "instance_id")),
+	    .user_id = id_of(req->arena, json_object_get(o, "user_id")),
+	    .step = str_of(o, "step"),
+	    .status = str_of(o, "status"),
+	    .error = str_of(o, "error"),
+	    .labels_json = labels_of(req->arena, p->wf, json_object_get(o, "labels")),
+	    .started_at = time_of(o, "started_at"),
+	    .finished_at = time_of(o, "finished_at"),
+	    .updated_at = time_of(o, "updated_at"),
+	};
+	f.step_index = f.step ? config_step_index(p->wf, f.step) : -1;
+	if ((why = step_record_check(&f, &p->rec)))
 		return api_error(resp, 422, "item %zu: %s", i, why), -1;
-	if (time_of(o, "updated_at", &p->rec.updated_at) || p->rec.updated_at == TIME_NULL)
-		return api_error(resp, 422, "item %zu: field 'updated_at' is not a timestamp", i),
-		       -1;
-	if (time_of(o, "started_at", &p->rec.started_at) || p->rec.started_at == TIME_NULL)
-		return api_error(resp, 422, "item %zu: field 'started_at' is not a timestamp", i),
-		       -1;
-	if (time_of(o, "finished_at", &p->rec.finished_at))
-		return api_error(resp, 422, "item %zu: field 'finished_at' is not a timestamp", i),
-		       -1;
-	p->rec.error = str_of(o, "error");
-	p->labels = labels_of(p->wf, json_object_get(o, "labels"));
-	p->rec.labels_json = p->labels;
 	return 0;
 }
 
@@ -108,25 +114,26 @@ int api_step_records_push(struct api_req *req, struct api_resp *resp)
 	json_t *body = NULL;
 	size_t n = 0, known_total = 0, opened_total = 0;
 	bool *done = NULL;
-	char *actor = NULL;
+	const char *actor;
 	int rc = -1, src = 0;
 
 	if (api_body_array(req, resp, api_body_step_record, api_body_step_record_n,
 	                   API_STEP_RECORDS_MAX, &body))
 		return -1;
 	n = json_array_size(body);
-	v = xcalloc(n, sizeof(*v));
+	v = arena_calloc(req->arena, n, sizeof(*v));
 	cfg = api_config_get(req);
 	for (size_t i = 0; i < n; i++)
-		if (check_item(cfg, json_array_get(body, i), i, &v[i], resp))
+		if (check_item(req, cfg, json_array_get(body, i), i, &v[i], resp))
 			goto out;
 	if (!(st = api_store(req, resp)))
 		goto out;
-	batch = xcalloc(n, sizeof(*batch));
-	done = xcalloc(n, sizeof(*done));
+	batch = arena_calloc(req->arena, n, sizeof(*batch));
+	done = arena_calloc(req->arena, n, sizeof(*done));
 	/* the pusher opens the alerts: "api:<token name>", or "api" without tokens */
-	actor = req->actor && strcmp(req->actor, "anonymous") ? xasprintf("api:%s", req->actor)
-	                                                      : xstrdup("api");
+	actor = req->actor && strcmp(req->actor, "anonymous")
+	            ? arena_printf(req->arena, "api:%s", req->actor)
+	            : "api";
 	src = store_tx_begin(st, &err);
 	/* one workflow at a time, in order of first appearance */
 	for (size_t i = 0; !src && i < n; i++) {
@@ -166,15 +173,5 @@ int api_step_records_push(struct api_req *req, struct api_resp *resp)
 out:
 	if (cfg)
 		api_config_put(req, cfg);
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].instance_id);
-		free(v[i].user_id);
-		free(v[i].labels);
-	}
-	free(v);
-	free(batch);
-	free(done);
-	free(actor);
-	json_decref(body);
 	return rc;
 }

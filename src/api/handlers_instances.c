@@ -9,6 +9,10 @@
 #include "api/app.h"
 #include "api/handlers.h"
 #include "api/handlers-int.h"
+#include "api/forms.h"
+#include "store/store_steps.h"
+#include "store/store_alerts.h"
+#include "core/step.h"
 
 #define VIEW_MAX 1000
 

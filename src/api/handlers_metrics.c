@@ -13,7 +13,7 @@
 #include "api/app.h"
 #include "api/handlers.h"
 #include "runtime/runtime.h"
-#include "store/store.h"
+#include "store/store_stats.h"
 #include "store/store_notify.h"
 #include "tasks/notifier.h"
 
@@ -116,7 +116,7 @@ int api_metrics(struct api_req *req, struct api_resp *resp)
 		       "Notifications waiting in the outbox, all receivers.");
 		sample(&sb, "stepwatch_outbox_depth", NULL, NULL, (double)depth);
 		outbox_counts_free(oc, no);
-		nn = notifier_stats(server_notifier(app->srv), &ns);
+		nn = notifier_stats(app->notifier, &ns);
 		family(&sb, "stepwatch_notification_retries_total", "counter",
 		       "Delivery attempts of this process that will be retried, per receiver.");
 		for (size_t i = 0; i < nn; i++)
@@ -130,7 +130,7 @@ int api_metrics(struct api_req *req, struct api_resp *resp)
 		notifier_stats_free(ns, nn);
 	}
 
-	nh = health_snapshot(server_health(app->srv), &he);
+	nh = health_snapshot(app->health, &he);
 	family(&sb, "stepwatch_component_healthy", "gauge",
 	       "1 when the component's last run succeeded (workflow, watcher, task), else 0.");
 	for (size_t i = 0; i < nh; i++)
@@ -155,7 +155,7 @@ int api_metrics(struct api_req *req, struct api_resp *resp)
 			       he[i].catching_up);
 	health_entries_free(he, nh);
 
-	nj = server_job_stats(app->srv, &js);
+	nj = app->job_stats(app->host, &js);
 	family(&sb, "stepwatch_task_runs_total", "counter", "Finished runs of each task.");
 	for (size_t i = 0; i < nj; i++)
 		sample(&sb, "stepwatch_task_runs_total", "task", js[i].name, (double)js[i].runs);

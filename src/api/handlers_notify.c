@@ -7,6 +7,7 @@
 #include "api/app.h"
 #include "api/handlers.h"
 #include "api/handlers-int.h"
+#include "api/forms.h"
 #include "store/store_notify.h"
 
 static json_t *notification_json(const struct outbox_row *r)
@@ -39,7 +40,6 @@ int api_notifications_list(struct api_req *req, struct api_resp *resp)
 	size_t n = 0, np = 0;
 	int64_t cursor = 0, incident = 0;
 	const char *status = api_query(req, "status");
-	char *next;
 	json_t *items;
 	int rc;
 
@@ -70,9 +70,7 @@ int api_notifications_list(struct api_req *req, struct api_resp *resp)
 	items = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, notification_json(&v[i]));
-	next = api_next_cursor(n, f.limit, n ? v[n - 1].id : 0, np > 0);
-	api_list(resp, items, next);
-	free(next);
+	api_list(resp, items, api_next_cursor(req, n, f.limit, n ? v[n - 1].id : 0, np > 0));
 	outbox_rows_free(v, n);
 	outbox_rows_free(probe, np);
 	return 0;

@@ -8,7 +8,9 @@
 #include "api/app.h"
 #include "api/handlers.h"
 #include "api/handlers-int.h"
+#include "api/forms.h"
 #include "api/json.h"
+#include "store/store_silences.h"
 
 int api_silences_list(struct api_req *req, struct api_resp *resp)
 {
@@ -19,7 +21,6 @@ int api_silences_list(struct api_req *req, struct api_resp *resp)
 	size_t n = 0, np = 0;
 	int64_t cursor = 0;
 	bool active = false;
-	char *next;
 	json_t *items;
 	int rc;
 
@@ -46,9 +47,7 @@ int api_silences_list(struct api_req *req, struct api_resp *resp)
 	items = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, api_silence_json(&v[i]));
-	next = api_next_cursor(n, f.limit, n ? v[n - 1].id : 0, np > 0);
-	api_list(resp, items, next);
-	free(next);
+	api_list(resp, items, api_next_cursor(req, n, f.limit, n ? v[n - 1].id : 0, np > 0));
 	silences_free(v, n);
 	silences_free(probe, np);
 	return 0;
@@ -78,12 +77,9 @@ int api_silences_create(struct api_req *req, struct api_resp *resp)
 	int64_t now, id = 0;
 	int rc;
 
-	if (api_body_object(req, resp, api_body_silence, api_body_silence_n, &body))
+	if (api_body_object(req, resp, api_body_silence, api_body_silence_n, &body) ||
+	    !(st = api_store(req, resp)))
 		return -1;
-	if (!(st = api_store(req, resp))) {
-		json_decref(body);
-		return -1;
-	}
 	now = api_now(req);
 	memset(&s, 0, sizeof(s));
 	s.workflow = (char *)(uintptr_t)body_str(body, "workflow");
@@ -94,19 +90,14 @@ int api_silences_create(struct api_req *req, struct api_resp *resp)
 	s.pause_escalation = json_is_true(json_object_get(body, "pause_escalation"));
 	s.starts_at = body_time(body, "starts_at", now);
 	s.ends_at = body_time(body, "ends_at", TIME_NULL);
-	if (!s.workflow && !s.step && !s.error) {
-		json_decref(body);
+	if (!s.workflow && !s.step && !s.error)
 		return api_error(resp, 422,
 		                 "a silence needs at least one of 'workflow', 'step', "
 		                 "'error'"),
 		       -1;
-	}
-	if (s.ends_at <= s.starts_at) {
-		json_decref(body);
+	if (s.ends_at <= s.starts_at)
 		return api_error(resp, 422, "field 'ends_at' must be after 'starts_at'"), -1;
-	}
 	rc = store_silence_create(st, now, &s, &id, &err);
-	json_decref(body);
 	if (!rc)
 		rc = store_silence_get(st, id, &got, &err);
 	if (rc)

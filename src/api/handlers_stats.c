@@ -14,8 +14,10 @@
 #include "api/app.h"
 #include "api/handlers.h"
 #include "api/handlers-int.h"
+#include "api/forms.h"
 #include "core/stats.h"
 #include "oncall/oncall.h"
+#include "store/store_stats.h"
 
 #define DEFAULT_WINDOW_MS (7 * 86400000LL)
 #define SEGMENT_MIN_N     30

@@ -111,6 +111,7 @@ struct http_req {
 	struct route_match m;
 	struct api_req req;
 	struct api_resp resp;
+	struct arena arena; /* req.arena: freed with the request */
 	struct strbuf body;
 	size_t discarded; /* body bytes thrown away after the limit was passed */
 	bool too_large;
@@ -409,6 +410,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	h->srv = cls;
 	h->conn = conn;
 	h->c = ci ? ci->socket_context : NULL;
+	arena_init(&h->arena);
+	h->req.arena = &h->arena;
 	h->uri = xstrdup(uri ? uri : "");
 	q = strchr(h->uri, '?');
 	h->path = xstrndup(h->uri, q ? (size_t)(q - h->uri) : strlen(h->uri));
@@ -427,8 +430,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
 static void req_free(struct http_req *h)
 {
+	arena_release(&h->arena);
 	route_match_release(&h->m);
-	query_release(&h->req.query);
 	api_resp_release(&h->resp);
 	strbuf_release(&h->body);
 	free(h->path);
@@ -828,7 +831,7 @@ static int req_begin(struct http_server *s, struct http_req *h, const char *meth
 		       1;
 
 	/* query */
-	if (q && query_parse(&h->req.query, q + 1, strlen(q + 1), &err))
+	if (q && query_parse(&h->req.query, &h->arena, q + 1, strlen(q + 1), &err))
 		return api_error(&h->resp, 400, "%s", err.msg), 1;
 	if (query_check_allowed(&h->req.query, route->query, &err))
 		return api_error(&h->resp, 400, "%s", err.msg), 1;

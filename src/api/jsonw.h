@@ -1,16 +1,15 @@
 /*
- * jsonw.h - a small JSON writer straight into a strbuf, for the API's hot answers (the
- * alert list and detail). Its output is byte for byte what jansson's json_dumps(...,
- * JSON_COMPACT) gives for the same values: same escapes ("\b", "\u001F", ...), same number
- * and RFC 3339 time forms, same key order. Strings must be UTF-8; an invalid byte is
- * written as U+FFFD (jansson would refuse the whole string).
+ * jsonw.h - a small JSON value writer straight into a strbuf, for the API's hot answers (the
+ * alert list and detail, whose forms are in forms.h). Its output is byte for byte what jansson's
+ * json_dumps(..., JSON_COMPACT) gives for the same values: same escapes ("\b", "\u001F", ...), same
+ * number and RFC 3339 time forms, same key order. Strings must be UTF-8; an invalid byte is written
+ * as U+FFFD (jansson would refuse the whole string).
  */
 #ifndef SW_API_JSONW_H
 #define SW_API_JSONW_H
 
 #include "util/common.h"
 #include "util/strbuf.h"
-#include "store/store.h"
 
 /* A JSON string, or null for NULL. */
 void jw_str(struct strbuf *sb, const char *s);
@@ -20,12 +19,5 @@ char *jw_utf8_dup(const char *s);
 void jw_int(struct strbuf *sb, int64_t v);
 /* An RFC 3339 UTC time string (time_format_rfc3339's form), or null for TIME_NULL. */
 void jw_time(struct strbuf *sb, int64_t ms);
-/* A labels column (JSON object text) as api_labels_json() gives it: only its string
- * values, {} when absent or unreadable. */
-void jw_labels(struct strbuf *sb, const char *labels_json);
-/* The alert object of SPEC section 5 without its closing brace, so "history" can follow. */
-void jw_alert_open(struct strbuf *sb, const struct alert *a);
-/* One history entry of the alert object. */
-void jw_alert_event(struct strbuf *sb, const struct alert_event *e);
 
 #endif

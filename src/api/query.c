@@ -5,6 +5,7 @@
  * (libmicrohttpd's own decoding is bypassed), so this file is the one place that decodes
  * query strings and the fuzz harness tests exactly what production runs. Names given
  * twice are an error rather than "last wins", so a filter can never be silently ignored.
+ * The parsed names and values live in the request's arena: nothing to free one by one.
  */
 #include "util/common.h"
 #include "util/timeutil.h"
@@ -40,38 +41,53 @@ static bool utf8_valid(const unsigned char *s, size_t n)
 	return true;
 }
 
-char *query_unescape(const char *s, size_t len, bool plus_space)
+/* Percent-decode s[0..len) into out (len + 1 bytes); its length, or -1 on a bad escape, a
+ * decoded NUL byte or a result that is not UTF-8. */
+static ptrdiff_t unescape_into(char *out, const char *s, size_t len, bool plus_space)
 {
-	char *out = xmalloc(len + 1);
 	size_t o = 0;
 	for (size_t i = 0; i < len; i++) {
 		int c = (unsigned char)s[i];
 		if (c == '%') {
 			int hi, lo;
 			if (i + 2 >= len)
-				goto bad;
+				return -1;
 			hi = hex_digit((unsigned char)s[i + 1]);
 			lo = hex_digit((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
-				goto bad;
+				return -1;
 			c = hi * 16 + lo;
 			i += 2;
 		} else if (c == '+' && plus_space) {
 			c = ' ';
 		}
 		if (c == 0)
-			goto bad;
+			return -1;
 		out[o++] = (char)c;
 	}
 	out[o] = '\0';
 	/* every value ends up in JSON or in a store parameter, where PostgreSQL refuses
 	 * invalid UTF-8: refuse it here, the same on every store */
 	if (!utf8_valid((const unsigned char *)out, o))
-		goto bad;
+		return -1;
+	return (ptrdiff_t)o;
+}
+
+char *query_unescape(const char *s, size_t len, bool plus_space)
+{
+	char *out = xmalloc(len + 1);
+	if (unescape_into(out, s, len, plus_space) < 0) {
+		free(out);
+		return NULL;
+	}
 	return out;
-bad:
-	free(out);
-	return NULL;
+}
+
+/* query_unescape into the arena. */
+static char *unescape_in(struct arena *a, const char *s, size_t len, bool plus_space)
+{
+	char *out = arena_alloc(a, len + 1);
+	return unescape_into(out, s, len, plus_space) < 0 ? NULL : out;
 }
 
 /* Quote at most 64 bytes of a client-given name in messages, never half a character (the
@@ -87,14 +103,14 @@ static int shown(const char *s)
 	return (int)n;
 }
 
-int query_parse(struct query *q, const char *s, size_t len, struct sw_err *err)
+int query_parse(struct query *q, struct arena *a, const char *s, size_t len, struct sw_err *err)
 {
 	size_t i = 0, pieces = 0;
 	if (len > QUERY_MAX_LEN)
 		return sw_err_set(err, "query string longer than %d bytes", QUERY_MAX_LEN);
 	while (i < len) {
 		size_t end = i, eq;
-		char *key, *val;
+		const char *key, *val;
 		while (end < len && s[end] != '&')
 			end++;
 		/* empty pieces ("a=1&&b=2") count too, so "&&&...&" is refused early */
@@ -112,42 +128,33 @@ int query_parse(struct query *q, const char *s, size_t len, struct sw_err *err)
 		if (q->n >= QUERY_MAX_PARAMS)
 			return sw_err_set(err, "too many query parameters (at most %d)",
 			                  QUERY_MAX_PARAMS);
-		key = query_unescape(s + i, eq - i, true);
+		key = unescape_in(a, s + i, eq - i, true);
 		if (!key)
 			return sw_err_set(err,
 			                  "bad percent-escape or invalid UTF-8 in query string");
-		val = eq < end ? query_unescape(s + eq + 1, end - eq - 1, true) : xstrdup("");
-		if (!val) {
-			sw_err_set(err,
-			           "bad percent-escape or invalid UTF-8 in query parameter '%.*s'",
-			           shown(key), key);
-			free(key);
-			return -1;
+		val = eq < end ? unescape_in(a, s + eq + 1, end - eq - 1, true) : "";
+		if (!val)
+			return sw_err_set(err,
+			                  "bad percent-escape or invalid UTF-8 in query parameter "
+			                  "'%.*s'",
+			                  shown(key), key);
+		if (query_get(q, key))
+			return sw_err_set(err, "query parameter '%.*s' given twice", shown(key),
+			                  key);
+		if (q->n == q->alloc) {
+			size_t alloc = q->alloc ? 2 * q->alloc : 8;
+			struct query_param *v = arena_alloc(a, alloc * sizeof(*v));
+			if (q->n)
+				memcpy(v, q->v, q->n * sizeof(*v));
+			q->v = v;
+			q->alloc = alloc;
 		}
-		if (query_get(q, key)) {
-			sw_err_set(err, "query parameter '%.*s' given twice", shown(key), key);
-			free(key);
-			free(val);
-			return -1;
-		}
-		ALLOC_GROW(q->v, q->n + 1, q->alloc);
 		q->v[q->n].key = key;
 		q->v[q->n].value = val;
 		q->n++;
 		i = end + 1;
 	}
 	return 0;
-}
-
-void query_release(struct query *q)
-{
-	for (size_t i = 0; i < q->n; i++) {
-		free(q->v[i].key);
-		free(q->v[i].value);
-	}
-	free(q->v);
-	q->v = NULL;
-	q->n = q->alloc = 0;
 }
 
 const char *query_get(const struct query *q, const char *key)
@@ -279,11 +286,11 @@ int query_int64(const struct query *q, const char *key, int64_t min, int64_t max
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-char *query_cursor_encode(int64_t id)
+char *query_cursor_encode(struct arena *a, int64_t id)
 {
 	char dec[24], *out;
 	size_t n = (size_t)snprintf(dec, sizeof(dec), "%" PRId64, id), o = 0;
-	out = xmalloc(n * 4 / 3 + 4);
+	out = arena_alloc(a, n * 4 / 3 + 4);
 	for (size_t i = 0; i < n; i += 3) {
 		uint32_t v = (uint32_t)(unsigned char)dec[i] << 16;
 		if (i + 1 < n)

@@ -8,6 +8,7 @@
 #define SW_QUERY_H
 
 #include "util/common.h"
+#include "util/arena.h"
 
 #define QUERY_MAX_PARAMS    64
 #define QUERY_MAX_PIECES    (2 * QUERY_MAX_PARAMS) /* '&'-separated pieces, empty ones too */
@@ -16,7 +17,7 @@
 #define QUERY_LIMIT_MAX     1000
 
 struct query_param {
-	char *key, *value; /* decoded; value "" for "key" and "key=" */
+	const char *key, *value; /* decoded; value "" for "key" and "key=" */
 };
 
 struct query {
@@ -30,13 +31,13 @@ struct query {
 	}
 
 /*
- * Parse s (len bytes, no leading '?') into q, which must be empty. Pairs are separated by
+ * Parse s (len bytes, no leading '?') into q, which must be empty; the names, values and
+ * q->v are allocated in a, so q lives as long as a and needs no release. Pairs are separated by
  * '&'; empty pairs are skipped. Rejects a bad %-escape, a decoded NUL byte, an empty name,
  * a name given twice, more than QUERY_MAX_PARAMS pairs, more than QUERY_MAX_PIECES pieces
  * (empty ones included) and more than QUERY_MAX_LEN bytes. Returns 0 or -1 with err.
  */
-int query_parse(struct query *q, const char *s, size_t len, struct sw_err *err);
-void query_release(struct query *q);
+int query_parse(struct query *q, struct arena *a, const char *s, size_t len, struct sw_err *err);
 /* The value of key, or NULL. */
 const char *query_get(const struct query *q, const char *key);
 /* Every name must be one of allowed (space-separated; NULL or "" allows none). */
@@ -55,8 +56,8 @@ int query_int64(const struct query *q, const char *key, int64_t min, int64_t max
 /* Strict decimal (optional '-', digits only) within min..max; 0 or -1. */
 int query_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 
-/* Cursors are opaque to clients: base64url (no padding) of the decimal id. malloc'd. */
-char *query_cursor_encode(int64_t id);
+/* Cursors are opaque to clients: base64url (no padding) of the decimal id, in a. */
+char *query_cursor_encode(struct arena *a, int64_t id);
 /* Decode a cursor; 0 on success, -1 when s is not one this server made. */
 int query_cursor_decode(const char *s, int64_t *id);
 

@@ -100,15 +100,6 @@ int api_error(struct api_resp *r, int status, const char *fmt, ...)
 	return 0;
 }
 
-int api_error_code(struct api_resp *r, int status, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	verror(r, status, code, fmt, ap);
-	va_end(ap);
-	return 0;
-}
-
 int api_json(struct api_resp *r, int status, json_t *v)
 {
 	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -198,6 +189,17 @@ int api_query_id(const struct api_req *req, struct api_resp *resp, const char *n
 	return query_int64(&req->query, name, 1, INT64_MAX, out, &err) ? bad(resp, &err) : 0;
 }
 
+const char *api_next_cursor(const struct api_req *req, size_t n, size_t limit, int64_t last_id,
+                            bool more)
+{
+	return n == limit && n > 0 && more ? query_cursor_encode(req->arena, last_id) : NULL;
+}
+
+static void body_free(void *body)
+{
+	json_decref(body);
+}
+
 static int body_failed(struct api_resp *resp, int rc, const struct sw_err *err)
 {
 	api_error(resp, rc == API_JSON_MALFORMED ? 400 : 422, "%s", err->msg);
@@ -209,7 +211,10 @@ int api_body_object(const struct api_req *req, struct api_resp *resp, const stru
 {
 	struct sw_err err;
 	int rc = api_json_decode(req->body, req->body_len, spec, n, out, &err);
-	return rc ? body_failed(resp, rc, &err) : 0;
+	if (rc)
+		return body_failed(resp, rc, &err);
+	arena_defer(req->arena, body_free, *out);
+	return 0;
 }
 
 int api_body_array(const struct api_req *req, struct api_resp *resp, const struct api_field *spec,
@@ -217,5 +222,8 @@ int api_body_array(const struct api_req *req, struct api_resp *resp, const struc
 {
 	struct sw_err err;
 	int rc = api_json_decode_array(req->body, req->body_len, spec, n, max_items, out, &err);
-	return rc ? body_failed(resp, rc, &err) : 0;
+	if (rc)
+		return body_failed(resp, rc, &err);
+	arena_defer(req->arena, body_free, *out);
+	return 0;
 }

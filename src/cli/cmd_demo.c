@@ -17,7 +17,8 @@
 #include "demo/sim.h"
 #include "demo/hook.h"
 #include "runtime/signals.h"
-#include "store/store.h"
+#include "store/store_incidents.h"
+#include "store/store_stats.h"
 #include <sys/stat.h>
 #include <unistd.h>
 

@@ -1,8 +1,8 @@
 /*
  * cmd_worker.c - `stepwatch worker`: the tasks only, for distributed mode (SPEC section 6).
  *
- * The worker builds the task set of its own config and takes task entries from the
- * broker's stream on a pool of consumer threads (runtime/broker.h, cli/dist.h): each runs
+ * The worker (runtime/worker.h) builds the task set of its own config and takes task entries
+ * from the broker's stream on a pool of consumer threads (runtime/dist_pool.h): each runs
  * the named task and acknowledges the entry only once the task has committed; a task runs
  * on one thread at a time, so a slow source holds one thread and the others go on. SIGTERM/SIGINT
  * finish the task in progress and exit 0; SIGHUP reloads the file (a bad file, or one with another
@@ -11,11 +11,9 @@
 #include "util/common.h"
 #include "util/log.h"
 #include "cli/cli.h"
-#include "cli/dist.h"
 #include "runtime/broker.h"
 #include "runtime/signals.h"
-#include "tasks/tasks.h"
-#include <pthread.h>
+#include "runtime/worker.h"
 
 static const char usage[] =
     "usage: stepwatch worker [-c stepwatch.yaml]\n"
@@ -30,92 +28,23 @@ static const char usage[] =
     "Signals: SIGTERM or SIGINT finish the running task and exit; SIGHUP reloads the file.\n"
     "Logs: one logfmt line per event on stderr; STEPWATCH_LOG_LEVEL=debug|info|warn|error.\n";
 
-/* The configs a worker has loaded, reference counted: one reference for the one in force,
- * one per consumer task set built from it (dist_pool_ops). */
-struct wgen {
-	struct sw_config *cfg;
-	size_t refs;
-	struct wgen *next;
-};
-
-struct wconfigs {
-	pthread_mutex_t lock;
-	struct wgen *cur, *live;
-};
-
-static const struct sw_config *wcfg_get(void *ctx)
-{
-	struct wconfigs *w = ctx;
-	const struct sw_config *cfg;
-	pthread_mutex_lock(&w->lock);
-	w->cur->refs++;
-	cfg = w->cur->cfg;
-	pthread_mutex_unlock(&w->lock);
-	return cfg;
-}
-
-static void wcfg_put(void *ctx, const struct sw_config *cfg)
-{
-	struct wconfigs *w = ctx;
-	struct wgen **pp, *g = NULL;
-	pthread_mutex_lock(&w->lock);
-	for (pp = &w->live; *pp && (*pp)->cfg != cfg; pp = &(*pp)->next)
-		;
-	if (!*pp)
-		BUG("wcfg_put of a config that is not live");
-	if (!--(*pp)->refs) {
-		g = *pp;
-		*pp = g->next;
-	}
-	pthread_mutex_unlock(&w->lock);
-	if (g) {
-		config_free(g->cfg);
-		free(g);
-	}
-}
-
-/* Make cfg the config in force (taking it over) and drop the old one's reference. */
-static void wcfg_set(struct wconfigs *w, struct sw_config *cfg)
-{
-	struct wgen *g = xcalloc(1, sizeof(*g)), *old;
-	g->cfg = cfg;
-	g->refs = 1;
-	pthread_mutex_lock(&w->lock);
-	old = w->cur;
-	g->next = w->live;
-	w->live = g;
-	w->cur = g;
-	pthread_mutex_unlock(&w->lock);
-	if (old)
-		wcfg_put(w, old->cfg);
-}
-
-static void reload(struct wconfigs *w, const char *path)
+static void reload(struct worker *w, const char *path)
 {
 	struct strbuf errs = STRBUF_INIT;
 	struct sw_config *cfg = NULL;
-	const struct sw_config *cur = w->cur->cfg; /* only this thread changes cur */
-	if (config_load(path, &cfg, &errs) < 0 || !cfg->broker_url) {
-		log_error("reload refused: keeping the old configuration", "problem=%s",
-		          cfg ? "no broker in the new file" : errs.buf);
+	struct sw_err err = {""};
+	if (config_load(path, &cfg, &errs) < 0) {
+		log_error("reload refused: keeping the old configuration", "problem=%s", errs.buf);
 		strbuf_release(&errs);
 		config_free(cfg);
 		return;
 	}
 	strbuf_release(&errs);
-	/* the store and the broker apply at the next start: a worker on another store than
-	 * the scheduler's would split the service (the URLs may hold passwords: not logged) */
-	if (strcmp(cfg->store_url, cur->store_url) || strcmp(cfg->broker_url, cur->broker_url)) {
-		log_error("reload refused: keeping the old configuration", "problem=%s",
-		          strcmp(cfg->store_url, cur->store_url)
-		              ? "'store' changed: a reload cannot move to another store (restart "
-		                "to apply it)"
-		              : "'broker' changed: a reload cannot change the broker (restart to "
-		                "apply it)");
+	if (worker_reload(w, cfg, &err) < 0) {
+		log_error("reload refused: keeping the old configuration", "problem=%s", err.msg);
 		config_free(cfg);
 		return;
 	}
-	wcfg_set(w, cfg);
 	log_info("configuration reloaded", "config=%s", path);
 }
 
@@ -124,10 +53,8 @@ int cmd_worker(int argc, char **argv)
 	struct sw_config *cfg = NULL;
 	struct sw_err err = {""};
 	struct broker *b = NULL;
-	struct health *h = NULL;
-	struct wconfigs w = {0};
-	struct dist_pool *pool = NULL;
-	unsigned threads;
+	struct worker *w = NULL;
+	unsigned threads = 0;
 	const char *path;
 	int rc = cli_load_config(argc, argv, usage, &path, &cfg);
 	if (rc || !cfg)
@@ -154,31 +81,21 @@ int cmd_worker(int argc, char **argv)
 		config_free(cfg);
 		return EXIT_RUNTIME;
 	}
-	h = health_new();
-	pthread_mutex_init(&w.lock, NULL);
-	threads = dist_threads_for(cfg);
-	wcfg_set(&w, cfg);
-	{
-		struct dist_pool_ops ops = {wcfg_get, wcfg_put, &w};
-		if (dist_pool_start(w.cur->cfg->broker_url, threads, &ops, h, &clock_system, NULL,
-		                    &pool, &err) < 0) {
-			log_error("cannot start", "error=%s", err.msg);
-			rc = EXIT_RUNTIME;
-		}
-	}
-	if (pool)
+	if (worker_start(cfg, &w, &threads, &err) < 0) {
+		log_error("cannot start", "error=%s", err.msg);
+		config_free(cfg);
+		rc = EXIT_RUNTIME;
+	} else {
 		log_info("worker started", "config=%s node=%s consumers=%u", path, broker_node_id(),
 		         threads);
-	while (pool && !signals_take_stop()) {
+	}
+	while (w && !signals_take_stop()) {
 		if (signals_take_reload())
-			reload(&w, path);
+			reload(w, path);
 		signals_wait(1000);
 	}
 	log_line(LOG_INFO, "stopped");
-	dist_pool_stop(pool);
-	wcfg_put(&w, w.cur->cfg);
-	pthread_mutex_destroy(&w.lock);
-	health_free(h);
+	worker_stop(w);
 	broker_close(b);
 	signals_uninstall();
 	return rc ? rc : EXIT_OK;

@@ -65,7 +65,9 @@ int64_t alert_next_escalation_at(enum alert_state from, int64_t occurred_at,
 int alert_escalations_due(enum alert_state cur, int64_t occurred_at, const struct alert_sla *sla,
                           int64_t now, enum alert_state steps[3]);
 
-/* Whether a manual or automatic transition from -> to is allowed by the lifecycle. */
+/* Whether a manual or automatic transition from -> to is allowed by the lifecycle: from an
+ * open state to a higher open state, RESOLVED or ABANDONED. POST /api/v1/alerts/{id}/resolve
+ * asks it before resolving by hand. */
 bool alert_transition_allowed(enum alert_state from, enum alert_state to);
 
 #endif

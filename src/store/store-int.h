@@ -21,6 +21,13 @@
 #include "util/common.h"
 #include "util/strbuf.h"
 #include "store/store.h"
+#include "store/store_alerts.h"
+#include "store/store_incidents.h"
+#include "store/store_recovery.h"
+#include "store/store_silences.h"
+#include "store/store_stats.h"
+#include "store/store_steps.h"
+#include "store/store_watermarks.h"
 #include "store/sql_names.h"
 
 /* ---- parameters ------------------------------------------------------------------------ */

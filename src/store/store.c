@@ -346,31 +346,6 @@ int store_watermark_set(struct store *st, const char *key, int64_t ms, const cha
 
 /* ---- step records ---------------------------------------------------------------------- */
 
-static const char *const step_names[] = {"IN_PROGRESS", "SUCCESS", "FAILED"};
-
-const char *step_status_name(enum step_status s)
-{
-	if ((unsigned)s >= ARRAY_SIZE(step_names))
-		return "UNKNOWN";
-	return step_names[s];
-}
-
-int step_status_parse(const char *s)
-{
-	if (!s)
-		return -1;
-	for (size_t i = 0; i < ARRAY_SIZE(step_names); i++) {
-		const char *a = s, *b = step_names[i];
-		while (*a && *b && (*a == *b || (*a >= 'a' && *a <= 'z' && *a - 32 == *b))) {
-			a++;
-			b++;
-		}
-		if (!*a && !*b)
-			return (int)i;
-	}
-	return -1;
-}
-
 static int check_record(const struct step_record *r, size_t i, int n_steps, struct sw_err *err)
 {
 	if (!r->instance_id || !r->step)

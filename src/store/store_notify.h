@@ -9,6 +9,7 @@
 #define SW_STORE_NOTIFY_H
 
 #include "store/store.h"
+#include "store/store_incidents.h"
 #include "core/notify_policy.h"
 
 /* An incident with what was already sent about it. */

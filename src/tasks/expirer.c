@@ -5,6 +5,7 @@
 #include "util/common.h"
 #include "core/duration.h"
 #include "tasks/tasks-int.h"
+#include "store/store_alerts.h"
 
 int task__expire(struct task *t, int64_t now, struct sw_err *err)
 {

@@ -13,7 +13,8 @@
  * transaction of the alert change itself: hooking every incident change inside the
  * store's alert transactions (store_alerts.c) would tie the policy to the hottest store
  * code; the planner reads the incidents' state instead, at most one cadence (1 s, or at
- * once when a task changed alerts: it kicks "notify") after the change committed.
+ * once when a task reports changed alerts: the runtime kicks "notify") after the change
+ * committed.
  *
  * Delivery: lanes, one per receiver, claim due rows (store_outbox_claim takes a lease by
  * pushing next_attempt_at past the send's timeout), call send(), and record the outcome:
@@ -30,6 +31,10 @@
 #include "core/notify_policy.h"
 #include "notify/receiver.h"
 #include "oncall/oncall.h"
+#include "store/store_incidents.h"
+#include "store/store_silences.h"
+#include "store/store_stats.h"
+#include "store/store_recovery.h"
 #include <jansson.h>
 #include <pthread.h>
 

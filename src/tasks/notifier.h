@@ -14,7 +14,7 @@
 #include "util/common.h"
 #include "util/timeutil.h"
 #include "config/config.h"
-#include "tasks/health.h"
+#include "util/health.h"
 
 struct notifier;
 

@@ -19,6 +19,7 @@
 #include "core/recovery.h"
 #include "notify/http_post.h"
 #include "tasks/tasks-int.h"
+#include "store/store_recovery.h"
 
 #include <jansson.h>
 

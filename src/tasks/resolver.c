@@ -20,6 +20,7 @@
 #include "util/common.h"
 #include "util/log.h"
 #include "tasks/tasks-int.h"
+#include "store/store_alerts.h"
 #include <ctype.h>
 
 static int resolve_batch(struct task *t, int64_t now, struct alert *v, size_t n,

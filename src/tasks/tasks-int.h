@@ -53,6 +53,7 @@ struct task {
 	int64_t *marks;
 	int64_t last_sweep;
 	bool ingested;  /* watch_steps: this run committed new step records */
+	bool again;     /* watch_steps: this run stopped on its budget with more to read */
 	bool no_custom; /* resolve: leave the custom watchers to their resolve_custom tasks */
 };
 

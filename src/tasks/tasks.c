@@ -4,13 +4,14 @@
 #include "util/common.h"
 #include "util/log.h"
 #include "tasks/tasks-int.h"
-#include "runtime/runtime.h"
+#include "store/store_alerts.h"
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
 
-static const char *const kind_names[] = {"watch",  "detect",  "validate", "resolve",
-                                         "expire", "recover", "notify",   "resolve"};
+static const char *const kind_names[] = {"watch",           "detect",         TASK_NAME_VALIDATE,
+                                         TASK_NAME_RESOLVE, "expire",         "recover",
+                                         TASK_NAME_NOTIFY,  TASK_NAME_RESOLVE};
 
 /* The resolver follows the fastest poll, at most 1 s, so recovery is seen within one poll. */
 static int64_t resolve_every_ms(const struct sw_config *cfg)
@@ -160,30 +161,28 @@ const struct sw_step_policy *task__policy(const struct sw_config *cfg, const cha
 	return i < 0 ? NULL : &wf->steps[i].policy;
 }
 
-/* Least gap between validate runs woken by escalation times (a floor against a hot loop on
- * an alert that stays due). */
-#define WAKE_MIN_GAP_MS 50
-
-/* Make the validate job due at the earliest next escalation of the open alerts. */
-static void wake_validator(struct task *t, int64_t now)
+/* The earliest next escalation of the open alerts, for the runtime to wake the validator
+ * then; TIME_NULL when there is none or it cannot be read. */
+static int64_t next_escalation(struct task *t)
 {
 	struct sw_err err = {""};
 	int64_t at;
-	if (!t->env->rt || !t->store)
-		return;
+	if (!t->store)
+		return TIME_NULL;
 	if (store_alerts_next_escalation(t->store, &at, &err) < 0) {
 		log_warn("cannot read the next escalation time", "task=%s error=%s", t->name,
 		         err.msg);
-		return;
+		return TIME_NULL;
 	}
-	if (at == TIME_NULL)
-		return;
-	if (at < now + WAKE_MIN_GAP_MS)
-		at = now + WAKE_MIN_GAP_MS;
-	rt_kick_at(t->env->rt, kind_names[TASK_VALIDATE], at);
+	return at;
 }
 
 int task_run(struct task *t, int64_t now)
+{
+	return task_run_result(t, now, NULL);
+}
+
+int task_run_result(struct task *t, int64_t now, struct task_result *out)
 {
 	struct sw_err err = {""};
 	struct task_stats before = t->stats;
@@ -191,6 +190,7 @@ int task_run(struct task *t, int64_t now)
 	int rc;
 	t->stats.runs++;
 	t->ingested = false;
+	t->again = false;
 	switch (t->kind) {
 	case TASK_WATCH_STEPS: rc = task__watch_steps(t, now, &err); break;
 	case TASK_WATCH_CUSTOM: rc = task__watch_custom(t, now, &err); break;
@@ -224,16 +224,19 @@ int task_run(struct task *t, int64_t now)
 	    1000)
 		malloc_trim(0);
 #endif
-	if (rc >= 0 && (t->kind == TASK_VALIDATE || t->stats.alerts_opened != before.alerts_opened))
-		wake_validator(t, now);
-	/* alerts changed: incidents may owe a message; let the planner look now */
-	if (rc >= 0 && t->kind != TASK_NOTIFY && t->env->rt &&
-	    (t->stats.alerts_opened != before.alerts_opened ||
-	     t->stats.alerts_changed != before.alerts_changed))
-		rt_kick(t->env->rt, kind_names[TASK_NOTIFY]);
-	/* new step records may show a recovery: let the resolver look now, not a poll later */
-	if (rc >= 0 && t->ingested && t->env->rt)
-		rt_kick(t->env->rt, kind_names[TASK_RESOLVE]);
+	if (out) {
+		memset(out, 0, sizeof(*out));
+		out->next_escalation_at = TIME_NULL;
+		if (rc >= 0) {
+			out->rows_read = t->stats.rows_read - before.rows_read;
+			out->alerts_opened = t->stats.alerts_opened - before.alerts_opened;
+			out->alerts_changed = t->stats.alerts_changed - before.alerts_changed;
+			out->ingested = t->ingested;
+			out->again = t->again;
+			if (t->kind == TASK_VALIDATE || out->alerts_opened)
+				out->next_escalation_at = next_escalation(t);
+		}
+	}
 	health_set(t->env->health, t->component, rc >= 0, rc < 0 ? err.msg : NULL, now);
 	return rc < 0 ? -1 : 0;
 }

@@ -28,7 +28,7 @@
 #include "util/common.h"
 #include "util/timeutil.h"
 #include "config/config.h"
-#include "tasks/health.h"
+#include "util/health.h"
 
 enum task_kind {
 	TASK_WATCH_STEPS,
@@ -41,20 +41,24 @@ enum task_kind {
 	TASK_RESOLVE_CUSTOM
 };
 
-struct rt;
 struct notifier;
+
+/* The names (task_name) of the store-wide tasks that other tasks' results wake. */
+#define TASK_NAME_VALIDATE "validate"
+#define TASK_NAME_RESOLVE  "resolve"
+#define TASK_NAME_NOTIFY   "notify"
+
+/* A watcher run that reads a backlog under a runtime ends after this long and reports
+ * `again` (task_result); the runtime sets it as task_env.run_budget_ms. */
+#define TASK_RUN_BUDGET_MS 1000
 
 struct task_env {
 	const struct sw_config *cfg; /* must outlive the tasks built from it */
 	struct health *health;
 	int64_t batch_limit; /* alerts per store call; default 10000 when 0 */
-	/* the runtime running the tasks (may be NULL: tests): after a run that opened alerts,
-	 * and after each validate run, the validate job is made due at the earliest
-	 * next_escalation_at of the open alerts rather than waiting for its cadence; after a
-	 * watcher run that stored new step records, the resolve job is made due at once */
-	struct rt *rt;
 	/* a watcher run reading a backlog ends after this long and the next one goes on where
-	 * it stopped; 0: 1000 ms with a runtime, no limit without one */
+	 * it stopped (the run reports `again`); 0: no limit (tests), the runtime gives
+	 * TASK_RUN_BUDGET_MS */
 	int64_t run_budget_ms;
 	/* the delivery lanes to wake after planning messages (may be NULL: they look every
 	 * second anyway; a worker process has none) */
@@ -77,6 +81,25 @@ int64_t task_every_ms(const struct task *t);
 bool task_store_only(const struct task *t);
 /* Run once at time now. 0 ok, -1 on failure (logged, health updated). */
 int task_run(struct task *t, int64_t now);
+
+/*
+ * What a run learned that concerns other tasks. The task reports it; whoever runs the tasks
+ * decides whom to wake (runtime/wake.c): the tasks know nothing of the runtime.
+ */
+struct task_result {
+	int64_t rows_read;      /* step records read from the source by this run */
+	int64_t alerts_opened;  /* alerts this run opened */
+	int64_t alerts_changed; /* alerts this run moved (escalated, resolved, abandoned...) */
+	bool ingested;          /* the run committed new step records (a recovery may show) */
+	bool again;             /* it stopped on its time budget with more to read: due now */
+	/* a validate run, or a run that opened alerts: the earliest next_escalation_at of the
+	 * open alerts (TIME_NULL: none, or the lookup failed) */
+	int64_t next_escalation_at;
+};
+
+/* task_run, filling *out (zeroed, next_escalation_at TIME_NULL, after a failed run). The
+ * next escalation is read from the store only here: task_run skips that lookup. */
+int task_run_result(struct task *t, int64_t now, struct task_result *out);
 
 /* Every task a config calls for, in a new array (*n entries); free each with task_free. */
 struct task **tasks_for_config(const struct task_env *env, size_t *n);
@@ -119,12 +142,4 @@ struct step_record;
  */
 int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_record *recs, size_t n,
                  int64_t now, const char *actor, size_t *opened, struct sw_err *err);
-/*
- * Check the required fields of one record against wf and fill *out (times TIME_NULL, the
- * caller sets them): 0, or -1 with *why ("step is not one of the workflow's steps").
- */
-int tasks_step_record_check(const struct sw_workflow *wf, const char *instance_id,
-                            const char *user_id, const char *step, const char *status,
-                            struct step_record *out, const char **why);
-
 #endif

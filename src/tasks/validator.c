@@ -18,6 +18,8 @@
 #include "util/log.h"
 #include "core/duration.h"
 #include "tasks/tasks-int.h"
+#include "store/store_alerts.h"
+#include "store/store_silences.h"
 
 static const struct alert_sla default_sla = {15 * 60000, 60 * 60000, 4 * 3600000};
 

@@ -25,7 +25,10 @@
 #include "util/strbuf.h"
 #include "core/grouping.h"
 #include "tasks/tasks-int.h"
-#include "runtime/runtime.h"
+#include "store/store_watermarks.h"
+#include "store/store_steps.h"
+#include "store/store_alerts.h"
+#include "core/step.h"
 #include <ctype.h>
 #include <jansson.h>
 
@@ -238,32 +241,11 @@ out:
 	return rc;
 }
 
-int tasks_step_record_check(const struct sw_workflow *wf, const char *instance_id,
-                            const char *user_id, const char *step, const char *status,
-                            struct step_record *out, const char **why)
-{
-	int si, stt;
-	memset(out, 0, sizeof(*out));
-	out->started_at = out->finished_at = out->updated_at = TIME_NULL;
-	if (!instance_id || !*instance_id)
-		return *why = "instance_id is null or empty", -1;
-	if (!user_id || !*user_id)
-		return *why = "user_id is null or empty", -1;
-	if (!step || (si = config_step_index(wf, step)) < 0)
-		return *why = "step is not one of the workflow's steps", -1;
-	if (!status || (stt = step_status_parse(status)) < 0)
-		return *why = "status is not IN_PROGRESS, SUCCESS or FAILED", -1;
-	out->instance_id = instance_id;
-	out->user_id = user_id;
-	out->step = step;
-	out->step_index = si;
-	out->status = (enum step_status)stt;
-	return 0;
-}
-
 /* ---- watch_steps ----------------------------------------------------------------------- */
 
-static int64_t cell_time(const struct source_rows *rs, size_t r, int c, int *bad)
+/* A time cell: TIME_NULL when the column is absent or the value null or empty,
+ * STEP_TIME_BAD when it is not a timestamp. */
+static int64_t cell_time(const struct source_rows *rs, size_t r, int c)
 {
 	const char *v;
 	int64_t ms;
@@ -272,11 +254,7 @@ static int64_t cell_time(const struct source_rows *rs, size_t r, int c, int *bad
 	v = source_cell(rs, r, (size_t)c);
 	if (!v || !*v)
 		return TIME_NULL;
-	if (time_parse(v, &ms) < 0) {
-		*bad = 1;
-		return TIME_NULL;
-	}
-	return ms;
+	return time_parse(v, &ms) < 0 ? STEP_TIME_BAD : ms;
 }
 
 /* Validate one row into out (labels into *labels, malloc'd); NULL or why it is rejected. */
@@ -284,22 +262,21 @@ static const char *parse_row(const struct sw_workflow *wf, const struct source_r
                              const int *col, const int *segcol, struct step_record *out,
                              char **labels)
 {
-	const char *why = NULL;
-	int bad = 0;
+	struct step_record_fields f = {
+	    .instance_id = source_cell(rs, r, (size_t)col[0]),
+	    .user_id = source_cell(rs, r, (size_t)col[1]),
+	    .step = source_cell(rs, r, (size_t)col[2]),
+	    .status = source_cell(rs, r, (size_t)col[3]),
+	    .updated_at = cell_time(rs, r, col[4]),
+	    .started_at = cell_time(rs, r, col[5]),
+	    .finished_at = cell_time(rs, r, col[6]),
+	    .error = col[7] >= 0 ? source_cell(rs, r, (size_t)col[7]) : NULL,
+	};
+	const char *why;
 	*labels = NULL;
-	if (tasks_step_record_check(wf, source_cell(rs, r, (size_t)col[0]),
-	                            source_cell(rs, r, (size_t)col[1]),
-	                            source_cell(rs, r, (size_t)col[2]),
-	                            source_cell(rs, r, (size_t)col[3]), out, &why) < 0)
+	f.step_index = f.step ? config_step_index(wf, f.step) : -1;
+	if ((why = step_record_check(&f, out)))
 		return why;
-	out->updated_at = cell_time(rs, r, col[4], &bad);
-	if (bad || out->updated_at == TIME_NULL)
-		return "updated_at is null or not a timestamp";
-	out->started_at = cell_time(rs, r, col[5], &bad);
-	out->finished_at = cell_time(rs, r, col[6], &bad);
-	if (bad)
-		return "started_at or finished_at is not a timestamp";
-	out->error = col[7] >= 0 ? source_cell(rs, r, (size_t)col[7]) : NULL;
 	if (wf->n_segments) {
 		struct strbuf sb = STRBUF_INIT;
 		strbuf_addch(&sb, '{');
@@ -747,8 +724,6 @@ static char *probe_style(struct task *t, struct sw_err *err, int *rc)
 }
 
 #define PROGRESS_LOG_MS 5000
-/* With a runtime, one run reads pages for about this long, then hands over to the next. */
-#define RUN_BUDGET_MS 1000
 
 int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 {
@@ -757,9 +732,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	struct source_param since;
 	char *wm_raw = NULL, *probe = NULL, *cursor = NULL, *sql = NULL, sincebuf[64];
 	int64_t t0 = time_mono_ms(), wm0;
-	int64_t budget = t->env->run_budget_ms ? t->env->run_budget_ms
-	                 : t->env->rt          ? RUN_BUDGET_MS
-	                                       : 0;
+	int64_t budget = t->env->run_budget_ms;
 	bool budget_spent = false;
 	int rc = -1;
 
@@ -909,8 +882,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	if (budget_spent) {
 		t->resume = cursor;
 		cursor = NULL;
-		if (t->env->rt)
-			rt_kick(t->env->rt, t->name);
+		t->again = true;
 	} else if (open_stuck(t, now, err) < 0) {
 		goto out;
 	}

@@ -10,13 +10,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct arena a = ARENA_INIT;
 	struct query q = QUERY_INIT;
 	struct sw_err err;
 	char *s = xmalloc(size + 1);
 
 	memcpy(s, data, size);
 	s[size] = '\0';
-	if (!query_parse(&q, (const char *)data, size, &err)) {
+	if (!query_parse(&q, &a, (const char *)data, size, &err)) {
 		size_t limit;
 		int64_t id, t = 0, n = 0;
 		bool b;
@@ -34,16 +35,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		query_int64(&q, "incident", 1, INT64_MAX, &n, &err);
 		query_check_allowed(&q, "state level limit cursor", &err);
 	}
-	query_release(&q);
 	{
 		int64_t id;
 		if (!query_cursor_decode(s, &id)) {
-			char *back = query_cursor_encode(id);
+			char *back = query_cursor_encode(&a, id);
 			if (id < 1 || strcmp(back, s))
 				abort();
-			free(back);
 		}
 	}
+	arena_release(&a);
 	free(s);
 	return 0;
 }

@@ -112,6 +112,21 @@ expect_eq "$(call GET /api/v1/instances/loan/3 "$SW_TOK_VIEW" | cut -d' ' -f1)" 
 expect_eq "$(status GET /api/v1/instances/loan/nope "$SW_TOK_VIEW")" 404 "unknown instance"
 expect_eq "$(call GET /api/v1/users/u3 "$SW_TOK_VIEW" | cut -d' ' -f2- | jq_ "len(d['alerts'])")" 4 "user view alerts"
 
+# one record check on both ways in: a record with a null started_at is refused when pushed
+# (422) and when polled (logged, counted, no alert); the same record with started_at is
+# accepted both ways and opens an alert each
+rec() { # instance started_at(JSON) -> a pushed body
+  echo "[{\"workflow\":\"loan\",\"instance_id\":\"$1\",\"user_id\":\"u$1\",\"step\":\"kyc\",\"status\":\"FAILED\",\"error\":\"NO_START\",\"started_at\":$2,\"updated_at\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}]"
+}
+pushed=$(call POST /api/v1/step-records "$SW_TOK_RESP" "$(rec 9001 null)")
+expect_eq "${pushed%% *}" 422 "push refuses a null started_at"
+q "$SRC" "INSERT INTO loan_steps VALUES (9002, 'u9002', 'kyc', 'FAILED', 'NO_START', NULL, NULL, clock_timestamp())"
+wait_eq 10 "poll refuses a null started_at" 1 grep -c 'msg="rejected step records" workflow=loan rejected=1 first_reason="started_at is null or not a timestamp"' "$T/serve.log"
+expect_eq "$(status POST /api/v1/step-records "$SW_TOK_RESP" "$(rec 9003 "\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"")")" 200 "push accepts it with started_at"
+q "$SRC" "INSERT INTO loan_steps VALUES (9004, 'u9004', 'kyc', 'FAILED', 'NO_START', now(), NULL, clock_timestamp())"
+wait_eq 10 "both accepted records opened alerts, the refused ones none" "9003 9004" \
+  bash -c "curl -s -H 'Authorization: Bearer $SW_TOK_VIEW' '$B/api/v1/alerts?limit=1000' | python3 -c 'import json,sys; print(\" \".join(sorted(a[\"instance_id\"] for a in json.load(sys.stdin)[\"items\"] if a[\"error\"] == \"NO_START\")))'"
+
 kill -TERM "$pid"
 rc=0; wait "$pid" || rc=$?
 expect_eq "$rc" 0 "exit code after SIGTERM"

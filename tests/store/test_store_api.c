@@ -8,7 +8,11 @@
 #include "storetest.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
-#include "store/store.h"
+#include "store/store_steps.h"
+#include "store/store_alerts.h"
+#include "store/store_incidents.h"
+#include "store/store_silences.h"
+#include "core/step.h"
 #include "tasks/tasks.h"
 
 /* the shared fixture (storetest.c) */

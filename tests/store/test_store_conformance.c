@@ -6,7 +6,12 @@
 #include "helpers.h"
 #include "storetest.h"
 #include "util/timeutil.h"
-#include "store/store.h"
+#include "store/store_watermarks.h"
+#include "store/store_steps.h"
+#include "store/store_alerts.h"
+#include "store/store_incidents.h"
+#include "store/store_stats.h"
+#include "core/step.h"
 #include "util/assets.h"
 #include <pthread.h>
 #include <sqlite3.h>

@@ -10,7 +10,9 @@
 #include "storetest.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
-#include "store/store.h"
+#include "store/store_alerts.h"
+#include "store/store_silences.h"
+#include "store/store_recovery.h"
 #include "store/store_notify.h"
 #include "tasks/tasks.h"
 

@@ -13,7 +13,8 @@
 #include <unistd.h>
 #include "util/strbuf.h"
 #include "util/timeutil.h"
-#include "store/store.h"
+#include "store/store_alerts.h"
+#include "store/store_recovery.h"
 #include "tasks/tasks.h"
 
 #define setup_sqlite storetest_setup_sqlite

@@ -8,7 +8,10 @@
 #include "storetest.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
-#include "store/store.h"
+#include "store/store_steps.h"
+#include "store/store_alerts.h"
+#include "store/store_stats.h"
+#include "core/step.h"
 
 /* the shared fixture (storetest.c) */
 #define teardown     storetest_teardown

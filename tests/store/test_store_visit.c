@@ -7,7 +7,7 @@
 #include "helpers.h"
 #include "storetest.h"
 #include "util/timeutil.h"
-#include "store/store.h"
+#include "store/store_alerts.h"
 
 /* the shared fixture (storetest.c) */
 #define teardown storetest_teardown

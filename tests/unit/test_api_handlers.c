@@ -184,6 +184,15 @@ static void test_ingest(void **state)
 	    422);
 	assert_non_null(strstr(r.body.buf, "status"));
 	apitest_res_release(&r);
+	/* a null started_at is refused, as the watcher refuses such a row (test_tasks.c) */
+	assert_int_equal(
+	    CALL("POST", "/api/v1/step-records", "/api/v1/step-records", RESPONDER,
+	         "[{\"workflow\":\"loan\",\"instance_id\":1,\"user_id\":2,\"step\":\"kyc\","
+	         "\"status\":\"FAILED\",\"started_at\":null,"
+	         "\"updated_at\":\"2026-01-01T00:00:00Z\"}]"),
+	    422);
+	assert_non_null(strstr(r.body.buf, "item 0: field 'started_at' is required"));
+	apitest_res_release(&r);
 	/* integer ids become strings */
 	time_format_rfc3339(time_now_ms() - 60000, t, sizeof(t));
 	snprintf(body, sizeof(body),

@@ -6,7 +6,7 @@
 #include "helpers.h"
 #include "util/timeutil.h"
 #include "api/jsonw.h"
-#include "api/handlers-int.h"
+#include "api/forms.h"
 #include <jansson.h>
 
 /* jansson's compact text of v (stolen). */
@@ -155,7 +155,7 @@ static void test_labels(void **state)
 		}
 		want = dump(api_labels_json(t));
 		strbuf_addstr(&sb, "pre");
-		jw_labels(&sb, t);
+		api_labels_write(&sb, t);
 		assert_string_equal(sb.buf + 3, want);
 		assert_memory_equal(sb.buf, "pre", 3);
 		free(want);
@@ -169,13 +169,13 @@ static void check_alert(const struct alert *a, const struct alert_event *h, size
 {
 	struct strbuf sb = STRBUF_INIT;
 	char *want = dump(api_alert_json(a, with_history, h, nh));
-	jw_alert_open(&sb, a);
+	api_alert_write_head(&sb, a);
 	if (with_history) {
 		strbuf_addstr(&sb, ",\"history\":[");
 		for (size_t i = 0; i < nh; i++) {
 			if (i)
 				strbuf_addch(&sb, ',');
-			jw_alert_event(&sb, &h[i]);
+			api_alert_event_write(&sb, &h[i]);
 		}
 		strbuf_addch(&sb, ']');
 	}

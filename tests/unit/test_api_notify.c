@@ -7,7 +7,7 @@
 #include "helpers.h"
 #include "apitest.h"
 #include "util/timeutil.h"
-#include "store/store.h"
+#include "store/store_alerts.h"
 #include "store/store_notify.h"
 #include <curl/curl.h>
 #include <jansson.h>

@@ -98,11 +98,12 @@ static void test_auth(void **state)
 
 static void test_query_parse(void **state)
 {
+	struct arena a = ARENA_INIT;
 	struct query q = QUERY_INIT;
 	struct sw_err err;
 	const char *s = "a=1&b=x+y%20z&&c&d=&e=%C3%A9%2B";
 	(void)state;
-	assert_int_equal(query_parse(&q, s, strlen(s), &err), 0);
+	assert_int_equal(query_parse(&q, &a, s, strlen(s), &err), 0);
 	assert_int_equal(q.n, 5);
 	assert_string_equal(query_get(&q, "a"), "1");
 	assert_string_equal(query_get(&q, "b"), "x y z");
@@ -113,48 +114,61 @@ static void test_query_parse(void **state)
 	assert_int_equal(query_check_allowed(&q, "a b c d e", &err), 0);
 	assert_int_equal(query_check_allowed(&q, "a b c d", &err), -1);
 	assert_string_equal(err.msg, "unknown query parameter 'e'");
-	query_release(&q);
+	arena_reset(&a), q = (struct query)QUERY_INIT;
 
 	static const char *bad[] = {"a=%",    "a=%4",        "a=%zz",    "%00=1",         "a=%00",
 	                            "=1",     "a=1&a=2",     "a=%FF",    "a=%C3%28",      "%FE=1",
 	                            "a=\xff", "a=%ED%A0%80", "a=%C0%AF", "a=%F4%90%80%80"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		assert_int_equal(query_parse(&q, bad[i], strlen(bad[i]), &err), -1);
-		query_release(&q);
+		assert_int_equal(query_parse(&q, &a, bad[i], strlen(bad[i]), &err), -1);
+		arena_reset(&a), q = (struct query)QUERY_INIT;
 	}
 	/* a length that stops before a '%' escape ends is a bad escape, not an overread */
-	assert_int_equal(query_parse(&q, "a=%41", 4, &err), -1);
-	query_release(&q);
+	assert_int_equal(query_parse(&q, &a, "a=%41", 4, &err), -1);
+	arena_reset(&a), q = (struct query)QUERY_INIT;
 	{
 		struct strbuf sb = STRBUF_INIT;
 		for (int i = 0; i < QUERY_MAX_PARAMS + 1; i++)
 			strbuf_addf(&sb, "k%d=v&", i);
-		assert_int_equal(query_parse(&q, sb.buf, sb.len, &err), -1);
+		assert_int_equal(query_parse(&q, &a, sb.buf, sb.len, &err), -1);
 		assert_non_null(strstr(err.msg, "too many"));
-		query_release(&q);
+		arena_reset(&a), q = (struct query)QUERY_INIT;
 		strbuf_release(&sb);
 	}
 	{
 		/* empty pieces count: a few are fine, a flood is refused */
 		struct strbuf sb = STRBUF_INIT;
-		assert_int_equal(query_parse(&q, "a=1&&&b=2&", 10, &err), 0);
+		assert_int_equal(query_parse(&q, &a, "a=1&&&b=2&", 10, &err), 0);
 		assert_int_equal(q.n, 2);
-		query_release(&q);
+		arena_reset(&a), q = (struct query)QUERY_INIT;
 		for (int i = 0; i <= QUERY_MAX_PIECES; i++)
 			strbuf_addch(&sb, '&');
-		assert_int_equal(query_parse(&q, sb.buf, sb.len, &err), -1);
+		assert_int_equal(query_parse(&q, &a, sb.buf, sb.len, &err), -1);
 		assert_non_null(strstr(err.msg, "too many query parameters"));
-		query_release(&q);
+		arena_reset(&a), q = (struct query)QUERY_INIT;
 		strbuf_reset(&sb);
 		/* and so does length */
 		strbuf_addstr(&sb, "a=");
 		for (int i = 0; i < QUERY_MAX_LEN; i++)
 			strbuf_addch(&sb, 'x');
-		assert_int_equal(query_parse(&q, sb.buf, sb.len, &err), -1);
+		assert_int_equal(query_parse(&q, &a, sb.buf, sb.len, &err), -1);
 		assert_non_null(strstr(err.msg, "longer than"));
-		query_release(&q);
+		arena_reset(&a), q = (struct query)QUERY_INIT;
+		/* as many as allowed: every one kept (q.v grows in the arena) */
+		strbuf_reset(&sb);
+		for (int i = 0; i < QUERY_MAX_PARAMS; i++)
+			strbuf_addf(&sb, "k%d=v%d&", i, i);
+		assert_int_equal(query_parse(&q, &a, sb.buf, sb.len, &err), 0);
+		assert_int_equal(q.n, QUERY_MAX_PARAMS);
+		for (int i = 0; i < QUERY_MAX_PARAMS; i++) {
+			char k[16], v[16];
+			snprintf(k, sizeof(k), "k%d", i);
+			snprintf(v, sizeof(v), "v%d", i);
+			assert_string_equal(query_get(&q, k), v);
+		}
 		strbuf_release(&sb);
 	}
+	arena_release(&a);
 }
 
 static void test_query_limit_cursor(void **state)
@@ -176,23 +190,24 @@ static void test_query_limit_cursor(void **state)
 	    {"limit=99999999999999999999", 0, 0},
 	};
 	struct sw_err err;
+	struct arena a = ARENA_INIT;
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
 		struct query q = QUERY_INIT;
 		size_t limit = 0;
-		assert_int_equal(query_parse(&q, v[i].qs, strlen(v[i].qs), &err), 0);
+		assert_int_equal(query_parse(&q, &a, v[i].qs, strlen(v[i].qs), &err), 0);
 		assert_int_equal(query_limit(&q, &limit, &err), v[i].ok ? 0 : -1);
 		if (v[i].ok)
 			assert_int_equal(limit, v[i].limit);
 		else
 			assert_string_equal(err.msg, "limit must be 1..1000");
-		query_release(&q);
+		arena_reset(&a);
 	}
 	/* cursors round-trip for any positive id; anything else is refused */
 	{
 		int64_t ids[] = {1, 9, 10, 99, 100, 12345, 1000000007, INT64_MAX};
 		for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
-			char *c = query_cursor_encode(ids[i]);
+			char *c = query_cursor_encode(&a, ids[i]);
 			int64_t back = 0;
 			for (const char *p = c; *p; p++)
 				assert_non_null(
@@ -201,7 +216,6 @@ static void test_query_limit_cursor(void **state)
 				           *p));
 			assert_int_equal(query_cursor_decode(c, &back), 0);
 			assert_int_equal(back, ids[i]);
-			free(c);
 		}
 	}
 	{
@@ -222,6 +236,7 @@ static void test_query_limit_cursor(void **state)
 			if (!query_cursor_decode(bad[i], &id))
 				fail_msg("cursor '%s' decoded to %" PRId64, bad[i], id);
 	}
+	arena_release(&a);
 }
 
 static int match(const char *method, const char *path, struct route_match *m)

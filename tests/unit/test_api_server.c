@@ -397,7 +397,8 @@ static void test_query_errors(void **state)
 {
 	struct res r;
 	char path[128];
-	char *cur = query_cursor_encode(42);
+	struct arena a = ARENA_INIT;
+	char *cur = query_cursor_encode(&a, 42);
 	(void)state;
 	assert_int_equal(req("GET", "/api/v1/alerts?limit=0", VIEWER, NULL, &r), 400);
 	assert_error(&r, "bad_request", "limit must be 1..1000");
@@ -433,7 +434,7 @@ static void test_query_errors(void **state)
 	res_release(&r);
 	assert_int_equal(req("GET", "/api/v1/alerts?x=%zz", VIEWER, NULL, &r), 400);
 	res_release(&r);
-	free(cur);
+	arena_release(&a);
 }
 
 static void test_refuses_open_non_loopback(void **state)

@@ -6,7 +6,11 @@
  */
 #include "helpers.h"
 #include "config/config.h"
-#include "store/store.h"
+#include "store/store_watermarks.h"
+#include "store/store_steps.h"
+#include "store/store_alerts.h"
+#include "store/store_stats.h"
+#include "core/step.h"
 #include "tasks/tasks.h"
 #include <sqlite3.h>
 #include <fcntl.h>
@@ -847,6 +851,32 @@ static void test_stuck_closed_not_reopened(void **state)
 	alerts_free(v, n);
 }
 
+/* A row the push API would refuse (null started_at, a status that is no status) is refused
+ * by the watcher too, through the same step_record_check: counted, no alert; the good row
+ * of the same page is read. */
+static void test_watcher_refuses_what_push_refuses(void **state)
+{
+	struct fx *f = *state;
+	struct task_stats ts;
+	struct alert *v;
+	size_t n;
+	src_exec(f, "INSERT INTO loan_steps VALUES (1, 'u1', 'kyc', 'FAILED', 'E', NULL, NULL,"
+	            " '2026-01-01T00:01:00Z', 'web')");
+	src_exec(f, "INSERT INTO loan_steps VALUES (2, 'u2', 'kyc', 'DONE', 'E',"
+	            " '2026-01-01T00:00:00Z', NULL, '2026-01-01T00:01:00Z', 'web')");
+	src_exec(f, "INSERT INTO loan_steps VALUES (3, 'u3', 'kyc', 'FAILED', 'E',"
+	            " '2026-01-01T00:00:00Z', 'not a time', '2026-01-01T00:01:00Z', 'web')");
+	step(f, 4, "kyc", "FAILED", "E", T0, T0 + MIN, T0 + MIN);
+	run(f->watch, T0 + 2 * MIN);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 4);
+	assert_int_equal(ts.rows_rejected, 3);
+	n = alerts(f, &v);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].instance_id, "4");
+	alerts_free(v, n);
+}
+
 static void test_push_only_stuck_and_pusher(void **state)
 {
 	struct fx *f = *state;
@@ -858,13 +888,16 @@ static void test_push_only_stuck_and_pusher(void **state)
 	struct alert_event *h;
 	size_t n, nh, opened = 0, ntasks, found = 0;
 	struct sw_err err = {""};
-	const char *why;
-	assert_int_equal(tasks_step_record_check(wf, "p1", "u1", "a", "IN_PROGRESS", &r[0], &why),
-	                 0);
-	assert_int_equal(tasks_step_record_check(wf, "p2", "u2", "a", "FAILED", &r[1], &why), 0);
-	r[0].started_at = r[0].updated_at = T0;
-	r[1].started_at = r[1].updated_at = T0;
-	r[1].error = "E";
+	struct step_record_fields in[2] = {
+	    {.instance_id = "p1", .user_id = "u1", .step = "a", .status = "IN_PROGRESS"},
+	    {.instance_id = "p2", .user_id = "u2", .step = "a", .status = "FAILED", .error = "E"},
+	};
+	for (size_t i = 0; i < 2; i++) {
+		in[i].step_index = config_step_index(wf, "a");
+		in[i].started_at = in[i].updated_at = T0;
+		in[i].finished_at = TIME_NULL;
+		assert_null(step_record_check(&in[i], &r[i]));
+	}
 	assert_int_equal(tasks_ingest(f->st, wf, r, 2, T0 + MIN, "api:ci", &opened, &err), 0);
 	assert_int_equal(opened, 1);
 	run(push, T0 + 19 * MIN);
@@ -994,6 +1027,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_overlap_window_final, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_first_start_old_history, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck_closed_not_reopened, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_watcher_refuses_what_push_refuses, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_push_only_stuck_and_pusher, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watermark_time_is_the_clock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_custom_watcher_pages, setup, teardown),

@@ -2,6 +2,10 @@
  * health.h - what is healthy right now: one entry per component ("store", "source:lending",
  * "workflow:loan_application", "watcher:disbursement_not_credited"), set by the tasks and
  * read by /readyz, the API, the dashboard and the demo. Thread-safe.
+ *
+ * It sits in util/ (it needs nothing else) so that every layer that records or reads health
+ * reaches it by calling down: the tasks and the broker threads of runtime/ set entries, the
+ * API reads them (docs/internals/layers.md).
  */
 #ifndef SW_HEALTH_H
 #define SW_HEALTH_H
@@ -33,7 +37,5 @@ void health_progress(struct health *h, const char *name, int64_t rows_read, int6
 /* A copy of every entry, sorted by name; free with health_entries_free. */
 size_t health_snapshot(struct health *h, struct health_entry **out);
 void health_entries_free(struct health_entry *v, size_t n);
-/* Whether every entry is ok (true when there are none). */
-bool health_all_ok(struct health *h);
 
 #endif

@@ -3,7 +3,7 @@
  */
 #include "util/common.h"
 #include "util/timeutil.h"
-#include "tasks/health.h"
+#include "util/health.h"
 #include <pthread.h>
 
 struct health {
@@ -111,14 +111,4 @@ void health_entries_free(struct health_entry *v, size_t n)
 		free(v[i].message);
 	}
 	free(v);
-}
-
-bool health_all_ok(struct health *h)
-{
-	bool ok = true;
-	pthread_mutex_lock(&h->lock);
-	for (size_t i = 0; i < h->n; i++)
-		ok = ok && h->v[i].ok;
-	pthread_mutex_unlock(&h->lock);
-	return ok;
 }

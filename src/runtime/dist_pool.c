@@ -1,5 +1,6 @@
 /*
- * dist.c - the consumer pool of distributed mode (see dist.h and docs/internals/runtime.md).
+ * dist_pool.c - the consumer pool of distributed mode (see dist_pool.h and
+ * docs/internals/runtime.md).
  *
  * DESIGN: one task set per pool, under the pool's mutex, with a busy flag per task. A
  * thread marks the task it runs busy, runs it without the lock, and clears the flag. After
@@ -9,8 +10,9 @@
  */
 #include "util/common.h"
 #include "util/log.h"
-#include "cli/dist.h"
+#include "runtime/dist_pool.h"
 #include "runtime/broker.h"
+#include "runtime/wake.h"
 #include "tasks/tasks.h"
 #include <pthread.h>
 #include <signal.h>
@@ -52,7 +54,7 @@ static struct dist_set *set_new(struct dist_pool *p, const struct sw_config *cfg
 	s->cfg = cfg;
 	s->env.cfg = cfg;
 	s->env.health = p->h;
-	s->env.rt = p->rt;
+	s->env.run_budget_ms = p->rt ? TASK_RUN_BUDGET_MS : 0;
 	s->tasks = tasks_for_config(&s->env, &s->n);
 	s->busy = xcalloc(s->n + 1, sizeof(*s->busy));
 	return s;
@@ -127,7 +129,7 @@ static void handle(struct dist_pool *p, struct broker *b, const char *id, const 
 		log_debug("task already running in this process: entry dropped", "id=%s task=%s",
 		          id, name);
 	} else {
-		rc = task_run(set->tasks[idx], clock_now(p->clock));
+		rc = wake_task_run(p->rt, set->tasks[idx], clock_now(p->clock));
 		pthread_mutex_lock(&p->lock);
 		set->busy[idx] = false;
 		if (!--set->nbusy && set->retired)

@@ -1,8 +1,8 @@
 /*
- * dist.h - the consumer side of distributed mode, shared by `serve` (when broker is set)
- * and `worker`: a pool of consumer threads that take task entries from the broker's stream,
- * run the task of that name from the task set of the config in force, and acknowledge each
- * entry once its task succeeded.
+ * dist_pool.h - the consumer side of distributed mode (the executor over the broker),
+ * shared by the node of `serve` (when broker is set, node.h) and by `worker` (worker.h): a pool of
+ * consumer threads that take task entries from the broker's stream, run the task of that name from
+ * the task set of the config in force, and acknowledge each entry once its task succeeded.
  *
  * Isolation: the threads share one task set (one store and source connection per task, as
  * in single-node mode) and never run one task on two threads at once: an entry for a task
@@ -10,13 +10,13 @@
  * every task again at its next cadence). So a task stuck in a slow source holds one thread,
  * and the others keep running everything else, given more threads than slow tasks.
  */
-#ifndef SW_DIST_H
-#define SW_DIST_H
+#ifndef SW_DIST_POOL_H
+#define SW_DIST_POOL_H
 
 #include "util/common.h"
 #include "util/timeutil.h"
 #include "config/config.h"
-#include "tasks/health.h"
+#include "util/health.h"
 
 struct rt;
 struct dist_pool;
@@ -38,7 +38,8 @@ unsigned dist_threads_for(const struct sw_config *cfg);
 /*
  * Start threads consumers on the broker at url (each with its own connection; an
  * unreachable broker is retried every second, recorded as the "broker" component of h).
- * rt (may be NULL) is given to the tasks for their kicks. -1 with err when a thread
+ * rt (may be NULL): the runtime whose jobs a task run wakes (wake.h); with it a watcher run
+ * also has the time budget of the node's runs. -1 with err when a thread
  * cannot start (none is left running).
  */
 int dist_pool_start(const char *url, unsigned threads, const struct dist_pool_ops *ops,
