@@ -177,6 +177,11 @@ struct store_backend {
 
 	/* The statement texts and batch strategies of this dialect. */
 	const struct store_sql *sql;
+
+	/* What the store is, for people ("sqlite", "postgresql"). */
+	const char *product;
+	/* store_would_create for a URL of this backend. */
+	int (*would_create)(const char *url, bool *creates, struct sw_err *err);
 };
 
 extern const struct store_backend store_backend_sqlite;

@@ -24,6 +24,28 @@
 
 /* ---- handle ---------------------------------------------------------------------------- */
 
+/* The backend of url's scheme, or NULL. */
+static const struct store_backend *backend_for(const char *url)
+{
+	if (!strncmp(url, "sqlite:", 7))
+		return &store_backend_sqlite;
+	if (!strncmp(url, "postgresql:", 11) || !strncmp(url, "postgres:", 9))
+		return &store_backend_postgres;
+	return NULL;
+}
+
+int store_would_create(const char *url, bool *creates, struct sw_err *err)
+{
+	const struct store_backend *be = url ? backend_for(url) : NULL;
+	*creates = false;
+	return be ? be->would_create(url, creates, err) : 0;
+}
+
+const char *store_product(const struct store *st)
+{
+	return st->be->product;
+}
+
 int store_open(const char *url, struct store **out, struct sw_err *err)
 {
 	const struct store_backend *be = NULL;
@@ -33,10 +55,7 @@ int store_open(const char *url, struct store **out, struct sw_err *err)
 	*out = NULL;
 	if (!url)
 		return sw_err_set(err, "cannot open store: no URL"), STORE_ERROR;
-	if (!strncmp(url, "sqlite:", 7))
-		be = &store_backend_sqlite;
-	else if (!strncmp(url, "postgresql:", 11) || !strncmp(url, "postgres:", 9))
-		be = &store_backend_postgres;
+	be = backend_for(url);
 	if (!be)
 		return sw_err_set(err,
 		                  "cannot open store '%s': unknown scheme (want sqlite: or "
