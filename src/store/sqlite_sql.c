@@ -33,9 +33,7 @@ static const char *const sql_alert_insert =
     " " SQL_ALERT_INITIATED ", $7, $8,"
     " $9, $10, $11, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING RETURNING id";
 
-static const char *const sql_history_insert =
-    "INSERT INTO alert_history (alert_id, at, actor, event, reason, from_state, to_state)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7)";
+static const char *const sql_history_insert = STORE_HISTORY_INSERT;
 
 static const char *const sql_flap =
     "INSERT INTO rule_flaps (workflow, rule, flaps) VALUES ($1, $2, 1)"

@@ -359,6 +359,12 @@ int store__exec_set_rows(struct store *st, const char *sql, const struct store_p
 
 /* ---- alert reads shared by store_alerts.c (copying) and store_read.c (zero-copy) -------- */
 
+/* One history row (alert_id, at, actor, event, reason, from_state, to_state): both dialects
+ * run it for a single row, SQLite also as its history batch. */
+#define STORE_HISTORY_INSERT                                                                   \
+	"INSERT INTO alert_history (alert_id, at, actor, event, reason, from_state, to_state)" \
+	" VALUES ($1, $2, $3, $4, $5, $6, $7)"
+
 /* The columns of a struct alert, in the order both readers decode them. */
 #define STORE_ALERT_COLS                                                                      \
 	"a.id, a.rule, a.workflow, a.step, a.instance_id, a.user_id, a.step_index, a.state, " \

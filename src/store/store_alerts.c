@@ -788,7 +788,7 @@ int store_alert_ack(struct store *st, int64_t id, int64_t now, const char *by, c
 	p[4] = sp_text(note);
 	p[5] = sp_text(NULL);
 	p[6] = sp_text(NULL);
-	rc = st->be->sql->batch(st, st->be->sql->history_insert, p, 7, 1, NULL, err);
+	rc = store__exec(st, STORE_HISTORY_INSERT, p, 7, NULL, NULL, err);
 out:
 	store_rows_release(&rows);
 	return store__leave(st, rc, err);
