@@ -97,29 +97,22 @@ static void check_store(struct outcome *o, const struct sw_config *cfg)
 	struct sw_err err = {""};
 	struct store *st = NULL;
 	int version = 0;
-	if (cfg->store_kind == SW_DB_SQLITE) {
-		/* do not create the file: only say whether it could be */
-		const char *path = cfg->store_url + strlen("sqlite://");
-		char *copy = xstrdup(path), *dir;
-		if (access(path, F_OK) != 0) {
-			dir = dirname(copy);
-			if (access(dir, W_OK) != 0)
-				problem(o, 0, "store '%s': directory '%s' is not writable: %s",
-				        cfg->store_url, dir, strerror(errno));
-			else
-				printf("store: ok (sqlite file will be created by 'stepwatch "
-				       "migrate' or 'serve')\n");
-			free(copy);
-			return;
-		}
-		free(copy);
+	bool creates = false;
+	/* do not create the store: only say whether it could be */
+	if (store_would_create(cfg->store_url, &creates, &err) < 0) {
+		problem(o, 0, "store '%s': %s", cfg->store_url, err.msg);
+		return;
+	}
+	if (creates) {
+		printf(
+		    "store: ok (sqlite file will be created by 'stepwatch migrate' or 'serve')\n");
+		return;
 	}
 	if (store_open(cfg->store_url, &st, &err) < 0 || store_ping(st, &err) < 0 ||
 	    store_schema_version(st, &version, &err) < 0) {
 		problem(o, 0, "%s", err.msg);
 	} else {
-		printf("store: ok (%s, schema version %d of %d%s)\n",
-		       cfg->store_kind == SW_DB_SQLITE ? "sqlite" : "postgresql", version,
+		printf("store: ok (%s, schema version %d of %d%s)\n", store_product(st), version,
 		       store_schema_latest(),
 		       version < store_schema_latest() ? "; run 'stepwatch migrate'" : "");
 	}

@@ -24,6 +24,17 @@ enum alert_state {
 };
 #define ALERT_STATE_COUNT 6
 
+/* The rules of step records (struct alert.rule; custom watchers have their own names). */
+#define ALERT_RULE_FAILED "failed"
+#define ALERT_RULE_STUCK  "stuck"
+
+/* History events (alert_history.event) and the resolver's name (actor, resolved_by) that
+ * the store's statements read or write. */
+#define ALERT_EVENT_OPENED    "opened"
+#define ALERT_EVENT_REOPENED  "reopened"
+#define ALERT_EVENT_ESCALATED "escalated"
+#define ALERT_ACTOR_RESOLVER  "resolver"
+
 /* Contract names: "INITIATED", "ESCALATION_P2", ..., "RESOLVED", "ABANDONED". */
 const char *alert_state_name(enum alert_state s);
 /* Name -> state; -1 if unknown. Accepts the contract names, case-insensitive. */

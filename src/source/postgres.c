@@ -603,8 +603,31 @@ static void pg_close(struct source *src)
 	src->be_data = NULL;
 }
 
+/* PostgreSQL compares typed timestamps: RFC 3339 text casts to any of them. */
+static void pg_time_param(int64_t ms, const char *style_of, char *buf, size_t n,
+                          struct source_param *p)
+{
+	(void)style_of;
+	p->value = buf;
+	p->is_number = false;
+	if (ms == TIME_NULL)
+		snprintf(buf, n, "1970-01-01T00:00:00Z");
+	else
+		time_format_rfc3339(ms, buf, n);
+}
+
+static bool pg_raw_is_number(const char *raw)
+{
+	(void)raw;
+	return false;
+}
+
 const struct source_backend source_backend_postgres = {
     .name = "postgres",
     .close = pg_close,
     .query = pg_query,
+    .guard = source__guard_pg,
+    .time_needs_probe = false,
+    .time_param = pg_time_param,
+    .raw_is_number = pg_raw_is_number,
 };

@@ -84,6 +84,14 @@ struct source_backend {
 	             const struct source_param *params, size_t nparams, bool describe,
 	             const struct source_stream *stream, struct source_rows *out,
 	             struct sw_err *err);
+	/* The SQL guard of this dialect (source_guard); calls, when the dialect checks the
+	 * functions a query calls against the source's catalog, receives them. */
+	int (*guard)(const char *sql, struct source_calls *calls, struct sw_err *err);
+	/* The source's notation of times (see source_time_param and source_raw_param). */
+	bool time_needs_probe;
+	void (*time_param)(int64_t ms, const char *style_of, char *buf, size_t n,
+	                   struct source_param *p);
+	bool (*raw_is_number)(const char *raw);
 };
 
 struct source {

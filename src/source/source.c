@@ -175,10 +175,8 @@ static int run(struct source *src, const char *sql, const struct source_param *p
 	memset(out, 0, sizeof(*out));
 	if (!sql)
 		rc = sw_err_set(&gerr, "query is empty");
-	else if (src->kind == SW_DB_POSTGRES)
-		rc = source__guard_pg(sql, &calls, &gerr);
 	else
-		rc = source_guard(src->kind, sql, &gerr);
+		rc = src->be->guard(sql, &calls, &gerr);
 	if (rc) {
 		source__calls_release(&calls);
 		sw_err_set(err, "source '%s': %s", src->name, gerr.msg);
@@ -223,4 +221,24 @@ int source_ping(struct source *src, struct sw_err *err)
 	int rc = source_query(src, "SELECT 1", NULL, 0, &rows, err);
 	source_rows_release(&rows);
 	return rc;
+}
+
+void source_time_param(const struct source *src, const char *name, int64_t ms, const char *style_of,
+                       char *buf, size_t n, struct source_param *p)
+{
+	p->name = name;
+	src->be->time_param(ms, style_of, buf, n, p);
+}
+
+void source_raw_param(const struct source *src, const char *name, const char *raw,
+                      struct source_param *p)
+{
+	p->name = name;
+	p->value = raw;
+	p->is_number = src->be->raw_is_number(raw);
+}
+
+bool source_time_needs_probe(const struct source *src)
+{
+	return src->be->time_needs_probe;
 }

@@ -91,6 +91,25 @@ int source_ping(struct source *src, struct sw_err *err);
 bool source_role_refused(const struct source *src);
 
 /*
+ * Times written for a source, the way it compares its own updated_at.
+ *
+ * source_time_param: p becomes the parameter `name` standing for time ms, its text in buf
+ * (n bytes): PostgreSQL RFC 3339; SQLite in the style of style_of (an updated_at the source
+ * returned: epoch seconds as a number, or ISO text with its separator, zone and fraction),
+ * ISO "YYYY-MM-DDTHH:MM:SS.sssZ" when style_of is NULL or not a time. ms TIME_NULL is the
+ * earliest time: the number 0 on SQLite, "1970-01-01T00:00:00Z" on PostgreSQL.
+ * source_raw_param: p binds raw (an updated_at the source returned, kept as it came) typed
+ * the way it came: an SQLite number as a number, text otherwise.
+ * source_time_needs_probe: true when the source stores times in any style (SQLite), so a
+ * time computed from the clock needs an updated_at of the source to copy the style from.
+ */
+void source_time_param(const struct source *src, const char *name, int64_t ms, const char *style_of,
+                       char *buf, size_t n, struct source_param *p);
+void source_raw_param(const struct source *src, const char *name, const char *raw,
+                      struct source_param *p);
+bool source_time_needs_probe(const struct source *src);
+
+/*
  * The SQL guard on its own (used by source_query and by `stepwatch check`): 0 when sql is
  * exactly one read-only SELECT for that kind of database, else -1 with a reason such as
  * "query must be a single SELECT: found DELETE". For SQLite this is a lexical check plus a

@@ -373,8 +373,47 @@ static void sq_close(struct source *src)
 	src->be_data = NULL;
 }
 
+/* SQLite keeps times in whatever style the application wrote: write them back alike. */
+static void sq_time_param(int64_t ms, const char *style_of, char *buf, size_t n,
+                          struct source_param *p)
+{
+	struct time_style st;
+	p->value = buf;
+	if (ms == TIME_NULL) {
+		snprintf(buf, n, "0");
+		p->is_number = true;
+		return;
+	}
+	if (!style_of || time_style_of(style_of, &st) < 0) {
+		memset(&st, 0, sizeof(st));
+		st.t_sep = 1;
+		st.zulu = 1;
+		st.frac = 3;
+	}
+	time_format_style(ms, &st, buf, n);
+	p->is_number = st.numeric;
+}
+
+static bool sq_raw_is_number(const char *raw)
+{
+	struct time_style st;
+	return time_style_of(raw, &st) == 0 && st.numeric;
+}
+
+/* The lexical and syntax guard (the authoritative sqlite3_stmt_readonly() check runs when the
+ * query is prepared); SQLite's function policy is checked then too, so calls stays empty. */
+static int sq_guard(const char *sql, struct source_calls *calls, struct sw_err *err)
+{
+	(void)calls;
+	return source__guard_sqlite(sql, err);
+}
+
 const struct source_backend source_backend_sqlite = {
     .name = "sqlite",
     .close = sq_close,
     .query = sq_query,
+    .guard = sq_guard,
+    .time_needs_probe = true,
+    .time_param = sq_time_param,
+    .raw_is_number = sq_raw_is_number,
 };

@@ -397,6 +397,15 @@ static int pg_lock_migrations(struct store_conn *c, struct sw_err *err)
 	return pg_exec(c, "SELECT pg_advisory_xact_lock(7315020190)", NULL, 0, NULL, NULL, err);
 }
 
+/* A PostgreSQL store is a database of a server: opening never creates it. */
+static int pg_would_create(const char *url, bool *creates, struct sw_err *err)
+{
+	(void)url;
+	(void)err;
+	*creates = false;
+	return 0;
+}
+
 const struct store_backend store_backend_postgres = {
     .dialect = "postgres",
     .kind = SW_DB_POSTGRES,
@@ -410,4 +419,7 @@ const struct store_backend store_backend_postgres = {
     .rollback = pg_rollback,
     .lock_migrations = pg_lock_migrations,
     .query = pg_query,
+    .sql = &store_sql_postgres,
+    .product = "postgresql",
+    .would_create = pg_would_create,
 };

@@ -16,6 +16,8 @@
 #include "util/common.h"
 #include "store/store-int.h"
 #include <sqlite3.h>
+#include <libgen.h>
+#include <unistd.h>
 
 struct store_conn {
 	sqlite3 *db;
@@ -298,6 +300,29 @@ static int sqlite_lock_migrations(struct store_conn *c, struct sw_err *err)
 	return 0;
 }
 
+/* The file of url (after "sqlite://"), if absent: whether its directory is writable. */
+static int sqlite_would_create(const char *url, bool *creates, struct sw_err *err)
+{
+	const char *path;
+	char *copy, *dir;
+	int rc = 0;
+	if (strlen(url) < strlen("sqlite://"))
+		return 0;
+	path = url + strlen("sqlite://");
+	if (access(path, F_OK) == 0)
+		return 0;
+	copy = xstrdup(path);
+	dir = dirname(copy);
+	if (access(dir, W_OK) != 0) {
+		sw_err_set(err, "directory '%s' is not writable: %s", dir, strerror(errno));
+		rc = STORE_ERROR;
+	} else {
+		*creates = true;
+	}
+	free(copy);
+	return rc;
+}
+
 const struct store_backend store_backend_sqlite = {
     .dialect = "sqlite",
     .kind = SW_DB_SQLITE,
@@ -311,4 +336,7 @@ const struct store_backend store_backend_sqlite = {
     .rollback = sqlite_rollback,
     .lock_migrations = sqlite_lock_migrations,
     .query = sqlite_query,
+    .sql = &store_sql_sqlite,
+    .product = "sqlite",
+    .would_create = sqlite_would_create,
 };

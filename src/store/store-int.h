@@ -9,7 +9,9 @@
  * of store.h is written once on top of that, with SQL shared by both dialects: placeholders
  * are written $1, $2, ... (the SQLite backend rewrites them to ?1, ?2), and both dialects
  * understand ON CONFLICT ... DO NOTHING/UPDATE, RETURNING and partial indexes. Where the
- * dialects differ the domain code picks a string by st->be->kind.
+ * dialects differ, the backend's statement table (struct store_sql, in sqlite_sql.c and
+ * pg_sql.c) holds the text and the strategy (a loop of one statement per item, or one
+ * set-based statement over arrays): the domain files never ask which backend they run on.
  *
  * New methods go only at the end of struct store_backend.
  */
@@ -26,6 +28,7 @@
 #include "store/store_stats.h"
 #include "store/store_steps.h"
 #include "store/store_watermarks.h"
+#include "store/sql_names.h"
 
 /* ---- parameters ------------------------------------------------------------------------ */
 
@@ -99,6 +102,8 @@ char *store_rows_dup(const struct store_rows *r, size_t row, size_t col);
 /* ---- the backend method table ---------------------------------------------------------- */
 
 struct store_conn; /* one backend connection; defined by each backend */
+struct store;
+struct store_sql; /* the statements that differ between the dialects (below) */
 
 struct store_backend {
 	/* "sqlite" or "postgres": the dialect; also the migrations folder name. */
@@ -169,6 +174,14 @@ struct store_backend {
 	int (*query)(struct store_conn *c, const char *sql, const struct store_param *p, size_t np,
 	             int (*fn)(void *arg, const struct store_cell *cells, size_t ncols), void *arg,
 	             struct sw_err *err);
+
+	/* The statement texts and batch strategies of this dialect. */
+	const struct store_sql *sql;
+
+	/* What the store is, for people ("sqlite", "postgresql"). */
+	const char *product;
+	/* store_would_create for a URL of this backend. */
+	int (*would_create)(const char *url, bool *creates, struct sw_err *err);
 };
 
 extern const struct store_backend store_backend_sqlite;
@@ -215,10 +228,103 @@ int store__exec_many(struct store *st, const char *sql, const struct store_param
  * store__leave rolls back a transaction it began; returns rc, or the commit's error. */
 int store__enter(struct store *st, struct sw_err *err);
 int store__leave(struct store *st, int rc, struct sw_err *err);
-/* PostgreSQL, after writing `added` rows to table in one batch: when the planner's row count
- * for table is below 2 * added (never analyzed, or the batch is a large part of it), ANALYZE
- * it, so cached plans stop assuming an empty table. Nothing on SQLite or small batches. */
+/* After writing `added` rows to table in one batch: the dialect's analyze_if_stale. */
 int store__analyze_if_stale(struct store *st, const char *table, size_t added, struct sw_err *err);
+
+/* ---- what differs between the dialects ------------------------------------------------ */
+
+/* One instance's summary of the new records of a batch (what the instances upsert writes). */
+struct inst_agg {
+	const char *instance_id, *user_id, *labels;
+	int64_t started_at, last_progress_at, completed_at;
+	int max_step_index;
+};
+
+/*
+ * A batch: sql run once per parameter set (set k is params[k * np .. k * np + np - 1]),
+ * res (may be NULL) receiving the rows of set k in res[k]. SQLite runs the sets one by one
+ * (store__exec_many); PostgreSQL runs one set-based statement over arrays (store__exec_set),
+ * so the dialect's text of sql differs in form, not in its parameter sets or results.
+ */
+typedef int store_batch_fn(struct store *st, const char *sql, const struct store_param *params,
+                           size_t np, size_t n, struct store_rows *res, struct sw_err *err);
+
+/*
+ * The statements whose text differs between the dialects, and the strategies that differ
+ * with them: one instance per backend (store_sql_sqlite in sqlite_sql.c, store_sql_postgres
+ * in pg_sql.c). A statement marked "batch" is run by batch (one parameter set per item,
+ * same parameters and rows in both dialects); the others by store__exec.
+ */
+struct store_sql {
+	/* How this dialect runs a batch. */
+	store_batch_fn *batch;
+	/* The same, for a batch whose every item must be found through an index (PostgreSQL
+	 * keeps the planner off hash and merge joins that would read the whole table). */
+	store_batch_fn *batch_by_index;
+
+	/* () -> count of schema_migrations tables (0 or 1). */
+	const char *migrations_table_exists;
+
+	/* batch (rule, workflow, instance_id, step) -> (id, state, incident_id) of the key's
+	 * open alert, else of its newest closed one; no row for a key never alerted. */
+	const char *key_lookup;
+	/* batch (group_key, workflow, step, rule, labels, at) -> (id) of the incident created,
+	 * no row when an open one exists. */
+	const char *incident_insert;
+	/* batch (group_key) -> (id) of the open incident, locked where the dialect can (so a
+	 * concurrent resolve cannot close it under us). */
+	const char *incident_find;
+	/* batch (incident, user, limit) -> (count of the user's alerts in it, up to limit). */
+	const char *user_seen;
+	/* batch (incident, at, created, new users): counters and level after alerts opened. */
+	const char *incident_add;
+	/* batch_by_index (id, to, at, next_escalation_at, resolved_by, from) -> (incident_id)
+	 * of each alert whose compare-and-set applied. */
+	const char *alert_cas;
+	/* batch (alert_id, at, actor, event, reason, from_state, to_state). */
+	const char *history_insert;
+	/* batch (incident, at, delta of open alerts): counters, level, resolving. */
+	const char *incident_delta;
+	/* (workflow) -> a mark below every change to the workflow's instances not yet visible
+	 * (see store_recovery_mark). */
+	const char *recovery_mark;
+
+	/*
+	 * Insert the n alerts of p (16 parameters each: rule, workflow, step, step_index,
+	 * instance_id, user_id, error, labels, group_key, occurred_at, now, next_escalation_at,
+	 * abandon_after_ms, incident_id, reopen_of, opener; the opener is the same for the whole
+	 * batch), ON CONFLICT DO NOTHING, and write the history row ("opened" or "reopened") and
+	 * flap count of each alert created. res[t] gets the id of alert t when it was created.
+	 * keys maps "rule\x1fworkflow\x1finstance_id\x1fstep" of each alert to todo's index
+	 * in the caller's batch + 1 (todo[t] = that index of set t), for a dialect that matches
+	 * what it created back by key.
+	 */
+	int (*alerts_insert)(struct store *st, const struct store_param *p, size_t n,
+	                     const size_t *todo, struct stmt_cache *keys, struct store_rows *res,
+	                     struct sw_err *err);
+
+	/* Ingest, phase 1: insert the records; fresh[i] = record i was new (the first of equal
+	 * keys in the batch). */
+	int (*records_insert)(struct store *st, const char *workflow,
+	                      const struct step_record *recs, size_t n, bool *fresh,
+	                      struct sw_err *err);
+	/* Phase 2: upsert the current step states of the records recs[idx[0..n)], in order
+	 * ("the latest updated_at wins, a tie to the further status"); cur[k] = record idx[k]
+	 * became its step's current state. */
+	int (*steps_upsert)(struct store *st, const char *workflow, const struct step_record *recs,
+	                    const size_t *idx, size_t n, bool *cur, struct sw_err *err);
+	/* Phase 3: fold the summaries aggs[0..n) (distinct instances) into the instances. */
+	int (*instances_upsert)(struct store *st, const char *workflow, const struct inst_agg *aggs,
+	                        size_t n, struct sw_err *err);
+
+	/* After writing `added` rows to table in one batch: refresh the planner's statistics
+	 * when they are stale (PostgreSQL), or nothing. */
+	int (*analyze_if_stale)(struct store *st, const char *table, size_t added,
+	                        struct sw_err *err);
+};
+
+extern const struct store_sql store_sql_sqlite;
+extern const struct store_sql store_sql_postgres;
 
 /* ---- PostgreSQL column arrays for set-based statements (pgarray.c) ------------------- */
 
@@ -252,6 +358,12 @@ int store__exec_set_rows(struct store *st, const char *sql, const struct store_p
                          size_t np, size_t n, struct store_rows *rows, struct sw_err *err);
 
 /* ---- alert reads shared by store_alerts.c (copying) and store_read.c (zero-copy) -------- */
+
+/* One history row (alert_id, at, actor, event, reason, from_state, to_state): both dialects
+ * run it for a single row, SQLite also as its history batch. */
+#define STORE_HISTORY_INSERT                                                                   \
+	"INSERT INTO alert_history (alert_id, at, actor, event, reason, from_state, to_state)" \
+	" VALUES ($1, $2, $3, $4, $5, $6, $7)"
 
 /* The columns of a struct alert, in the order both readers decode them. */
 #define STORE_ALERT_COLS                                                                      \

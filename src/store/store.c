@@ -10,6 +10,9 @@
  * its commit then rolls back and reports the failure (PostgreSQL would refuse to go on
  * anyway; SQLite is made to behave the same).
  *
+ * Where the dialects differ (the three phases of an ingest, the schema-exists query), the
+ * backend's statement table (st->be->sql, store-int.h) holds the text or the strategy.
+ *
  * Migrations are the embedded files store/migrations/<dialect>/NNNN_name.sql. Each is
  * applied in its own transaction, which first takes the migration lock (PostgreSQL: an
  * advisory transaction lock; SQLite: BEGIN IMMEDIATE), then re-reads schema_migrations, so
@@ -21,6 +24,28 @@
 
 /* ---- handle ---------------------------------------------------------------------------- */
 
+/* The backend of url's scheme, or NULL. */
+static const struct store_backend *backend_for(const char *url)
+{
+	if (!strncmp(url, "sqlite:", 7))
+		return &store_backend_sqlite;
+	if (!strncmp(url, "postgresql:", 11) || !strncmp(url, "postgres:", 9))
+		return &store_backend_postgres;
+	return NULL;
+}
+
+int store_would_create(const char *url, bool *creates, struct sw_err *err)
+{
+	const struct store_backend *be = url ? backend_for(url) : NULL;
+	*creates = false;
+	return be ? be->would_create(url, creates, err) : 0;
+}
+
+const char *store_product(const struct store *st)
+{
+	return st->be->product;
+}
+
 int store_open(const char *url, struct store **out, struct sw_err *err)
 {
 	const struct store_backend *be = NULL;
@@ -30,10 +55,7 @@ int store_open(const char *url, struct store **out, struct sw_err *err)
 	*out = NULL;
 	if (!url)
 		return sw_err_set(err, "cannot open store: no URL"), STORE_ERROR;
-	if (!strncmp(url, "sqlite:", 7))
-		be = &store_backend_sqlite;
-	else if (!strncmp(url, "postgresql:", 11) || !strncmp(url, "postgres:", 9))
-		be = &store_backend_postgres;
+	be = backend_for(url);
 	if (!be)
 		return sw_err_set(err,
 		                  "cannot open store '%s': unknown scheme (want sqlite: or "
@@ -150,30 +172,9 @@ int store__leave(struct store *st, int rc, struct sw_err *err)
 	return rc;
 }
 
-enum {
-	ANALYZE_MIN_BATCH = 1000
-};
-
 int store__analyze_if_stale(struct store *st, const char *table, size_t added, struct sw_err *err)
 {
-	struct store_rows rows = STORE_ROWS_INIT;
-	struct store_param p[1] = {sp_text(table)};
-	char *sql;
-	int rc;
-	if (st->be->kind != SW_DB_POSTGRES || added < ANALYZE_MIN_BATCH)
-		return 0;
-	rc = store__exec(st, "SELECT reltuples::bigint FROM pg_class WHERE oid = $1::regclass", p,
-	                 1, &rows, NULL, err);
-	if (!rc && store_rows_int(&rows, 0, 0, -1) < 2 * (int64_t)added) {
-		/* table is one of a few constants of the store, never input */
-		sql = xasprintf("ANALYZE %s", table);
-		rc = st->be->exec_script(st->conn, sql, err);
-		if (rc && st->depth)
-			st->tx_failed = true;
-		free(sql);
-	}
-	store_rows_release(&rows);
-	return rc;
+	return st->be->sql->analyze_if_stale(st, table, added, err);
 }
 
 /* ---- migrations ------------------------------------------------------------------------ */
@@ -318,14 +319,8 @@ int store_migrate(struct store *st, int *applied, struct sw_err *err)
 
 int store_schema_version(struct store *st, int *version, struct sw_err *err)
 {
-	static const char *const exists[] = {
-	    [SW_DB_SQLITE] = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
-	                     "name = 'schema_migrations'",
-	    [SW_DB_POSTGRES] = "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = "
-	                       "'schema_migrations' AND schemaname = current_schema()",
-	};
 	struct store_rows rows = STORE_ROWS_INIT;
-	int rc = store__exec(st, exists[st->be->kind], NULL, 0, &rows, NULL, err);
+	int rc = store__exec(st, st->be->sql->migrations_table_exists, NULL, 0, &rows, NULL, err);
 	*version = 0;
 	if (!rc && store_rows_int(&rows, 0, 0, 0) > 0)
 		rc = current_version(st, version, err);
@@ -369,54 +364,6 @@ int store_watermark_set(struct store *st, const char *key, int64_t ms, const cha
 }
 
 /* ---- step records ---------------------------------------------------------------------- */
-
-static const char *const sql_record_insert =
-    "INSERT INTO step_records (workflow, instance_id, step, status, updated_at, user_id, "
-    "error, started_at, finished_at, labels) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-    " ON CONFLICT DO NOTHING RETURNING id";
-
-static const char *const sql_step_upsert =
-    "INSERT INTO instance_steps (workflow, instance_id, step, step_index, status, user_id, "
-    "error, started_at, finished_at, updated_at, labels)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-    " ON CONFLICT (workflow, instance_id, step) DO UPDATE SET"
-    " step_index = excluded.step_index, status = excluded.status,"
-    " user_id = COALESCE(excluded.user_id, instance_steps.user_id),"
-    " error = excluded.error,"
-    " started_at = COALESCE(excluded.started_at, instance_steps.started_at),"
-    " finished_at = excluded.finished_at, updated_at = excluded.updated_at,"
-    " labels = COALESCE(excluded.labels, instance_steps.labels)"
-    /* the latest updated_at wins; on a tie the further status (FAILED > SUCCESS >
-     * IN_PROGRESS), so the outcome does not depend on arrival order */
-    " WHERE excluded.updated_at > instance_steps.updated_at"
-    " OR (excluded.updated_at = instance_steps.updated_at"
-    " AND excluded.status > instance_steps.status)"
-    " RETURNING step";
-
-static const char *const sql_instance_upsert =
-    "INSERT INTO instances (workflow, instance_id, user_id, started_at, last_progress_at, "
-    "max_step_index, completed_at, labels, touched) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-    " (SELECT COALESCE(max(touched), 0) + 1 FROM instances WHERE workflow = $1))"
-    " ON CONFLICT (workflow, instance_id) DO UPDATE SET touched = excluded.touched,"
-    " user_id = CASE WHEN excluded.last_progress_at >= instances.last_progress_at"
-    " THEN COALESCE(excluded.user_id, instances.user_id) ELSE instances.user_id END,"
-    " started_at = CASE WHEN instances.started_at IS NULL"
-    " OR excluded.started_at < instances.started_at"
-    " THEN excluded.started_at ELSE instances.started_at END,"
-    " last_progress_at = CASE WHEN excluded.last_progress_at > instances.last_progress_at"
-    " THEN excluded.last_progress_at ELSE instances.last_progress_at END,"
-    " max_step_index = CASE WHEN excluded.max_step_index > instances.max_step_index"
-    " THEN excluded.max_step_index ELSE instances.max_step_index END,"
-    " completed_at = COALESCE(instances.completed_at, excluded.completed_at),"
-    " labels = CASE WHEN excluded.last_progress_at >= instances.last_progress_at"
-    " THEN COALESCE(excluded.labels, instances.labels) ELSE instances.labels END";
-
-/* One instance's summary of the new records of a batch. */
-struct inst_agg {
-	const char *instance_id, *user_id, *labels;
-	int64_t started_at, last_progress_at, completed_at;
-	int max_step_index;
-};
 
 static int check_record(const struct step_record *r, size_t i, int n_steps, struct sw_err *err)
 {
@@ -469,246 +416,16 @@ static void agg_add(struct inst_agg **aggs, size_t *naggs, size_t *alloc, struct
 		g->completed_at = r->finished_at != TIME_NULL ? r->finished_at : r->updated_at;
 }
 
-/* ---- PostgreSQL: the same three phases, one set-based statement each ------------------- */
-
-static const char *const pg_record_insert =
-    "INSERT INTO step_records (workflow, instance_id, step, status, updated_at, user_id,"
-    " error, started_at, finished_at, labels)"
-    " SELECT $1::text, u.* FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[],"
-    " $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[]) AS u"
-    " ON CONFLICT DO NOTHING RETURNING instance_id, step, status, updated_at";
-
-static const char *const pg_step_upsert =
-    "INSERT INTO instance_steps AS t (workflow, instance_id, step, step_index, status, user_id,"
-    " error, started_at, finished_at, updated_at, labels)"
-    " SELECT $1::text, u.* FROM unnest($2::text[], $3::text[], $4::int[], $5::int[],"
-    " $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::text[]) AS u"
-    " ON CONFLICT (workflow, instance_id, step) DO UPDATE SET"
-    " step_index = excluded.step_index, status = excluded.status,"
-    " user_id = COALESCE(excluded.user_id, t.user_id), error = excluded.error,"
-    " started_at = COALESCE(excluded.started_at, t.started_at),"
-    " finished_at = excluded.finished_at, updated_at = excluded.updated_at,"
-    " labels = COALESCE(excluded.labels, t.labels)"
-    " WHERE excluded.updated_at > t.updated_at"
-    " OR (excluded.updated_at = t.updated_at AND excluded.status > t.status)"
-    " RETURNING instance_id, step";
-
-static const char *const pg_instance_upsert =
-    "INSERT INTO instances AS t (workflow, instance_id, user_id, started_at, last_progress_at,"
-    " max_step_index, completed_at, labels, touched)"
-    " SELECT $1::text, u.*, txid_current() FROM unnest($2::text[], $3::text[], $4::bigint[],"
-    " $5::bigint[], $6::int[], $7::bigint[], $8::text[]) AS u"
-    " ON CONFLICT (workflow, instance_id) DO UPDATE SET touched = excluded.touched,"
-    " user_id = CASE WHEN excluded.last_progress_at >= t.last_progress_at"
-    " THEN COALESCE(excluded.user_id, t.user_id) ELSE t.user_id END,"
-    " started_at = CASE WHEN t.started_at IS NULL OR excluded.started_at < t.started_at"
-    " THEN excluded.started_at ELSE t.started_at END,"
-    " last_progress_at = GREATEST(excluded.last_progress_at, t.last_progress_at),"
-    " max_step_index = GREATEST(excluded.max_step_index, t.max_step_index),"
-    " completed_at = COALESCE(t.completed_at, excluded.completed_at),"
-    " labels = CASE WHEN excluded.last_progress_at >= t.last_progress_at"
-    " THEN COALESCE(excluded.labels, t.labels) ELSE t.labels END";
-
-/* "instance\x1fstep[\x1fstatus\x1fupdated_at]": batch-local keys to map RETURNING rows back */
-static char *rec_key(const char *instance_id, const char *step, const char *status,
-                     const char *updated_at)
-{
-	if (!status)
-		return xasprintf("%s\x1f%s", instance_id, step);
-	return xasprintf("%s\x1f%s\x1f%s\x1f%s", instance_id, step, status, updated_at);
-}
-
-/* Phase 1: insert the records; fresh[i] = record i was new (the first of equal keys). */
-static int pg_records_insert(struct store *st, const char *workflow, const struct step_record *recs,
-                             size_t n, bool *fresh, struct sw_err *err)
-{
-	struct pg_cols a;
-	struct store_param p[10];
-	struct store_rows rows = STORE_ROWS_INIT;
-	struct stmt_cache map = {0};
-	int rc;
-
-	pg_cols_init(&a, 9);
-	for (size_t i = 0; i < n; i++) {
-		const struct step_record *r = &recs[i];
-		char stb[16], upb[24], *key;
-		pg_cols_text(&a, 0, r->instance_id);
-		pg_cols_text(&a, 1, r->step);
-		pg_cols_int(&a, 2, r->status);
-		pg_cols_int(&a, 3, r->updated_at);
-		pg_cols_text(&a, 4, r->user_id);
-		pg_cols_text(&a, 5, r->error);
-		pg_cols_time(&a, 6, r->started_at);
-		pg_cols_time(&a, 7, r->finished_at);
-		pg_cols_text(&a, 8, r->labels_json);
-		snprintf(stb, sizeof(stb), "%d", (int)r->status);
-		snprintf(upb, sizeof(upb), "%" PRId64, r->updated_at);
-		key = rec_key(r->instance_id, r->step, stb, upb);
-		if (!stmt_cache_get(&map, key))
-			stmt_cache_put(&map, key, (void *)(uintptr_t)(i + 1));
-		free(key);
-	}
-	p[0] = sp_text(workflow);
-	pg_cols_params(&a, p + 1);
-	rc = store__exec(st, pg_record_insert, p, 10, &rows, NULL, err);
-	for (size_t k = 0; !rc && k < rows.nrows; k++) {
-		char *key = rec_key(store_rows_text(&rows, k, 0), store_rows_text(&rows, k, 1),
-		                    store_rows_text(&rows, k, 2), store_rows_text(&rows, k, 3));
-		uintptr_t i = (uintptr_t)stmt_cache_get(&map, key);
-		free(key);
-		if (!i)
-			BUG("step_records returned a record that was not sent");
-		fresh[i - 1] = true;
-	}
-	store_rows_release(&rows);
-	stmt_cache_clear(&map, NULL);
-	pg_cols_release(&a);
-	return rc;
-}
-
-/* Phase 2: upsert the current step states of the fresh records idx[0..n), in order. One
- * statement cannot update a row twice, so a key repeated in the batch goes to the next
- * statement: statement j holds the j-th occurrence of each key. Each key's records are
- * still applied in batch order and keys do not touch each other's rows, so the outcome is
- * that of applying the records one by one, in as many statements as the most repeated
- * key has records (before: a new statement at every repeated key, in batch order).
- * cur[k] = record idx[k] became current. */
-static int pg_steps_upsert(struct store *st, const char *workflow, const struct step_record *recs,
-                           const size_t *idx, size_t n, bool *cur, struct sw_err *err)
-{
-	struct pg_cols a;
-	struct store_param p[11];
-	struct stmt_cache seen = {0}, map = {0};
-	uint32_t *rank = xcalloc(n + 1, sizeof(*rank)), *count = xcalloc(n + 1, sizeof(*count));
-	uint32_t nranks = 0;
-	int rc = 0;
-
-	for (size_t k = 0, nkeys = 0; k < n; k++) {
-		const struct step_record *r = &recs[idx[k]];
-		char *key = rec_key(r->instance_id, r->step, NULL, NULL);
-		uintptr_t slot = (uintptr_t)stmt_cache_get(&seen, key);
-		if (!slot) {
-			slot = ++nkeys;
-			stmt_cache_put(&seen, key, (void *)slot);
-		}
-		rank[k] = count[slot - 1]++; /* occurrences of this key before it */
-		if (rank[k] + 1 > nranks)
-			nranks = rank[k] + 1;
-		free(key);
-	}
-	free(count);
-	stmt_cache_clear(&seen, NULL);
-	pg_cols_init(&a, 10);
-	for (uint32_t j = 0; !rc && j < nranks; j++) {
-		struct store_rows rows = STORE_ROWS_INIT;
-		for (size_t k = 0; k < n; k++) {
-			const struct step_record *r = &recs[idx[k]];
-			if (rank[k] != j)
-				continue;
-			char *key = rec_key(r->instance_id, r->step, NULL, NULL);
-			stmt_cache_put(&map, key, (void *)(uintptr_t)(k + 1));
-			free(key);
-			pg_cols_text(&a, 0, r->instance_id);
-			pg_cols_text(&a, 1, r->step);
-			pg_cols_int(&a, 2, r->step_index);
-			pg_cols_int(&a, 3, r->status);
-			pg_cols_text(&a, 4, r->user_id);
-			pg_cols_text(&a, 5, r->error);
-			pg_cols_time(&a, 6, r->started_at);
-			pg_cols_time(&a, 7, r->finished_at);
-			pg_cols_int(&a, 8, r->updated_at);
-			pg_cols_text(&a, 9, r->labels_json);
-		}
-		p[0] = sp_text(workflow);
-		pg_cols_params(&a, p + 1);
-		rc = store__exec(st, pg_step_upsert, p, 11, &rows, NULL, err);
-		for (size_t i = 0; !rc && i < rows.nrows; i++) {
-			char *rk = rec_key(store_rows_text(&rows, i, 0),
-			                   store_rows_text(&rows, i, 1), NULL, NULL);
-			uintptr_t at = (uintptr_t)stmt_cache_get(&map, rk);
-			free(rk);
-			if (!at)
-				BUG("instance_steps returned a step that was not sent");
-			cur[at - 1] = true;
-		}
-		store_rows_release(&rows);
-		stmt_cache_clear(&map, NULL);
-		pg_cols_reset(&a);
-	}
-	stmt_cache_clear(&map, NULL);
-	pg_cols_release(&a);
-	free(rank);
-	return rc;
-}
-
-/* Phase 3: the instances (one per aggregate, keys unique). */
-static int pg_instances_upsert(struct store *st, const char *workflow, const struct inst_agg *aggs,
-                               size_t n, struct sw_err *err)
-{
-	struct pg_cols a;
-	struct store_param p[8];
-	int rc;
-	if (!n)
-		return 0;
-	pg_cols_init(&a, 7);
-	for (size_t i = 0; i < n; i++) {
-		const struct inst_agg *g = &aggs[i];
-		pg_cols_text(&a, 0, g->instance_id);
-		pg_cols_text(&a, 1, g->user_id);
-		pg_cols_time(&a, 2, g->started_at);
-		pg_cols_int(&a, 3, g->last_progress_at);
-		pg_cols_int(&a, 4, g->max_step_index);
-		pg_cols_time(&a, 5, g->completed_at);
-		pg_cols_text(&a, 6, g->labels);
-	}
-	p[0] = sp_text(workflow);
-	pg_cols_params(&a, p + 1);
-	rc = store__exec(st, pg_instance_upsert, p, 8, NULL, NULL, err);
-	pg_cols_release(&a);
-	return rc;
-}
-
-/* The whole of store_steps_ingest on PostgreSQL (inside its transaction). */
-static int steps_ingest_pg(struct store *st, const char *workflow, int n_steps,
-                           const struct step_record *recs, size_t n, unsigned char *is_new,
-                           size_t *fresh_idx, struct inst_agg **aggs, size_t *naggs, size_t *aalloc,
-                           struct stmt_cache *map, size_t *nnew, struct sw_err *err)
-{
-	bool *fresh = xcalloc(n, sizeof(*fresh)), *cur = NULL;
-	int rc = pg_records_insert(st, workflow, recs, n, fresh, err);
-	for (size_t i = 0; !rc && i < n; i++) {
-		if (is_new)
-			is_new[i] = fresh[i];
-		if (!fresh[i])
-			continue;
-		fresh_idx[(*nnew)++] = i;
-		agg_add(aggs, naggs, aalloc, map, &recs[i], n_steps);
-	}
-	cur = xcalloc(*nnew + 1, sizeof(*cur));
-	if (!rc)
-		rc = pg_steps_upsert(st, workflow, recs, fresh_idx, *nnew, cur, err);
-	for (size_t k = 0; !rc && is_new && k < *nnew; k++)
-		if (cur[k])
-			is_new[fresh_idx[k]] = 2;
-	if (!rc)
-		rc = pg_instances_upsert(st, workflow, *aggs, *naggs, err);
-	if (!rc)
-		rc = store__analyze_if_stale(st, "instance_steps", *nnew, err);
-	if (!rc)
-		rc = store__analyze_if_stale(st, "instances", *naggs, err);
-	free(fresh);
-	free(cur);
-	return rc;
-}
-
+/* The three phases of an ingest, each the dialect's (store_sql: one statement per record on
+ * SQLite, one set-based statement per phase on PostgreSQL), inside its transaction. */
 int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
                        const struct step_record *recs, size_t n, unsigned char *is_new,
                        struct sw_err *err)
 {
-	struct store_param *p = NULL;
-	struct store_rows *res = NULL;
+	const struct store_sql *q = st->be->sql;
 	struct inst_agg *aggs = NULL;
 	size_t *fresh_idx = NULL;
+	bool *fresh = NULL, *cur = NULL;
 	size_t naggs = 0, aalloc = 0, nnew = 0;
 	struct stmt_cache map = {0};
 	int rc = 0;
@@ -724,83 +441,33 @@ int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
 	rc = store__enter(st, err);
 	if (rc)
 		return rc;
-	p = xcalloc(n * 11, sizeof(*p));
-	res = xcalloc(n, sizeof(*res));
 	fresh_idx = xcalloc(n, sizeof(*fresh_idx));
-	if (st->be->kind == SW_DB_POSTGRES) {
-		rc = steps_ingest_pg(st, workflow, n_steps, recs, n, is_new, fresh_idx, &aggs,
-		                     &naggs, &aalloc, &map, &nnew, err);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct step_record *r = &recs[i];
-		struct store_param *q = p + i * 10;
-		q[0] = sp_text(workflow);
-		q[1] = sp_text(r->instance_id);
-		q[2] = sp_text(r->step);
-		q[3] = sp_int(r->status);
-		q[4] = sp_time(r->updated_at);
-		q[5] = sp_text(r->user_id);
-		q[6] = sp_text(r->error);
-		q[7] = sp_time(r->started_at);
-		q[8] = sp_time(r->finished_at);
-		q[9] = sp_text(r->labels_json);
-	}
-	rc = store__exec_many(st, sql_record_insert, p, 10, n, res, err);
-	if (rc)
-		goto out;
-
+	fresh = xcalloc(n, sizeof(*fresh));
+	cur = xcalloc(n, sizeof(*cur));
+	rc = q->records_insert(st, workflow, recs, n, fresh, err);
 	/* the current state of each step, from the new records only */
-	for (size_t i = 0; i < n; i++) {
-		const struct step_record *r = &recs[i];
-		struct store_param *q;
-		bool fresh = res[i].nrows > 0;
+	for (size_t i = 0; !rc && i < n; i++) {
 		if (is_new)
-			is_new[i] = fresh;
-		store_rows_release(&res[i]);
-		if (!fresh)
+			is_new[i] = fresh[i];
+		if (!fresh[i])
 			continue;
-		fresh_idx[nnew] = i;
-		q = p + nnew++ * 11;
-		q[0] = sp_text(workflow);
-		q[1] = sp_text(r->instance_id);
-		q[2] = sp_text(r->step);
-		q[3] = sp_int(r->step_index);
-		q[4] = sp_int(r->status);
-		q[5] = sp_text(r->user_id);
-		q[6] = sp_text(r->error);
-		q[7] = sp_time(r->started_at);
-		q[8] = sp_time(r->finished_at);
-		q[9] = sp_time(r->updated_at);
-		q[10] = sp_text(r->labels_json);
-		agg_add(&aggs, &naggs, &aalloc, &map, r, n_steps);
+		fresh_idx[nnew++] = i;
+		agg_add(&aggs, &naggs, &aalloc, &map, &recs[i], n_steps);
 	}
-	rc = store__exec_many(st, sql_step_upsert, p, 11, nnew, res, err);
-	if (rc)
-		goto out;
+	if (!rc)
+		rc = q->steps_upsert(st, workflow, recs, fresh_idx, nnew, cur, err);
 	/* a new record that the upsert applied became its step's current state */
-	for (size_t k = 0; k < nnew; k++)
-		if (is_new && res[k].nrows > 0)
+	for (size_t k = 0; !rc && is_new && k < nnew; k++)
+		if (cur[k])
 			is_new[fresh_idx[k]] = 2;
-
-	for (size_t i = 0; i < naggs; i++) {
-		const struct inst_agg *g = &aggs[i];
-		struct store_param *q = p + i * 8;
-		q[0] = sp_text(workflow);
-		q[1] = sp_text(g->instance_id);
-		q[2] = sp_text(g->user_id);
-		q[3] = sp_time(g->started_at);
-		q[4] = sp_time(g->last_progress_at);
-		q[5] = sp_int(g->max_step_index);
-		q[6] = sp_time(g->completed_at);
-		q[7] = sp_text(g->labels);
-	}
-	rc = store__exec_many(st, sql_instance_upsert, p, 8, naggs, NULL, err);
-out:
-	for (size_t i = 0; i < n; i++)
-		store_rows_release(&res[i]);
-	free(res);
-	free(p);
+	if (!rc)
+		rc = q->instances_upsert(st, workflow, aggs, naggs, err);
+	if (!rc)
+		rc = store__analyze_if_stale(st, "instance_steps", nnew, err);
+	if (!rc)
+		rc = store__analyze_if_stale(st, "instances", naggs, err);
+	free(fresh);
+	free(cur);
 	free(aggs);
 	free(fresh_idx);
 	stmt_cache_clear(&map, NULL);
@@ -861,16 +528,17 @@ int store_steps_stuck(struct store *st, const char *workflow, const char *step,
 	struct store_param p[5] = {sp_text(workflow), sp_text(step), sp_int(started_before),
 	                           sp_int((int64_t)limit),
 	                           sp_int(updated_after == TIME_NULL ? INT64_MIN : updated_after)};
-	int rc = store__exec(st,
-	                     "SELECT " STEP_COLS " FROM instance_steps s"
-	                     " WHERE s.workflow = $1 AND s.step = $2 AND s.status = 0"
-	                     " AND s.started_at <= $3 AND s.updated_at > $5"
-	                     " AND NOT EXISTS (SELECT 1 FROM alerts a"
-	                     " WHERE a.rule = 'stuck' AND a.workflow = s.workflow"
-	                     " AND a.instance_id = s.instance_id AND a.step = s.step"
-	                     " AND (a.state < 4 OR a.occurred_at >= s.started_at))"
-	                     " ORDER BY s.started_at, s.instance_id LIMIT $4",
-	                     p, 5, &rows, NULL, err);
+	int rc = store__exec(
+	    st,
+	    "SELECT " STEP_COLS " FROM instance_steps s"
+	    " WHERE s.workflow = $1 AND s.step = $2 AND s.status = " SQL_STEP_IN_PROGRESS
+	    " AND s.started_at <= $3 AND s.updated_at > $5"
+	    " AND NOT EXISTS (SELECT 1 FROM alerts a"
+	    " WHERE a.rule = " SQL_RULE_STUCK " AND a.workflow = s.workflow"
+	    " AND a.instance_id = s.instance_id AND a.step = s.step"
+	    " AND (a.state < " SQL_ALERT_RESOLVED " OR a.occurred_at >= s.started_at))"
+	    " ORDER BY s.started_at, s.instance_id LIMIT $4",
+	    p, 5, &rows, NULL, err);
 	*out = NULL;
 	*n = 0;
 	if (!rc)

@@ -50,6 +50,15 @@ int store_migrate(struct store *st, int *applied, struct sw_err *err);
 int store_schema_version(struct store *st, int *version, struct sw_err *err);
 int store_schema_latest(void);
 int store_ping(struct store *st, struct sw_err *err);
+/*
+ * Whether opening url would create the store, creating nothing (for `stepwatch check`):
+ * *creates is set when url names an SQLite file that does not exist yet and can be created;
+ * STORE_ERROR with err "directory '<dir>' is not writable: <reason>" when it cannot. A
+ * PostgreSQL store (or an unknown scheme, which store_open refuses) gives false.
+ */
+int store_would_create(const char *url, bool *creates, struct sw_err *err);
+/* What the store is, for people: "sqlite" or "postgresql". */
+const char *store_product(const struct store *st);
 
 int store_tx_begin(struct store *st, struct sw_err *err);
 int store_tx_commit(struct store *st, struct sw_err *err);

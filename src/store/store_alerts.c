@@ -1,14 +1,16 @@
 /*
  * store_alerts.c - alerts, their history, incidents and counts (store.h), on the backend
- * method table (store-int.h) with SQL shared by SQLite and PostgreSQL.
+ * method table (store-int.h): SQL shared by SQLite and PostgreSQL here, what differs in the
+ * backend's statement table (st->be->sql: sqlite_sql.c, pg_sql.c).
  *
- * DESIGN: batch operations run in phases, each phase one exec_many over the whole batch
- * (pipelined on PostgreSQL), so opening 10,000 alerts costs a handful of round trips per
- * phase chunk rather than several per alert:
+ * DESIGN: batch operations run in phases, each phase one batch of the dialect (a loop of one
+ * statement per item on SQLite, one set-based statement on PostgreSQL), so opening 10,000
+ * alerts costs a handful of round trips rather than several per alert:
  *
  *   open:   look up each key (open alert, else the newest closed one) -> find or create the
  *           incidents of the new alerts' group keys -> insert the alerts ON CONFLICT DO
- *           NOTHING -> history rows and flap counts -> refresh each touched incident.
+ *           NOTHING, with the history rows and flap counts of those created -> refresh each
+ *           touched incident.
  *   change: compare-and-set UPDATE of each alert -> history rows for those applied ->
  *           refresh each touched incident, resolving it when no open alert is left.
  *
@@ -161,139 +163,10 @@ static int check_limit(size_t limit, struct sw_err *err)
 
 /* ---- opening --------------------------------------------------------------------------- */
 
-static const char *const sql_key_lookup =
-    "SELECT id, state, incident_id FROM alerts"
-    " WHERE workflow = $2 AND instance_id = $3 AND step = $4 AND rule = $1"
-    " ORDER BY CASE WHEN state < 4 THEN 0 ELSE 1 END, id DESC LIMIT 1";
-
 static const char *const sql_open_lookup =
     "SELECT id, incident_id FROM alerts"
-    " WHERE rule = $1 AND workflow = $2 AND instance_id = $3 AND step = $4 AND state < 4";
-
-static const char *const sql_incident_insert =
-    "INSERT INTO incidents (group_key, workflow, step, rule, labels, state, level,"
-    " open_alerts, total_alerts, affected_users, opened_at, updated_at)"
-    " VALUES ($1, $2, $3, $4, $5, 'OPEN', 0, 0, 0, 0, $6, $6)"
-    " ON CONFLICT DO NOTHING RETURNING id";
-
-/* PostgreSQL locks the incident so a concurrent resolve cannot close it under us. */
-static const char *const sql_incident_find[] = {
-    [SW_DB_SQLITE] = "SELECT id FROM incidents WHERE group_key = $1 AND state = 'OPEN'",
-    [SW_DB_POSTGRES] = "SELECT id FROM incidents WHERE group_key = $1 AND state = 'OPEN'"
-                       " FOR UPDATE",
-};
-
-static const char *const sql_alert_insert =
-    "INSERT INTO alerts (rule, workflow, step, step_index, instance_id, user_id, state,"
-    " error, labels, group_key, occurred_at, opened_at, updated_at, next_escalation_at,"
-    " abandon_after_ms, incident_id, reopen_of) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8,"
-    " $9, $10, $11, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING RETURNING id";
-
-static const char *const sql_history_insert =
-    "INSERT INTO alert_history (alert_id, at, actor, event, reason, from_state, to_state)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7)";
-
-static const char *const sql_flap =
-    "INSERT INTO rule_flaps (workflow, rule, flaps) VALUES ($1, $2, 1)"
-    " ON CONFLICT (workflow, rule) DO UPDATE SET flaps = rule_flaps.flaps + 1";
-
-/*
- * The PostgreSQL forms of the batches above, one statement each over unnest(...) (see
- * store__exec_set): the same parameter sets, the ordinal of the set first in what they
- * return. The alert insert also writes the history rows and flap counts of what it created.
- */
-static const char *const pg_key_lookup =
-    "SELECT u.ord, l.id, l.state, l.incident_id"
-    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
-    " WITH ORDINALITY AS u(rule, workflow, instance_id, step, ord)"
-    " CROSS JOIN LATERAL (SELECT a.id, a.state, a.incident_id FROM alerts a"
-    " WHERE a.workflow = u.workflow AND a.instance_id = u.instance_id AND a.step = u.step"
-    " AND a.rule = u.rule ORDER BY CASE WHEN a.state < 4 THEN 0 ELSE 1 END, a.id DESC"
-    " LIMIT 1) l";
-
-static const char *const pg_incident_insert =
-    "WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
-    " $5::text[], $6::bigint[]) WITH ORDINALITY"
-    " AS u(group_key, workflow, step, rule, labels, at, ord)),"
-    " ins AS (INSERT INTO incidents (group_key, workflow, step, rule, labels, state, level,"
-    " open_alerts, total_alerts, affected_users, opened_at, updated_at)"
-    " SELECT group_key, workflow, step, rule, labels, 'OPEN', 0, 0, 0, 0, at, at FROM u"
-    " ORDER BY ord ON CONFLICT DO NOTHING RETURNING id, group_key)"
-    " SELECT u.ord, ins.id FROM ins JOIN u ON u.group_key = ins.group_key";
-
-static const char *const pg_incident_find =
-    "SELECT u.ord, i.id FROM unnest($1::text[]) WITH ORDINALITY AS u(group_key, ord)"
-    " JOIN incidents i ON i.group_key = u.group_key AND i.state = 'OPEN' FOR UPDATE OF i";
-
-static const char *const pg_alert_insert =
-    "WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[],"
-    " $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],"
-    " $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::text[])"
-    " WITH ORDINALITY AS u(rule, workflow, step, step_index, instance_id, user_id, error,"
-    " labels, group_key, occurred_at, at, next_escalation_at, abandon_after_ms, incident_id,"
-    " reopen_of, actor, ord)),"
-    " ins AS (INSERT INTO alerts (rule, workflow, step, step_index, instance_id, user_id,"
-    " state, error, labels, group_key, occurred_at, opened_at, updated_at,"
-    " next_escalation_at, abandon_after_ms, incident_id, reopen_of)"
-    " SELECT rule, workflow, step, step_index, instance_id, user_id, 0, error, labels,"
-    " group_key, occurred_at, at, at, next_escalation_at, abandon_after_ms, incident_id,"
-    " reopen_of FROM u ORDER BY ord ON CONFLICT DO NOTHING"
-    " RETURNING id, rule, workflow, instance_id, step, error, reopen_of, opened_at),"
-    " hist AS (INSERT INTO alert_history (alert_id, at, actor, event, reason, from_state,"
-    " to_state) SELECT id, opened_at, (SELECT actor FROM u WHERE ord = 1),"
-    " CASE WHEN reopen_of IS NULL THEN 'opened' ELSE 'reopened' END, error, NULL, 0"
-    " FROM ins ORDER BY id),"
-    " flaps AS (INSERT INTO rule_flaps (workflow, rule, flaps)"
-    " SELECT workflow, rule, count(*) FROM ins WHERE reopen_of IS NOT NULL"
-    " GROUP BY workflow, rule ON CONFLICT (workflow, rule)"
-    " DO UPDATE SET flaps = rule_flaps.flaps + excluded.flaps)"
-    " SELECT id, rule, workflow, instance_id, step FROM ins";
-
-/* PostgreSQL: insert the ntodo alerts of p (16 parameters each: the last one, the opener
- * named in the history rows, is the same for the whole batch) in one statement; res[t]
- * gets the id of alert todo[t] when it was created. The rows created are matched back by
- * their key in keys (what a join back to the input would do, at the cost of a hash probe
- * per row rather than a plan the planner may misjudge on unnest arrays). */
-static int pg_alerts_insert(struct store *st, const struct store_param *p, size_t ntodo,
-                            const size_t *todo, struct stmt_cache *keys, struct store_rows *res,
-                            struct sw_err *err)
-{
-	struct store_rows rows = STORE_ROWS_INIT;
-	size_t *tpos = NULL;
-	int rc = store__exec_set_rows(st, pg_alert_insert, p, 16, ntodo, &rows, err);
-	if (rc || !rows.nrows)
-		goto out;
-	/* keys maps each first key to its index in the batch + 1; todo[t] is that index */
-	tpos = xcalloc(todo[ntodo - 1] + 1, sizeof(*tpos));
-	for (size_t t = 0; t < ntodo; t++)
-		tpos[todo[t]] = t;
-	for (size_t r = 0; r < rows.nrows; r++) {
-		char *key = xasprintf("%s\x1f%s\x1f%s\x1f%s", store_rows_text(&rows, r, 1),
-		                      store_rows_text(&rows, r, 2), store_rows_text(&rows, r, 3),
-		                      store_rows_text(&rows, r, 4));
-		uintptr_t i = (uintptr_t)stmt_cache_get(keys, key);
-		free(key);
-		if (!i)
-			BUG("alerts insert returned an alert that was not sent");
-		store_rows__add(&res[tpos[i - 1]], 1)[0] = rows.cells[r * rows.ncols];
-		rows.cells[r * rows.ncols].kind = SC_NULL;
-		rows.cells[r * rows.ncols].s = NULL;
-	}
-out:
-	free(tpos);
-	store_rows_release(&rows);
-	return rc;
-}
-
-/* exec_many of sql on SQLite; on PostgreSQL the set-based pg_sql over the same sets. */
-static int run_batch(struct store *st, const char *sql, const char *pg_sql,
-                     const struct store_param *p, size_t np, size_t n, struct store_rows *res,
-                     struct sw_err *err)
-{
-	if (st->be->kind == SW_DB_POSTGRES)
-		return store__exec_set(st, pg_sql, p, np, n, res, err);
-	return store__exec_many(st, sql, p, np, n, res, err);
-}
+    " WHERE rule = $1 AND workflow = $2 AND instance_id = $3 AND step = $4"
+    " AND state < " SQL_ALERT_RESOLVED;
 
 static int check_new(const struct alert_new *a, size_t i, struct sw_err *err)
 {
@@ -319,6 +192,7 @@ static char *key_of(const struct alert_new *a)
 static int incidents_ensure(struct store *st, int64_t now, const struct alert_new *a,
                             const size_t *keys, size_t nkeys, int64_t *inc, struct sw_err *err)
 {
+	const struct store_sql *sql = st->be->sql;
 	struct store_param *p = xcalloc(nkeys * 6 + 1, sizeof(*p));
 	struct store_rows *res = xcalloc(nkeys + 1, sizeof(*res));
 	int rc = 0;
@@ -342,7 +216,7 @@ static int incidents_ensure(struct store *st, int64_t now, const struct alert_ne
 		for (size_t k = 0; k < nkeys; k++)
 			if (!inc[k])
 				memmove(p + miss++ * 6, p + k * 6, 6 * sizeof(*p));
-		rc = run_batch(st, sql_incident_insert, pg_incident_insert, p, 6, miss, res, err);
+		rc = sql->batch(st, sql->incident_insert, p, 6, miss, res, err);
 		if (rc)
 			break;
 		miss = 0;
@@ -359,8 +233,7 @@ static int incidents_ensure(struct store *st, int64_t now, const struct alert_ne
 		for (size_t k = 0; k < nkeys; k++)
 			if (!inc[k])
 				p[miss++] = sp_text(a[keys[k]].group_key);
-		rc = run_batch(st, sql_incident_find[st->be->kind], pg_incident_find, p, 1, miss,
-		               res, err);
+		rc = sql->batch(st, sql->incident_find, p, 1, miss, res, err);
 		if (rc)
 			break;
 		miss = 0;
@@ -398,29 +271,6 @@ static int incidents_ensure(struct store *st, int64_t now, const struct alert_ne
  * millions): "+incident_id" keeps either planner off alerts_incident_idx, whose user_id
  * column comes after state.
  */
-static const char *const sql_user_seen =
-    "SELECT count(*) FROM (SELECT 1 FROM alerts WHERE user_id = $2 AND +incident_id = $1"
-    " LIMIT $3) x";
-
-static const char *const pg_user_seen =
-    "SELECT u.ord, (SELECT count(*) FROM (SELECT 1 FROM alerts a WHERE a.user_id = u.user_id"
-    " AND +a.incident_id = u.inc LIMIT u.lim) x) FROM unnest($1::bigint[], $2::text[],"
-    " $3::bigint[]) WITH ORDINALITY AS u(inc, user_id, lim, ord)";
-
-static const char *const sql_incident_add =
-    "UPDATE incidents SET total_alerts = total_alerts + $3, open_alerts = open_alerts + $3,"
-    " affected_users = affected_users + $4,"
-    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = $1 AND state < 4"
-    " ORDER BY state DESC LIMIT 1), level), updated_at = $2 WHERE id = $1";
-
-static const char *const pg_incident_add =
-    "UPDATE incidents i SET total_alerts = i.total_alerts + u.created,"
-    " open_alerts = i.open_alerts + u.created, affected_users = i.affected_users + u.users,"
-    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = i.id AND state < 4"
-    " ORDER BY state DESC LIMIT 1), i.level), updated_at = u.at"
-    " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])"
-    " AS u(id, at, created, users) WHERE i.id = u.id";
-
 /* One created alert: its incident and user. */
 struct inc_user {
 	int64_t inc;
@@ -439,6 +289,7 @@ static int incidents_add(struct store *st, int64_t now, const struct alert_new *
                          const struct alert_opened *out, const size_t *todo, size_t ntodo,
                          const int64_t *ginc, const size_t *gidx, struct sw_err *err)
 {
+	const struct store_sql *sql = st->be->sql;
 	struct inc_user *v = xcalloc(ntodo + 1, sizeof(*v));
 	size_t nv = 0, npair = 0, ninc = 0;
 	size_t *pstart = NULL;
@@ -472,7 +323,7 @@ static int incidents_add(struct store *st, int64_t now, const struct alert_new *
 		/* more than `made` alerts of the user in the incident: it was there before */
 		p[j * 3 + 2] = sp_int((int64_t)made + 1);
 	}
-	rc = run_batch(st, sql_user_seen, pg_user_seen, p, 3, npair, res, err);
+	rc = sql->batch(st, sql->user_seen, p, 3, npair, res, err);
 	if (rc)
 		goto out;
 	/* per incident: (id, at, created, new users) */
@@ -491,7 +342,7 @@ static int incidents_add(struct store *st, int64_t now, const struct alert_new *
 		q[2].i += (int64_t)made;
 		q[3].i += fresh;
 	}
-	rc = run_batch(st, sql_incident_add, pg_incident_add, p, 4, ninc, NULL, err);
+	rc = sql->batch(st, sql->incident_add, p, 4, ninc, NULL, err);
 out:
 	for (size_t j = 0; res && j < npair; j++)
 		store_rows_release(&res[j]);
@@ -509,7 +360,7 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 	struct store_rows *res = NULL;
 	struct stmt_cache keys = {0}, groups = {0};
 	char **keystr = NULL;
-	size_t *todo = NULL, ntodo = 0, *gkeys = NULL, ngkeys = 0, *gidx = NULL, np;
+	size_t *todo = NULL, ntodo = 0, *gkeys = NULL, ngkeys = 0, *gidx = NULL;
 	int64_t *ginc = NULL;
 	int rc;
 
@@ -538,7 +389,7 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 		q[2] = sp_text(a[i].instance_id);
 		q[3] = sp_text(a[i].step);
 	}
-	rc = run_batch(st, sql_key_lookup, pg_key_lookup, p, 4, n, res, err);
+	rc = st->be->sql->batch(st, st->be->sql->key_lookup, p, 4, n, res, err);
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -576,13 +427,12 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 	if (rc)
 		goto out;
 
-	/* 3. insert; an insert that does nothing lost a race with another connection.
-	 * PostgreSQL writes the history rows in the insert: it takes the opener too, one for
-	 * the whole batch (every caller opens a batch on behalf of one actor) */
-	np = st->be->kind == SW_DB_POSTGRES ? 16 : 15;
+	/* 3. insert, with the history rows and flap counts of the alerts created; an insert
+	 * that does nothing lost a race with another connection. The opener is one for the
+	 * whole batch (every caller opens a batch on behalf of one actor) */
 	for (size_t t = 0; t < ntodo; t++) {
 		size_t i = todo[t];
-		struct store_param *q = p + t * np;
+		struct store_param *q = p + t * 16;
 		const struct alert_new *x = &a[i];
 		out[i].incident_id = ginc[gidx[i]];
 		q[0] = sp_text(x->rule);
@@ -600,18 +450,9 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 		q[12] = sp_int(x->abandon_after_ms);
 		q[13] = sp_int(out[i].incident_id);
 		q[14] = out[i].reopen_of ? sp_int(out[i].reopen_of) : sp_text(NULL);
-		if (np > 15) {
-			const char *actor = x->actor ? x->actor : "watcher";
-			const char *first = a[todo[0]].actor ? a[todo[0]].actor : "watcher";
-			if (strcmp(actor, first) != 0)
-				BUG("one batch of alerts opened by two actors");
-			q[15] = sp_text(actor);
-		}
+		q[15] = sp_text(x->actor ? x->actor : "watcher");
 	}
-	if (st->be->kind == SW_DB_POSTGRES)
-		rc = pg_alerts_insert(st, p, ntodo, todo, &keys, res, err);
-	else
-		rc = store__exec_many(st, sql_alert_insert, p, 15, ntodo, res, err);
+	rc = st->be->sql->alerts_insert(st, p, ntodo, todo, &keys, res, err);
 	if (rc)
 		goto out;
 	for (size_t t = 0; t < ntodo; t++) {
@@ -648,40 +489,7 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 		out[i].reopen_of = 0;
 	}
 
-	/* 4. history and flap counts of the created ones (on PostgreSQL the insert did it) */
-	if (st->be->kind != SW_DB_POSTGRES) {
-		size_t nh = 0, nf = 0;
-		for (size_t t = 0; t < ntodo; t++) {
-			size_t i = todo[t];
-			struct store_param *q = p + nh * 7;
-			if (!out[i].created)
-				continue;
-			q[0] = sp_int(out[i].alert_id);
-			q[1] = sp_int(now);
-			q[2] = sp_text(a[i].actor ? a[i].actor : "watcher");
-			q[3] = sp_text(out[i].reopen_of ? "reopened" : "opened");
-			q[4] = sp_text(a[i].error);
-			q[5] = sp_text(NULL);
-			q[6] = sp_int(ALERT_INITIATED);
-			nh++;
-		}
-		rc = store__exec_many(st, sql_history_insert, p, 7, nh, NULL, err);
-		if (rc)
-			goto out;
-		for (size_t t = 0; t < ntodo; t++) {
-			size_t i = todo[t];
-			if (!out[i].created || !out[i].reopen_of)
-				continue;
-			p[nf * 2] = sp_text(a[i].workflow);
-			p[nf * 2 + 1] = sp_text(a[i].rule);
-			nf++;
-		}
-		rc = store__exec_many(st, sql_flap, p, 2, nf, NULL, err);
-		if (rc)
-			goto out;
-	}
-
-	/* 5. the touched incidents' counters (after fresh statistics: their probes of alerts
+	/* 4. the touched incidents' counters (after fresh statistics: their probes of alerts
 	 * would be planned as scans of a table the planner still believes empty) */
 	rc = store__analyze_if_stale(st, "alerts", ntodo, err);
 	if (!rc)
@@ -706,55 +514,6 @@ out:
 }
 
 /* ---- state changes --------------------------------------------------------------------- */
-
-static const char *const sql_alert_cas =
-    "UPDATE alerts SET state = $2, updated_at = $3, next_escalation_at = $4,"
-    " resolved_at = CASE WHEN $2 = 4 THEN $3 ELSE resolved_at END,"
-    " resolved_by = CASE WHEN $2 = 4 THEN $5 ELSE resolved_by END"
-    " WHERE id = $1 AND state = $6 RETURNING incident_id";
-
-/* PostgreSQL: the same compare-and-set over a set of alerts (no alert twice). */
-static const char *const pg_alert_cas =
-    "UPDATE alerts a SET state = u.to_state, updated_at = u.at, next_escalation_at = u.next_at,"
-    " resolved_at = CASE WHEN u.to_state = 4 THEN u.at ELSE a.resolved_at END,"
-    " resolved_by = CASE WHEN u.to_state = 4 THEN u.resolved_by ELSE a.resolved_by END"
-    " FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::text[], $6::int[])"
-    " WITH ORDINALITY AS u(id, to_state, at, next_at, resolved_by, from_state, ord)"
-    " WHERE a.id = u.id AND a.state = u.from_state RETURNING u.ord, a.incident_id";
-
-static const char *const pg_history_insert =
-    "INSERT INTO alert_history (alert_id, at, actor, event, reason, from_state, to_state)"
-    " SELECT alert_id, at, actor, event, reason, from_state, to_state"
-    " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[],"
-    " $7::int[]) WITH ORDINALITY"
-    " AS u(alert_id, at, actor, event, reason, from_state, to_state, ord) ORDER BY ord";
-
-/*
- * An incident after state changes of its alerts: open_alerts moves by the changes' delta
- * (each applied compare-and-set moves exactly one alert, and the incident row lock orders
- * concurrent writers), the level is the highest open state (one probe of
- * alerts_incident_idx), and an incident left without open alerts is resolved. Counting the
- * incident's alerts instead would cost its size per call: quadratic over a large incident
- * worked through in batches.
- */
-static const char *const sql_incident_delta =
-    "UPDATE incidents SET open_alerts = open_alerts + $3,"
-    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = $1 AND state < 4"
-    " ORDER BY state DESC LIMIT 1), level), updated_at = $2,"
-    " state = CASE WHEN state = 'OPEN' AND open_alerts + $3 = 0 THEN 'RESOLVED' ELSE state END,"
-    " resolved_at = CASE WHEN state = 'OPEN' AND open_alerts + $3 = 0 THEN $2"
-    " ELSE resolved_at END WHERE id = $1";
-
-static const char *const pg_incident_delta =
-    "UPDATE incidents i SET open_alerts = i.open_alerts + u.delta,"
-    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = i.id AND state < 4"
-    " ORDER BY state DESC LIMIT 1), i.level), updated_at = u.at,"
-    " state = CASE WHEN i.state = 'OPEN' AND i.open_alerts + u.delta = 0 THEN 'RESOLVED'"
-    " ELSE i.state END,"
-    " resolved_at = CASE WHEN i.state = 'OPEN' AND i.open_alerts + u.delta = 0 THEN u.at"
-    " ELSE i.resolved_at END"
-    " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, at, delta)"
-    " WHERE i.id = u.id";
 
 /* Sort key of change c[i]: by alert, then by position in the batch. */
 struct change_pos {
@@ -784,32 +543,6 @@ static int cmp_inc_delta(const void *x, const void *y)
 {
 	const struct inc_delta *a = x, *b = y;
 	return (a->id > b->id) - (a->id < b->id);
-}
-
-/*
- * PostgreSQL: the compare-and-set of m chains, each alert found through alerts_pkey. Left
- * to itself the planner joins a batch that is a sizeable part of the table by a hash or
- * merge join, reading all of alerts (and its dead versions) for each batch: a pass over K
- * alerts in batches of 10,000 then costs K x K / 10,000. The join methods are switched off
- * for this one statement (SET LOCAL, restored right after), so a batch costs its own size.
- */
-static int pg_cas_by_index(struct store *st, const struct store_param *p, size_t m,
-                           struct store_rows *res, struct sw_err *err)
-{
-	int rc = st->be->exec_script(st->conn,
-	                             "SET LOCAL enable_hashjoin = off;"
-	                             " SET LOCAL enable_mergejoin = off",
-	                             err);
-	if (!rc)
-		rc = store__exec_set(st, pg_alert_cas, p, 6, m, res, err);
-	if (!rc)
-		rc = st->be->exec_script(st->conn,
-		                         "SET LOCAL enable_hashjoin TO DEFAULT;"
-		                         " SET LOCAL enable_mergejoin TO DEFAULT",
-		                         err);
-	if (rc)
-		st->tx_failed = true;
-	return rc;
 }
 
 /*
@@ -873,10 +606,7 @@ static int changes_apply(struct store *st, int64_t now, const struct alert_chang
 		}
 		if (!m)
 			break;
-		if (st->be->kind == SW_DB_POSTGRES)
-			rc = pg_cas_by_index(st, p, m, res, err);
-		else
-			rc = store__exec_many(st, sql_alert_cas, p, 6, m, res, err);
+		rc = st->be->sql->batch_by_index(st, st->be->sql->alert_cas, p, 6, m, res, err);
 		if (rc)
 			break;
 		for (size_t j = 0; j < m; j++) {
@@ -958,14 +688,18 @@ int store_alerts_change(struct store *st, int64_t now, const struct alert_change
 		nd++;
 		nh++;
 	}
-	if (st->be->kind == SW_DB_POSTGRES)
-		rc = store__exec_set(st, pg_history_insert, p, 7, nh, NULL, err);
-	else
-		rc = store__exec_many(st, sql_history_insert, p, 7, nh, NULL, err);
+	rc = st->be->sql->batch(st, st->be->sql->history_insert, p, 7, nh, NULL, err);
 	if (rc)
 		goto out;
 
-	/* 3. the touched incidents, each once, in id order (a stable lock order) */
+	/*
+	 * 3. the touched incidents, each once, in id order (a stable lock order). An incident after
+	 * state changes of its alerts: open_alerts moves by the changes' delta (each applied
+	 * compare-and-set moves exactly one alert, and the incident row lock orders concurrent
+	 * writers), the level is the highest open state (one probe of alerts_incident_idx), and an
+	 * incident left without open alerts is resolved. Counting the incident's alerts instead
+	 * would cost its size per call: quadratic over a large incident worked through in batches.
+	 */
 	if (nd) {
 		size_t u = 0;
 		qsort(d, nd, sizeof(*d), cmp_inc_delta);
@@ -982,10 +716,7 @@ int store_alerts_change(struct store *st, int64_t now, const struct alert_change
 		p[i * 3 + 1] = sp_int(now);
 		p[i * 3 + 2] = sp_int(d[i].delta);
 	}
-	if (st->be->kind == SW_DB_POSTGRES)
-		rc = store__exec_set(st, pg_incident_delta, p, 3, nd, NULL, err);
-	else
-		rc = store__exec_many(st, sql_incident_delta, p, 3, nd, NULL, err);
+	rc = st->be->sql->batch(st, st->be->sql->incident_delta, p, 3, nd, NULL, err);
 	if (!rc && applied)
 		memcpy(applied, done, n * sizeof(*applied));
 out:
@@ -1030,7 +761,8 @@ int store_alert_ack(struct store *st, int64_t id, int64_t now, const char *by, c
 		return rc;
 	rc = store__exec(st,
 	                 "UPDATE alerts SET acked_by = $2, acked_at = $3, updated_at = $3"
-	                 " WHERE id = $1 AND state < 4 AND acked_by IS NULL RETURNING id",
+	                 " WHERE id = $1 AND state < " SQL_ALERT_RESOLVED
+	                 " AND acked_by IS NULL RETURNING id",
 	                 p, 3, &rows, NULL, err);
 	if (rc)
 		goto out;
@@ -1056,7 +788,7 @@ int store_alert_ack(struct store *st, int64_t id, int64_t now, const char *by, c
 	p[4] = sp_text(note);
 	p[5] = sp_text(NULL);
 	p[6] = sp_text(NULL);
-	rc = store__exec(st, sql_history_insert, p, 7, NULL, NULL, err);
+	rc = store__exec(st, STORE_HISTORY_INSERT, p, 7, NULL, NULL, err);
 out:
 	store_rows_release(&rows);
 	return store__leave(st, rc, err);
@@ -1131,7 +863,7 @@ size_t store__alerts_list_sql(const struct alert_filter *f, size_t limit, struct
 		strbuf_addf(sql, " AND a.state = $%zu", ++np);
 	}
 	if (f->open_only)
-		strbuf_addstr(sql, " AND a.state < 4");
+		strbuf_addstr(sql, " AND a.state < " SQL_ALERT_RESOLVED);
 	filter_text(sql, p, &np, "a.rule", f->rule);
 	filter_text(sql, p, &np, "a.workflow", f->workflow);
 	filter_text(sql, p, &np, "a.step", f->step);
@@ -1178,7 +910,7 @@ int store_alerts_due(struct store *st, int64_t now, size_t limit, struct alert *
 		return 0;
 	return alerts_query(st,
 	                    "SELECT " ALERT_COLS " FROM alerts a"
-	                    " WHERE a.state < 4 AND a.next_escalation_at <= $1"
+	                    " WHERE a.state < " SQL_ALERT_RESOLVED " AND a.next_escalation_at <= $1"
 	                    " ORDER BY a.next_escalation_at, a.id LIMIT $2",
 	                    p, 2, out, n, err);
 }
@@ -1186,8 +918,9 @@ int store_alerts_due(struct store *st, int64_t now, size_t limit, struct alert *
 int store_alerts_next_escalation(struct store *st, int64_t *at, struct sw_err *err)
 {
 	struct store_rows rows = STORE_ROWS_INIT;
-	int rc = store__exec(st, "SELECT min(next_escalation_at) FROM alerts WHERE state < 4", NULL,
-	                     0, &rows, NULL, err);
+	int rc = store__exec(
+	    st, "SELECT min(next_escalation_at) FROM alerts WHERE state < " SQL_ALERT_RESOLVED,
+	    NULL, 0, &rows, NULL, err);
 	*at = rc || !rows.nrows ? TIME_NULL : store_rows_int(&rows, 0, 0, TIME_NULL);
 	store_rows_release(&rows);
 	return rc;
@@ -1199,7 +932,7 @@ int store_alerts_rearm(struct store *st, int64_t now, int64_t *n, struct sw_err 
 	struct store_param p[1] = {sp_int(now)};
 	int rc = store__exec(st,
 	                     "UPDATE alerts SET next_escalation_at = $1"
-	                     " WHERE state < 3 AND (next_escalation_at IS NULL"
+	                     " WHERE state < " SQL_ALERT_P0 " AND (next_escalation_at IS NULL"
 	                     " OR next_escalation_at > $1) RETURNING id",
 	                     p, 1, &rows, NULL, err);
 	if (n)
@@ -1208,16 +941,11 @@ int store_alerts_rearm(struct store *st, int64_t now, int64_t *n, struct sw_err 
 	return rc;
 }
 
-static const char *const sql_recovery_mark[] = {
-    [SW_DB_SQLITE] = "SELECT COALESCE(max(touched), 0) + 1 FROM instances WHERE workflow = $1",
-    [SW_DB_POSTGRES] = "SELECT txid_snapshot_xmin(txid_current_snapshot()), $1::text",
-};
-
 int store_recovery_mark(struct store *st, const char *workflow, int64_t *mark, struct sw_err *err)
 {
 	struct store_rows rows = STORE_ROWS_INIT;
 	struct store_param p[1] = {sp_text(workflow)};
-	int rc = store__exec(st, sql_recovery_mark[st->be->kind], p, 1, &rows, NULL, err);
+	int rc = store__exec(st, st->be->sql->recovery_mark, p, 1, &rows, NULL, err);
 	*mark = 0;
 	if (!rc && rows.nrows)
 		*mark = store_rows_int(&rows, 0, 0, 0);
@@ -1236,18 +964,21 @@ int store_alerts_recovered_since(struct store *st, const char *workflow, int64_t
 	if (limit == 0)
 		return 0;
 	/* from the changed instances (an index) to their open alerts */
-	return alerts_query(
-	    st,
-	    "SELECT " ALERT_COLS " FROM instances i JOIN alerts a ON a.workflow = i.workflow"
-	    " AND a.instance_id = i.instance_id"
-	    " WHERE i.workflow = $1 AND i.touched >= $2"
-	    " AND a.state < 4 AND a.rule IN ('failed', 'stuck')"
-	    " AND (i.max_step_index > a.step_index"
-	    " OR EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = a.workflow"
-	    " AND s.instance_id = a.instance_id AND s.step = a.step"
-	    " AND (s.status = 1 OR (a.rule = 'stuck' AND s.status <> 0))))"
-	    " ORDER BY a.id LIMIT $3",
-	    p, 3, out, n, err);
+	return alerts_query(st,
+	                    "SELECT " ALERT_COLS
+	                    " FROM instances i JOIN alerts a ON a.workflow = i.workflow"
+	                    " AND a.instance_id = i.instance_id"
+	                    " WHERE i.workflow = $1 AND i.touched >= $2"
+	                    " AND a.state < " SQL_ALERT_RESOLVED " AND a.rule IN (" SQL_RULE_FAILED
+	                    ", " SQL_RULE_STUCK ")"
+	                    " AND (i.max_step_index > a.step_index"
+	                    " OR EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = "
+	                    "a.workflow"
+	                    " AND s.instance_id = a.instance_id AND s.step = a.step"
+	                    " AND (s.status = " SQL_STEP_SUCCESS " OR (a.rule = " SQL_RULE_STUCK
+	                    " AND s.status <> " SQL_STEP_IN_PROGRESS "))))"
+	                    " ORDER BY a.id LIMIT $3",
+	                    p, 3, out, n, err);
 }
 
 int store_alerts_recovered(struct store *st, const char *workflow, size_t limit, struct alert **out,
@@ -1258,27 +989,32 @@ int store_alerts_recovered(struct store *st, const char *workflow, size_t limit,
 	*n = 0;
 	if (limit == 0)
 		return 0;
-	return alerts_query(
-	    st,
-	    "SELECT " ALERT_COLS " FROM alerts a"
-	    " WHERE a.workflow = $1 AND a.state < 4 AND a.rule IN ('failed', 'stuck')"
-	    " AND (EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = a.workflow"
-	    " AND s.instance_id = a.instance_id AND s.step = a.step"
-	    " AND (s.status = 1 OR (a.rule = 'stuck' AND s.status <> 0)))"
-	    " OR EXISTS (SELECT 1 FROM instances i WHERE i.workflow = a.workflow"
-	    " AND i.instance_id = a.instance_id AND i.max_step_index > a.step_index))"
-	    " ORDER BY a.id LIMIT $2",
-	    p, 2, out, n, err);
+	return alerts_query(st,
+	                    "SELECT " ALERT_COLS " FROM alerts a"
+	                    " WHERE a.workflow = $1"
+	                    " AND a.state < " SQL_ALERT_RESOLVED " AND a.rule IN (" SQL_RULE_FAILED
+	                    ", " SQL_RULE_STUCK ")"
+	                    " AND (EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = "
+	                    "a.workflow"
+	                    " AND s.instance_id = a.instance_id AND s.step = a.step"
+	                    " AND (s.status = " SQL_STEP_SUCCESS " OR (a.rule = " SQL_RULE_STUCK
+	                    " AND s.status <> " SQL_STEP_IN_PROGRESS ")))"
+	                    " OR EXISTS (SELECT 1 FROM instances i WHERE i.workflow = a.workflow"
+	                    " AND i.instance_id = a.instance_id AND i.max_step_index > "
+	                    "a.step_index))"
+	                    " ORDER BY a.id LIMIT $2",
+	                    p, 2, out, n, err);
 }
 
 /* The recovery test of an open alert a (alias a) of instance row i (alias i, or a subquery
  * over instances). */
-#define RECOVERED_COND                                                             \
-	"a.state < 4 AND a.rule IN ('failed', 'stuck')"                            \
-	" AND (i.max_step_index > a.step_index"                                    \
-	" OR EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = a.workflow" \
-	" AND s.instance_id = a.instance_id AND s.step = a.step"                   \
-	" AND (s.status = 1 OR (a.rule = 'stuck' AND s.status <> 0))))"
+#define RECOVERED_COND                                                                             \
+	"a.state < " SQL_ALERT_RESOLVED " AND a.rule IN (" SQL_RULE_FAILED ", " SQL_RULE_STUCK ")" \
+	" AND (i.max_step_index > a.step_index"                                                    \
+	" OR EXISTS (SELECT 1 FROM instance_steps s WHERE s.workflow = a.workflow"                 \
+	" AND s.instance_id = a.instance_id AND s.step = a.step"                                   \
+	" AND (s.status = " SQL_STEP_SUCCESS " OR (a.rule = " SQL_RULE_STUCK                       \
+	" AND s.status <> " SQL_STEP_IN_PROGRESS "))))"
 
 void recovery_cursor_release(struct recovery_cursor *c)
 {
@@ -1389,7 +1125,7 @@ int store_alerts_open_by_rule(struct store *st, const char *rule, int64_t after_
 		return 0;
 	return alerts_query(st,
 	                    "SELECT " ALERT_COLS " FROM alerts a"
-	                    " WHERE a.rule = $1 AND a.state < 4 AND a.id > $2"
+	                    " WHERE a.rule = $1 AND a.state < " SQL_ALERT_RESOLVED " AND a.id > $2"
 	                    " ORDER BY a.id LIMIT $3",
 	                    p, 3, out, n, err);
 }
@@ -1406,7 +1142,7 @@ int store_alerts_abandonable(struct store *st, int64_t now, size_t limit, struct
 	                    "SELECT " ALERT_COLS " FROM alerts a"
 	                    " LEFT JOIN instances i ON i.workflow = a.workflow"
 	                    " AND i.instance_id = a.instance_id"
-	                    " WHERE a.state < 4 AND a.abandon_after_ms > 0"
+	                    " WHERE a.state < " SQL_ALERT_RESOLVED " AND a.abandon_after_ms > 0"
 	                    " AND COALESCE(i.last_progress_at, a.occurred_at) + a.abandon_after_ms"
 	                    " <= $1 ORDER BY a.id LIMIT $2",
 	                    p, 2, out, n, err);
@@ -1464,7 +1200,7 @@ int store_incidents_list(struct store *st, const struct incident_filter *f, stru
 		return STORE_ERROR;
 	strbuf_addstr(&sql, "SELECT " INCIDENT_COLS " FROM incidents i WHERE 1 = 1");
 	if (f->open_only)
-		strbuf_addstr(&sql, " AND i.state = 'OPEN'");
+		strbuf_addstr(&sql, " AND i.state = " SQL_INCIDENT_OPEN);
 	filter_text(&sql, p, &np, "i.workflow", f->workflow);
 	if (f->before_id) {
 		p[np] = sp_int(f->before_id);
@@ -1501,12 +1237,13 @@ int store_alert_counts(struct store *st, struct alert_counts *out, struct sw_err
 			out->by_state[s] = store_rows_int(&rows, i, 1, 0);
 	}
 	store_rows_release(&rows);
-	rc = store__exec(st,
-	                 "SELECT (SELECT count(*) FROM alerts WHERE state = 4"
-	                 " AND resolved_by = 'resolver'),"
-	                 " (SELECT count(*) FROM incidents WHERE state = 'OPEN'),"
-	                 " (SELECT count(DISTINCT user_id) FROM alerts WHERE state < 4)",
-	                 NULL, 0, &rows, NULL, err);
+	rc = store__exec(
+	    st,
+	    "SELECT (SELECT count(*) FROM alerts WHERE state = " SQL_ALERT_RESOLVED
+	    " AND resolved_by = " SQL_ACTOR_RESOLVER "),"
+	    " (SELECT count(*) FROM incidents WHERE state = " SQL_INCIDENT_OPEN "),"
+	    " (SELECT count(DISTINCT user_id) FROM alerts WHERE state < " SQL_ALERT_RESOLVED ")",
+	    NULL, 0, &rows, NULL, err);
 	if (rc)
 		goto out;
 	out->resolved_by_resolver = store_rows_int(&rows, 0, 0, 0);

@@ -268,8 +268,8 @@ int store_incident_ack(struct store *st, int64_t id, int64_t now, const char *by
 	}
 	store_rows_release(&rows);
 	rc = store__exec(st,
-	                 "SELECT id FROM alerts WHERE incident_id = $1 AND state < 4"
-	                 " AND acked_by IS NULL ORDER BY id",
+	                 "SELECT id FROM alerts WHERE incident_id = $1"
+	                 " AND state < " SQL_ALERT_RESOLVED " AND acked_by IS NULL ORDER BY id",
 	                 p, 1, &rows, NULL, err);
 	for (size_t i = 0; !rc && i < rows.nrows; i++) {
 		rc = store_alert_ack(st, store_rows_int(&rows, i, 0, 0), now, by, note, err);
@@ -311,8 +311,8 @@ int store_incident_resolve(struct store *st, int64_t id, int64_t now, const char
 		size_t lost = 0;
 		store_rows_release(&rows);
 		rc = store__exec(st,
-		                 "SELECT id, state FROM alerts WHERE incident_id = $1 AND state < 4"
-		                 " ORDER BY id",
+		                 "SELECT id, state FROM alerts WHERE incident_id = $1"
+		                 " AND state < " SQL_ALERT_RESOLVED " ORDER BY id",
 		                 p, 1, &rows, NULL, err);
 		if (rc)
 			goto out;
@@ -322,7 +322,8 @@ int store_incident_resolve(struct store *st, int64_t id, int64_t now, const char
 			if (round == 0)
 				rc = store__exec(
 				    st,
-				    "UPDATE incidents SET state = 'RESOLVED', resolved_at = $2,"
+				    "UPDATE incidents SET state = " SQL_INCIDENT_RESOLVED
+				    ", resolved_at = $2,"
 				    " updated_at = $2, open_alerts = 0 WHERE id = $1",
 				    p, 2, NULL, NULL, err);
 			goto out;

@@ -57,7 +57,7 @@ int store_notify_candidates(struct store *st, int64_t after_id, size_t limit,
 	                     "SELECT " INCIDENT_COLS ", ns.incident_id, ns.seq, ns.level, ns.users,"
 	                     " ns.last_at, ns.acked, ns.muted, ns.done"
 	                     " FROM incidents i LEFT JOIN notify_state ns ON ns.incident_id = i.id"
-	                     " WHERE i.id > $1 AND (i.state = 'OPEN' OR i.id IN"
+	                     " WHERE i.id > $1 AND (i.state = " SQL_INCIDENT_OPEN " OR i.id IN"
 	                     " (SELECT incident_id FROM notify_state WHERE done = 0))"
 	                     " ORDER BY i.id LIMIT $2",
 	                     p, 2, &rows, NULL, err);
@@ -118,7 +118,7 @@ int store_outbox_add(struct store *st, int64_t now, const struct outbox_new *o, 
 		    st,
 		    "INSERT INTO outbox (idem_key, receiver, incident_id, event, payload,"
 		    " created_at, next_attempt_at, status) VALUES ($1, $2, $3, $4, $5,"
-		    " $6, $7, 'pending') ON CONFLICT (idem_key) DO NOTHING",
+		    " $6, $7, " SQL_OUTBOX_PENDING ") ON CONFLICT (idem_key) DO NOTHING",
 		    p, 7, NULL, &ch, err);
 		k += ch > 0;
 	}
@@ -180,10 +180,10 @@ int store_outbox_claim(struct store *st, const char *receiver, int64_t now, int6
 			rc = store__exec(
 			    st,
 			    "SELECT id, next_attempt_at FROM outbox o WHERE receiver = $1"
-			    " AND status = 'pending' AND next_attempt_at <= $2"
+			    " AND status = " SQL_OUTBOX_PENDING " AND next_attempt_at <= $2"
 			    " AND NOT EXISTS (SELECT 1 FROM outbox e"
 			    " WHERE e.incident_id = o.incident_id AND e.id < o.id"
-			    " AND e.receiver = o.receiver AND e.status = 'pending')"
+			    " AND e.receiver = o.receiver AND e.status = " SQL_OUTBOX_PENDING ")"
 			    " ORDER BY next_attempt_at, id LIMIT 1",
 			    p, 2, &rows, NULL, err);
 		if (rc || !rows.nrows) {
@@ -200,7 +200,7 @@ int store_outbox_claim(struct store *st, const char *receiver, int64_t now, int6
 			rc = store__exec(
 			    st,
 			    "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = $3,"
-			    " next_attempt_at = $4 WHERE id = $1 AND status = 'pending'"
+			    " next_attempt_at = $4 WHERE id = $1 AND status = " SQL_OUTBOX_PENDING
 			    " AND next_attempt_at = $2",
 			    q, 4, NULL, &ch, err);
 			if (!rc && ch > 0)
@@ -237,7 +237,7 @@ int store_outbox_done(struct store *st, int64_t id, int64_t now, enum outbox_out
 		rc = store__exec(st,
 		                 "UPDATE outbox SET status = $2, delivered_at = $3,"
 		                 " next_attempt_at = $4, last_status = $5, last_error = $6"
-		                 " WHERE id = $1 AND status = 'pending'",
+		                 " WHERE id = $1 AND status = " SQL_OUTBOX_PENDING,
 		                 p, 6, NULL, &ch, err);
 	if (!rc && ch > 0 && oc == OUTBOX_SENT) {
 		struct store_param q[3] = {sp_int(id), sp_int(now), sp_text(reason)};
@@ -246,7 +246,9 @@ int store_outbox_done(struct store *st, int64_t id, int64_t now, enum outbox_out
 		                 " SELECT a.id, $2, 'notifier', 'notified', $3 FROM outbox o"
 		                 " JOIN incidents i ON i.id = o.incident_id"
 		                 " JOIN alerts a ON a.incident_id = i.id"
-		                 " WHERE o.id = $1 AND (a.state < 4 OR i.state = 'RESOLVED')",
+		                 " WHERE o.id = $1"
+		                 " AND (a.state < " SQL_ALERT_RESOLVED
+		                 " OR i.state = " SQL_INCIDENT_RESOLVED ")",
 		                 q, 3, NULL, NULL, err);
 	}
 	return store__leave(st, rc, err);

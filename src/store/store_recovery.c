@@ -38,7 +38,8 @@ int store_recovery_due(struct store *st, const char *workflow, const char *step,
 	rc = store__exec(st,
 	                 "SELECT id, workflow, step, instance_id, user_id, error, labels,"
 	                 " recovery_attempts, next_recovery_at FROM alerts"
-	                 " WHERE workflow = $1 AND step = $2 AND state < 4 AND id > $5"
+	                 " WHERE workflow = $1 AND step = $2"
+	                 " AND state < " SQL_ALERT_RESOLVED " AND id > $5"
 	                 " AND recovery_attempts < $3"
 	                 " AND (next_recovery_at IS NULL OR next_recovery_at <= $4)"
 	                 " ORDER BY id LIMIT $6",
@@ -130,7 +131,8 @@ int store_incident_recovery_pending(struct store *st, int64_t incident_id, int m
 	struct store_rows rows = STORE_ROWS_INIT;
 	struct store_param p[3] = {sp_int(incident_id), sp_int(max_attempts), sp_int(now)};
 	int rc = store__exec(st,
-	                     "SELECT 1 FROM alerts WHERE incident_id = $1 AND state < 4"
+	                     "SELECT 1 FROM alerts WHERE incident_id = $1"
+	                     " AND state < " SQL_ALERT_RESOLVED
 	                     " AND (recovery_attempts < $2 OR next_recovery_at > $3) LIMIT 1",
 	                     p, 3, &rows, NULL, err);
 	*pending = !rc && rows.nrows > 0;

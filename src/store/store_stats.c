@@ -33,22 +33,24 @@ int store_stats_funnel_step(struct store *st, const char *workflow, const char *
 	                           sp_int(stuck_before == TIME_NULL ? INT64_MIN : stuck_before)};
 	int rc;
 	memset(out, 0, sizeof(*out));
-	rc = store__exec(st,
-	                 "SELECT COUNT(*),"
-	                 " SUM(CASE WHEN s.status = 1 THEN 1 ELSE 0 END),"
-	                 " SUM(CASE WHEN s.status = 2 THEN 1 ELSE 0 END),"
-	                 " SUM(CASE WHEN s.status = 0 AND s.started_at <= $5 THEN 1 ELSE 0 END),"
-	                 " (SELECT COUNT(DISTINCT a.instance_id) FROM alerts a"
-	                 "   JOIN instances ai ON ai.workflow = a.workflow"
-	                 "    AND ai.instance_id = a.instance_id"
-	                 "  WHERE a.workflow = $1 AND a.step = $2 AND a.state = 5"
-	                 "    AND COALESCE(ai.started_at, 0) >= $3"
-	                 "    AND COALESCE(ai.started_at, 0) < $4)"
-	                 " FROM instance_steps s JOIN instances i ON i.workflow = s.workflow"
-	                 "  AND i.instance_id = s.instance_id"
-	                 " WHERE s.workflow = $1 AND s.step = $2"
-	                 "  AND COALESCE(i.started_at, 0) >= $3 AND COALESCE(i.started_at, 0) < $4",
-	                 p, 5, &rows, NULL, err);
+	rc =
+	    store__exec(st,
+	                "SELECT COUNT(*),"
+	                " SUM(CASE WHEN s.status = " SQL_STEP_SUCCESS " THEN 1 ELSE 0 END),"
+	                " SUM(CASE WHEN s.status = " SQL_STEP_FAILED " THEN 1 ELSE 0 END),"
+	                " SUM(CASE WHEN s.status = " SQL_STEP_IN_PROGRESS
+	                " AND s.started_at <= $5 THEN 1 ELSE 0 END),"
+	                " (SELECT COUNT(DISTINCT a.instance_id) FROM alerts a"
+	                "   JOIN instances ai ON ai.workflow = a.workflow"
+	                "    AND ai.instance_id = a.instance_id"
+	                "  WHERE a.workflow = $1 AND a.step = $2 AND a.state = " SQL_ALERT_ABANDONED
+	                "    AND COALESCE(ai.started_at, 0) >= $3"
+	                "    AND COALESCE(ai.started_at, 0) < $4)"
+	                " FROM instance_steps s JOIN instances i ON i.workflow = s.workflow"
+	                "  AND i.instance_id = s.instance_id"
+	                " WHERE s.workflow = $1 AND s.step = $2"
+	                "  AND COALESCE(i.started_at, 0) >= $3 AND COALESCE(i.started_at, 0) < $4",
+	                p, 5, &rows, NULL, err);
 	if (!rc && rows.nrows == 1) {
 		out->entered = store_rows_int(&rows, 0, 0, 0);
 		out->succeeded = store_rows_int(&rows, 0, 1, 0);
@@ -77,15 +79,16 @@ int store_stats_durations(struct store *st, const char *workflow, const char *st
 		                 "  AND started_at >= $2 AND started_at < $3",
 		                 p, 3, &rows, NULL, err);
 	else
-		rc = store__exec(st,
-		                 "SELECT s.finished_at - s.started_at FROM instance_steps s"
-		                 " JOIN instances i ON i.workflow = s.workflow"
-		                 "  AND i.instance_id = s.instance_id"
-		                 " WHERE s.workflow = $1 AND s.step = $4 AND s.status = 1"
-		                 "  AND s.started_at IS NOT NULL AND s.finished_at IS NOT NULL"
-		                 "  AND COALESCE(i.started_at, 0) >= $2"
-		                 "  AND COALESCE(i.started_at, 0) < $3",
-		                 p, 4, &rows, NULL, err);
+		rc = store__exec(
+		    st,
+		    "SELECT s.finished_at - s.started_at FROM instance_steps s"
+		    " JOIN instances i ON i.workflow = s.workflow"
+		    "  AND i.instance_id = s.instance_id"
+		    " WHERE s.workflow = $1 AND s.step = $4 AND s.status = " SQL_STEP_SUCCESS
+		    "  AND s.started_at IS NOT NULL AND s.finished_at IS NOT NULL"
+		    "  AND COALESCE(i.started_at, 0) >= $2"
+		    "  AND COALESCE(i.started_at, 0) < $3",
+		    p, 4, &rows, NULL, err);
 	if (!rc) {
 		*out = xcalloc(rows.nrows ? rows.nrows : 1, sizeof(**out));
 		for (size_t i = 0; i < rows.nrows; i++)
@@ -173,19 +176,22 @@ int store_stats_alerts(struct store *st, int64_t from, int64_t to, struct alert_
 	struct store_param p[2] = {sp_int(lo_of(from)), sp_int(hi_of(to))};
 	int rc;
 	memset(out, 0, sizeof(*out));
-	rc = store__exec(
-	    st,
-	    "SELECT COUNT(*),"
-	    " SUM(CASE WHEN state = 4 AND resolved_by = 'resolver' THEN 1 ELSE 0 END),"
-	    " SUM(CASE WHEN state = 4 AND (resolved_by IS NULL OR resolved_by <> 'resolver')"
-	    "  THEN 1 ELSE 0 END),"
-	    " SUM(CASE WHEN state = 5 THEN 1 ELSE 0 END),"
-	    " SUM(CASE WHEN acked_at IS NOT NULL THEN 1 ELSE 0 END),"
-	    " SUM(CASE WHEN acked_at IS NOT NULL THEN acked_at - opened_at ELSE 0 END),"
-	    " SUM(CASE WHEN state = 4 AND resolved_at IS NOT NULL THEN resolved_at - opened_at"
-	    "  ELSE 0 END)"
-	    " FROM alerts WHERE opened_at >= $1 AND opened_at < $2",
-	    p, 2, &rows, NULL, err);
+	rc =
+	    store__exec(st,
+	                "SELECT COUNT(*),"
+	                " SUM(CASE WHEN state = " SQL_ALERT_RESOLVED
+	                " AND resolved_by = " SQL_ACTOR_RESOLVER " THEN 1 ELSE 0 END),"
+	                " SUM(CASE WHEN state = " SQL_ALERT_RESOLVED
+	                " AND (resolved_by IS NULL OR resolved_by <> " SQL_ACTOR_RESOLVER ")"
+	                "  THEN 1 ELSE 0 END),"
+	                " SUM(CASE WHEN state = " SQL_ALERT_ABANDONED " THEN 1 ELSE 0 END),"
+	                " SUM(CASE WHEN acked_at IS NOT NULL THEN 1 ELSE 0 END),"
+	                " SUM(CASE WHEN acked_at IS NOT NULL THEN acked_at - opened_at ELSE 0 END),"
+	                " SUM(CASE WHEN state = " SQL_ALERT_RESOLVED
+	                " AND resolved_at IS NOT NULL THEN resolved_at - opened_at"
+	                "  ELSE 0 END)"
+	                " FROM alerts WHERE opened_at >= $1 AND opened_at < $2",
+	                p, 2, &rows, NULL, err);
 	if (rc)
 		goto out;
 	if (rows.nrows == 1) {
@@ -201,7 +207,8 @@ int store_stats_alerts(struct store *st, int64_t from, int64_t to, struct alert_
 	rc = store__exec(st,
 	                 "SELECT h.to_state, COUNT(*) FROM alert_history h"
 	                 " JOIN alerts a ON a.id = h.alert_id"
-	                 " WHERE h.event = 'escalated' AND a.opened_at >= $1 AND a.opened_at < $2"
+	                 " WHERE h.event = " SQL_EVENT_ESCALATED
+	                 " AND a.opened_at >= $1 AND a.opened_at < $2"
 	                 " GROUP BY h.to_state",
 	                 p, 2, &rows, NULL, err);
 	for (size_t i = 0; !rc && i < rows.nrows; i++) {

@@ -337,34 +337,23 @@ char *tasks_steps_page_sql(const struct sw_workflow *wf)
 static void raw_param(const struct task *t, const char *name, const char *raw,
                       struct source_param *p)
 {
-	struct time_style st;
-	p->name = name;
-	p->value = raw;
-	p->is_number =
-	    t->source_cfg->kind == SW_DB_SQLITE && time_style_of(raw, &st) == 0 && st.numeric;
+	source_raw_param(t->source, name, raw, p);
 }
 
 /* :since of a run's first page: the watermark minus overlap (its raw text when there is no
  * overlap), or before the first read now - backfill (the epoch when backfill is 0). probe:
- * an updated_at of the source (SQLite: its style is learned from it), or NULL. */
+ * an updated_at of the source (where the source needs one, its style is learned from it),
+ * or NULL. The source writes the time in its own notation (source_time_param). */
 static void since_param(const struct task *t, int64_t now, int64_t wm, const char *raw,
                         const char *probe, char *buf, size_t n, struct source_param *p)
 {
 	const char *style_of = raw;
-	p->name = "since";
-	p->value = buf;
-	p->is_number = false;
 	if (wm == TIME_NULL && t->wf->backfill_ms > 0 &&
-	    (probe || t->source_cfg->kind != SW_DB_SQLITE)) {
+	    (probe || !source_time_needs_probe(t->source))) {
 		wm = now - t->wf->backfill_ms;
 		style_of = probe;
 	} else if (wm == TIME_NULL) {
-		if (t->source_cfg->kind == SW_DB_SQLITE) {
-			snprintf(buf, n, "0");
-			p->is_number = true;
-		} else {
-			snprintf(buf, n, "1970-01-01T00:00:00Z");
-		}
+		source_time_param(t->source, "since", TIME_NULL, NULL, buf, n, p);
 		return;
 	} else if (t->wf->overlap_ms <= 0 && raw && strlen(raw) < n) {
 		snprintf(buf, n, "%s", raw);
@@ -373,19 +362,7 @@ static void since_param(const struct task *t, int64_t now, int64_t wm, const cha
 	} else {
 		wm -= t->wf->overlap_ms;
 	}
-	if (t->source_cfg->kind == SW_DB_SQLITE) {
-		struct time_style st;
-		if (!style_of || time_style_of(style_of, &st) < 0) {
-			memset(&st, 0, sizeof(st));
-			st.t_sep = 1;
-			st.zulu = 1;
-			st.frac = 3;
-		}
-		time_format_style(wm, &st, buf, n);
-		p->is_number = st.numeric;
-	} else {
-		time_format_rfc3339(wm, buf, n);
-	}
+	source_time_param(t->source, "since", wm, style_of, buf, n, p);
 }
 
 /* Open "stuck" alerts for steps IN_PROGRESS longer than stuck_after. */
@@ -729,13 +706,14 @@ static void columns_error(struct task *t, struct sw_err *err)
 	source_rows_release(&rs);
 }
 
-/* Learn the timestamp style of an SQLite source from one of its rows (NULL when empty). */
+/* Learn the timestamp style of a source from one of its rows (NULL when empty). */
 static char *probe_style(struct task *t, struct sw_err *err, int *rc)
 {
 	struct source_rows rs = {0};
-	struct source_param p = {"since", "0", true};
-	char *sql = page_sql(t->wf->steps_query, 1, false, true), *raw = NULL;
+	struct source_param p;
+	char *sql = page_sql(t->wf->steps_query, 1, false, true), *raw = NULL, buf[32];
 	int c;
+	source_time_param(t->source, "since", TIME_NULL, NULL, buf, sizeof(buf), &p);
 	*rc = source_query(t->source, sql, &p, 1, &rs, err);
 	free(sql);
 	if (!*rc && rs.nrows && (c = source_rows_col(&rs, "updated_at")) >= 0 &&
@@ -769,7 +747,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		goto out;
 	if (store_watermark_get(t->store, t->wmkey, &run.wm, &wm_raw, err) < 0)
 		goto out;
-	if (run.wm == TIME_NULL && wf->backfill_ms > 0 && t->source_cfg->kind == SW_DB_SQLITE) {
+	if (run.wm == TIME_NULL && wf->backfill_ms > 0 && source_time_needs_probe(t->source)) {
 		probe = probe_style(t, err, &rc);
 		if (rc < 0) {
 			rc = -1;

@@ -23,13 +23,16 @@ sed -e "s|url: postgresql://[^ ]*|url: \"$SRC_RO\"|" \
     -e "s|^store: .*|store: sqlite://$T/example-store.db|" \
     "$SW_SOURCE_DIR/examples/lending/stepwatch.yaml" >"$T/example.yaml"
 expect_run 0 "all checks passed" "example config" check -c "$T/example.yaml"
+expect_run 0 "^store: ok \(sqlite file will be created by 'stepwatch migrate' or 'serve'\)$" \
+  "store file not there yet" check -c "$T/example.yaml"
 # a broken copy of the example names the exact problem, with its position
 sed 's/finished_at, updated_at,/finished_at,/' "$T/example.yaml" >"$T/example-broken.yaml"
 expect_run 2 "example-broken.yaml:[0-9]+:[0-9]+: workflow 'loan_application': steps_query has no column 'updated_at'" \
   "broken example" check -c "$T/example-broken.yaml"
 expect_run 0 "schema at version" "migrate example" migrate -c "$T/example.yaml"
 expect_run 0 "0 migrations applied" "migrate twice" migrate -c "$T/example.yaml"
-expect_run 0 "schema version [0-9]+ of [0-9]+\)" "check after migrate" check -c "$T/example.yaml"
+expect_run 0 "^store: ok \(sqlite, schema version [0-9]+ of [0-9]+\)$" "check after migrate" \
+  check -c "$T/example.yaml"
 
 # cfg NAME QUERY [STORE]: a minimal config whose steps_query is QUERY
 cfg() {
@@ -68,7 +71,8 @@ expect_eq "$(q "$SRC" "SELECT count(*) FROM information_schema.tables WHERE tabl
 port=$((20000 + RANDOM % 30000))
 sed "s|url: \"$SRC_RO\"|url: \"postgresql://nobody@127.0.0.1:$port/x\"|" "$(cfg down0 "$GOOD")" >"$T/down.yaml"
 expect_run 1 "source 'lending'" "unreachable source" check -c "$T/down.yaml"
-expect_run 1 "not writable|cannot open|unable to open" "store in a missing directory" \
+expect_run 1 "store 'sqlite:///nonexistent/dir/x.db': directory '/nonexistent/dir' is not writable" \
+  "store in a missing directory" \
   check -c "$(cfg badstore "$GOOD" sqlite:///nonexistent/dir/x.db)"
 expect_run 1 "cannot open|unable to open" "migrate to a missing directory" \
   migrate -c "$(cfg badstore2 "$GOOD" sqlite:///nonexistent/dir/x.db)"

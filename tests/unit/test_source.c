@@ -958,9 +958,60 @@ static void test_sqlite_timeout_and_missing(void **state)
 	free(dir);
 }
 
+/* Each source writes a time in its own notation (what the watcher sends as :since); opening
+ * connects to nothing, so no database is needed. */
+static void test_time_params(void **state)
+{
+	struct source *pg =
+	    open_src_opt("p", "postgresql://nobody@127.0.0.1:1/x", SW_DB_POSTGRES, 1000, false);
+	struct source *sq =
+	    open_src_opt("s", "sqlite:///nonexistent/x.db", SW_DB_SQLITE, 1000, false);
+	const int64_t t = 1767268800500; /* 2026-01-01T12:00:00.500Z */
+	struct source_param p;
+	char buf[64];
+	(void)state;
+
+	assert_false(source_time_needs_probe(pg));
+	assert_true(source_time_needs_probe(sq));
+
+	source_time_param(pg, "since", TIME_NULL, NULL, buf, sizeof(buf), &p);
+	assert_string_equal(p.name, "since");
+	assert_string_equal(p.value, "1970-01-01T00:00:00Z");
+	assert_false(p.is_number);
+	source_time_param(pg, "since", t, "1767268800", buf, sizeof(buf), &p);
+	assert_string_equal(p.value, "2026-01-01T12:00:00.500Z");
+	assert_false(p.is_number);
+
+	source_time_param(sq, "since", TIME_NULL, NULL, buf, sizeof(buf), &p);
+	assert_string_equal(p.value, "0");
+	assert_true(p.is_number);
+	source_time_param(sq, "since", t, NULL, buf, sizeof(buf), &p);
+	assert_string_equal(p.value, "2026-01-01T12:00:00.500Z");
+	assert_false(p.is_number);
+	source_time_param(sq, "since", t, "2025-03-04 05:06:07", buf, sizeof(buf), &p);
+	assert_string_equal(p.value, "2026-01-01 12:00:00");
+	assert_false(p.is_number);
+	source_time_param(sq, "since", t, "1741064767", buf, sizeof(buf), &p);
+	assert_true(p.is_number);
+	assert_int_equal(strtoll(p.value, NULL, 10), 1767268800);
+
+	source_raw_param(sq, "sw_at", "1741064767", &p);
+	assert_string_equal(p.name, "sw_at");
+	assert_true(p.is_number);
+	source_raw_param(sq, "sw_at", "2025-03-04 05:06:07", &p);
+	assert_false(p.is_number);
+	source_raw_param(pg, "sw_at", "1741064767", &p);
+	assert_false(p.is_number);
+	assert_string_equal(p.value, "1741064767");
+
+	source_close(pg);
+	source_close(sq);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_time_params),
 	    cmocka_unit_test(test_pg_query),
 	    cmocka_unit_test(test_pg_describe),
 	    cmocka_unit_test(test_pg_read_only),

@@ -2,6 +2,10 @@
 -- same tables, columns, indexes and meaning; only types and id generation differ.
 -- Times are BIGINT milliseconds since the epoch. alerts.state is enum alert_state
 -- (0 INITIATED, 1 P2, 2 P1, 3 P0, 4 RESOLVED, 5 ABANDONED; open = state < 4).
+-- Constants (src/store/sql_names.h): alerts.state is enum alert_state (SQL_ALERT_*), open
+-- is state < SQL_ALERT_RESOLVED; status is enum step_status (SQL_STEP_*); 'OPEN' and
+-- 'RESOLVED' are SQL_INCIDENT_OPEN and SQL_INCIDENT_RESOLVED. Queries spell the predicates
+-- of partial indexes the same way.
 
 CREATE TABLE watermarks (
 	key TEXT PRIMARY KEY,

@@ -4,6 +4,7 @@
 -- outbox.status: 'pending' (due at next_attempt_at; a row being sent is pending with
 -- next_attempt_at pushed past the send's lease, so a crash makes it due again), 'sent',
 -- 'failed' (gave up: last_error says why).
+-- Constants (src/store/sql_names.h): 'pending' is SQL_OUTBOX_PENDING, 'OPEN' SQL_INCIDENT_OPEN.
 CREATE TABLE notify_state (
 	incident_id BIGINT PRIMARY KEY REFERENCES incidents (id),
 	seq BIGINT NOT NULL DEFAULT 0,

@@ -1,0 +1,429 @@
+/*
+ * pg_sql.c - the PostgreSQL dialect of the store (struct store_sql in store-int.h): the
+ * statements whose text differs from SQLite's, and the set-based strategies.
+ *
+ * DESIGN: a batch is one statement over arrays (store__exec_set): each parameter of the
+ * per-item form becomes an array parameter ($k::text[], $k::bigint[]) read back with
+ * unnest(...) WITH ORDINALITY, and the ordinal of the item comes first in what the
+ * statement returns. Opening 10,000 alerts thus costs a handful of round trips in all. The
+ * alert insert also writes the history rows and flap counts of what it created; ingest
+ * runs its three phases (records, step states, instances) as one statement each.
+ */
+#include "util/common.h"
+#include "util/strbuf.h"
+#include "store/store-int.h"
+
+/* ---- alerts ----------------------------------------------------------------------------- */
+
+static const char *const pg_key_lookup =
+    "SELECT u.ord, l.id, l.state, l.incident_id"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+    " WITH ORDINALITY AS u(rule, workflow, instance_id, step, ord)"
+    " CROSS JOIN LATERAL (SELECT a.id, a.state, a.incident_id FROM alerts a"
+    " WHERE a.workflow = u.workflow AND a.instance_id = u.instance_id AND a.step = u.step"
+    " AND a.rule = u.rule ORDER BY"
+    " CASE WHEN a.state < " SQL_ALERT_RESOLVED " THEN 0 ELSE 1 END, a.id DESC"
+    " LIMIT 1) l";
+
+static const char *const pg_incident_insert =
+    "WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+    " $5::text[], $6::bigint[]) WITH ORDINALITY"
+    " AS u(group_key, workflow, step, rule, labels, at, ord)),"
+    " ins AS (INSERT INTO incidents (group_key, workflow, step, rule, labels, state, level,"
+    " open_alerts, total_alerts, affected_users, opened_at, updated_at)"
+    " SELECT group_key, workflow, step, rule, labels, " SQL_INCIDENT_OPEN
+    ", 0, 0, 0, 0, at, at FROM u"
+    " ORDER BY ord ON CONFLICT DO NOTHING RETURNING id, group_key)"
+    " SELECT u.ord, ins.id FROM ins JOIN u ON u.group_key = ins.group_key";
+
+static const char *const pg_incident_find =
+    "SELECT u.ord, i.id FROM unnest($1::text[]) WITH ORDINALITY AS u(group_key, ord)"
+    " JOIN incidents i ON i.group_key = u.group_key AND i.state = " SQL_INCIDENT_OPEN
+    " FOR UPDATE OF i";
+
+static const char *const pg_alert_insert =
+    "WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[],"
+    " $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],"
+    " $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::text[])"
+    " WITH ORDINALITY AS u(rule, workflow, step, step_index, instance_id, user_id, error,"
+    " labels, group_key, occurred_at, at, next_escalation_at, abandon_after_ms, incident_id,"
+    " reopen_of, actor, ord)),"
+    " ins AS (INSERT INTO alerts (rule, workflow, step, step_index, instance_id, user_id,"
+    " state, error, labels, group_key, occurred_at, opened_at, updated_at,"
+    " next_escalation_at, abandon_after_ms, incident_id, reopen_of)"
+    " SELECT rule, workflow, step, step_index, instance_id, user_id, " SQL_ALERT_INITIATED
+    ", error, labels,"
+    " group_key, occurred_at, at, at, next_escalation_at, abandon_after_ms, incident_id,"
+    " reopen_of FROM u ORDER BY ord ON CONFLICT DO NOTHING"
+    " RETURNING id, rule, workflow, instance_id, step, error, reopen_of, opened_at),"
+    " hist AS (INSERT INTO alert_history (alert_id, at, actor, event, reason, from_state,"
+    " to_state) SELECT id, opened_at, (SELECT actor FROM u WHERE ord = 1),"
+    " CASE WHEN reopen_of IS NULL THEN " SQL_EVENT_OPENED " ELSE " SQL_EVENT_REOPENED
+    " END, error, NULL,"
+    " " SQL_ALERT_INITIATED " FROM ins ORDER BY id),"
+    " flaps AS (INSERT INTO rule_flaps (workflow, rule, flaps)"
+    " SELECT workflow, rule, count(*) FROM ins WHERE reopen_of IS NOT NULL"
+    " GROUP BY workflow, rule ON CONFLICT (workflow, rule)"
+    " DO UPDATE SET flaps = rule_flaps.flaps + excluded.flaps)"
+    " SELECT id, rule, workflow, instance_id, step FROM ins";
+
+/* store_sql.alerts_insert: the ntodo alerts of p (16 parameters each: the last one, the
+ * opener named in the history rows, is the same for the whole batch) in one statement; res[t]
+ * gets the id of alert todo[t] when it was created. The rows created are matched back by
+ * their key in keys (what a join back to the input would do, at the cost of a hash probe
+ * per row rather than a plan the planner may misjudge on unnest arrays). */
+static int pg_alerts_insert(struct store *st, const struct store_param *p, size_t ntodo,
+                            const size_t *todo, struct stmt_cache *keys, struct store_rows *res,
+                            struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	size_t *tpos = NULL;
+	int rc;
+	for (size_t t = 1; t < ntodo; t++)
+		if (strcmp(p[t * 16 + 15].s, p[15].s) != 0)
+			BUG("one batch of alerts opened by two actors");
+	rc = store__exec_set_rows(st, pg_alert_insert, p, 16, ntodo, &rows, err);
+	if (rc || !rows.nrows)
+		goto out;
+	/* keys maps each first key to its index in the batch + 1; todo[t] is that index */
+	tpos = xcalloc(todo[ntodo - 1] + 1, sizeof(*tpos));
+	for (size_t t = 0; t < ntodo; t++)
+		tpos[todo[t]] = t;
+	for (size_t r = 0; r < rows.nrows; r++) {
+		char *key = xasprintf("%s\x1f%s\x1f%s\x1f%s", store_rows_text(&rows, r, 1),
+		                      store_rows_text(&rows, r, 2), store_rows_text(&rows, r, 3),
+		                      store_rows_text(&rows, r, 4));
+		uintptr_t i = (uintptr_t)stmt_cache_get(keys, key);
+		free(key);
+		if (!i)
+			BUG("alerts insert returned an alert that was not sent");
+		store_rows__add(&res[tpos[i - 1]], 1)[0] = rows.cells[r * rows.ncols];
+		rows.cells[r * rows.ncols].kind = SC_NULL;
+		rows.cells[r * rows.ncols].s = NULL;
+	}
+out:
+	free(tpos);
+	store_rows_release(&rows);
+	return rc;
+}
+
+static const char *const pg_user_seen =
+    "SELECT u.ord, (SELECT count(*) FROM (SELECT 1 FROM alerts a WHERE a.user_id = u.user_id"
+    " AND +a.incident_id = u.inc LIMIT u.lim) x) FROM unnest($1::bigint[], $2::text[],"
+    " $3::bigint[]) WITH ORDINALITY AS u(inc, user_id, lim, ord)";
+
+static const char *const pg_incident_add =
+    "UPDATE incidents i SET total_alerts = i.total_alerts + u.created,"
+    " open_alerts = i.open_alerts + u.created, affected_users = i.affected_users + u.users,"
+    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = i.id"
+    " AND state < " SQL_ALERT_RESOLVED " ORDER BY state DESC LIMIT 1), i.level), updated_at = u.at"
+    " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])"
+    " AS u(id, at, created, users) WHERE i.id = u.id";
+
+/* The compare-and-set over a set of alerts (no alert twice). */
+static const char *const pg_alert_cas =
+    "UPDATE alerts a SET state = u.to_state, updated_at = u.at, next_escalation_at = u.next_at,"
+    " resolved_at = CASE WHEN u.to_state = " SQL_ALERT_RESOLVED " THEN u.at ELSE a.resolved_at END,"
+    " resolved_by = CASE WHEN u.to_state = " SQL_ALERT_RESOLVED
+    " THEN u.resolved_by ELSE a.resolved_by END"
+    " FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::text[], $6::int[])"
+    " WITH ORDINALITY AS u(id, to_state, at, next_at, resolved_by, from_state, ord)"
+    " WHERE a.id = u.id AND a.state = u.from_state RETURNING u.ord, a.incident_id";
+
+static const char *const pg_history_insert =
+    "INSERT INTO alert_history (alert_id, at, actor, event, reason, from_state, to_state)"
+    " SELECT alert_id, at, actor, event, reason, from_state, to_state"
+    " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[],"
+    " $7::int[]) WITH ORDINALITY"
+    " AS u(alert_id, at, actor, event, reason, from_state, to_state, ord) ORDER BY ord";
+
+static const char *const pg_incident_delta =
+    "UPDATE incidents i SET open_alerts = i.open_alerts + u.delta,"
+    " level = COALESCE((SELECT state FROM alerts WHERE incident_id = i.id"
+    " AND state < " SQL_ALERT_RESOLVED " ORDER BY state DESC LIMIT 1), i.level), updated_at = u.at,"
+    " state = CASE WHEN i.state = " SQL_INCIDENT_OPEN
+    " AND i.open_alerts + u.delta = 0 THEN " SQL_INCIDENT_RESOLVED " ELSE i.state END,"
+    " resolved_at = CASE WHEN i.state = " SQL_INCIDENT_OPEN
+    " AND i.open_alerts + u.delta = 0 THEN u.at"
+    " ELSE i.resolved_at END"
+    " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, at, delta)"
+    " WHERE i.id = u.id";
+
+/*
+ * A batch whose every item is found through an index (the compare-and-set of alerts,
+ * through alerts_pkey). Left to itself the planner joins a batch that is a sizeable part of
+ * the table by a hash or merge join, reading all of alerts (and its dead versions) for each
+ * batch: a pass over K alerts in batches of 10,000 then costs K x K / 10,000. The join
+ * methods are switched off for this one statement (SET LOCAL, restored right after), so a
+ * batch costs its own size.
+ */
+static int pg_batch_by_index(struct store *st, const char *sql, const struct store_param *p,
+                             size_t np, size_t m, struct store_rows *res, struct sw_err *err)
+{
+	int rc = st->be->exec_script(st->conn,
+	                             "SET LOCAL enable_hashjoin = off;"
+	                             " SET LOCAL enable_mergejoin = off",
+	                             err);
+	if (!rc)
+		rc = store__exec_set(st, sql, p, np, m, res, err);
+	if (!rc)
+		rc = st->be->exec_script(st->conn,
+		                         "SET LOCAL enable_hashjoin TO DEFAULT;"
+		                         " SET LOCAL enable_mergejoin TO DEFAULT",
+		                         err);
+	if (rc)
+		st->tx_failed = true;
+	return rc;
+}
+
+/* ---- step records ----------------------------------------------------------------------- */
+
+static const char *const pg_record_insert =
+    "INSERT INTO step_records (workflow, instance_id, step, status, updated_at, user_id,"
+    " error, started_at, finished_at, labels)"
+    " SELECT $1::text, u.* FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[],"
+    " $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[]) AS u"
+    " ON CONFLICT DO NOTHING RETURNING instance_id, step, status, updated_at";
+
+static const char *const pg_step_upsert =
+    "INSERT INTO instance_steps AS t (workflow, instance_id, step, step_index, status, user_id,"
+    " error, started_at, finished_at, updated_at, labels)"
+    " SELECT $1::text, u.* FROM unnest($2::text[], $3::text[], $4::int[], $5::int[],"
+    " $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::text[]) AS u"
+    " ON CONFLICT (workflow, instance_id, step) DO UPDATE SET"
+    " step_index = excluded.step_index, status = excluded.status,"
+    " user_id = COALESCE(excluded.user_id, t.user_id), error = excluded.error,"
+    " started_at = COALESCE(excluded.started_at, t.started_at),"
+    " finished_at = excluded.finished_at, updated_at = excluded.updated_at,"
+    " labels = COALESCE(excluded.labels, t.labels)"
+    " WHERE excluded.updated_at > t.updated_at"
+    " OR (excluded.updated_at = t.updated_at AND excluded.status > t.status)"
+    " RETURNING instance_id, step";
+
+static const char *const pg_instance_upsert =
+    "INSERT INTO instances AS t (workflow, instance_id, user_id, started_at, last_progress_at,"
+    " max_step_index, completed_at, labels, touched)"
+    " SELECT $1::text, u.*, txid_current() FROM unnest($2::text[], $3::text[], $4::bigint[],"
+    " $5::bigint[], $6::int[], $7::bigint[], $8::text[]) AS u"
+    " ON CONFLICT (workflow, instance_id) DO UPDATE SET touched = excluded.touched,"
+    " user_id = CASE WHEN excluded.last_progress_at >= t.last_progress_at"
+    " THEN COALESCE(excluded.user_id, t.user_id) ELSE t.user_id END,"
+    " started_at = CASE WHEN t.started_at IS NULL OR excluded.started_at < t.started_at"
+    " THEN excluded.started_at ELSE t.started_at END,"
+    " last_progress_at = GREATEST(excluded.last_progress_at, t.last_progress_at),"
+    " max_step_index = GREATEST(excluded.max_step_index, t.max_step_index),"
+    " completed_at = COALESCE(t.completed_at, excluded.completed_at),"
+    " labels = CASE WHEN excluded.last_progress_at >= t.last_progress_at"
+    " THEN COALESCE(excluded.labels, t.labels) ELSE t.labels END";
+
+/* "instance\x1fstep[\x1fstatus\x1fupdated_at]": batch-local keys to map RETURNING rows back */
+static char *rec_key(const char *instance_id, const char *step, const char *status,
+                     const char *updated_at)
+{
+	if (!status)
+		return xasprintf("%s\x1f%s", instance_id, step);
+	return xasprintf("%s\x1f%s\x1f%s\x1f%s", instance_id, step, status, updated_at);
+}
+
+/* Phase 1 (store_sql.records_insert). */
+static int pg_records_insert(struct store *st, const char *workflow, const struct step_record *recs,
+                             size_t n, bool *fresh, struct sw_err *err)
+{
+	struct pg_cols a;
+	struct store_param p[10];
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct stmt_cache map = {0};
+	int rc;
+
+	pg_cols_init(&a, 9);
+	for (size_t i = 0; i < n; i++) {
+		const struct step_record *r = &recs[i];
+		char stb[16], upb[24], *key;
+		pg_cols_text(&a, 0, r->instance_id);
+		pg_cols_text(&a, 1, r->step);
+		pg_cols_int(&a, 2, r->status);
+		pg_cols_int(&a, 3, r->updated_at);
+		pg_cols_text(&a, 4, r->user_id);
+		pg_cols_text(&a, 5, r->error);
+		pg_cols_time(&a, 6, r->started_at);
+		pg_cols_time(&a, 7, r->finished_at);
+		pg_cols_text(&a, 8, r->labels_json);
+		snprintf(stb, sizeof(stb), "%d", (int)r->status);
+		snprintf(upb, sizeof(upb), "%" PRId64, r->updated_at);
+		key = rec_key(r->instance_id, r->step, stb, upb);
+		if (!stmt_cache_get(&map, key))
+			stmt_cache_put(&map, key, (void *)(uintptr_t)(i + 1));
+		free(key);
+	}
+	p[0] = sp_text(workflow);
+	pg_cols_params(&a, p + 1);
+	rc = store__exec(st, pg_record_insert, p, 10, &rows, NULL, err);
+	for (size_t k = 0; !rc && k < rows.nrows; k++) {
+		char *key = rec_key(store_rows_text(&rows, k, 0), store_rows_text(&rows, k, 1),
+		                    store_rows_text(&rows, k, 2), store_rows_text(&rows, k, 3));
+		uintptr_t i = (uintptr_t)stmt_cache_get(&map, key);
+		free(key);
+		if (!i)
+			BUG("step_records returned a record that was not sent");
+		fresh[i - 1] = true;
+	}
+	store_rows_release(&rows);
+	stmt_cache_clear(&map, NULL);
+	pg_cols_release(&a);
+	return rc;
+}
+
+/* Phase 2 (store_sql.steps_upsert): the current step states of records idx[0..n). One
+ * statement cannot update a row twice, so a key repeated in the batch goes to the next
+ * statement: statement j holds the j-th occurrence of each key. Each key's records are
+ * still applied in batch order and keys do not touch each other's rows, so the outcome is
+ * that of applying the records one by one, in as many statements as the most repeated
+ * key has records (before: a new statement at every repeated key, in batch order).
+ * cur[k] = record idx[k] became current. */
+static int pg_steps_upsert(struct store *st, const char *workflow, const struct step_record *recs,
+                           const size_t *idx, size_t n, bool *cur, struct sw_err *err)
+{
+	struct pg_cols a;
+	struct store_param p[11];
+	struct stmt_cache seen = {0}, map = {0};
+	uint32_t *rank = xcalloc(n + 1, sizeof(*rank)), *count = xcalloc(n + 1, sizeof(*count));
+	uint32_t nranks = 0;
+	int rc = 0;
+
+	for (size_t k = 0, nkeys = 0; k < n; k++) {
+		const struct step_record *r = &recs[idx[k]];
+		char *key = rec_key(r->instance_id, r->step, NULL, NULL);
+		uintptr_t slot = (uintptr_t)stmt_cache_get(&seen, key);
+		if (!slot) {
+			slot = ++nkeys;
+			stmt_cache_put(&seen, key, (void *)slot);
+		}
+		rank[k] = count[slot - 1]++; /* occurrences of this key before it */
+		if (rank[k] + 1 > nranks)
+			nranks = rank[k] + 1;
+		free(key);
+	}
+	free(count);
+	stmt_cache_clear(&seen, NULL);
+	pg_cols_init(&a, 10);
+	for (uint32_t j = 0; !rc && j < nranks; j++) {
+		struct store_rows rows = STORE_ROWS_INIT;
+		for (size_t k = 0; k < n; k++) {
+			const struct step_record *r = &recs[idx[k]];
+			if (rank[k] != j)
+				continue;
+			char *key = rec_key(r->instance_id, r->step, NULL, NULL);
+			stmt_cache_put(&map, key, (void *)(uintptr_t)(k + 1));
+			free(key);
+			pg_cols_text(&a, 0, r->instance_id);
+			pg_cols_text(&a, 1, r->step);
+			pg_cols_int(&a, 2, r->step_index);
+			pg_cols_int(&a, 3, r->status);
+			pg_cols_text(&a, 4, r->user_id);
+			pg_cols_text(&a, 5, r->error);
+			pg_cols_time(&a, 6, r->started_at);
+			pg_cols_time(&a, 7, r->finished_at);
+			pg_cols_int(&a, 8, r->updated_at);
+			pg_cols_text(&a, 9, r->labels_json);
+		}
+		p[0] = sp_text(workflow);
+		pg_cols_params(&a, p + 1);
+		rc = store__exec(st, pg_step_upsert, p, 11, &rows, NULL, err);
+		for (size_t i = 0; !rc && i < rows.nrows; i++) {
+			char *rk = rec_key(store_rows_text(&rows, i, 0),
+			                   store_rows_text(&rows, i, 1), NULL, NULL);
+			uintptr_t at = (uintptr_t)stmt_cache_get(&map, rk);
+			free(rk);
+			if (!at)
+				BUG("instance_steps returned a step that was not sent");
+			cur[at - 1] = true;
+		}
+		store_rows_release(&rows);
+		stmt_cache_clear(&map, NULL);
+		pg_cols_reset(&a);
+	}
+	stmt_cache_clear(&map, NULL);
+	pg_cols_release(&a);
+	free(rank);
+	return rc;
+}
+
+/* Phase 3 (store_sql.instances_upsert): the instances (one per aggregate, keys unique). */
+static int pg_instances_upsert(struct store *st, const char *workflow, const struct inst_agg *aggs,
+                               size_t n, struct sw_err *err)
+{
+	struct pg_cols a;
+	struct store_param p[8];
+	int rc;
+	if (!n)
+		return 0;
+	pg_cols_init(&a, 7);
+	for (size_t i = 0; i < n; i++) {
+		const struct inst_agg *g = &aggs[i];
+		pg_cols_text(&a, 0, g->instance_id);
+		pg_cols_text(&a, 1, g->user_id);
+		pg_cols_time(&a, 2, g->started_at);
+		pg_cols_int(&a, 3, g->last_progress_at);
+		pg_cols_int(&a, 4, g->max_step_index);
+		pg_cols_time(&a, 5, g->completed_at);
+		pg_cols_text(&a, 6, g->labels);
+	}
+	p[0] = sp_text(workflow);
+	pg_cols_params(&a, p + 1);
+	rc = store__exec(st, pg_instance_upsert, p, 8, NULL, NULL, err);
+	pg_cols_release(&a);
+	return rc;
+}
+
+/* ---- statistics ------------------------------------------------------------------------- */
+
+/* When the planner's row count for table is below 2 * added (never analyzed, or the batch
+ * is a large part of it), ANALYZE it, so cached plans stop assuming an empty table. Nothing
+ * for small batches. */
+enum {
+	ANALYZE_MIN_BATCH = 1000
+};
+
+static int pg_analyze_if_stale(struct store *st, const char *table, size_t added,
+                               struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct store_param p[1] = {sp_text(table)};
+	char *sql;
+	int rc;
+	if (added < ANALYZE_MIN_BATCH)
+		return 0;
+	rc = store__exec(st, "SELECT reltuples::bigint FROM pg_class WHERE oid = $1::regclass", p,
+	                 1, &rows, NULL, err);
+	if (!rc && store_rows_int(&rows, 0, 0, -1) < 2 * (int64_t)added) {
+		/* table is one of a few constants of the store, never input */
+		sql = xasprintf("ANALYZE %s", table);
+		rc = st->be->exec_script(st->conn, sql, err);
+		if (rc && st->depth)
+			st->tx_failed = true;
+		free(sql);
+	}
+	store_rows_release(&rows);
+	return rc;
+}
+
+const struct store_sql store_sql_postgres = {
+    .batch = store__exec_set,
+    .batch_by_index = pg_batch_by_index,
+    .migrations_table_exists = "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = "
+                               "'schema_migrations' AND schemaname = current_schema()",
+    .key_lookup = pg_key_lookup,
+    .incident_insert = pg_incident_insert,
+    .incident_find = pg_incident_find,
+    .user_seen = pg_user_seen,
+    .incident_add = pg_incident_add,
+    .alert_cas = pg_alert_cas,
+    .history_insert = pg_history_insert,
+    .incident_delta = pg_incident_delta,
+    .recovery_mark = "SELECT txid_snapshot_xmin(txid_current_snapshot()), $1::text",
+    .alerts_insert = pg_alerts_insert,
+    .records_insert = pg_records_insert,
+    .steps_upsert = pg_steps_upsert,
+    .instances_upsert = pg_instances_upsert,
+    .analyze_if_stale = pg_analyze_if_stale,
+};
