@@ -362,7 +362,7 @@ int api_alerts_resolve(struct api_req *req, struct api_resp *resp)
 		rc = store_alert_get(st, id, &a, NULL, NULL, &err);
 		if (rc)
 			break;
-		if (!alert_state_open(a.state)) {
+		if (!alert_transition_allowed(a.state, ALERT_RESOLVED)) {
 			rc = STORE_ECONFLICT;
 			sw_err_set(&err, "alert %" PRId64 " is already %s", id,
 			           alert_state_name(a.state));

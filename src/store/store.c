@@ -18,6 +18,8 @@
 #include "util/common.h"
 #include "util/assets.h"
 #include "store/store-int.h"
+#include "core/instance.h"
+#include "core/lifecycle.h"
 
 /* ---- handle ---------------------------------------------------------------------------- */
 
@@ -412,12 +414,16 @@ static const char *const sql_step_upsert =
     " finished_at = excluded.finished_at, updated_at = excluded.updated_at,"
     " labels = COALESCE(excluded.labels, instance_steps.labels)"
     /* the latest updated_at wins; on a tie the further status (FAILED > SUCCESS >
-     * IN_PROGRESS), so the outcome does not depend on arrival order */
+     * IN_PROGRESS), so the outcome does not depend on arrival order: the rule is
+     * core/lifecycle.c's step_record_supersedes, encoded here for a set-based upsert */
     " WHERE excluded.updated_at > instance_steps.updated_at"
     " OR (excluded.updated_at = instance_steps.updated_at"
     " AND excluded.status > instance_steps.status)"
     " RETURNING step";
 
+/* The merge of a batch's instance summaries into the stored rows: the rule is core/instance.c's
+ * instance_summary_merge, encoded here (and in pg_instance_upsert) for a set-based upsert;
+ * tests/store/test_store_rules.c checks the two agree. */
 static const char *const sql_instance_upsert =
     "INSERT INTO instances (workflow, instance_id, user_id, started_at, last_progress_at, "
     "max_step_index, completed_at, labels, touched) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
@@ -436,13 +442,6 @@ static const char *const sql_instance_upsert =
     " labels = CASE WHEN excluded.last_progress_at >= instances.last_progress_at"
     " THEN COALESCE(excluded.labels, instances.labels) ELSE instances.labels END";
 
-/* One instance's summary of the new records of a batch. */
-struct inst_agg {
-	const char *instance_id, *user_id, *labels;
-	int64_t started_at, last_progress_at, completed_at;
-	int max_step_index;
-};
-
 static int check_record(const struct step_record *r, size_t i, int n_steps, struct sw_err *err)
 {
 	if (!r->instance_id || !r->step)
@@ -457,41 +456,22 @@ static int check_record(const struct step_record *r, size_t i, int n_steps, stru
 	return 0;
 }
 
-/* Fold record r into the per-instance summaries (found through map). */
-static void agg_add(struct inst_agg **aggs, size_t *naggs, size_t *alloc, struct stmt_cache *map,
-                    const struct step_record *r, int n_steps)
+/* Fold record r into the per-instance summaries of the batch (found through map): the rule is
+ * core/instance.c's instance_summary_add. */
+static void agg_add(struct instance_summary **aggs, size_t *naggs, size_t *alloc,
+                    struct stmt_cache *map, const struct step_record *r, int n_steps)
 {
-	struct inst_agg *g;
+	struct instance_summary *g;
 	uintptr_t slot = (uintptr_t)stmt_cache_get(map, r->instance_id);
 	if (!slot) {
 		ALLOC_GROW(*aggs, *naggs + 1, *alloc);
 		g = &(*aggs)[(*naggs)++];
-		memset(g, 0, sizeof(*g));
-		g->instance_id = r->instance_id;
-		g->started_at = g->completed_at = TIME_NULL;
-		g->last_progress_at = r->updated_at;
-		g->max_step_index = r->step_index;
-		g->user_id = r->user_id;
-		g->labels = r->labels_json;
+		instance_summary_init(g, r->instance_id);
 		stmt_cache_put(map, r->instance_id, (void *)(uintptr_t)*naggs);
 	} else {
 		g = &(*aggs)[slot - 1];
 	}
-	if (r->updated_at >= g->last_progress_at) {
-		g->last_progress_at = r->updated_at;
-		if (r->user_id)
-			g->user_id = r->user_id;
-		if (r->labels_json)
-			g->labels = r->labels_json;
-	}
-	if (r->started_at != TIME_NULL &&
-	    (g->started_at == TIME_NULL || r->started_at < g->started_at))
-		g->started_at = r->started_at;
-	if (r->step_index > g->max_step_index)
-		g->max_step_index = r->step_index;
-	if (r->step_index == n_steps - 1 && r->status == STEP_SUCCESS &&
-	    g->completed_at == TIME_NULL)
-		g->completed_at = r->finished_at != TIME_NULL ? r->finished_at : r->updated_at;
+	instance_summary_add(g, r, n_steps);
 }
 
 /* ---- PostgreSQL: the same three phases, one set-based statement each ------------------- */
@@ -503,6 +483,7 @@ static const char *const pg_record_insert =
     " $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[]) AS u"
     " ON CONFLICT DO NOTHING RETURNING instance_id, step, status, updated_at";
 
+/* The WHERE: core/lifecycle.c's step_record_supersedes, as in sql_step_upsert. */
 static const char *const pg_step_upsert =
     "INSERT INTO instance_steps AS t (workflow, instance_id, step, step_index, status, user_id,"
     " error, started_at, finished_at, updated_at, labels)"
@@ -518,6 +499,7 @@ static const char *const pg_step_upsert =
     " OR (excluded.updated_at = t.updated_at AND excluded.status > t.status)"
     " RETURNING instance_id, step";
 
+/* core/instance.c's instance_summary_merge, as in sql_instance_upsert. */
 static const char *const pg_instance_upsert =
     "INSERT INTO instances AS t (workflow, instance_id, user_id, started_at, last_progress_at,"
     " max_step_index, completed_at, labels, touched)"
@@ -667,8 +649,8 @@ static int pg_steps_upsert(struct store *st, const char *workflow, const struct 
 }
 
 /* Phase 3: the instances (one per aggregate, keys unique). */
-static int pg_instances_upsert(struct store *st, const char *workflow, const struct inst_agg *aggs,
-                               size_t n, struct sw_err *err)
+static int pg_instances_upsert(struct store *st, const char *workflow,
+                               const struct instance_summary *aggs, size_t n, struct sw_err *err)
 {
 	struct pg_cols a;
 	struct store_param p[8];
@@ -677,14 +659,14 @@ static int pg_instances_upsert(struct store *st, const char *workflow, const str
 		return 0;
 	pg_cols_init(&a, 7);
 	for (size_t i = 0; i < n; i++) {
-		const struct inst_agg *g = &aggs[i];
+		const struct instance_summary *g = &aggs[i];
 		pg_cols_text(&a, 0, g->instance_id);
 		pg_cols_text(&a, 1, g->user_id);
 		pg_cols_time(&a, 2, g->started_at);
 		pg_cols_int(&a, 3, g->last_progress_at);
 		pg_cols_int(&a, 4, g->max_step_index);
 		pg_cols_time(&a, 5, g->completed_at);
-		pg_cols_text(&a, 6, g->labels);
+		pg_cols_text(&a, 6, g->labels_json);
 	}
 	p[0] = sp_text(workflow);
 	pg_cols_params(&a, p + 1);
@@ -696,8 +678,8 @@ static int pg_instances_upsert(struct store *st, const char *workflow, const str
 /* The whole of store_steps_ingest on PostgreSQL (inside its transaction). */
 static int steps_ingest_pg(struct store *st, const char *workflow, int n_steps,
                            const struct step_record *recs, size_t n, unsigned char *is_new,
-                           size_t *fresh_idx, struct inst_agg **aggs, size_t *naggs, size_t *aalloc,
-                           struct stmt_cache *map, size_t *nnew, struct sw_err *err)
+                           size_t *fresh_idx, struct instance_summary **aggs, size_t *naggs,
+                           size_t *aalloc, struct stmt_cache *map, size_t *nnew, struct sw_err *err)
 {
 	bool *fresh = xcalloc(n, sizeof(*fresh)), *cur = NULL;
 	int rc = pg_records_insert(st, workflow, recs, n, fresh, err);
@@ -732,7 +714,7 @@ int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
 {
 	struct store_param *p = NULL;
 	struct store_rows *res = NULL;
-	struct inst_agg *aggs = NULL;
+	struct instance_summary *aggs = NULL;
 	size_t *fresh_idx = NULL;
 	size_t naggs = 0, aalloc = 0, nnew = 0;
 	struct stmt_cache map = {0};
@@ -809,7 +791,7 @@ int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
 			is_new[fresh_idx[k]] = 2;
 
 	for (size_t i = 0; i < naggs; i++) {
-		const struct inst_agg *g = &aggs[i];
+		const struct instance_summary *g = &aggs[i];
 		struct store_param *q = p + i * 8;
 		q[0] = sp_text(workflow);
 		q[1] = sp_text(g->instance_id);
@@ -818,7 +800,7 @@ int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
 		q[4] = sp_time(g->last_progress_at);
 		q[5] = sp_int(g->max_step_index);
 		q[6] = sp_time(g->completed_at);
-		q[7] = sp_text(g->labels);
+		q[7] = sp_text(g->labels_json);
 	}
 	rc = store__exec_many(st, sql_instance_upsert, p, 8, naggs, NULL, err);
 out:
@@ -878,6 +860,9 @@ static void steps_from_rows(const struct store_rows *r, struct instance_step **o
 	*n = r->nrows;
 }
 
+/* The stuck steps, by index: the WHERE pre-filters core/lifecycle.c's lifecycle_step_stuck
+ * (the watcher checks each row returned with it) and the NOT EXISTS encodes
+ * lifecycle_stuck_episode_alerted (tests/store/test_store_rules.c checks they agree). */
 int store_steps_stuck(struct store *st, const char *workflow, const char *step,
                       int64_t started_before, int64_t updated_after, size_t limit,
                       struct instance_step **out, size_t *n, struct sw_err *err)

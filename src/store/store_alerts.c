@@ -22,6 +22,7 @@
 #include "util/common.h"
 #include "util/strbuf.h"
 #include "store/store-int.h"
+#include "core/incident.h"
 
 #define ALERT_COLS STORE_ALERT_COLS
 
@@ -407,6 +408,7 @@ static const char *const pg_user_seen =
     " AND +a.incident_id = u.inc LIMIT u.lim) x) FROM unnest($1::bigint[], $2::text[],"
     " $3::bigint[]) WITH ORDINALITY AS u(inc, user_id, lim, ord)";
 
+/* level: core/incident.c's incident_level, as in sql_incident_delta. */
 static const char *const sql_incident_add =
     "UPDATE incidents SET total_alerts = total_alerts + $3, open_alerts = open_alerts + $3,"
     " affected_users = affected_users + $4,"
@@ -735,7 +737,8 @@ static const char *const pg_history_insert =
  * concurrent writers), the level is the highest open state (one probe of
  * alerts_incident_idx), and an incident left without open alerts is resolved. Counting the
  * incident's alerts instead would cost its size per call: quadratic over a large incident
- * worked through in batches.
+ * worked through in batches. The level and the closing are core/incident.c's incident_level
+ * and incident_closes, encoded here (and in pg_incident_delta) for set-based updates.
  */
 static const char *const sql_incident_delta =
     "UPDATE incidents SET open_alerts = open_alerts + $3,"
@@ -953,8 +956,7 @@ int store_alerts_change(struct store *st, int64_t now, const struct alert_change
 		q[5] = sp_int(c[i].from);
 		q[6] = sp_int(c[i].to);
 		d[nd].id = inc[i];
-		d[nd].delta =
-		    (int64_t)alert_state_open(c[i].to) - (int64_t)alert_state_open(c[i].from);
+		d[nd].delta = incident_open_delta(c[i].from, c[i].to);
 		nd++;
 		nh++;
 	}
@@ -1250,6 +1252,7 @@ int store_alerts_recovered_since(struct store *st, const char *workflow, int64_t
 	    p, 3, out, n, err);
 }
 
+/* The WHERE is core/lifecycle.c's lifecycle_alert_recovered (as RECOVERED_COND below). */
 int store_alerts_recovered(struct store *st, const char *workflow, size_t limit, struct alert **out,
                            size_t *n, struct sw_err *err)
 {
@@ -1272,7 +1275,9 @@ int store_alerts_recovered(struct store *st, const char *workflow, size_t limit,
 }
 
 /* The recovery test of an open alert a (alias a) of instance row i (alias i, or a subquery
- * over instances). */
+ * over instances): core/lifecycle.c's lifecycle_alert_recovered, encoded here (and in
+ * store_alerts_recovered, store_alerts_recovered_since) to select by index;
+ * tests/store/test_store_rules.c checks the two agree. */
 #define RECOVERED_COND                                                             \
 	"a.state < 4 AND a.rule IN ('failed', 'stuck')"                            \
 	" AND (i.max_step_index > a.step_index"                                    \
@@ -1394,6 +1399,7 @@ int store_alerts_open_by_rule(struct store *st, const char *rule, int64_t after_
 	                    p, 3, out, n, err);
 }
 
+/* The WHERE is core/lifecycle.c's lifecycle_alert_abandoned, encoded to select by index. */
 int store_alerts_abandonable(struct store *st, int64_t now, size_t limit, struct alert **out,
                              size_t *n, struct sw_err *err)
 {

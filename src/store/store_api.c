@@ -6,7 +6,7 @@
  * $N placeholders, one atomic section per call). A silence's matchers are kept as one JSON
  * object in the `matchers` column ({"workflow": ..., "step": ..., "error": ...}, absent
  * keys match anything), so new matcher kinds need no migration; there are few silences, so
- * matching happens in C (silence_matches), not in SQL. Incident ack and resolve reuse
+ * matching happens in C (core/silence.c), not in SQL. Incident ack and resolve reuse
  * store_alert_ack and store_alerts_change, so history rows and the incident refresh are the
  * same as for single alerts.
  */
@@ -36,23 +36,6 @@ void silences_free(struct silence *v, size_t n)
 	for (size_t i = 0; v && i < n; i++)
 		silence_release(&v[i]);
 	free(v);
-}
-
-bool silence_matches(const struct silence *s, const char *workflow, const char *step,
-                     const char *error)
-{
-	if (s->workflow && (!workflow || strcmp(s->workflow, workflow)))
-		return false;
-	if (s->step && (!step || strcmp(s->step, step)))
-		return false;
-	if (s->error && (!error || strcmp(s->error, error)))
-		return false;
-	return s->workflow || s->step || s->error;
-}
-
-bool silence_active(const struct silence *s, int64_t now)
-{
-	return s->starts_at <= now && now < s->ends_at;
 }
 
 static char *matcher_dup(const json_t *m, const char *key)
@@ -196,6 +179,7 @@ int store_silences_active(struct store *st, int64_t now, struct silence **out, s
                           struct sw_err *err)
 {
 	struct store_param p[1] = {sp_int(now)};
+	/* a pre-filter by time: active-ness and matching are core/silence.c's */
 	return silences_query(st,
 	                      "SELECT " SILENCE_COLS " FROM silences WHERE ends_at > $1"
 	                      " AND starts_at <= $1 ORDER BY id LIMIT 10000",
