@@ -545,7 +545,8 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		uintptr_t first;
-		if (res[i].nrows && store_rows_int(&res[i], 0, 1, 0) < ALERT_RESOLVED) {
+		if (res[i].nrows &&
+		    alert_state_open((enum alert_state)store_rows_int(&res[i], 0, 1, 0))) {
 			out[i].alert_id = store_rows_int(&res[i], 0, 0, 0);
 			out[i].incident_id = store_rows_int(&res[i], 0, 2, 0);
 			continue;

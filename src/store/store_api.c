@@ -276,6 +276,7 @@ int store_incident_resolve(struct store *st, int64_t id, int64_t now, const char
 	struct store_rows rows = STORE_ROWS_INIT;
 	struct store_param p[2] = {sp_int(id), sp_int(now)};
 	struct alert_change *ch = NULL;
+	size_t nch = 0;
 	int rc;
 	if (resolved)
 		*resolved = 0;
@@ -314,18 +315,23 @@ int store_incident_resolve(struct store *st, int64_t id, int64_t now, const char
 		free(ch);
 		ch = xcalloc(rows.nrows, sizeof(*ch));
 		applied = xcalloc(rows.nrows, sizeof(*applied));
+		nch = 0;
 		for (size_t i = 0; i < rows.nrows; i++) {
-			ch[i].alert_id = store_rows_int(&rows, i, 0, 0);
-			ch[i].from = (enum alert_state)store_rows_int(&rows, i, 1, 0);
-			ch[i].to = ALERT_RESOLVED;
-			ch[i].event = "resolved";
-			ch[i].actor = actor;
-			ch[i].reason = note;
-			ch[i].next_escalation_at = TIME_NULL;
-			ch[i].resolved_by = "incident";
+			enum alert_state from = (enum alert_state)store_rows_int(&rows, i, 1, 0);
+			if (!alert_transition_allowed(from, ALERT_RESOLVED))
+				continue;
+			ch[nch].alert_id = store_rows_int(&rows, i, 0, 0);
+			ch[nch].from = from;
+			ch[nch].to = ALERT_RESOLVED;
+			ch[nch].event = "resolved";
+			ch[nch].actor = actor;
+			ch[nch].reason = note;
+			ch[nch].next_escalation_at = TIME_NULL;
+			ch[nch].resolved_by = "incident";
+			nch++;
 		}
-		rc = store_alerts_change(st, now, ch, rows.nrows, applied, err);
-		for (size_t i = 0; !rc && i < rows.nrows; i++) {
+		rc = store_alerts_change(st, now, ch, nch, applied, err);
+		for (size_t i = 0; !rc && i < nch; i++) {
 			if (applied[i] && resolved)
 				(*resolved)++;
 			lost += !applied[i];
