@@ -160,6 +160,7 @@ int store_silences_list(struct store *st, const struct silence_filter *f, struct
 		return store__err(err, STORE_ERROR, "store: limit %zu outside 1..1000", f->limit);
 	strbuf_addstr(&sql, "SELECT " SILENCE_COLS " FROM silences WHERE 1 = 1");
 	if (f->active_only) {
+		/* core/silence.c's silence_active, as SQL to filter the page */
 		p[np] = sp_int(f->now);
 		strbuf_addf(&sql, " AND starts_at <= $%zu AND ends_at > $%zu", np + 1, np + 1);
 		np++;
