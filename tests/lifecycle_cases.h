@@ -94,6 +94,7 @@ static const struct lc_recover {
     {"stuck", ALERT_P2, 1, STEP_FAILED, 1, true}, /* left IN_PROGRESS */
     {"stuck", ALERT_INITIATED, 1, STEP_SUCCESS, 1, true},
     {"stuck", ALERT_INITIATED, 0, STEP_IN_PROGRESS, 2, true},
+    {"stuck", ALERT_INITIATED, 1, -1, -1, false},                 /* nothing known */
     {"custom_check", ALERT_INITIATED, 1, STEP_SUCCESS, 2, false}, /* its resolve query */
     {"failed", ALERT_RESOLVED, 1, STEP_SUCCESS, 2, false},        /* closed already */
     {"stuck", ALERT_ABANDONED, 1, STEP_SUCCESS, 2, false},
