@@ -66,3 +66,23 @@ const char *step_record_check(const struct step_record_fields *f, struct step_re
 	out->updated_at = f->updated_at;
 	return NULL;
 }
+
+void instance_step_release(struct instance_step *s)
+{
+	if (!s)
+		return;
+	free(s->workflow);
+	free(s->instance_id);
+	free(s->user_id);
+	free(s->step);
+	free(s->error);
+	free(s->labels_json);
+	memset(s, 0, sizeof(*s));
+}
+
+void instance_steps_free(struct instance_step *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		instance_step_release(&v[i]);
+	free(v);
+}

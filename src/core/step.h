@@ -57,4 +57,14 @@ struct step_record_fields {
  */
 const char *step_record_check(const struct step_record_fields *f, struct step_record *out);
 
+/* Current state of one step of one instance. */
+struct instance_step {
+	char *workflow, *instance_id, *user_id, *step, *error, *labels_json;
+	int step_index;
+	enum step_status status;
+	int64_t started_at, finished_at, updated_at;
+};
+void instance_step_release(struct instance_step *s);
+void instance_steps_free(struct instance_step *v, size_t n);
+
 #endif

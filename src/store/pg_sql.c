@@ -112,6 +112,7 @@ static const char *const pg_user_seen =
     " AND +a.incident_id = u.inc LIMIT u.lim) x) FROM unnest($1::bigint[], $2::text[],"
     " $3::bigint[]) WITH ORDINALITY AS u(inc, user_id, lim, ord)";
 
+/* level: core/incident.c's incident_level, encoded here (test_store_rules checks both). */
 static const char *const pg_incident_add =
     "UPDATE incidents i SET total_alerts = i.total_alerts + u.created,"
     " open_alerts = i.open_alerts + u.created, affected_users = i.affected_users + u.users,"
@@ -137,6 +138,7 @@ static const char *const pg_history_insert =
     " $7::int[]) WITH ORDINALITY"
     " AS u(alert_id, at, actor, event, reason, from_state, to_state, ord) ORDER BY ord";
 
+/* level and closing: core/incident.c's incident_level and incident_closes, encoded here. */
 static const char *const pg_incident_delta =
     "UPDATE incidents i SET open_alerts = i.open_alerts + u.delta,"
     " level = COALESCE((SELECT state FROM alerts WHERE incident_id = i.id"
@@ -185,6 +187,9 @@ static const char *const pg_record_insert =
     " $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[]) AS u"
     " ON CONFLICT DO NOTHING RETURNING instance_id, step, status, updated_at";
 
+/* The WHERE is core/lifecycle.c's step_record_supersedes (the latest updated_at wins, a tie
+ * goes to the further status), encoded for a set-based upsert; tests/store/test_store_rules.c
+ * runs the same cases through both. */
 static const char *const pg_step_upsert =
     "INSERT INTO instance_steps AS t (workflow, instance_id, step, step_index, status, user_id,"
     " error, started_at, finished_at, updated_at, labels)"
@@ -200,6 +205,7 @@ static const char *const pg_step_upsert =
     " OR (excluded.updated_at = t.updated_at AND excluded.status > t.status)"
     " RETURNING instance_id, step";
 
+/* The merge is core/instance.c's instance_summary_merge, encoded for a set-based upsert. */
 static const char *const pg_instance_upsert =
     "INSERT INTO instances AS t (workflow, instance_id, user_id, started_at, last_progress_at,"
     " max_step_index, completed_at, labels, touched)"
@@ -349,8 +355,8 @@ static int pg_steps_upsert(struct store *st, const char *workflow, const struct 
 }
 
 /* Phase 3 (store_sql.instances_upsert): the instances (one per aggregate, keys unique). */
-static int pg_instances_upsert(struct store *st, const char *workflow, const struct inst_agg *aggs,
-                               size_t n, struct sw_err *err)
+static int pg_instances_upsert(struct store *st, const char *workflow,
+                               const struct instance_summary *aggs, size_t n, struct sw_err *err)
 {
 	struct pg_cols a;
 	struct store_param p[8];
@@ -359,14 +365,14 @@ static int pg_instances_upsert(struct store *st, const char *workflow, const str
 		return 0;
 	pg_cols_init(&a, 7);
 	for (size_t i = 0; i < n; i++) {
-		const struct inst_agg *g = &aggs[i];
+		const struct instance_summary *g = &aggs[i];
 		pg_cols_text(&a, 0, g->instance_id);
 		pg_cols_text(&a, 1, g->user_id);
 		pg_cols_time(&a, 2, g->started_at);
 		pg_cols_int(&a, 3, g->last_progress_at);
 		pg_cols_int(&a, 4, g->max_step_index);
 		pg_cols_time(&a, 5, g->completed_at);
-		pg_cols_text(&a, 6, g->labels);
+		pg_cols_text(&a, 6, g->labels_json);
 	}
 	p[0] = sp_text(workflow);
 	pg_cols_params(&a, p + 1);

@@ -43,6 +43,7 @@ static const char *const sql_user_seen =
     "SELECT count(*) FROM (SELECT 1 FROM alerts WHERE user_id = $2 AND +incident_id = $1"
     " LIMIT $3) x";
 
+/* level: core/incident.c's incident_level, encoded here (test_store_rules checks both). */
 static const char *const sql_incident_add =
     "UPDATE incidents SET total_alerts = total_alerts + $3, open_alerts = open_alerts + $3,"
     " affected_users = affected_users + $4,"
@@ -64,6 +65,7 @@ static const char *const sql_alert_cas =
  * incident's alerts instead would cost its size per call: quadratic over a large incident
  * worked through in batches.
  */
+/* level and closing: core/incident.c's incident_level and incident_closes, encoded here. */
 static const char *const sql_incident_delta =
     "UPDATE incidents SET open_alerts = open_alerts + $3,"
     " level = COALESCE((SELECT state FROM alerts WHERE incident_id = $1"
@@ -129,6 +131,9 @@ static const char *const sql_record_insert =
     "error, started_at, finished_at, labels) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     " ON CONFLICT DO NOTHING RETURNING id";
 
+/* The WHERE is core/lifecycle.c's step_record_supersedes (the latest updated_at wins, a tie
+ * goes to the further status), encoded for a set-based upsert; tests/store/test_store_rules.c
+ * runs the same cases through both. */
 static const char *const sql_step_upsert =
     "INSERT INTO instance_steps (workflow, instance_id, step, step_index, status, user_id, "
     "error, started_at, finished_at, updated_at, labels)"
@@ -147,6 +152,7 @@ static const char *const sql_step_upsert =
     " AND excluded.status > instance_steps.status)"
     " RETURNING step";
 
+/* The merge is core/instance.c's instance_summary_merge, encoded per row. */
 static const char *const sql_instance_upsert =
     "INSERT INTO instances (workflow, instance_id, user_id, started_at, last_progress_at, "
     "max_step_index, completed_at, labels, touched) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
@@ -232,12 +238,13 @@ static int sqlite_steps_upsert(struct store *st, const char *workflow,
 
 /* Phase 3 (store_sql.instances_upsert): one upsert per instance. */
 static int sqlite_instances_upsert(struct store *st, const char *workflow,
-                                   const struct inst_agg *aggs, size_t n, struct sw_err *err)
+                                   const struct instance_summary *aggs, size_t n,
+                                   struct sw_err *err)
 {
 	struct store_param *p = xcalloc(n * 8 + 1, sizeof(*p));
 	int rc;
 	for (size_t i = 0; i < n; i++) {
-		const struct inst_agg *g = &aggs[i];
+		const struct instance_summary *g = &aggs[i];
 		struct store_param *q = p + i * 8;
 		q[0] = sp_text(workflow);
 		q[1] = sp_text(g->instance_id);
@@ -246,7 +253,7 @@ static int sqlite_instances_upsert(struct store *st, const char *workflow,
 		q[4] = sp_time(g->last_progress_at);
 		q[5] = sp_int(g->max_step_index);
 		q[6] = sp_time(g->completed_at);
-		q[7] = sp_text(g->labels);
+		q[7] = sp_text(g->labels_json);
 	}
 	rc = store__exec_many(st, sql_instance_upsert, p, 8, n, NULL, err);
 	free(p);

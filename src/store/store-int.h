@@ -28,6 +28,7 @@
 #include "store/store_stats.h"
 #include "store/store_steps.h"
 #include "store/store_watermarks.h"
+#include "core/instance.h"
 #include "store/sql_names.h"
 
 /* ---- parameters ------------------------------------------------------------------------ */
@@ -233,12 +234,8 @@ int store__analyze_if_stale(struct store *st, const char *table, size_t added, s
 
 /* ---- what differs between the dialects ------------------------------------------------ */
 
-/* One instance's summary of the new records of a batch (what the instances upsert writes). */
-struct inst_agg {
-	const char *instance_id, *user_id, *labels;
-	int64_t started_at, last_progress_at, completed_at;
-	int max_step_index;
-};
+/* The instances upsert writes one struct instance_summary (core/instance.h) per instance of
+ * a batch: the summary of its new records. */
 
 /*
  * A batch: sql run once per parameter set (set k is params[k * np .. k * np + np - 1]),
@@ -314,8 +311,8 @@ struct store_sql {
 	int (*steps_upsert)(struct store *st, const char *workflow, const struct step_record *recs,
 	                    const size_t *idx, size_t n, bool *cur, struct sw_err *err);
 	/* Phase 3: fold the summaries aggs[0..n) (distinct instances) into the instances. */
-	int (*instances_upsert)(struct store *st, const char *workflow, const struct inst_agg *aggs,
-	                        size_t n, struct sw_err *err);
+	int (*instances_upsert)(struct store *st, const char *workflow,
+	                        const struct instance_summary *aggs, size_t n, struct sw_err *err);
 
 	/* After writing `added` rows to table in one batch: refresh the planner's statistics
 	 * when they are stale (PostgreSQL), or nothing. */

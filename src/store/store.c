@@ -21,6 +21,8 @@
 #include "util/common.h"
 #include "util/assets.h"
 #include "store/store-int.h"
+#include "core/instance.h"
+#include "core/lifecycle.h"
 
 /* ---- handle ---------------------------------------------------------------------------- */
 
@@ -379,41 +381,22 @@ static int check_record(const struct step_record *r, size_t i, int n_steps, stru
 	return 0;
 }
 
-/* Fold record r into the per-instance summaries (found through map). */
-static void agg_add(struct inst_agg **aggs, size_t *naggs, size_t *alloc, struct stmt_cache *map,
-                    const struct step_record *r, int n_steps)
+/* Fold record r into the per-instance summaries of the batch (found through map): the rule is
+ * core/instance.c's instance_summary_add. */
+static void agg_add(struct instance_summary **aggs, size_t *naggs, size_t *alloc,
+                    struct stmt_cache *map, const struct step_record *r, int n_steps)
 {
-	struct inst_agg *g;
+	struct instance_summary *g;
 	uintptr_t slot = (uintptr_t)stmt_cache_get(map, r->instance_id);
 	if (!slot) {
 		ALLOC_GROW(*aggs, *naggs + 1, *alloc);
 		g = &(*aggs)[(*naggs)++];
-		memset(g, 0, sizeof(*g));
-		g->instance_id = r->instance_id;
-		g->started_at = g->completed_at = TIME_NULL;
-		g->last_progress_at = r->updated_at;
-		g->max_step_index = r->step_index;
-		g->user_id = r->user_id;
-		g->labels = r->labels_json;
+		instance_summary_init(g, r->instance_id);
 		stmt_cache_put(map, r->instance_id, (void *)(uintptr_t)*naggs);
 	} else {
 		g = &(*aggs)[slot - 1];
 	}
-	if (r->updated_at >= g->last_progress_at) {
-		g->last_progress_at = r->updated_at;
-		if (r->user_id)
-			g->user_id = r->user_id;
-		if (r->labels_json)
-			g->labels = r->labels_json;
-	}
-	if (r->started_at != TIME_NULL &&
-	    (g->started_at == TIME_NULL || r->started_at < g->started_at))
-		g->started_at = r->started_at;
-	if (r->step_index > g->max_step_index)
-		g->max_step_index = r->step_index;
-	if (r->step_index == n_steps - 1 && r->status == STEP_SUCCESS &&
-	    g->completed_at == TIME_NULL)
-		g->completed_at = r->finished_at != TIME_NULL ? r->finished_at : r->updated_at;
+	instance_summary_add(g, r, n_steps);
 }
 
 /* The three phases of an ingest, each the dialect's (store_sql: one statement per record on
@@ -423,7 +406,7 @@ int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
                        struct sw_err *err)
 {
 	const struct store_sql *q = st->be->sql;
-	struct inst_agg *aggs = NULL;
+	struct instance_summary *aggs = NULL;
 	size_t *fresh_idx = NULL;
 	bool *fresh = NULL, *cur = NULL;
 	size_t naggs = 0, aalloc = 0, nnew = 0;
@@ -480,26 +463,6 @@ int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
 	"s.workflow, s.instance_id, s.user_id, s.step, s.error, s.labels, s.step_index, " \
 	"s.status, s.started_at, s.finished_at, s.updated_at"
 
-void instance_step_release(struct instance_step *s)
-{
-	if (!s)
-		return;
-	free(s->workflow);
-	free(s->instance_id);
-	free(s->user_id);
-	free(s->step);
-	free(s->error);
-	free(s->labels_json);
-	memset(s, 0, sizeof(*s));
-}
-
-void instance_steps_free(struct instance_step *v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		instance_step_release(&v[i]);
-	free(v);
-}
-
 static void steps_from_rows(const struct store_rows *r, struct instance_step **out, size_t *n)
 {
 	struct instance_step *v = xcalloc(r->nrows ? r->nrows : 1, sizeof(*v));
@@ -520,6 +483,9 @@ static void steps_from_rows(const struct store_rows *r, struct instance_step **o
 	*n = r->nrows;
 }
 
+/* The stuck steps, by index: the WHERE pre-filters core/lifecycle.c's lifecycle_step_stuck
+ * (the watcher checks each row returned with it) and the NOT EXISTS encodes
+ * lifecycle_stuck_episode_alerted (tests/store/test_store_rules.c checks they agree). */
 int store_steps_stuck(struct store *st, const char *workflow, const char *step,
                       int64_t started_before, int64_t updated_after, size_t limit,
                       struct instance_step **out, size_t *n, struct sw_err *err)

@@ -24,6 +24,7 @@
 #include "util/common.h"
 #include "util/strbuf.h"
 #include "store/store-int.h"
+#include "core/incident.h"
 
 #define ALERT_COLS STORE_ALERT_COLS
 
@@ -394,7 +395,8 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		uintptr_t first;
-		if (res[i].nrows && store_rows_int(&res[i], 0, 1, 0) < ALERT_RESOLVED) {
+		if (res[i].nrows &&
+		    alert_state_open((enum alert_state)store_rows_int(&res[i], 0, 1, 0))) {
 			out[i].alert_id = store_rows_int(&res[i], 0, 0, 0);
 			out[i].incident_id = store_rows_int(&res[i], 0, 2, 0);
 			continue;
@@ -683,8 +685,7 @@ int store_alerts_change(struct store *st, int64_t now, const struct alert_change
 		q[5] = sp_int(c[i].from);
 		q[6] = sp_int(c[i].to);
 		d[nd].id = inc[i];
-		d[nd].delta =
-		    (int64_t)alert_state_open(c[i].to) - (int64_t)alert_state_open(c[i].from);
+		d[nd].delta = incident_open_delta(c[i].from, c[i].to);
 		nd++;
 		nh++;
 	}
@@ -981,6 +982,7 @@ int store_alerts_recovered_since(struct store *st, const char *workflow, int64_t
 	                    p, 3, out, n, err);
 }
 
+/* The WHERE is core/lifecycle.c's lifecycle_alert_recovered (as RECOVERED_COND below). */
 int store_alerts_recovered(struct store *st, const char *workflow, size_t limit, struct alert **out,
                            size_t *n, struct sw_err *err)
 {
@@ -1130,6 +1132,7 @@ int store_alerts_open_by_rule(struct store *st, const char *rule, int64_t after_
 	                    p, 3, out, n, err);
 }
 
+/* The WHERE is core/lifecycle.c's lifecycle_alert_abandoned, encoded to select by index. */
 int store_alerts_abandonable(struct store *st, int64_t now, size_t limit, struct alert **out,
                              size_t *n, struct sw_err *err)
 {

@@ -6,7 +6,7 @@
  * $N placeholders, one atomic section per call). A silence's matchers are kept as one JSON
  * object in the `matchers` column ({"workflow": ..., "step": ..., "error": ...}, absent
  * keys match anything), so new matcher kinds need no migration; there are few silences, so
- * matching happens in C (silence_matches), not in SQL. Incident ack and resolve reuse
+ * matching happens in C (core/silence.c), not in SQL. Incident ack and resolve reuse
  * store_alert_ack and store_alerts_change, so history rows and the incident refresh are the
  * same as for single alerts.
  */
@@ -18,42 +18,6 @@
 #define SILENCE_COLS                                             \
 	"id, matchers, starts_at, ends_at, created_by, comment," \
 	" CASE WHEN pause_escalation THEN 1 ELSE 0 END, created_at"
-
-void silence_release(struct silence *s)
-{
-	if (!s)
-		return;
-	free(s->workflow);
-	free(s->step);
-	free(s->error);
-	free(s->comment);
-	free(s->created_by);
-	memset(s, 0, sizeof(*s));
-}
-
-void silences_free(struct silence *v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		silence_release(&v[i]);
-	free(v);
-}
-
-bool silence_matches(const struct silence *s, const char *workflow, const char *step,
-                     const char *error)
-{
-	if (s->workflow && (!workflow || strcmp(s->workflow, workflow)))
-		return false;
-	if (s->step && (!step || strcmp(s->step, step)))
-		return false;
-	if (s->error && (!error || strcmp(s->error, error)))
-		return false;
-	return s->workflow || s->step || s->error;
-}
-
-bool silence_active(const struct silence *s, int64_t now)
-{
-	return s->starts_at <= now && now < s->ends_at;
-}
 
 static char *matcher_dup(const json_t *m, const char *key)
 {
@@ -177,6 +141,7 @@ int store_silences_list(struct store *st, const struct silence_filter *f, struct
 		return store__err(err, STORE_ERROR, "store: limit %zu outside 1..1000", f->limit);
 	strbuf_addstr(&sql, "SELECT " SILENCE_COLS " FROM silences WHERE 1 = 1");
 	if (f->active_only) {
+		/* core/silence.c's silence_active, as SQL to filter the page */
 		p[np] = sp_int(f->now);
 		strbuf_addf(&sql, " AND starts_at <= $%zu AND ends_at > $%zu", np + 1, np + 1);
 		np++;
@@ -196,6 +161,7 @@ int store_silences_active(struct store *st, int64_t now, struct silence **out, s
                           struct sw_err *err)
 {
 	struct store_param p[1] = {sp_int(now)};
+	/* a pre-filter by time: active-ness and matching are core/silence.c's */
 	return silences_query(st,
 	                      "SELECT " SILENCE_COLS " FROM silences WHERE ends_at > $1"
 	                      " AND starts_at <= $1 ORDER BY id LIMIT 10000",
@@ -292,6 +258,7 @@ int store_incident_resolve(struct store *st, int64_t id, int64_t now, const char
 	struct store_rows rows = STORE_ROWS_INIT;
 	struct store_param p[2] = {sp_int(id), sp_int(now)};
 	struct alert_change *ch = NULL;
+	size_t nch = 0;
 	int rc;
 	if (resolved)
 		*resolved = 0;
@@ -331,18 +298,23 @@ int store_incident_resolve(struct store *st, int64_t id, int64_t now, const char
 		free(ch);
 		ch = xcalloc(rows.nrows, sizeof(*ch));
 		applied = xcalloc(rows.nrows, sizeof(*applied));
+		nch = 0;
 		for (size_t i = 0; i < rows.nrows; i++) {
-			ch[i].alert_id = store_rows_int(&rows, i, 0, 0);
-			ch[i].from = (enum alert_state)store_rows_int(&rows, i, 1, 0);
-			ch[i].to = ALERT_RESOLVED;
-			ch[i].event = "resolved";
-			ch[i].actor = actor;
-			ch[i].reason = note;
-			ch[i].next_escalation_at = TIME_NULL;
-			ch[i].resolved_by = "incident";
+			enum alert_state from = (enum alert_state)store_rows_int(&rows, i, 1, 0);
+			if (!alert_transition_allowed(from, ALERT_RESOLVED))
+				continue;
+			ch[nch].alert_id = store_rows_int(&rows, i, 0, 0);
+			ch[nch].from = from;
+			ch[nch].to = ALERT_RESOLVED;
+			ch[nch].event = "resolved";
+			ch[nch].actor = actor;
+			ch[nch].reason = note;
+			ch[nch].next_escalation_at = TIME_NULL;
+			ch[nch].resolved_by = "incident";
+			nch++;
 		}
-		rc = store_alerts_change(st, now, ch, rows.nrows, applied, err);
-		for (size_t i = 0; !rc && i < rows.nrows; i++) {
+		rc = store_alerts_change(st, now, ch, nch, applied, err);
+		for (size_t i = 0; !rc && i < nch; i++) {
 			if (applied[i] && resolved)
 				(*resolved)++;
 			lost += !applied[i];

@@ -6,27 +6,7 @@
 #define SW_STORE_SILENCES_H
 
 #include "store/store.h"
-
-/*
- * Silences: mute notifications for alerts matching workflow/step/error (NULL: any; at least
- * one set) between starts_at (inclusive) and ends_at (exclusive). Active-ness is computed
- * from the time asked about, so a silence expires, or starts, by itself.
- */
-struct silence {
-	int64_t id;
-	char *workflow, *step, *error; /* NULL: any */
-	int64_t starts_at, ends_at, created_at;
-	bool pause_escalation; /* also stop escalation of matched alerts meanwhile */
-	char *comment;         /* may be NULL */
-	char *created_by;
-};
-void silence_release(struct silence *s);
-void silences_free(struct silence *v, size_t n);
-/* Whether s matches an alert of workflow/step/error (exact, case-sensitive compares). */
-bool silence_matches(const struct silence *s, const char *workflow, const char *step,
-                     const char *error);
-/* Is s active at now. */
-bool silence_active(const struct silence *s, int64_t now);
+#include "core/silence.h"
 
 /* Insert s (id and created_at ignored; created_at = now): *id gets the new id. STORE_ERROR
  * when no matcher is set, ends_at is not after starts_at, or created_by is empty. */

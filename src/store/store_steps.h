@@ -24,16 +24,6 @@ int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
                        const struct step_record *recs, size_t n, unsigned char *is_new,
                        struct sw_err *err);
 
-/* Current state of one step of one instance. */
-struct instance_step {
-	char *workflow, *instance_id, *user_id, *step, *error, *labels_json;
-	int step_index;
-	enum step_status status;
-	int64_t started_at, finished_at, updated_at;
-};
-void instance_step_release(struct instance_step *s);
-void instance_steps_free(struct instance_step *v, size_t n);
-
 /* Steps IN_PROGRESS since started_before or earlier and last updated after updated_after
  * (TIME_NULL: any time), with no "stuck" alert of this attempt: none open, and no closed one
  * that occurred at or after the step's started_at (one stuck episode is one alert, however

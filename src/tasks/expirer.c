@@ -1,6 +1,8 @@
 /*
  * expirer.c - the expire task: ABANDONED for open alerts whose instance made no progress
- * for abandon_after (the user did not come back). Not counted as a resolution.
+ * for abandon_after (the user did not come back). Not counted as a resolution. The rule is
+ * core/lifecycle.c's lifecycle_alert_abandoned; the store selects by it, in SQL, through an
+ * index (store_alerts_abandonable).
  */
 #include "util/common.h"
 #include "core/duration.h"
@@ -17,7 +19,7 @@ int task__expire(struct task *t, int64_t now, struct sw_err *err)
 		struct alert_change *ch;
 		char(*reasons)[64];
 		bool *applied;
-		size_t n = 0;
+		size_t n = 0, k = 0;
 		int rc;
 		if (store_alerts_abandonable(t->store, now, limit, &v, &n, err) < 0)
 			return -1;
@@ -26,18 +28,21 @@ int task__expire(struct task *t, int64_t now, struct sw_err *err)
 		applied = xcalloc(n + 1, sizeof(*applied));
 		for (size_t i = 0; i < n; i++) {
 			char d[32];
-			snprintf(reasons[i], sizeof(reasons[i]), "no progress for %s",
+			if (!alert_transition_allowed(v[i].state, ALERT_ABANDONED))
+				continue;
+			snprintf(reasons[k], sizeof(reasons[k]), "no progress for %s",
 			         duration_format(v[i].abandon_after_ms, d, sizeof(d)));
-			ch[i].alert_id = v[i].id;
-			ch[i].from = v[i].state;
-			ch[i].to = ALERT_ABANDONED;
-			ch[i].event = "abandoned";
-			ch[i].actor = "expirer";
-			ch[i].reason = reasons[i];
-			ch[i].next_escalation_at = TIME_NULL;
+			ch[k].alert_id = v[i].id;
+			ch[k].from = v[i].state;
+			ch[k].to = ALERT_ABANDONED;
+			ch[k].event = "abandoned";
+			ch[k].actor = "expirer";
+			ch[k].reason = reasons[k];
+			ch[k].next_escalation_at = TIME_NULL;
+			k++;
 		}
-		rc = n ? store_alerts_change(t->store, now, ch, n, applied, err) : 0;
-		for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = k ? store_alerts_change(t->store, now, ch, k, applied, err) : 0;
+		for (size_t i = 0; rc == 0 && i < k; i++)
 			t->stats.alerts_changed += applied[i];
 		free(ch);
 		free(reasons);

@@ -29,6 +29,7 @@
 #include "tasks/notifier.h"
 #include "store/store_notify.h"
 #include "core/notify_policy.h"
+#include "core/silence.h"
 #include "notify/receiver.h"
 #include "oncall/oncall.h"
 #include "store/store_incidents.h"
@@ -96,11 +97,7 @@ static bool muted_by(const struct silence *sil, size_t nsil, const struct incide
 {
 	char eb[256];
 	const char *error = label_error(inc->labels_json, eb, sizeof(eb));
-	for (size_t i = 0; i < nsil; i++)
-		if (silence_active(&sil[i], now) &&
-		    silence_matches(&sil[i], inc->workflow, inc->step, error))
-			return true;
-	return false;
+	return silence_mutes(sil, nsil, inc->workflow, inc->step, error, now);
 }
 
 /* A step's conversion over the last hour and its usual one, looked up once per run. */

@@ -3,8 +3,9 @@
  *
  * Step-record rules ("failed", "stuck") resolve from the stored step states, which the
  * watcher keeps current: the step succeeded (for "stuck": left IN_PROGRESS), or the
- * instance reached a later step. Custom watchers resolve when their `resolve` query,
- * run with :instance_id bound, returns a row. A query that fails resolves nothing.
+ * instance reached a later step (the rule is core/lifecycle.c's lifecycle_alert_recovered;
+ * the store selects by it, in SQL, through an index). Custom watchers resolve when their `resolve`
+ * query, run with :instance_id bound, returns a row. A query that fails resolves nothing.
  *
  * DESIGN: step-record rules are checked incrementally. Recovery shows only through an
  * ingest, and every ingest marks the instances it writes (instances.touched), so a run
@@ -31,7 +32,8 @@ static int resolve_batch(struct task *t, int64_t now, struct alert *v, size_t n,
 	size_t k = 0;
 	int rc;
 	for (size_t i = 0; i < n; i++) {
-		if (recovered && !recovered[i])
+		if ((recovered && !recovered[i]) ||
+		    !alert_transition_allowed(v[i].state, ALERT_RESOLVED))
 			continue;
 		ch[k].alert_id = v[i].id;
 		ch[k].from = v[i].state;

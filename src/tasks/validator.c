@@ -10,40 +10,19 @@
  * config (at start or on reload) first makes every open alert due once, so escalation
  * times computed under an older config are recomputed under the new SLAs.
  *
- * Silences with pause_escalation: an alert they match (while active) is not escalated; its
- * next check is re-armed to when the silence ends, but at most PAUSE_RECHECK_MS ahead, so
- * a silence ended early (DELETE) lets escalation resume within that time.
+ * What to do with each due alert (pause, escalate one level or several, re-arm) is
+ * core/escalation.c's escalation_plan; a silence with pause_escalation that matches the
+ * alert (core/silence.c, silence_pause_until) pauses it.
  */
 #include "util/common.h"
 #include "util/log.h"
-#include "core/duration.h"
+#include "core/escalation.h"
+#include "core/silence.h"
 #include "tasks/tasks-int.h"
 #include "store/store_alerts.h"
 #include "store/store_silences.h"
 
 static const struct alert_sla default_sla = {15 * 60000, 60 * 60000, 4 * 3600000};
-
-#define PAUSE_RECHECK_MS 60000
-
-/* When to look again at an alert paused by a silence, or TIME_NULL when none pauses it. */
-static int64_t paused_until(const struct silence *sil, size_t nsil, const struct alert *a,
-                            int64_t now)
-{
-	int64_t until = TIME_NULL;
-	for (size_t i = 0; i < nsil; i++)
-		if (sil[i].pause_escalation && silence_active(&sil[i], now) &&
-		    silence_matches(&sil[i], a->workflow, a->step, a->error) &&
-		    (until == TIME_NULL || sil[i].ends_at > until))
-			until = sil[i].ends_at;
-	if (until != TIME_NULL && until > now + PAUSE_RECHECK_MS)
-		until = now + PAUSE_RECHECK_MS;
-	return until;
-}
-
-static int64_t level_ms(const struct alert_sla *sla, enum alert_state s)
-{
-	return s == ALERT_P2 ? sla->p2_ms : s == ALERT_P1 ? sla->p1_ms : sla->p0_ms;
-}
 
 int task__validate(struct task *t, int64_t now, struct sw_err *err)
 {
@@ -82,48 +61,32 @@ int task__validate(struct task *t, int64_t now, struct sw_err *err)
 			const struct sw_step_policy *pol =
 			    task__policy(t->env->cfg, due[i].workflow, due[i].step);
 			const struct alert_sla *sla = pol ? &pol->sla : &default_sla;
-			enum alert_state steps[3], from = due[i].state;
-			int64_t paused = paused_until(sil, nsil, &due[i], now);
-			int k = alert_escalations_due(due[i].state, due[i].occurred_at, sla, now,
-			                              steps);
-			if (paused != TIME_NULL) {
-				/* a silence pauses its escalation: look again later */
+			struct escalation_plan plan;
+			escalation_plan(due[i].state, due[i].occurred_at, sla,
+			                silence_pause_until(sil, nsil, due[i].workflow, due[i].step,
+			                                    due[i].error, now),
+			                now, &plan);
+			if (plan.kind != ESCALATION_ESCALATE) {
+				/* paused by a silence, or due by a stale time: no state change,
+				 * only the next look */
 				struct alert_change *c = &ch[nch++];
 				c->alert_id = due[i].id;
 				c->from = c->to = due[i].state;
 				c->event = NULL;
-				c->next_escalation_at = paused > now ? paused : now + 1000;
+				c->next_escalation_at = plan.next_at;
 				continue;
 			}
-			for (int j = 0; j < k; j++) {
-				char d[32];
+			for (int j = 0; j < plan.n; j++) {
 				struct alert_change *c = &ch[nch];
 				c->alert_id = due[i].id;
-				c->from = from;
-				c->to = steps[j];
+				c->from = plan.levels[j].from;
+				c->to = plan.levels[j].to;
 				c->event = "escalated";
 				c->actor = "validator";
-				snprintf(reasons[nch], sizeof(reasons[nch]), "sla %s %s passed",
-				         alert_level_name(steps[j]),
-				         duration_format(level_ms(sla, steps[j]), d, sizeof(d)));
-				c->reason = reasons[nch];
-				c->next_escalation_at =
-				    alert_next_escalation_at(steps[j], due[i].occurred_at, sla);
-				from = steps[j];
+				c->reason = escalation_reason(plan.levels[j].to, sla, reasons[nch],
+				                              sizeof(reasons[nch]));
+				c->next_escalation_at = plan.levels[j].next_at;
 				nch++;
-			}
-			if (!k) {
-				/* due by a stale next_escalation_at (the SLA grew on reload):
-				 * re-arm it without a state change */
-				struct alert_change *c = &ch[nch++];
-				c->alert_id = due[i].id;
-				c->from = c->to = due[i].state;
-				c->event = NULL;
-				c->next_escalation_at =
-				    alert_next_escalation_at(due[i].state, due[i].occurred_at, sla);
-				if (c->next_escalation_at != TIME_NULL &&
-				    c->next_escalation_at <= now)
-					c->next_escalation_at = now + 1000;
 			}
 		}
 		if (store_alerts_change(t->store, now, ch, nch, applied, err) < 0) {

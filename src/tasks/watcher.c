@@ -5,8 +5,9 @@
  * validated one by one (a bad row is rejected and counted, never fatal), sorted by
  * updated_at, and handed to store_steps_ingest, which drops records already seen (same
  * instance, step, status, updated_at) and says which new record became its step's current
- * state. Only a FAILED record that is the current state of its step, and the last of its
- * step in this batch, opens a "failed" alert: a failure that already recovered before we
+ * state. What the batch opens is core's (lifecycle_failures_to_open in core/lifecycle.c):
+ * only a FAILED record that is the current state of its step, and the last of its step in
+ * this batch, opens a "failed" alert: a failure that already recovered before we
  * saw it is no problem to ticket, and one that is superseded by a newer record is history.
  * Ingest, alert opening and the watermark move commit in one transaction, so a crash
  * anywhere either loses the whole run (it is re-read) or keeps all of it.
@@ -24,6 +25,7 @@
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "core/grouping.h"
+#include "core/lifecycle.h"
 #include "tasks/tasks-int.h"
 #include "store/store_watermarks.h"
 #include "store/store_steps.h"
@@ -92,23 +94,52 @@ static void group_for(const char *workflow, const char *step, const char *rule,
 	json_decref(labels);
 }
 
-/* ---- ingest: shared by the watcher and push ingest ------------------------------------- */
-
-struct item {
-	const struct step_record *rec;
-	size_t order; /* position after sorting by updated_at = order applied by the store */
+/* Who an alert is about, and by which rule. */
+struct alert_subject {
+	const char *rule, *actor; /* actor: NULL is "watcher" */
+	const char *step;
+	int step_index;
+	const char *instance_id, *user_id, *error, *labels_json;
 };
 
-static int cmp_key_order(const void *a, const void *b)
+/* The one builder of the alerts the watchers open: subject s of workflow wf, opened as core
+ * decided (o), grouped by the step's policy into an incident whose key and labels go into
+ * key and ilabels (initialised here, released by the caller). */
+static void alert_build(struct alert_new *a, const struct sw_workflow *wf,
+                        const struct alert_subject *s, const struct sw_step_policy *pol,
+                        const struct alert_opening *o, struct strbuf *key, struct strbuf *ilabels)
 {
-	const struct item *x = a, *y = b;
-	int c = strcmp(x->rec->instance_id, y->rec->instance_id);
-	if (!c)
-		c = strcmp(x->rec->step, y->rec->step);
-	if (!c)
-		c = (x->order > y->order) - (x->order < y->order);
-	return c;
+	strbuf_init(key, 0);
+	strbuf_init(ilabels, 0);
+	group_for(wf->name, s->step, s->rule, pol, s->error, s->labels_json, key, ilabels);
+	memset(a, 0, sizeof(*a));
+	a->rule = s->rule;
+	a->actor = s->actor;
+	a->workflow = wf->name;
+	a->step = s->step;
+	a->step_index = s->step_index;
+	a->instance_id = s->instance_id;
+	a->user_id = s->user_id;
+	a->error = s->error;
+	a->labels_json = s->labels_json;
+	a->group_key = key->buf;
+	a->incident_labels_json = ilabels->buf;
+	a->occurred_at = o->occurred_at;
+	a->next_escalation_at = o->next_escalation_at;
+	a->abandon_after_ms = pol->abandon_after_ms;
 }
+
+/* What core/lifecycle.c needs of a step's policy. */
+static struct step_rules step_rules_of(const struct sw_step_policy *pol)
+{
+	struct step_rules r;
+	r.sla = pol->sla;
+	r.stuck_after_ms = pol->stuck_after_ms;
+	r.abandon_after_ms = pol->abandon_after_ms;
+	return r;
+}
+
+/* ---- ingest: shared by the watcher and push ingest ------------------------------------- */
 
 struct ranked {
 	struct step_record r;
@@ -141,12 +172,13 @@ int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_rec
                  int64_t now, const char *actor, size_t *opened, struct sw_err *err)
 {
 	unsigned char *is_new = NULL;
-	struct item *items = NULL;
+	bool *current = NULL;
+	struct step_rules *rules = NULL;
+	struct alert_opening *open = NULL;
 	struct alert_new *an = NULL;
 	struct alert_opened *ao = NULL;
 	struct strbuf *keys = NULL, *ilabels = NULL;
 	size_t nan = 0;
-	int64_t last_progress = TIME_NULL;
 	int rc = -1;
 
 	if (opened)
@@ -157,67 +189,26 @@ int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_rec
 	is_new = xcalloc(n, 1);
 	if (store_steps_ingest(st, wf->name, (int)wf->n_steps, recs, n, is_new, err) < 0)
 		goto out;
-	items = xcalloc(n, sizeof(*items));
-	for (size_t i = 0; i < n; i++) {
-		items[i].rec = &recs[i];
-		items[i].order = i;
-	}
-	qsort(items, n, sizeof(*items), cmp_key_order);
-	an = xcalloc(n, sizeof(*an));
-	keys = xcalloc(n, sizeof(*keys));
-	ilabels = xcalloc(n, sizeof(*ilabels));
-	for (size_t k = 0, inst_end = 0; k < n;) {
-		/* one (instance, step) group; the store applied it in `order`, so the last
-		 * record of the group that became current is the step's state now */
-		size_t end = k, cur = SIZE_MAX;
-		const struct step_record *r;
-		const struct sw_step_policy *pol;
-		struct alert_new *a;
-		if (k >= inst_end) {
-			/* the instance's last progress in this batch */
-			last_progress = items[k].rec->updated_at;
-			for (inst_end = k; inst_end < n && !strcmp(items[inst_end].rec->instance_id,
-			                                           items[k].rec->instance_id);
-			     inst_end++)
-				if (items[inst_end].rec->updated_at > last_progress)
-					last_progress = items[inst_end].rec->updated_at;
-		}
-		while (end < n && !strcmp(items[end].rec->instance_id, items[k].rec->instance_id) &&
-		       !strcmp(items[end].rec->step, items[k].rec->step)) {
-			if (is_new[items[end].order] == 2)
-				cur = end;
-			end++;
-		}
-		k = end;
-		if (cur == SIZE_MAX || items[cur].rec->status != STEP_FAILED)
-			continue;
-		r = items[cur].rec;
-		pol = &wf->steps[r->step_index].policy;
-		/* a user gone for longer than abandon_after is nobody to page about (a first
-		 * start or a catch-up reading old history): the step state is kept, no alert */
-		if (pol->abandon_after_ms > 0 && last_progress + pol->abandon_after_ms <= now)
-			continue;
-		a = &an[nan];
-		strbuf_init(&keys[nan], 0);
-		strbuf_init(&ilabels[nan], 0);
-		group_for(wf->name, r->step, "failed", pol, r->error, r->labels_json, &keys[nan],
-		          &ilabels[nan]);
-		a->rule = "failed";
-		a->actor = actor;
-		a->workflow = wf->name;
-		a->step = r->step;
-		a->step_index = r->step_index;
-		a->instance_id = r->instance_id;
-		a->user_id = r->user_id;
-		a->error = r->error;
-		a->labels_json = r->labels_json;
-		a->group_key = keys[nan].buf;
-		a->incident_labels_json = ilabels[nan].buf;
-		a->occurred_at = r->finished_at != TIME_NULL ? r->finished_at : r->updated_at;
-		a->next_escalation_at =
-		    alert_next_escalation_at(ALERT_INITIATED, a->occurred_at, &pol->sla);
-		a->abandon_after_ms = pol->abandon_after_ms;
-		nan++;
+	/* what the batch opens is core's decision (lifecycle_failures_to_open) */
+	current = xcalloc(n, sizeof(*current));
+	for (size_t i = 0; i < n; i++)
+		current[i] = is_new[i] == 2;
+	rules = xcalloc(wf->n_steps + 1, sizeof(*rules));
+	for (size_t s = 0; s < wf->n_steps; s++)
+		rules[s] = step_rules_of(&wf->steps[s].policy);
+	open = xcalloc(n, sizeof(*open));
+	nan = lifecycle_failures_to_open(recs, current, n, rules, wf->n_steps, now, open);
+	an = xcalloc(nan + 1, sizeof(*an));
+	keys = xcalloc(nan + 1, sizeof(*keys));
+	ilabels = xcalloc(nan + 1, sizeof(*ilabels));
+	for (size_t k = 0; k < nan; k++) {
+		const struct step_record *r = &recs[open[k].rec];
+		const struct alert_subject subj = {
+		    LIFECYCLE_RULE_FAILED, actor,      r->step,  r->step_index,
+		    r->instance_id,        r->user_id, r->error, r->labels_json,
+		};
+		alert_build(&an[k], wf, &subj, &wf->steps[r->step_index].policy, &open[k], &keys[k],
+		            &ilabels[k]);
 	}
 	if (nan) {
 		ao = xcalloc(nan, sizeof(*ao));
@@ -236,7 +227,9 @@ out:
 	free(ilabels);
 	free(an);
 	free(ao);
-	free(items);
+	free(open);
+	free(rules);
+	free(current);
 	free(is_new);
 	return rc;
 }
@@ -365,56 +358,46 @@ static void since_param(const struct task *t, int64_t now, int64_t wm, const cha
 	source_time_param(t->source, "since", wm, style_of, buf, n, p);
 }
 
-/* Open "stuck" alerts for steps IN_PROGRESS longer than stuck_after. */
+/* Open "stuck" alerts for steps IN_PROGRESS longer than stuck_after: the store reads the
+ * candidates by index (store_steps_stuck), core decides (lifecycle_step_stuck). */
 static int open_stuck(struct task *t, int64_t now, struct sw_err *err)
 {
 	const struct sw_workflow *wf = t->wf;
 	for (size_t s = 0; s < wf->n_steps; s++) {
 		const struct sw_step_policy *pol = &wf->steps[s].policy;
+		const struct step_rules rules = step_rules_of(pol);
 		struct instance_step *is = NULL;
 		struct alert_new *sa;
 		struct alert_opened *so;
 		struct strbuf *sk, *sl;
-		size_t ns = 0;
-		int src;
-		if (pol->stuck_after_ms <= 0)
+		size_t ns = 0, na = 0;
+		int src = 0;
+		if (rules.stuck_after_ms <= 0)
 			continue;
 		if (store_steps_stuck(
-		        t->store, wf->name, wf->steps[s].name, now - pol->stuck_after_ms,
-		        pol->abandon_after_ms > 0 ? now - pol->abandon_after_ms : TIME_NULL,
+		        t->store, wf->name, wf->steps[s].name, now - rules.stuck_after_ms,
+		        rules.abandon_after_ms > 0 ? now - rules.abandon_after_ms : TIME_NULL,
 		        task__batch(t), &is, &ns, err) < 0)
 			return -1;
-		if (!ns) {
-			free(is);
-			continue;
-		}
-		sa = xcalloc(ns, sizeof(*sa));
-		so = xcalloc(ns, sizeof(*so));
-		sk = xcalloc(ns, sizeof(*sk));
-		sl = xcalloc(ns, sizeof(*sl));
+		sa = xcalloc(ns + 1, sizeof(*sa));
+		so = xcalloc(ns + 1, sizeof(*so));
+		sk = xcalloc(ns + 1, sizeof(*sk));
+		sl = xcalloc(ns + 1, sizeof(*sl));
 		for (size_t i = 0; i < ns; i++) {
-			strbuf_init(&sk[i], 0);
-			strbuf_init(&sl[i], 0);
-			group_for(wf->name, is[i].step, "stuck", pol, NULL, is[i].labels_json,
-			          &sk[i], &sl[i]);
-			sa[i].rule = "stuck";
-			sa[i].workflow = wf->name;
-			sa[i].step = is[i].step;
-			sa[i].step_index = is[i].step_index;
-			sa[i].instance_id = is[i].instance_id;
-			sa[i].user_id = is[i].user_id;
-			sa[i].labels_json = is[i].labels_json;
-			sa[i].group_key = sk[i].buf;
-			sa[i].incident_labels_json = sl[i].buf;
-			sa[i].occurred_at =
-			    (is[i].started_at != TIME_NULL ? is[i].started_at : is[i].updated_at) +
-			    pol->stuck_after_ms;
-			sa[i].next_escalation_at =
-			    alert_next_escalation_at(ALERT_INITIATED, sa[i].occurred_at, &pol->sla);
-			sa[i].abandon_after_ms = pol->abandon_after_ms;
+			struct alert_opening o;
+			const struct alert_subject subj = {
+			    LIFECYCLE_RULE_STUCK, NULL,          is[i].step, is[i].step_index,
+			    is[i].instance_id,    is[i].user_id, NULL,       is[i].labels_json,
+			};
+			if (!lifecycle_step_stuck(&is[i], &rules, now))
+				continue;
+			o = lifecycle_opening(lifecycle_stuck_occurred_at(&is[i], &rules), &rules);
+			alert_build(&sa[na], wf, &subj, pol, &o, &sk[na], &sl[na]);
+			na++;
 		}
-		src = store_alerts_open(t->store, now, sa, ns, so, err);
-		for (size_t i = 0; i < ns; i++) {
+		if (na)
+			src = store_alerts_open(t->store, now, sa, na, so, err);
+		for (size_t i = 0; i < na; i++) {
 			t->stats.alerts_opened += src == 0 && so[i].created;
 			strbuf_release(&sk[i]);
 			strbuf_release(&sl[i]);
@@ -906,6 +889,7 @@ static int detect_page(struct task *t, int64_t now, const struct source_rows *sr
 	const struct sw_watcher *w = t->watcher;
 	const struct sw_workflow *wf = w->workflow;
 	const struct sw_step_policy *pol = &wf->steps[w->step_index].policy;
+	const struct step_rules rules = step_rules_of(pol);
 	const struct source_rows rs = *src_rows;
 	struct alert_new *an = NULL;
 	struct alert_opened *ao = NULL;
@@ -924,17 +908,19 @@ static int detect_page(struct task *t, int64_t now, const struct source_rows *sr
 	ilabels = xcalloc(rs.nrows + 1, sizeof(*ilabels));
 	labels = xcalloc(rs.nrows + 1, sizeof(*labels));
 	for (size_t r = 0; r < rs.nrows; r++) {
-		struct alert_new *a = &an[n];
 		const char *occ = source_cell(&rs, r, (size_t)co);
+		struct alert_subject subj = {
+		    .rule = w->name, .step = w->step, .step_index = w->step_index};
+		struct alert_opening o;
 		int64_t occ_ms;
-		a->instance_id = source_cell(&rs, r, (size_t)ci);
-		a->user_id = source_cell(&rs, r, (size_t)cu);
-		if (!a->instance_id || !*a->instance_id || !a->user_id || !*a->user_id || !occ ||
-		    time_parse(occ, &occ_ms) < 0) {
+		subj.instance_id = source_cell(&rs, r, (size_t)ci);
+		subj.user_id = source_cell(&rs, r, (size_t)cu);
+		if (!subj.instance_id || !*subj.instance_id || !subj.user_id || !*subj.user_id ||
+		    !occ || time_parse(occ, &occ_ms) < 0) {
 			rejected++;
 			continue;
 		}
-		a->error = ce >= 0 ? source_cell(&rs, r, (size_t)ce) : NULL;
+		subj.error = ce >= 0 ? source_cell(&rs, r, (size_t)ce) : NULL;
 		strbuf_init(&labels[n], 0);
 		strbuf_addch(&labels[n], '{');
 		for (size_t c = 0, k = 0; c < rs.ncols; c++) {
@@ -951,21 +937,9 @@ static int detect_page(struct task *t, int64_t now, const struct source_rows *sr
 				strbuf_addstr(&labels[n], "null");
 		}
 		strbuf_addch(&labels[n], '}');
-		strbuf_init(&keys[n], 0);
-		strbuf_init(&ilabels[n], 0);
-		group_for(wf->name, w->step, w->name, pol, a->error, labels[n].buf, &keys[n],
-		          &ilabels[n]);
-		a->rule = w->name;
-		a->workflow = wf->name;
-		a->step = w->step;
-		a->step_index = w->step_index;
-		a->labels_json = labels[n].buf;
-		a->group_key = keys[n].buf;
-		a->incident_labels_json = ilabels[n].buf;
-		a->occurred_at = occ_ms;
-		a->next_escalation_at =
-		    alert_next_escalation_at(ALERT_INITIATED, occ_ms, &pol->sla);
-		a->abandon_after_ms = pol->abandon_after_ms;
+		subj.labels_json = labels[n].buf;
+		o = lifecycle_opening(occ_ms, &rules);
+		alert_build(&an[n], wf, &subj, pol, &o, &keys[n], &ilabels[n]);
 		n++;
 	}
 	t->stats.rows_read += (int64_t)rs.nrows;
