@@ -39,10 +39,10 @@ static int resolve_batch(struct task *t, int64_t now, struct alert *v, size_t n,
 		ch[k].from = v[i].state;
 		ch[k].to = ALERT_RESOLVED;
 		ch[k].event = "resolved";
-		ch[k].actor = "resolver";
+		ch[k].actor = ALERT_ACTOR_RESOLVER;
 		ch[k].reason = reason;
 		ch[k].next_escalation_at = TIME_NULL;
-		ch[k].resolved_by = "resolver";
+		ch[k].resolved_by = ALERT_ACTOR_RESOLVER;
 		k++;
 	}
 	rc = k ? store_alerts_change(t->store, now, ch, k, applied, err) : 0;

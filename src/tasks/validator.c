@@ -81,7 +81,7 @@ int task__validate(struct task *t, int64_t now, struct sw_err *err)
 				c->alert_id = due[i].id;
 				c->from = plan.levels[j].from;
 				c->to = plan.levels[j].to;
-				c->event = "escalated";
+				c->event = ALERT_EVENT_ESCALATED;
 				c->actor = "validator";
 				c->reason = escalation_reason(plan.levels[j].to, sla, reasons[nch],
 				                              sizeof(reasons[nch]));
