@@ -383,9 +383,11 @@ static int pg_instances_upsert(struct store *st, const char *workflow,
 
 /* ---- statistics ------------------------------------------------------------------------- */
 
-/* When the planner's row count for table is below 2 * added (never analyzed, or the batch
- * is a large part of it), ANALYZE it, so cached plans stop assuming an empty table. Nothing
- * for small batches. */
+/* When the planner's row count for table is below 2 * added (never analyzed, or the rows
+ * written since its last ANALYZE by this connection are a large part of it), ANALYZE it, so
+ * cached plans stop assuming an empty table: over a growth from empty that is a geometric
+ * series of ANALYZEs, a bounded multiple of one. Below ANALYZE_MIN_BATCH rows nothing is
+ * looked at (the caller keeps counting). */
 enum {
 	ANALYZE_MIN_BATCH = 1000
 };
@@ -408,6 +410,8 @@ static int pg_analyze_if_stale(struct store *st, const char *table, size_t added
 		if (rc && st->depth)
 			st->tx_failed = true;
 		free(sql);
+		if (!rc)
+			rc = 1;
 	}
 	store_rows_release(&rows);
 	return rc;

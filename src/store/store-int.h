@@ -214,6 +214,12 @@ struct store {
 	struct store_conn *conn;
 	int depth;      /* store_tx_begin nesting (explicit and internal) */
 	bool tx_failed; /* a database error happened inside the current transaction */
+	/* rows written to tables whose statistics are checked once the transaction commits
+	 * (store__analyze_after_commit); table names are constants of the store */
+	struct {
+		const char *table;
+		size_t added;
+	} analyze_later[4];
 };
 
 /* sw_err_set, returning code. */
@@ -231,6 +237,11 @@ int store__enter(struct store *st, struct sw_err *err);
 int store__leave(struct store *st, int rc, struct sw_err *err);
 /* After writing `added` rows to table in one batch: the dialect's analyze_if_stale. */
 int store__analyze_if_stale(struct store *st, const char *table, size_t added, struct sw_err *err);
+/* The same, once the outermost transaction has committed (at once outside a transaction),
+ * for a table the rest of the transaction does not read: an ANALYZE is then neither inside
+ * the transaction (its locks held to the end, what the transaction makes visible delayed by
+ * it) nor repeated per batch. A failed ANALYZE is logged, not an error: the data is in. */
+void store__analyze_after_commit(struct store *st, const char *table, size_t added);
 
 /* ---- what differs between the dialects ------------------------------------------------ */
 
@@ -314,8 +325,9 @@ struct store_sql {
 	int (*instances_upsert)(struct store *st, const char *workflow,
 	                        const struct instance_summary *aggs, size_t n, struct sw_err *err);
 
-	/* After writing `added` rows to table in one batch: refresh the planner's statistics
-	 * when they are stale (PostgreSQL), or nothing. */
+	/* After writing `added` rows to table (in one batch, or since its last ANALYZE): refresh
+	 * the planner's statistics when they are stale (PostgreSQL), or nothing. 1 when it
+	 * analyzed the table (its count starts again), 0 when not, < 0 on error. */
 	int (*analyze_if_stale)(struct store *st, const char *table, size_t added,
 	                        struct sw_err *err);
 };

@@ -19,6 +19,7 @@
  * two processes migrating at once apply each migration exactly once.
  */
 #include "util/common.h"
+#include "util/log.h"
 #include "util/assets.h"
 #include "store/store-int.h"
 #include "core/instance.h"
@@ -130,6 +131,29 @@ int store_tx_begin(struct store *st, struct sw_err *err)
 	return 0;
 }
 
+/* The statistics checks deferred to the end of a transaction (store__analyze_after_commit),
+ * run once it committed. A table's count of rows written carries over until its check
+ * analyzes it, so growth in batches below the dialect's threshold still adds up (a rolled
+ * back batch is counted too: at worst one ANALYZE comes early). */
+static void analyze_pending(struct store *st, bool committed)
+{
+	if (!committed)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(st->analyze_later); i++) {
+		const char *table = st->analyze_later[i].table;
+		struct sw_err err = {""};
+		int rc;
+		if (!table || !st->analyze_later[i].added)
+			continue;
+		rc = st->be->sql->analyze_if_stale(st, table, st->analyze_later[i].added, &err);
+		if (rc > 0)
+			st->analyze_later[i].added = 0;
+		else if (rc < 0)
+			log_warn("store: statistics not updated", "table=%s error=%s", table,
+			         err.msg);
+	}
+}
+
 int store_tx_commit(struct store *st, struct sw_err *err)
 {
 	int rc = 0;
@@ -146,6 +170,7 @@ int store_tx_commit(struct store *st, struct sw_err *err)
 	rc = st->be->commit(st->conn, err);
 	if (rc)
 		st->be->rollback(st->conn);
+	analyze_pending(st, rc == 0);
 	return rc;
 }
 
@@ -156,6 +181,7 @@ void store_tx_rollback(struct store *st)
 	st->depth = 0;
 	st->tx_failed = false;
 	st->be->rollback(st->conn);
+	analyze_pending(st, false);
 }
 
 int store__enter(struct store *st, struct sw_err *err)
@@ -176,7 +202,24 @@ int store__leave(struct store *st, int rc, struct sw_err *err)
 
 int store__analyze_if_stale(struct store *st, const char *table, size_t added, struct sw_err *err)
 {
-	return st->be->sql->analyze_if_stale(st, table, added, err);
+	int rc = st->be->sql->analyze_if_stale(st, table, added, err);
+	return rc < 0 ? rc : 0;
+}
+
+void store__analyze_after_commit(struct store *st, const char *table, size_t added)
+{
+	size_t i;
+	if (!added)
+		return;
+	for (i = 0; i < ARRAY_SIZE(st->analyze_later); i++)
+		if (!st->analyze_later[i].table || !strcmp(st->analyze_later[i].table, table))
+			break;
+	if (i == ARRAY_SIZE(st->analyze_later))
+		BUG("store: more than %zu tables to analyze", ARRAY_SIZE(st->analyze_later));
+	st->analyze_later[i].table = table;
+	st->analyze_later[i].added += added;
+	if (st->depth == 0)
+		analyze_pending(st, true);
 }
 
 /* ---- migrations ------------------------------------------------------------------------ */
@@ -445,10 +488,12 @@ int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
 			is_new[fresh_idx[k]] = 2;
 	if (!rc)
 		rc = q->instances_upsert(st, workflow, aggs, naggs, err);
-	if (!rc)
-		rc = store__analyze_if_stale(st, "instance_steps", nnew, err);
-	if (!rc)
-		rc = store__analyze_if_stale(st, "instances", naggs, err);
+	/* nothing later in the transaction reads these two: their statistics are looked at
+	 * once it commits, so what it makes visible (the alerts) does not wait for an ANALYZE */
+	if (!rc) {
+		store__analyze_after_commit(st, "instance_steps", nnew);
+		store__analyze_after_commit(st, "instances", naggs);
+	}
 	free(fresh);
 	free(cur);
 	free(aggs);

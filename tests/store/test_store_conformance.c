@@ -401,6 +401,50 @@ static void test_ingest_repeated_keys(void **state)
 		assert_int_equal(raw_int(f, "SELECT n FROM st_count"), 2);
 }
 
+/* ANALYZE of the step tables happens once the ingest's transaction has committed, never
+ * inside it (where its lock would be held, and the alerts the transaction makes visible
+ * would wait for it); batches below the threshold add up until one is worth a look. */
+static void test_ingest_statistics_after_commit(void **state)
+{
+	FX();
+	enum {
+		N = 1500,
+		SMALL = 400
+	};
+	struct step_record *r = xcalloc(N, sizeof(*r));
+	char(*ids)[16] = xcalloc(N + 3 * SMALL, sizeof(*ids));
+	const char *locks = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+	                    " WHERE c.relname IN ('instances', 'instance_steps') AND l.mode ="
+	                    " 'ShareUpdateExclusiveLock' AND l.database = (SELECT oid FROM"
+	                    " pg_database WHERE datname = current_database())";
+	const char *tuples = "SELECT reltuples::bigint FROM pg_class WHERE relname = 'instances'"
+	                     " AND relnamespace = current_schema()::regnamespace";
+
+	for (int i = 0; i < N + 3 * SMALL; i++)
+		snprintf(ids[i], sizeof(ids[i]), "st%d", i);
+	for (int i = 0; i < N; i++)
+		r[i] = rec(ids[i], "u", "kyc", 0, STEP_SUCCESS, 100, 200 + i);
+	OK(store_tx_begin(st, &E));
+	OK(store_steps_ingest(st, "loan", 3, r, N, NULL, &E));
+	if (f->pg)
+		assert_int_equal(raw_int(f, locks), 0); /* no ANALYZE inside the transaction */
+	OK(store_tx_commit(st, &E));
+	if (f->pg)
+		assert_int_equal(raw_int(f, tuples), N); /* analyzed once committed */
+	/* three batches of 400 (each below the threshold of 1,000), each committed: the third
+	 * brings the count since the ANALYZE to 1,200, over half the 1,500 it counted */
+	for (int b = 0; b < 3; b++) {
+		for (int i = 0; i < SMALL; i++)
+			r[i] =
+			    rec(ids[N + b * SMALL + i], "u", "kyc", 0, STEP_SUCCESS, 100, 5000 + i);
+		OK(store_steps_ingest(st, "loan", 3, r, SMALL, NULL, &E));
+		if (f->pg)
+			assert_int_equal(raw_int(f, tuples), b < 2 ? N : N + 3 * SMALL);
+	}
+	free(ids);
+	free(r);
+}
+
 static void test_ingest_dedupe(void **state)
 {
 	FX();
@@ -2009,40 +2053,41 @@ static void test_bulk(void **state)
 	free(inst);
 }
 
-#define STORE_TESTS(setup)                                                                  \
-	cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),                     \
-	    cmocka_unit_test_setup_teardown(test_migrate_concurrent, setup, teardown),      \
-	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),             \
-	    cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),               \
-	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),            \
-	    cmocka_unit_test_setup_teardown(test_watermarks, setup, teardown),              \
-	    cmocka_unit_test(test_step_status_names),                                       \
-	    cmocka_unit_test_setup_teardown(test_ingest_dedupe, setup, teardown),           \
-	    cmocka_unit_test_setup_teardown(test_ingest_repeated_keys, setup, teardown),    \
-	    cmocka_unit_test_setup_teardown(test_ingest_bad_input, setup, teardown),        \
-	    cmocka_unit_test_setup_teardown(test_instance_progress, setup, teardown),       \
-	    cmocka_unit_test_setup_teardown(test_steps_stuck, setup, teardown),             \
-	    cmocka_unit_test_setup_teardown(test_open_idempotent, setup, teardown),         \
-	    cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),                  \
-	    cmocka_unit_test_setup_teardown(test_incident_grouping, setup, teardown),       \
-	    cmocka_unit_test_setup_teardown(test_change_cas, setup, teardown),              \
-	    cmocka_unit_test_setup_teardown(test_escalation_history, setup, teardown),      \
-	    cmocka_unit_test_setup_teardown(test_resolve_closes_incident, setup, teardown), \
-	    cmocka_unit_test_setup_teardown(test_ack, setup, teardown),                     \
-	    cmocka_unit_test_setup_teardown(test_event_add, setup, teardown),               \
-	    cmocka_unit_test_setup_teardown(test_due, setup, teardown),                     \
-	    cmocka_unit_test_setup_teardown(test_recovered, setup, teardown),               \
-	    cmocka_unit_test_setup_teardown(test_recovered_since, setup, teardown),         \
-	    cmocka_unit_test_setup_teardown(test_change_chains, setup, teardown),           \
-	    cmocka_unit_test_setup_teardown(test_incident_counters, setup, teardown),       \
-	    cmocka_unit_test_setup_teardown(test_recovered_page, setup, teardown),          \
-	    cmocka_unit_test_setup_teardown(test_next_escalation, setup, teardown),         \
-	    cmocka_unit_test_setup_teardown(test_open_by_rule, setup, teardown),            \
-	    cmocka_unit_test_setup_teardown(test_abandonable, setup, teardown),             \
-	    cmocka_unit_test_setup_teardown(test_lists, setup, teardown),                   \
-	    cmocka_unit_test_setup_teardown(test_counts, setup, teardown),                  \
-	    cmocka_unit_test_setup_teardown(test_hostile_input, setup, teardown),           \
-	    cmocka_unit_test_setup_teardown(test_race_open, setup, teardown),               \
+#define STORE_TESTS(setup)                                                                         \
+	cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),                            \
+	    cmocka_unit_test_setup_teardown(test_migrate_concurrent, setup, teardown),             \
+	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),                    \
+	    cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),                      \
+	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),                   \
+	    cmocka_unit_test_setup_teardown(test_ingest_statistics_after_commit, setup, teardown), \
+	    cmocka_unit_test_setup_teardown(test_watermarks, setup, teardown),                     \
+	    cmocka_unit_test(test_step_status_names),                                              \
+	    cmocka_unit_test_setup_teardown(test_ingest_dedupe, setup, teardown),                  \
+	    cmocka_unit_test_setup_teardown(test_ingest_repeated_keys, setup, teardown),           \
+	    cmocka_unit_test_setup_teardown(test_ingest_bad_input, setup, teardown),               \
+	    cmocka_unit_test_setup_teardown(test_instance_progress, setup, teardown),              \
+	    cmocka_unit_test_setup_teardown(test_steps_stuck, setup, teardown),                    \
+	    cmocka_unit_test_setup_teardown(test_open_idempotent, setup, teardown),                \
+	    cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),                         \
+	    cmocka_unit_test_setup_teardown(test_incident_grouping, setup, teardown),              \
+	    cmocka_unit_test_setup_teardown(test_change_cas, setup, teardown),                     \
+	    cmocka_unit_test_setup_teardown(test_escalation_history, setup, teardown),             \
+	    cmocka_unit_test_setup_teardown(test_resolve_closes_incident, setup, teardown),        \
+	    cmocka_unit_test_setup_teardown(test_ack, setup, teardown),                            \
+	    cmocka_unit_test_setup_teardown(test_event_add, setup, teardown),                      \
+	    cmocka_unit_test_setup_teardown(test_due, setup, teardown),                            \
+	    cmocka_unit_test_setup_teardown(test_recovered, setup, teardown),                      \
+	    cmocka_unit_test_setup_teardown(test_recovered_since, setup, teardown),                \
+	    cmocka_unit_test_setup_teardown(test_change_chains, setup, teardown),                  \
+	    cmocka_unit_test_setup_teardown(test_incident_counters, setup, teardown),              \
+	    cmocka_unit_test_setup_teardown(test_recovered_page, setup, teardown),                 \
+	    cmocka_unit_test_setup_teardown(test_next_escalation, setup, teardown),                \
+	    cmocka_unit_test_setup_teardown(test_open_by_rule, setup, teardown),                   \
+	    cmocka_unit_test_setup_teardown(test_abandonable, setup, teardown),                    \
+	    cmocka_unit_test_setup_teardown(test_lists, setup, teardown),                          \
+	    cmocka_unit_test_setup_teardown(test_counts, setup, teardown),                         \
+	    cmocka_unit_test_setup_teardown(test_hostile_input, setup, teardown),                  \
+	    cmocka_unit_test_setup_teardown(test_race_open, setup, teardown),                      \
 	    cmocka_unit_test_setup_teardown(test_bulk, setup, teardown)
 
 int main(void)
