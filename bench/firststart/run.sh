@@ -32,7 +32,7 @@ cleanup() {
   [ -n "$swpid" ] && kill "$swpid" 2>/dev/null
   [ -n "${LOGDIR:-}" ] && mkdir -p "$LOGDIR" && cp "$svc"/*.log "$LOGDIR"/ 2>/dev/null
   "$root/scripts/test-services" stop "$svc"
-  rm -rf "$svc"
+  rm -rf "$svc" 2>/dev/null || true # the server may still be closing files
 }
 trap cleanup EXIT
 "$root/scripts/test-services" start "$svc"
