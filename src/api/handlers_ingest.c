@@ -148,8 +148,8 @@ int api_step_records_push(struct api_req *req, struct api_resp *resp)
 		}
 		src = store_step_records_known(st, v[i].wf->name, batch, k, &known, &err);
 		if (!src)
-			src = tasks_ingest(st, v[i].wf, batch, k, api_now(req), actor, &opened,
-			                   &err) < 0
+			src = tasks_ingest(st, req->arena, v[i].wf, batch, k, api_now(req), actor,
+			                   &opened, &err) < 0
 			          ? STORE_ERROR
 			          : 0;
 		known_total += known;

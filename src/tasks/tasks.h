@@ -26,6 +26,7 @@
 #define SW_TASKS_H
 
 #include "util/common.h"
+#include "util/arena.h"
 #include "util/timeutil.h"
 #include "config/config.h"
 #include "util/health.h"
@@ -138,8 +139,10 @@ struct step_record;
  * now (old history read on a first start or a catch-up). actor names the opener in the
  * alerts' history ("watcher", or the pusher). Runs in the caller's transaction if there is
  * one. Shared by the watcher and push ingest (POST /api/v1/step-records), so both validate
- * and deduplicate alike.
+ * and deduplicate alike. The batch's temporaries come from a (the watcher's page, the
+ * request's arena) and go with it: the caller releases a.
  */
-int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_record *recs, size_t n,
-                 int64_t now, const char *actor, size_t *opened, struct sw_err *err);
+int tasks_ingest(struct store *st, struct arena *a, const struct sw_workflow *wf,
+                 struct step_record *recs, size_t n, int64_t now, const char *actor, size_t *opened,
+                 struct sw_err *err);
 #endif

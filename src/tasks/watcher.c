@@ -168,39 +168,46 @@ static void sort_stable(struct step_record *recs, size_t n)
 	free(tmp);
 }
 
-int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_record *recs, size_t n,
-                 int64_t now, const char *actor, size_t *opened, struct sw_err *err)
+static void strbuf_release_cb(void *sb)
 {
-	unsigned char *is_new = NULL;
-	bool *current = NULL;
-	struct step_rules *rules = NULL;
-	struct alert_opening *open = NULL;
-	struct alert_new *an = NULL;
-	struct alert_opened *ao = NULL;
-	struct strbuf *keys = NULL, *ilabels = NULL;
-	size_t nan = 0;
-	int rc = -1;
+	strbuf_release(sb);
+}
+
+int tasks_ingest(struct store *st, struct arena *a, const struct sw_workflow *wf,
+                 struct step_record *recs, size_t n, int64_t now, const char *actor, size_t *opened,
+                 struct sw_err *err)
+{
+	unsigned char *is_new;
+	bool *current;
+	struct step_rules *rules;
+	struct alert_opening *open;
+	struct alert_new *an;
+	struct alert_opened *ao;
+	struct strbuf *keys, *ilabels;
+	size_t nan;
 
 	if (opened)
 		*opened = 0;
 	if (!n)
 		return 0;
 	sort_stable(recs, n);
-	is_new = xcalloc(n, 1);
+	is_new = arena_calloc(a, n, 1);
 	if (store_steps_ingest(st, wf->name, (int)wf->n_steps, recs, n, is_new, err) < 0)
-		goto out;
+		return -1;
 	/* what the batch opens is core's decision (lifecycle_failures_to_open) */
-	current = xcalloc(n, sizeof(*current));
+	current = arena_calloc(a, n, sizeof(*current));
 	for (size_t i = 0; i < n; i++)
 		current[i] = is_new[i] == 2;
-	rules = xcalloc(wf->n_steps + 1, sizeof(*rules));
+	rules = arena_calloc(a, wf->n_steps + 1, sizeof(*rules));
 	for (size_t s = 0; s < wf->n_steps; s++)
 		rules[s] = step_rules_of(&wf->steps[s].policy);
-	open = xcalloc(n, sizeof(*open));
+	open = arena_calloc(a, n, sizeof(*open));
 	nan = lifecycle_failures_to_open(recs, current, n, rules, wf->n_steps, now, open);
-	an = xcalloc(nan + 1, sizeof(*an));
-	keys = xcalloc(nan + 1, sizeof(*keys));
-	ilabels = xcalloc(nan + 1, sizeof(*ilabels));
+	if (!nan)
+		return 0;
+	an = arena_calloc(a, nan, sizeof(*an));
+	keys = arena_calloc(a, nan, sizeof(*keys));
+	ilabels = arena_calloc(a, nan, sizeof(*ilabels));
 	for (size_t k = 0; k < nan; k++) {
 		const struct step_record *r = &recs[open[k].rec];
 		const struct alert_subject subj = {
@@ -209,29 +216,15 @@ int tasks_ingest(struct store *st, const struct sw_workflow *wf, struct step_rec
 		};
 		alert_build(&an[k], wf, &subj, &wf->steps[r->step_index].policy, &open[k], &keys[k],
 		            &ilabels[k]);
+		arena_defer(a, strbuf_release_cb, &keys[k]);
+		arena_defer(a, strbuf_release_cb, &ilabels[k]);
 	}
-	if (nan) {
-		ao = xcalloc(nan, sizeof(*ao));
-		if (store_alerts_open(st, now, an, nan, ao, err) < 0)
-			goto out;
-		for (size_t i = 0; opened && i < nan; i++)
-			*opened += ao[i].created;
-	}
-	rc = 0;
-out:
-	for (size_t i = 0; i < nan; i++) {
-		strbuf_release(&keys[i]);
-		strbuf_release(&ilabels[i]);
-	}
-	free(keys);
-	free(ilabels);
-	free(an);
-	free(ao);
-	free(open);
-	free(rules);
-	free(current);
-	free(is_new);
-	return rc;
+	ao = arena_calloc(a, nan, sizeof(*ao));
+	if (store_alerts_open(st, now, an, nan, ao, err) < 0)
+		return -1;
+	for (size_t i = 0; opened && i < nan; i++)
+		*opened += ao[i].created;
+	return 0;
 }
 
 /* ---- watch_steps ----------------------------------------------------------------------- */
@@ -514,9 +507,10 @@ static int ingest_page(struct task *t, int64_t now, struct run *run, const struc
                        size_t nuse, const char *wm_raw, struct sw_err *err)
 {
 	const struct sw_workflow *wf = t->wf;
-	struct step_record *recs = xcalloc(nuse + 1, sizeof(*recs));
-	struct step_record *todo = xcalloc(nuse + 1, sizeof(*todo));
-	char **labels = xcalloc(nuse + 1, sizeof(*labels));
+	/* one page, one lifetime: its records, their labels and the ingest's temporaries */
+	struct arena a = ARENA_INIT;
+	struct step_record *recs = arena_calloc(&a, nuse + 1, sizeof(*recs));
+	struct step_record *todo = arena_calloc(&a, nuse + 1, sizeof(*todo));
 	const char *first_reject = NULL;
 	size_t nrecs = 0, ntodo = 0, rejected = 0, opened = 0;
 	int64_t wm_ms = TIME_NULL;
@@ -527,11 +521,12 @@ static int ingest_page(struct task *t, int64_t now, struct run *run, const struc
 		wm_ms = TIME_NULL;
 	move = wm_ms != TIME_NULL && (run->wm == TIME_NULL || wm_ms > run->wm);
 	for (size_t r = 0; r < nuse; r++) {
+		char *labels = NULL;
 		const char *why =
-		    parse_row(wf, rs, r, run->col, run->segcol, &recs[nrecs], &labels[nrecs]);
+		    parse_row(wf, rs, r, run->col, run->segcol, &recs[nrecs], &labels);
+		if (labels)
+			arena_defer(&a, free, labels);
 		if (why) {
-			free(labels[nrecs]);
-			labels[nrecs] = NULL;
 			if (!rejected++)
 				first_reject = why;
 			continue;
@@ -565,7 +560,7 @@ static int ingest_page(struct task *t, int64_t now, struct run *run, const struc
 		if (store_tx_begin(t->store, err) < 0)
 			goto out;
 		in_tx = true;
-		if (tasks_ingest(t->store, wf, todo, ntodo, now, "watcher", &opened, err) < 0)
+		if (tasks_ingest(t->store, &a, wf, todo, ntodo, now, "watcher", &opened, err) < 0)
 			goto out;
 		if (move && store_watermark_set(t->store, t->wmkey, wm_ms, wm_raw, now, err) < 0)
 			goto out;
@@ -585,11 +580,7 @@ static int ingest_page(struct task *t, int64_t now, struct run *run, const struc
 out:
 	if (in_tx)
 		store_tx_rollback(t->store);
-	for (size_t i = 0; i < nrecs; i++)
-		free(labels[i]);
-	free(labels);
-	free(todo);
-	free(recs);
+	arena_release(&a);
 	return rc;
 }
 

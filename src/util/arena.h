@@ -2,7 +2,9 @@
  * arena.h - one lifetime for many small allocations: bump allocation in chunks, everything
  * freed at once (nginx ngx_palloc, h2o h2o_mem_pool). An HTTP request owns one (api.h
  * req->arena), freed when the request ends, so a handler allocates its query values,
- * cursors and temporary strings from it and frees nothing by hand.
+ * cursors and temporary strings from it and frees nothing by hand; so does each page the
+ * watcher ingests (its records, their labels, the alerts it builds: tasks_ingest), so a
+ * page's memory goes at once when the page is committed.
  *
  *	struct arena a = ARENA_INIT;
  *	char *s = arena_printf(&a, "user:%s", name);

@@ -898,7 +898,9 @@ static void test_push_only_stuck_and_pusher(void **state)
 		in[i].finished_at = TIME_NULL;
 		assert_null(step_record_check(&in[i], &r[i]));
 	}
-	assert_int_equal(tasks_ingest(f->st, wf, r, 2, T0 + MIN, "api:ci", &opened, &err), 0);
+	struct arena a = ARENA_INIT;
+	assert_int_equal(tasks_ingest(f->st, &a, wf, r, 2, T0 + MIN, "api:ci", &opened, &err), 0);
+	arena_release(&a);
 	assert_int_equal(opened, 1);
 	run(push, T0 + 19 * MIN);
 	assert_int_equal(count_state(f, -1), 1);
