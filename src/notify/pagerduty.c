@@ -67,7 +67,7 @@ void pagerduty_body(const struct notify_msg *m, const char *routing_key, struct 
 {
 	json_t *root = json_object();
 	const char *action = pd_action(m->event);
-	char t[40], *text;
+	char t[40];
 
 	json_object_set_new(root, "routing_key", rcv_json_str(routing_key));
 	json_object_set_new(root, "event_action", json_string(action));
@@ -119,11 +119,7 @@ void pagerduty_body(const struct notify_msg *m, const char *routing_key, struct 
 			json_decref(links);
 		free(source);
 	}
-	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (text)
-		strbuf_addstr(sb, text);
-	free(text);
-	json_decref(root);
+	rcv_json_finish(root, sb);
 }
 
 static void pagerduty_send(const struct sw_receiver *rc, const struct notify_msg *m, int64_t now_ms,

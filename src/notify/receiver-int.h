@@ -11,6 +11,9 @@
 
 /* A JSON string of s with invalid UTF-8 bytes as U+FFFD; JSON null for NULL. */
 json_t *rcv_json_str(const char *s);
+/* Append root as compact JSON (keys in insertion order) to sb and drop root: the end of
+ * every JSON body. */
+void rcv_json_finish(json_t *root, struct strbuf *sb);
 /* m->labels_json as an object; an empty object when absent or not an object. */
 json_t *rcv_json_labels(const char *labels_json);
 /* "P0", "P1", "P2" for the escalation levels, "new" for INITIATED, else the level. */

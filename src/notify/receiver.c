@@ -33,6 +33,15 @@ const struct receiver_ops *receiver_ops_for(enum sw_receiver_kind kind)
 	return NULL;
 }
 
+void rcv_json_finish(json_t *root, struct strbuf *sb)
+{
+	char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (text)
+		strbuf_addstr(sb, text);
+	free(text);
+	json_decref(root);
+}
+
 json_t *rcv_json_str(const char *s)
 {
 	struct strbuf sb = STRBUF_INIT;

@@ -92,7 +92,6 @@ void slack_body(const struct notify_msg *m, struct strbuf *sb)
 	json_t *root = json_object(), *blocks = json_array(), *b, *t, *fields;
 	struct strbuf s = STRBUF_INIT, head = STRBUF_INIT;
 	char a[16], u[16], n[32], when[40];
-	char *text;
 
 	rcv_headline(m, &head);
 
@@ -167,11 +166,7 @@ void slack_body(const struct notify_msg *m, struct strbuf *sb)
 	}
 	json_object_set_new(root, "text", cut_text(s.buf, SLACK_MAX_FALLBACK));
 	json_object_set_new(root, "blocks", blocks);
-	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (text)
-		strbuf_addstr(sb, text);
-	free(text);
-	json_decref(root);
+	rcv_json_finish(root, sb);
 	strbuf_release(&s);
 	strbuf_release(&head);
 }

@@ -33,7 +33,6 @@ void webhook_body(const struct notify_msg *m, struct strbuf *sb)
 	json_t *data = json_object(), *root = json_object(), *conv = json_object(),
 	       *links = json_object();
 	char *type = xasprintf("incident.%s", notify_event_name(m->event));
-	char *text;
 
 	json_object_set_new(data, "event", json_string(notify_event_name(m->event)));
 	json_object_set_new(data, "incident_id", json_integer(m->incident_id));
@@ -59,12 +58,8 @@ void webhook_body(const struct notify_msg *m, struct strbuf *sb)
 	json_object_set_new(root, "type", json_string(type));
 	json_object_set_new(root, "timestamp", time_or_null(m->at_ms));
 	json_object_set_new(root, "data", data);
-	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (text)
-		strbuf_addstr(sb, text);
-	free(text);
 	free(type);
-	json_decref(root);
+	rcv_json_finish(root, sb);
 }
 
 int webhook_signature(const char *secret, const char *id, int64_t timestamp_s, const char *body,
