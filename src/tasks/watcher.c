@@ -483,6 +483,34 @@ static size_t seen_cap(const struct run *r)
 	return r->page * 4 > 20000 ? r->page * 4 : 20000;
 }
 
+/* Keep key (a row read at ms) for the next run's overlap window; past the cap it is
+ * dropped (a re-read record then goes to the store's dedupe instead). Takes key. */
+static void seen_keep(struct run *run, int64_t ms, char *key)
+{
+	if (run->next.n >= seen_cap(run)) {
+		free(key);
+		return;
+	}
+	ALLOC_GROW(run->next.v, run->next.n + 1, run->next.alloc);
+	run->next.v[run->next.n].ms = ms;
+	run->next.v[run->next.n++].key = key;
+}
+
+/* A refused row's identity: its raw instance_id, step, status and updated_at cells (the
+ * row read again in the overlap window has the same ones), marked apart from records. */
+static char *refused_key(const struct source_rows *rs, size_t r, const int *col)
+{
+	struct strbuf sb = STRBUF_INIT;
+	static const int which[] = {0, 2, 3, 4};
+	strbuf_addch(&sb, '!');
+	for (size_t k = 0; k < ARRAY_SIZE(which); k++) {
+		const char *v =
+		    col[which[k]] >= 0 ? source_cell(rs, r, (size_t)col[which[k]]) : NULL;
+		strbuf_addf(&sb, "%zu:%s", v ? strlen(v) : 0, v ? v : "");
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
 static int find_cols(const struct sw_workflow *wf, const struct source_rows *rs, struct run *r,
                      struct sw_err *err)
 {
@@ -527,6 +555,13 @@ static int ingest_page(struct task *t, int64_t now, struct run *run, const struc
 		if (labels)
 			arena_defer(&a, free, labels);
 		if (why) {
+			/* refused once per row: a re-read of the overlap window finds it again */
+			char *key = refused_key(rs, r, run->col);
+			int64_t at = cell_time(rs, r, run->col[4]);
+			bool again = seen_before(t, key);
+			seen_keep(run, at != TIME_NULL && at != STEP_TIME_BAD ? at : run->wm, key);
+			if (again)
+				continue;
 			if (!rejected++)
 				first_reject = why;
 			continue;
@@ -546,14 +581,7 @@ static int ingest_page(struct task *t, int64_t now, struct run *run, const struc
 		char *key = record_key(&recs[i]);
 		if (!seen_before(t, key))
 			todo[ntodo++] = recs[i];
-		/* bounded: past the cap a re-read record goes to the store's dedupe instead */
-		if (run->next.n >= seen_cap(run)) {
-			free(key);
-			continue;
-		}
-		ALLOC_GROW(run->next.v, run->next.n + 1, run->next.alloc);
-		run->next.v[run->next.n].ms = recs[i].updated_at;
-		run->next.v[run->next.n++].key = key;
+		seen_keep(run, recs[i].updated_at, key);
 	}
 	if (ntodo || move) {
 		/* records, alerts and the watermark move together or not at all */

@@ -122,6 +122,9 @@ pushed=$(call POST /api/v1/step-records "$SW_TOK_RESP" "$(rec 9001 null)")
 expect_eq "${pushed%% *}" 422 "push refuses a null started_at"
 q "$SRC" "INSERT INTO loan_steps VALUES (9002, 'u9002', 'kyc', 'FAILED', 'NO_START', NULL, NULL, clock_timestamp())"
 wait_eq 10 "poll refuses a null started_at" 1 grep -c 'msg="rejected step records" workflow=loan rejected=1 first_reason="started_at is null or not a timestamp"' "$T/serve.log"
+# the overlap window (10s) re-reads the row at every poll (100ms): refused, not logged again
+sleep 1.5
+expect_eq "$(grep -c 'msg="rejected step records"' "$T/serve.log")" 1 "a refused row is logged once, not at every re-read"
 expect_eq "$(status POST /api/v1/step-records "$SW_TOK_RESP" "$(rec 9003 "\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"")")" 200 "push accepts it with started_at"
 q "$SRC" "INSERT INTO loan_steps VALUES (9004, 'u9004', 'kyc', 'FAILED', 'NO_START', now(), NULL, clock_timestamp())"
 wait_eq 10 "both accepted records opened alerts, the refused ones none" "9003 9004" \
