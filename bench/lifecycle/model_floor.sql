@@ -5,7 +5,7 @@
 --
 -- The anchor's floor (shared/anchors/lendx/lower_bound.sql) writes what its Django monitor
 -- stores: one alert row and one history row per failure. stepwatch also keeps, per record,
--- the step record, the step's current state and the instance summary (what the funnel, TAT,
+-- the step's current state and the instance summary (what the funnel, TAT,
 -- stuck detection, recovery and abandonment read), files alerts in an incident, and writes
 -- one history row per level passed (SPEC §2). This script times that work with no program
 -- around it, so the bench can split stepwatch's distance from the anchor's floor into the
@@ -35,11 +35,8 @@ SELECT (extract(epoch FROM now()) * 1000)::bigint AS now_ms \gset
 \timing on
 
 \echo MF_DETECT
--- the 2K records of the K journeys (PAN_VERIFY OK, CIBIL ERR), as stepwatch reads them
-INSERT INTO step_records (workflow, instance_id, step, status, updated_at, user_id, error,
-                          started_at, finished_at, labels)
-SELECT 'loan', instance_id, step, status, updated_at, user_id, error, started_at, finished_at,
-       labels FROM recs ON CONFLICT DO NOTHING;
+-- the 2K records of the K journeys (PAN_VERIFY OK, CIBIL ERR), as stepwatch reads them:
+-- each step's current state, then the instance summaries (no copy of the records: 0008)
 INSERT INTO instance_steps AS t (workflow, instance_id, step, step_index, status, user_id, error,
                                  started_at, finished_at, updated_at, labels)
 SELECT 'loan', instance_id, step, step_index, status, user_id, error, started_at, finished_at,
@@ -96,10 +93,6 @@ UPDATE public.loan_journey SET stage_status = 'OK', err_reason = NULL, ended = n
 
 \echo MF_RESOLVE
 -- the K recovery records, then the alerts whose step's current state is SUCCESS
-INSERT INTO step_records (workflow, instance_id, step, status, updated_at, user_id, error,
-                          started_at, finished_at, labels)
-SELECT 'loan', instance_id, step, status, updated_at, user_id, error, started_at, finished_at,
-       labels FROM recs WHERE step = 'CIBIL' ON CONFLICT DO NOTHING;
 INSERT INTO instance_steps AS t (workflow, instance_id, step, step_index, status, user_id, error,
                                  started_at, finished_at, updated_at, labels)
 SELECT 'loan', instance_id, step, step_index, status, user_id, error, started_at, finished_at,
@@ -128,6 +121,6 @@ UPDATE incidents SET open_alerts = 0, state = 'RESOLVED', resolved_at = :now_ms,
 \timing off
 SELECT count(*) FILTER (WHERE state = 4) AS resolved,
        (SELECT count(*) FROM alert_history) AS history,
-       (SELECT count(*) FROM step_records) AS records
+       (SELECT count(*) FROM instance_steps) AS steps
   FROM alerts \gset
-\echo MF_CHECK alerts_resolved=:resolved history_rows=:history step_records=:records
+\echo MF_CHECK alerts_resolved=:resolved history_rows=:history instance_steps=:steps

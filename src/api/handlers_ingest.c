@@ -112,7 +112,7 @@ int api_step_records_push(struct api_req *req, struct api_resp *resp)
 	struct step_record *batch = NULL;
 	struct store *st;
 	json_t *body = NULL;
-	size_t n = 0, known_total = 0, opened_total = 0;
+	size_t n = 0, applied_total = 0, opened_total = 0;
 	bool *done = NULL;
 	const char *actor;
 	int rc = -1, src = 0;
@@ -137,7 +137,7 @@ int api_step_records_push(struct api_req *req, struct api_resp *resp)
 	src = store_tx_begin(st, &err);
 	/* one workflow at a time, in order of first appearance */
 	for (size_t i = 0; !src && i < n; i++) {
-		size_t k = 0, known = 0, opened = 0;
+		size_t k = 0, applied = 0, opened = 0;
 		if (done[i])
 			continue;
 		for (size_t j = i; j < n; j++) {
@@ -146,13 +146,11 @@ int api_step_records_push(struct api_req *req, struct api_resp *resp)
 			batch[k++] = v[j].rec;
 			done[j] = true;
 		}
-		src = store_step_records_known(st, v[i].wf->name, batch, k, &known, &err);
-		if (!src)
-			src = tasks_ingest(st, req->arena, v[i].wf, batch, k, api_now(req), actor,
-			                   &opened, &err) < 0
-			          ? STORE_ERROR
-			          : 0;
-		known_total += known;
+		src = tasks_ingest(st, req->arena, v[i].wf, batch, k, api_now(req), actor, &applied,
+		                   &opened, &err) < 0
+		          ? STORE_ERROR
+		          : 0;
+		applied_total += applied;
 		opened_total += opened;
 	}
 	if (!src)
@@ -167,8 +165,7 @@ int api_step_records_push(struct api_req *req, struct api_resp *resp)
 	}
 	api_json(resp, 200,
 	         json_pack("{s:I, s:I, s:I}", "accepted", (json_int_t)n, "new",
-	                   (json_int_t)(n - known_total), "alerts_opened",
-	                   (json_int_t)opened_total));
+	                   (json_int_t)applied_total, "alerts_opened", (json_int_t)opened_total));
 	rc = 0;
 out:
 	if (cfg)

@@ -53,7 +53,7 @@ struct alert_opening lifecycle_opening(int64_t occurred_at, const struct step_ru
 /*
  * What a batch of step records opens ("failed" alerts). recs[0..n) is the batch in the
  * order the store applied it (by updated_at, stable); current[i] is true when record i
- * became its step's current state (store_steps_ingest's is_new == 2). rules[step_index]
+ * became its step's current state (store_steps_ingest's current[i]). rules[step_index]
  * (n_rules entries) is each step's policy.
  *
  * A FAILED record opens an alert when it is the current state of its step and the last

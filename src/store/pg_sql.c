@@ -180,13 +180,6 @@ static int pg_batch_by_index(struct store *st, const char *sql, const struct sto
 
 /* ---- step records ----------------------------------------------------------------------- */
 
-static const char *const pg_record_insert =
-    "INSERT INTO step_records (workflow, instance_id, step, status, updated_at, user_id,"
-    " error, started_at, finished_at, labels)"
-    " SELECT $1::text, u.* FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[],"
-    " $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[]) AS u"
-    " ON CONFLICT DO NOTHING RETURNING instance_id, step, status, updated_at";
-
 /* The WHERE is core/lifecycle.c's step_record_supersedes (the latest updated_at wins, a tie
  * goes to the further status), encoded for a set-based upsert; tests/store/test_store_rules.c
  * runs the same cases through both. */
@@ -222,72 +215,21 @@ static const char *const pg_instance_upsert =
     " labels = CASE WHEN excluded.last_progress_at >= t.last_progress_at"
     " THEN COALESCE(excluded.labels, t.labels) ELSE t.labels END";
 
-/* "instance\x1fstep[\x1fstatus\x1fupdated_at]": batch-local keys to map RETURNING rows back */
-static char *rec_key(const char *instance_id, const char *step, const char *status,
-                     const char *updated_at)
+/* "instance\x1fstep": batch-local keys to map RETURNING rows back */
+static char *rec_key(const char *instance_id, const char *step)
 {
-	if (!status)
-		return xasprintf("%s\x1f%s", instance_id, step);
-	return xasprintf("%s\x1f%s\x1f%s\x1f%s", instance_id, step, status, updated_at);
+	return xasprintf("%s\x1f%s", instance_id, step);
 }
 
-/* Phase 1 (store_sql.records_insert). */
-static int pg_records_insert(struct store *st, const char *workflow, const struct step_record *recs,
-                             size_t n, bool *fresh, struct sw_err *err)
-{
-	struct pg_cols a;
-	struct store_param p[10];
-	struct store_rows rows = STORE_ROWS_INIT;
-	struct stmt_cache map = {0};
-	int rc;
-
-	pg_cols_init(&a, 9);
-	for (size_t i = 0; i < n; i++) {
-		const struct step_record *r = &recs[i];
-		char stb[16], upb[24], *key;
-		pg_cols_text(&a, 0, r->instance_id);
-		pg_cols_text(&a, 1, r->step);
-		pg_cols_int(&a, 2, r->status);
-		pg_cols_int(&a, 3, r->updated_at);
-		pg_cols_text(&a, 4, r->user_id);
-		pg_cols_text(&a, 5, r->error);
-		pg_cols_time(&a, 6, r->started_at);
-		pg_cols_time(&a, 7, r->finished_at);
-		pg_cols_text(&a, 8, r->labels_json);
-		snprintf(stb, sizeof(stb), "%d", (int)r->status);
-		snprintf(upb, sizeof(upb), "%" PRId64, r->updated_at);
-		key = rec_key(r->instance_id, r->step, stb, upb);
-		if (!stmt_cache_get(&map, key))
-			stmt_cache_put(&map, key, (void *)(uintptr_t)(i + 1));
-		free(key);
-	}
-	p[0] = sp_text(workflow);
-	pg_cols_params(&a, p + 1);
-	rc = store__exec(st, pg_record_insert, p, 10, &rows, NULL, err);
-	for (size_t k = 0; !rc && k < rows.nrows; k++) {
-		char *key = rec_key(store_rows_text(&rows, k, 0), store_rows_text(&rows, k, 1),
-		                    store_rows_text(&rows, k, 2), store_rows_text(&rows, k, 3));
-		uintptr_t i = (uintptr_t)stmt_cache_get(&map, key);
-		free(key);
-		if (!i)
-			BUG("step_records returned a record that was not sent");
-		fresh[i - 1] = true;
-	}
-	store_rows_release(&rows);
-	stmt_cache_clear(&map, NULL);
-	pg_cols_release(&a);
-	return rc;
-}
-
-/* Phase 2 (store_sql.steps_upsert): the current step states of records idx[0..n). One
+/* Phase 1 (store_sql.steps_upsert): the current step states of records recs[0..n). One
  * statement cannot update a row twice, so a key repeated in the batch goes to the next
  * statement: statement j holds the j-th occurrence of each key. Each key's records are
  * still applied in batch order and keys do not touch each other's rows, so the outcome is
  * that of applying the records one by one, in as many statements as the most repeated
  * key has records (before: a new statement at every repeated key, in batch order).
- * cur[k] = record idx[k] became current. */
+ * cur[k] = record k became current. */
 static int pg_steps_upsert(struct store *st, const char *workflow, const struct step_record *recs,
-                           const size_t *idx, size_t n, bool *cur, struct sw_err *err)
+                           size_t n, bool *cur, struct sw_err *err)
 {
 	struct pg_cols a;
 	struct store_param p[11];
@@ -297,8 +239,8 @@ static int pg_steps_upsert(struct store *st, const char *workflow, const struct 
 	int rc = 0;
 
 	for (size_t k = 0, nkeys = 0; k < n; k++) {
-		const struct step_record *r = &recs[idx[k]];
-		char *key = rec_key(r->instance_id, r->step, NULL, NULL);
+		const struct step_record *r = &recs[k];
+		char *key = rec_key(r->instance_id, r->step);
 		uintptr_t slot = (uintptr_t)stmt_cache_get(&seen, key);
 		if (!slot) {
 			slot = ++nkeys;
@@ -315,10 +257,10 @@ static int pg_steps_upsert(struct store *st, const char *workflow, const struct 
 	for (uint32_t j = 0; !rc && j < nranks; j++) {
 		struct store_rows rows = STORE_ROWS_INIT;
 		for (size_t k = 0; k < n; k++) {
-			const struct step_record *r = &recs[idx[k]];
+			const struct step_record *r = &recs[k];
 			if (rank[k] != j)
 				continue;
-			char *key = rec_key(r->instance_id, r->step, NULL, NULL);
+			char *key = rec_key(r->instance_id, r->step);
 			stmt_cache_put(&map, key, (void *)(uintptr_t)(k + 1));
 			free(key);
 			pg_cols_text(&a, 0, r->instance_id);
@@ -336,8 +278,8 @@ static int pg_steps_upsert(struct store *st, const char *workflow, const struct 
 		pg_cols_params(&a, p + 1);
 		rc = store__exec(st, pg_step_upsert, p, 11, &rows, NULL, err);
 		for (size_t i = 0; !rc && i < rows.nrows; i++) {
-			char *rk = rec_key(store_rows_text(&rows, i, 0),
-			                   store_rows_text(&rows, i, 1), NULL, NULL);
+			char *rk =
+			    rec_key(store_rows_text(&rows, i, 0), store_rows_text(&rows, i, 1));
 			uintptr_t at = (uintptr_t)stmt_cache_get(&map, rk);
 			free(rk);
 			if (!at)
@@ -354,7 +296,7 @@ static int pg_steps_upsert(struct store *st, const char *workflow, const struct 
 	return rc;
 }
 
-/* Phase 3 (store_sql.instances_upsert): the instances (one per aggregate, keys unique). */
+/* Phase 2 (store_sql.instances_upsert): the instances (one per aggregate, keys unique). */
 static int pg_instances_upsert(struct store *st, const char *workflow,
                                const struct instance_summary *aggs, size_t n, struct sw_err *err)
 {
@@ -432,7 +374,6 @@ const struct store_sql store_sql_postgres = {
     .incident_delta = pg_incident_delta,
     .recovery_mark = "SELECT txid_snapshot_xmin(txid_current_snapshot()), $1::text",
     .alerts_insert = pg_alerts_insert,
-    .records_insert = pg_records_insert,
     .steps_upsert = pg_steps_upsert,
     .instances_upsert = pg_instances_upsert,
     .analyze_if_stale = pg_analyze_if_stale,

@@ -29,7 +29,7 @@ _Static_assert(ALERT_INITIATED == 0 && ALERT_P0 == 3 && ALERT_RESOLVED == 4 && A
 _Static_assert(ALERT_P0 + 1 == ALERT_RESOLVED && ALERT_ABANDONED > ALERT_RESOLVED,
                "the open states are exactly those below RESOLVED");
 
-/* enum step_status (core/step.h): step_records.status, instance_steps.status. */
+/* enum step_status (core/step.h): instance_steps.status. */
 #define SQL_STEP_IN_PROGRESS "0"
 #define SQL_STEP_SUCCESS     "1"
 #define SQL_STEP_FAILED      "2"

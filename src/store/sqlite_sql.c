@@ -126,11 +126,6 @@ out:
 
 /* ---- step records ----------------------------------------------------------------------- */
 
-static const char *const sql_record_insert =
-    "INSERT INTO step_records (workflow, instance_id, step, status, updated_at, user_id, "
-    "error, started_at, finished_at, labels) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-    " ON CONFLICT DO NOTHING RETURNING id";
-
 /* The WHERE is core/lifecycle.c's step_record_supersedes (the latest updated_at wins, a tie
  * goes to the further status), encoded for a set-based upsert; tests/store/test_store_rules.c
  * runs the same cases through both. */
@@ -171,48 +166,16 @@ static const char *const sql_instance_upsert =
     " labels = CASE WHEN excluded.last_progress_at >= instances.last_progress_at"
     " THEN COALESCE(excluded.labels, instances.labels) ELSE instances.labels END";
 
-/* Phase 1 (store_sql.records_insert): one insert per record. */
-static int sqlite_records_insert(struct store *st, const char *workflow,
-                                 const struct step_record *recs, size_t n, bool *fresh,
-                                 struct sw_err *err)
-{
-	struct store_param *p = xcalloc(n * 10 + 1, sizeof(*p));
-	struct store_rows *res = xcalloc(n + 1, sizeof(*res));
-	int rc;
-	for (size_t i = 0; i < n; i++) {
-		const struct step_record *r = &recs[i];
-		struct store_param *q = p + i * 10;
-		q[0] = sp_text(workflow);
-		q[1] = sp_text(r->instance_id);
-		q[2] = sp_text(r->step);
-		q[3] = sp_int(r->status);
-		q[4] = sp_time(r->updated_at);
-		q[5] = sp_text(r->user_id);
-		q[6] = sp_text(r->error);
-		q[7] = sp_time(r->started_at);
-		q[8] = sp_time(r->finished_at);
-		q[9] = sp_text(r->labels_json);
-	}
-	rc = store__exec_many(st, sql_record_insert, p, 10, n, res, err);
-	for (size_t i = 0; i < n; i++) {
-		fresh[i] = !rc && res[i].nrows > 0;
-		store_rows_release(&res[i]);
-	}
-	free(res);
-	free(p);
-	return rc;
-}
-
-/* Phase 2 (store_sql.steps_upsert): one upsert per record, in batch order. */
+/* Phase 1 (store_sql.steps_upsert): one upsert per record, in batch order. */
 static int sqlite_steps_upsert(struct store *st, const char *workflow,
-                               const struct step_record *recs, const size_t *idx, size_t n,
-                               bool *cur, struct sw_err *err)
+                               const struct step_record *recs, size_t n, bool *cur,
+                               struct sw_err *err)
 {
 	struct store_param *p = xcalloc(n * 11 + 1, sizeof(*p));
 	struct store_rows *res = xcalloc(n + 1, sizeof(*res));
 	int rc;
 	for (size_t k = 0; k < n; k++) {
-		const struct step_record *r = &recs[idx[k]];
+		const struct step_record *r = &recs[k];
 		struct store_param *q = p + k * 11;
 		q[0] = sp_text(workflow);
 		q[1] = sp_text(r->instance_id);
@@ -236,7 +199,7 @@ static int sqlite_steps_upsert(struct store *st, const char *workflow,
 	return rc;
 }
 
-/* Phase 3 (store_sql.instances_upsert): one upsert per instance. */
+/* Phase 2 (store_sql.instances_upsert): one upsert per instance. */
 static int sqlite_instances_upsert(struct store *st, const char *workflow,
                                    const struct instance_summary *aggs, size_t n,
                                    struct sw_err *err)
@@ -286,7 +249,6 @@ const struct store_sql store_sql_sqlite = {
     .incident_delta = sql_incident_delta,
     .recovery_mark = "SELECT COALESCE(max(touched), 0) + 1 FROM instances WHERE workflow = $1",
     .alerts_insert = sqlite_alerts_insert,
-    .records_insert = sqlite_records_insert,
     .steps_upsert = sqlite_steps_upsert,
     .instances_upsert = sqlite_instances_upsert,
     .analyze_if_stale = sqlite_analyze_if_stale,

@@ -311,17 +311,13 @@ struct store_sql {
 	                     const size_t *todo, struct stmt_cache *keys, struct store_rows *res,
 	                     struct sw_err *err);
 
-	/* Ingest, phase 1: insert the records; fresh[i] = record i was new (the first of equal
-	 * keys in the batch). */
-	int (*records_insert)(struct store *st, const char *workflow,
-	                      const struct step_record *recs, size_t n, bool *fresh,
-	                      struct sw_err *err);
-	/* Phase 2: upsert the current step states of the records recs[idx[0..n)], in order
-	 * ("the latest updated_at wins, a tie to the further status"); cur[k] = record idx[k]
-	 * became its step's current state. */
+	/* Ingest, phase 1: upsert the current step states of the records recs[0..n), in order
+	 * ("the latest updated_at wins, a tie to the further status"); cur[i] = record i
+	 * became its step's current state (a record read again, or older than the state
+	 * stored, did not). */
 	int (*steps_upsert)(struct store *st, const char *workflow, const struct step_record *recs,
-	                    const size_t *idx, size_t n, bool *cur, struct sw_err *err);
-	/* Phase 3: fold the summaries aggs[0..n) (distinct instances) into the instances. */
+	                    size_t n, bool *cur, struct sw_err *err);
+	/* Phase 2: fold the summaries aggs[0..n) (distinct instances) into the instances. */
 	int (*instances_upsert)(struct store *st, const char *workflow,
 	                        const struct instance_summary *aggs, size_t n, struct sw_err *err);
 

@@ -442,17 +442,15 @@ static void agg_add(struct instance_summary **aggs, size_t *naggs, size_t *alloc
 	instance_summary_add(g, r, n_steps);
 }
 
-/* The three phases of an ingest, each the dialect's (store_sql: one statement per record on
+/* The two phases of an ingest, each the dialect's (store_sql: one statement per record on
  * SQLite, one set-based statement per phase on PostgreSQL), inside its transaction. */
 int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
-                       const struct step_record *recs, size_t n, unsigned char *is_new,
-                       struct sw_err *err)
+                       const struct step_record *recs, size_t n, bool *current, struct sw_err *err)
 {
 	const struct store_sql *q = st->be->sql;
 	struct instance_summary *aggs = NULL;
-	size_t *fresh_idx = NULL;
-	bool *fresh = NULL, *cur = NULL;
-	size_t naggs = 0, aalloc = 0, nnew = 0;
+	bool *cur = NULL;
+	size_t naggs = 0, aalloc = 0, ncur = 0;
 	struct stmt_cache map = {0};
 	int rc = 0;
 
@@ -467,37 +465,27 @@ int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
 	rc = store__enter(st, err);
 	if (rc)
 		return rc;
-	fresh_idx = xcalloc(n, sizeof(*fresh_idx));
-	fresh = xcalloc(n, sizeof(*fresh));
-	cur = xcalloc(n, sizeof(*cur));
-	rc = q->records_insert(st, workflow, recs, n, fresh, err);
-	/* the current state of each step, from the new records only */
+	cur = current ? current : xcalloc(n, sizeof(*cur));
+	memset(cur, 0, n * sizeof(*cur));
+	rc = q->steps_upsert(st, workflow, recs, n, cur, err);
+	/* the instance summaries, from every record: the merge only moves forward (earliest
+	 * start, latest progress, furthest step), so a record read again changes nothing and a
+	 * late-committing older one may still bring an earlier start */
 	for (size_t i = 0; !rc && i < n; i++) {
-		if (is_new)
-			is_new[i] = fresh[i];
-		if (!fresh[i])
-			continue;
-		fresh_idx[nnew++] = i;
+		ncur += cur[i];
 		agg_add(&aggs, &naggs, &aalloc, &map, &recs[i], n_steps);
 	}
-	if (!rc)
-		rc = q->steps_upsert(st, workflow, recs, fresh_idx, nnew, cur, err);
-	/* a new record that the upsert applied became its step's current state */
-	for (size_t k = 0; !rc && is_new && k < nnew; k++)
-		if (cur[k])
-			is_new[fresh_idx[k]] = 2;
 	if (!rc)
 		rc = q->instances_upsert(st, workflow, aggs, naggs, err);
 	/* nothing later in the transaction reads these two: their statistics are looked at
 	 * once it commits, so what it makes visible (the alerts) does not wait for an ANALYZE */
 	if (!rc) {
-		store__analyze_after_commit(st, "instance_steps", nnew);
+		store__analyze_after_commit(st, "instance_steps", ncur);
 		store__analyze_after_commit(st, "instances", naggs);
 	}
-	free(fresh);
-	free(cur);
+	if (cur != current)
+		free(cur);
 	free(aggs);
-	free(fresh_idx);
 	stmt_cache_clear(&map, NULL);
 	return store__leave(st, rc, err);
 }

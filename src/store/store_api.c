@@ -373,35 +373,3 @@ int store_user_instances(struct store *st, const char *user_id, size_t limit,
 	store_rows_release(&rows);
 	return rc;
 }
-
-int store_step_records_known(struct store *st, const char *workflow, const struct step_record *recs,
-                             size_t n, size_t *known, struct sw_err *err)
-{
-	struct store_param *p;
-	struct store_rows *rows;
-	int rc;
-	*known = 0;
-	if (!n)
-		return 0;
-	p = xcalloc(n * 5, sizeof(*p));
-	rows = xcalloc(n, sizeof(*rows));
-	for (size_t i = 0; i < n; i++) {
-		p[i * 5 + 0] = sp_text(workflow);
-		p[i * 5 + 1] = sp_text(recs[i].instance_id);
-		p[i * 5 + 2] = sp_text(recs[i].step);
-		p[i * 5 + 3] = sp_int(recs[i].status);
-		p[i * 5 + 4] = sp_int(recs[i].updated_at);
-	}
-	rc = store__exec_many(st,
-	                      "SELECT 1 FROM step_records WHERE workflow = $1 AND instance_id = $2"
-	                      " AND step = $3 AND status = $4 AND updated_at = $5",
-	                      p, 5, n, rows, err);
-	for (size_t i = 0; i < n; i++) {
-		if (!rc && rows[i].nrows)
-			(*known)++;
-		store_rows_release(&rows[i]);
-	}
-	free(rows);
-	free(p);
-	return rc;
-}

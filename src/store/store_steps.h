@@ -10,19 +10,18 @@
 #include "core/step.h"
 
 /*
- * Record step records of one workflow. A record already stored (same workflow, instance,
- * step, status and updated_at) is dropped. is_new[i] (caller-allocated, n entries, may be
- * NULL) is 0 for a record seen before, 1 for a new record older than the step's stored
- * current state (a late-committing transaction), 2 for a new record that became the step's
- * current state. Records are applied in array order. For new records it updates the instance's
- * current step state (the record with the latest updated_at wins, so a late-committing older record
- * never overwrites a newer state) and the instance: user_id, started_at (earliest), last progress
- * (latest updated_at), furthest step index reached, completed_at when the last step
- * (n_steps - 1) succeeded.
+ * Apply step records of one workflow, in array order, to the current state of their steps:
+ * a record replaces the stored state when it supersedes it (core/lifecycle.c's
+ * step_record_supersedes: the latest updated_at wins, a tie goes to the further status), so
+ * a record read again, or a late-committing older one, changes nothing. current[i]
+ * (caller-allocated, n entries, may be NULL) is true when record i became its step's current
+ * state. Every record also updates its instance: user_id, started_at (earliest), last
+ * progress (latest updated_at), furthest step index reached, completed_at when the last step
+ * (n_steps - 1) succeeded. The store keeps no log of the records themselves: the source
+ * holds them.
  */
 int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
-                       const struct step_record *recs, size_t n, unsigned char *is_new,
-                       struct sw_err *err);
+                       const struct step_record *recs, size_t n, bool *current, struct sw_err *err);
 
 /* Steps IN_PROGRESS since started_before or earlier and last updated after updated_after
  * (TIME_NULL: any time), with no "stuck" alert of this attempt: none open, and no closed one
@@ -53,10 +52,5 @@ int store_instance_get(struct store *st, const char *workflow, const char *insta
 int store_user_instances(struct store *st, const char *user_id, size_t limit,
                          struct instance_info **out, size_t *n, struct sw_err *err);
 void instance_infos_free(struct instance_info *v, size_t n);
-
-/* How many of recs (records of workflow) are already stored, by their identity (instance,
- * step, status, updated_at). */
-int store_step_records_known(struct store *st, const char *workflow, const struct step_record *recs,
-                             size_t n, size_t *known, struct sw_err *err);
 
 #endif

@@ -140,9 +140,11 @@ struct step_record;
  * alerts' history ("watcher", or the pusher). Runs in the caller's transaction if there is
  * one. Shared by the watcher and push ingest (POST /api/v1/step-records), so both validate
  * and deduplicate alike. The batch's temporaries come from a (the watcher's page, the
- * request's arena) and go with it: the caller releases a.
+ * request's arena) and go with it: the caller releases a. *applied and *opened (each may
+ * be NULL) get how many records became their step's current state and how many alerts
+ * were opened.
  */
 int tasks_ingest(struct store *st, struct arena *a, const struct sw_workflow *wf,
-                 struct step_record *recs, size_t n, int64_t now, const char *actor, size_t *opened,
-                 struct sw_err *err);
+                 struct step_record *recs, size_t n, int64_t now, const char *actor,
+                 size_t *applied, size_t *opened, struct sw_err *err);
 #endif

@@ -174,10 +174,9 @@ static void strbuf_release_cb(void *sb)
 }
 
 int tasks_ingest(struct store *st, struct arena *a, const struct sw_workflow *wf,
-                 struct step_record *recs, size_t n, int64_t now, const char *actor, size_t *opened,
-                 struct sw_err *err)
+                 struct step_record *recs, size_t n, int64_t now, const char *actor,
+                 size_t *applied, size_t *opened, struct sw_err *err)
 {
-	unsigned char *is_new;
 	bool *current;
 	struct step_rules *rules;
 	struct alert_opening *open;
@@ -188,16 +187,17 @@ int tasks_ingest(struct store *st, struct arena *a, const struct sw_workflow *wf
 
 	if (opened)
 		*opened = 0;
+	if (applied)
+		*applied = 0;
 	if (!n)
 		return 0;
 	sort_stable(recs, n);
-	is_new = arena_calloc(a, n, 1);
-	if (store_steps_ingest(st, wf->name, (int)wf->n_steps, recs, n, is_new, err) < 0)
-		return -1;
-	/* what the batch opens is core's decision (lifecycle_failures_to_open) */
 	current = arena_calloc(a, n, sizeof(*current));
-	for (size_t i = 0; i < n; i++)
-		current[i] = is_new[i] == 2;
+	if (store_steps_ingest(st, wf->name, (int)wf->n_steps, recs, n, current, err) < 0)
+		return -1;
+	for (size_t i = 0; applied && i < n; i++)
+		*applied += current[i];
+	/* what the batch opens is core's decision (lifecycle_failures_to_open) */
 	rules = arena_calloc(a, wf->n_steps + 1, sizeof(*rules));
 	for (size_t s = 0; s < wf->n_steps; s++)
 		rules[s] = step_rules_of(&wf->steps[s].policy);
@@ -588,7 +588,8 @@ static int ingest_page(struct task *t, int64_t now, struct run *run, const struc
 		if (store_tx_begin(t->store, err) < 0)
 			goto out;
 		in_tx = true;
-		if (tasks_ingest(t->store, &a, wf, todo, ntodo, now, "watcher", &opened, err) < 0)
+		if (tasks_ingest(t->store, &a, wf, todo, ntodo, now, "watcher", NULL, &opened,
+		                 err) < 0)
 			goto out;
 		if (move && store_watermark_set(t->store, t->wmkey, wm_ms, wm_raw, now, err) < 0)
 			goto out;

@@ -199,7 +199,8 @@ all_at_p0() { [ "$(sq "$1" "$2" "SELECT count(*) FROM alerts WHERE state < 3")" 
 LOST=0 DUP=0
 # check_store KIND STORE SRC EXPECT_ALERTS EXPECT_RESOLVED
 # Reads the store and the source and asserts: no step record skipped (every source row,
-# at its current status and updated_at, is in step_records), no alert lost or duplicated
+# at its current status and updated_at, is its step's current state in instance_steps), no
+# alert lost or duplicated
 # (one per failed instance, one 'opened' row each), escalations never backwards, never
 # repeated, never skipping a level; nothing resolved whose source row is still FAILED, and
 # exactly EXPECT_RESOLVED resolved. Sets LOST and DUP.
@@ -209,7 +210,7 @@ check_store() {
       CASE status WHEN 'IN_PROGRESS' THEN 0 WHEN 'SUCCESS' THEN 1 ELSE 2 END || '|' ||
       (extract(epoch FROM updated_at) * 1000)::bigint FROM loan_steps" | sort >"$T/src.rows"
   sq "$kind" "$st" "SELECT instance_id || '|' || step || '|' || status || '|' || updated_at
-      FROM step_records" | sort >"$T/store.rows"
+      FROM instance_steps" | sort >"$T/store.rows"
   v=$(comm -23 "$T/src.rows" "$T/store.rows" | wc -l)
   expect_eq "$v" 0 "step records skipped"
   n=$(sq "$kind" "$st" "SELECT count(*) FROM alerts")

@@ -371,7 +371,7 @@ static void test_ingest_repeated_keys(void **state)
 	const enum step_status want[3] = {STEP_FAILED, STEP_SUCCESS, STEP_SUCCESS};
 	const int64_t want_at[3] = {700, 700, 800};
 	const char *inst[3] = {"i4", "i5", "i6"};
-	unsigned char is_new[6];
+	bool cur[6];
 	struct instance_step *s;
 	size_t n;
 	char *q;
@@ -386,10 +386,10 @@ static void test_ingest_repeated_keys(void **state)
 		assert_non_null(q);
 		free(q);
 	}
-	OK(store_steps_ingest(st, "loan", 3, r, 6, is_new, &E));
+	OK(store_steps_ingest(st, "loan", 3, r, 6, cur, &E));
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(is_new[i], 2); /* each became current when applied */
-	assert_int_equal(is_new[5], 1);
+		assert_true(cur[i]); /* each became current when applied */
+	assert_false(cur[5]);
 	for (int i = 0; i < 3; i++) {
 		OK(store_instance_steps(st, "loan", inst[i], &s, &n, &E));
 		assert_int_equal(n, 1);
@@ -454,29 +454,29 @@ static void test_ingest_dedupe(void **state)
 	    rec("i1", "u1", "bureau", 1, STEP_IN_PROGRESS, 200, 200), /* equal timestamp */
 	    rec("i2", "u2", "kyc", 0, STEP_IN_PROGRESS, 150, 150),
 	};
-	unsigned char is_new[4];
+	bool cur[4];
 	struct instance_step *s;
 	size_t n;
 
-	OK(store_steps_ingest(st, "loan", 3, r, 4, is_new, &E));
-	assert_int_equal(is_new[0], 2); /* new, and now the step's current state */
-	assert_int_equal(is_new[1], 0);
-	assert_int_equal(is_new[2], 2);
-	assert_int_equal(is_new[3], 2);
+	OK(store_steps_ingest(st, "loan", 3, r, 4, cur, &E));
+	assert_true(cur[0]); /* now the step's current state */
+	assert_false(cur[1]);
+	assert_true(cur[2]);
+	assert_true(cur[3]);
 	/* read again (the watermark overlap): nothing new */
-	OK(store_steps_ingest(st, "loan", 3, r, 4, is_new, &E));
+	OK(store_steps_ingest(st, "loan", 3, r, 4, cur, &E));
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(is_new[i], 0);
+		assert_false(cur[i]);
 
 	/* i2's kyc succeeds at 300; then a late transaction commits IN_PROGRESS at 250 */
 	struct step_record later[2] = {
 	    rec("i2", "u2", "kyc", 0, STEP_SUCCESS, 150, 300),
 	    rec("i2", "u2", "kyc", 0, STEP_IN_PROGRESS, 150, 250),
 	};
-	OK(store_steps_ingest(st, "loan", 3, &later[0], 1, is_new, &E));
-	assert_int_equal(is_new[0], 2);
-	OK(store_steps_ingest(st, "loan", 3, &later[1], 1, is_new, &E));
-	assert_int_equal(is_new[0], 1); /* new record, but not the current state */
+	OK(store_steps_ingest(st, "loan", 3, &later[0], 1, cur, &E));
+	assert_true(cur[0]);
+	OK(store_steps_ingest(st, "loan", 3, &later[1], 1, cur, &E));
+	assert_false(cur[0]); /* a late record, older than the current state */
 	OK(store_instance_steps(st, "loan", "i2", &s, &n, &E));
 	assert_int_equal(n, 1);
 	assert_int_equal(s[0].status, STEP_SUCCESS);
@@ -489,9 +489,9 @@ static void test_ingest_dedupe(void **state)
 	    rec("i3", "u3", "kyc", 0, STEP_FAILED, 100, 500),
 	    rec("i3", "u3", "kyc", 0, STEP_IN_PROGRESS, 100, 500),
 	};
-	OK(store_steps_ingest(st, "loan", 3, tie, 2, is_new, &E));
-	assert_int_equal(is_new[0], 2);
-	assert_int_equal(is_new[1], 1); /* kept, but FAILED stays current on the tie */
+	OK(store_steps_ingest(st, "loan", 3, tie, 2, cur, &E));
+	assert_true(cur[0]);
+	assert_false(cur[1]); /* FAILED stays current on the tie */
 	OK(store_instance_steps(st, "loan", "i3", &s, &n, &E));
 	assert_int_equal(n, 1);
 	assert_int_equal(s[0].status, STEP_FAILED);
@@ -514,8 +514,8 @@ static void test_ingest_dedupe(void **state)
 	instance_steps_free(s, n);
 
 	/* another workflow with the same instance id is separate */
-	OK(store_steps_ingest(st, "card", 2, r, 1, is_new, &E));
-	assert_int_equal(is_new[0], 2);
+	OK(store_steps_ingest(st, "card", 2, r, 1, cur, &E));
+	assert_true(cur[0]);
 	OK(store_instance_steps(st, "nosuch", "i1", &s, &n, &E));
 	assert_int_equal(n, 0);
 	instance_steps_free(s, n);
@@ -1999,7 +1999,7 @@ static void test_bulk(void **state)
 	struct alert_new *a = xcalloc(N, sizeof(*a));
 	struct alert_opened *o = xcalloc(N, sizeof(*o));
 	struct step_record *r = xcalloc(N, sizeof(*r));
-	unsigned char *is_new = xcalloc(N, 1);
+	bool *cur = xcalloc(N, sizeof(*cur));
 	char(*inst)[16] = xcalloc(N, sizeof(*inst));
 	struct incident in;
 	int64_t t0, t_open, t_ingest, t_change;
@@ -2025,10 +2025,10 @@ static void test_bulk(void **state)
 	incident_release(&in);
 
 	t0 = time_mono_ms();
-	OK(store_steps_ingest(st, "loan", 3, r, N, is_new, &E));
+	OK(store_steps_ingest(st, "loan", 3, r, N, cur, &E));
 	t_ingest = time_mono_ms() - t0;
 	for (int i = 0; i < N; i++)
-		assert_int_equal(is_new[i], 2);
+		assert_true(cur[i]);
 
 	for (int i = 0; i < N; i++)
 		c[i] = (struct alert_change){o[i].alert_id, ALERT_INITIATED, ALERT_RESOLVED,
@@ -2049,7 +2049,7 @@ static void test_bulk(void **state)
 	free(o);
 	free(r);
 	free(c);
-	free(is_new);
+	free(cur);
 	free(inst);
 }
 

@@ -91,17 +91,17 @@ static void test_supersedes(void **state)
 			    rec(inst, 0, c->b_status, TIME_NULL, TIME_NULL, lc_at(c->b_upd)),
 			    rec(inst, 0, c->a_status, TIME_NULL, TIME_NULL, lc_at(c->a_upd)),
 			};
-			unsigned char is_new[2] = {0, 0};
+			bool cur[2] = {false, false};
 			if (one_batch) {
-				OK(store_steps_ingest(st, "loan", 3, r, 2, is_new, &E));
+				OK(store_steps_ingest(st, "loan", 3, r, 2, cur, &E));
 			} else {
-				OK(store_steps_ingest(st, "loan", 3, r, 1, is_new, &E));
-				OK(store_steps_ingest(st, "loan", 3, r + 1, 1, is_new + 1, &E));
+				OK(store_steps_ingest(st, "loan", 3, r, 1, cur, &E));
+				OK(store_steps_ingest(st, "loan", 3, r + 1, 1, cur + 1, &E));
 			}
-			assert_int_equal(is_new[0], 2);
-			if ((is_new[1] == 2) != c->supersedes)
+			assert_true(cur[0]);
+			if (cur[1] != c->supersedes)
 				fail_msg("supersede case %zu (%s): store says %d", i,
-				         one_batch ? "one batch" : "two batches", is_new[1]);
+				         one_batch ? "one batch" : "two batches", cur[1]);
 			free(inst);
 		}
 	}

@@ -655,7 +655,7 @@ static void test_paging_tie_resumes_after_failure(void **state)
 	failed_rows(f, 200, 42, big_tie); /* the tie: apps 203..237, pages 203-212, 213-222, ... */
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	if (sqlite3_exec(db,
-	                 "CREATE TRIGGER rec_fail BEFORE INSERT ON step_records"
+	                 "CREATE TRIGGER rec_fail BEFORE INSERT ON instance_steps"
 	                 " WHEN NEW.instance_id = '225' BEGIN"
 	                 " SELECT RAISE(ABORT, 'injected failure'); END;",
 	                 NULL, NULL, &msg) != SQLITE_OK)
@@ -899,7 +899,8 @@ static void test_push_only_stuck_and_pusher(void **state)
 		assert_null(step_record_check(&in[i], &r[i]));
 	}
 	struct arena a = ARENA_INIT;
-	assert_int_equal(tasks_ingest(f->st, &a, wf, r, 2, T0 + MIN, "api:ci", &opened, &err), 0);
+	assert_int_equal(tasks_ingest(f->st, &a, wf, r, 2, T0 + MIN, "api:ci", NULL, &opened, &err),
+	                 0);
 	arena_release(&a);
 	assert_int_equal(opened, 1);
 	run(push, T0 + 19 * MIN);
