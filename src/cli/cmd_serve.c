@@ -68,6 +68,13 @@ int cmd_serve(int argc, char **argv)
 	 * K = 100,000, peak RSS 50 MB with two, 58-67 MB without) */
 	if (!getenv("MALLOC_ARENA_MAX"))
 		mallopt(M_ARENA_MAX, 2);
+	/* A batch's arrays (10,000 alerts' changes, history rows, their parameters: 1-3 MB each)
+	 * go to mmap and back to the kernel when freed. glibc's default threshold rises to the
+	 * largest block freed, after which such arrays come from the arenas and stay there:
+	 * K = 100,000, peak RSS 61-69 MB in the escalate phase with it, 45 MB with a fixed one
+	 * (bench/README.md). Setting it also turns the moving threshold off. */
+	if (!getenv("MALLOC_MMAP_THRESHOLD_"))
+		mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 #endif
 	rc = cli_load_config(argc, argv, usage, &path, &cfg);
 	if (rc || !cfg)

@@ -380,6 +380,8 @@ int store__exec_set_rows(struct store *st, const char *sql, const struct store_p
 
 /* An owned copy of the alert in cells[0..STORE_ALERT_NCOLS) (a row of a query method). */
 void store__alert_from_cells(const struct store_cell *cells, struct alert *out);
+/* The six columns of store_alerts_due (id, state, occurred_at, workflow, step, error). */
+void store__alert_due_from_cells(const struct store_cell *cells, struct alert_due *out);
 
 /* The SQL of an alert list for filter f (newest first, LIMIT limit) into sql, with its
  * parameters in p (room for 10); returns how many. */

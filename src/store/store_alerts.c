@@ -901,19 +901,60 @@ int store_alerts_list(struct store *st, const struct alert_filter *f, struct ale
 	return rc;
 }
 
-int store_alerts_due(struct store *st, int64_t now, size_t limit, struct alert **out, size_t *n,
+void alert_dues_free(struct alert_due *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].workflow);
+		free(v[i].step);
+		free(v[i].error);
+	}
+	free(v);
+}
+
+struct dues_scan {
+	struct alert_due *v;
+	size_t n, alloc;
+};
+
+static int dues_scan_row(void *arg, const struct store_cell *c, size_t ncols)
+{
+	struct dues_scan *sc = arg;
+	struct alert_due *d;
+	if (ncols != 6)
+		BUG("due query of %zu columns", ncols);
+	ALLOC_GROW(sc->v, sc->n + 1, sc->alloc);
+	d = &sc->v[sc->n++];
+	store__alert_due_from_cells(c, d);
+	return 0;
+}
+
+/* Six columns, not the whole alert: a batch of 10,000 due alerts is what the escalation
+ * plans and silences read, decoded straight from the backend's buffer. */
+int store_alerts_due(struct store *st, int64_t now, size_t limit, struct alert_due **out, size_t *n,
                      struct sw_err *err)
 {
 	struct store_param p[2] = {sp_int(now), sp_int((int64_t)limit)};
+	struct dues_scan sc = {0};
+	int rc;
 	*out = NULL;
 	*n = 0;
 	if (limit == 0)
 		return 0;
-	return alerts_query(st,
-	                    "SELECT " ALERT_COLS " FROM alerts a"
-	                    " WHERE a.state < " SQL_ALERT_RESOLVED " AND a.next_escalation_at <= $1"
-	                    " ORDER BY a.next_escalation_at, a.id LIMIT $2",
-	                    p, 2, out, n, err);
+	rc = st->be->query(st->conn,
+	                   "SELECT a.id, a.state, a.occurred_at, a.workflow, a.step, a.error"
+	                   " FROM alerts a WHERE a.state < " SQL_ALERT_RESOLVED
+	                   " AND a.next_escalation_at <= $1"
+	                   " ORDER BY a.next_escalation_at, a.id LIMIT $2",
+	                   p, 2, dues_scan_row, &sc, err);
+	if (rc && st->depth)
+		st->tx_failed = true;
+	if (rc) {
+		alert_dues_free(sc.v, sc.n);
+		return rc;
+	}
+	*out = sc.v ? sc.v : xcalloc(1, sizeof(**out));
+	*n = sc.n;
+	return 0;
 }
 
 int store_alerts_next_escalation(struct store *st, int64_t *at, struct sw_err *err)

@@ -142,8 +142,18 @@ int store_alert_get_visit(struct store *st, int64_t id, const struct alert_visit
  * escalation from the SLA in force. *n (may be NULL) gets how many changed. */
 int store_alerts_rearm(struct store *st, int64_t now, int64_t *n, struct sw_err *err);
 
+/* What the validator needs of an alert that is due: what its plan and a silence look at. */
+struct alert_due {
+	int64_t id;
+	enum alert_state state;
+	int64_t occurred_at;
+	char *workflow, *step;
+	char *error; /* may be NULL */
+};
+void alert_dues_free(struct alert_due *v, size_t n);
+
 /* Open alerts with next_escalation_at <= now, oldest due first, at most limit. */
-int store_alerts_due(struct store *st, int64_t now, size_t limit, struct alert **out, size_t *n,
+int store_alerts_due(struct store *st, int64_t now, size_t limit, struct alert_due **out, size_t *n,
                      struct sw_err *err);
 
 /* The earliest next_escalation_at of the open alerts into *at; TIME_NULL when none. */

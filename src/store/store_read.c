@@ -108,6 +108,17 @@ void store__alert_from_cells(const struct store_cell *c, struct alert *out)
 	out->resolved_by = dup_or_null(a.resolved_by);
 }
 
+void store__alert_due_from_cells(const struct store_cell *c, struct alert_due *out)
+{
+	char b[3][24];
+	out->id = cell_int(&c[0], 0);
+	out->state = (enum alert_state)cell_int(&c[1], 0);
+	out->occurred_at = cell_int(&c[2], TIME_NULL);
+	out->workflow = dup_or_null(cell_str(&c[3], b[0]));
+	out->step = dup_or_null(cell_str(&c[4], b[1]));
+	out->error = dup_or_null(cell_str(&c[5], b[2]));
+}
+
 static int query(struct store *st, const char *sql, const struct store_param *p, size_t np,
                  int (*fn)(void *arg, const struct store_cell *cells, size_t ncols), void *arg,
                  struct sw_err *err)

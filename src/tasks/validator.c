@@ -26,7 +26,7 @@ static const struct alert_sla default_sla = {15 * 60000, 60 * 60000, 4 * 3600000
 
 int task__validate(struct task *t, int64_t now, struct sw_err *err)
 {
-	struct alert *due = NULL;
+	struct alert_due *due = NULL;
 	struct silence *sil = NULL;
 	struct alert_change *ch = NULL;
 	char(*reasons)[64] = NULL;
@@ -102,7 +102,7 @@ int task__validate(struct task *t, int64_t now, struct sw_err *err)
 		free(reasons);
 		ch = NULL;
 		reasons = NULL;
-		alerts_free(due, n);
+		alert_dues_free(due, n);
 		due = NULL;
 		if (n < limit)
 			break;
@@ -111,7 +111,7 @@ int task__validate(struct task *t, int64_t now, struct sw_err *err)
 out:
 	free(ch);
 	free(reasons);
-	alerts_free(due, n);
+	alert_dues_free(due, n);
 	silences_free(sil, nsil);
 	return rc;
 }

@@ -1067,7 +1067,7 @@ static void test_due(void **state)
 	    mk("failed", "i5", "s", 0, "u", "g"),
 	};
 	struct alert_opened o[5];
-	struct alert *v;
+	struct alert_due *d;
 	size_t n;
 	a[0].next_escalation_at = 3000;
 	a[1].next_escalation_at = 1000;
@@ -1077,21 +1077,30 @@ static void test_due(void **state)
 	OK(store_alerts_open(st, 500, a, 5, o, &E));
 	change1(st, o[4].alert_id, ALERT_INITIATED, ALERT_RESOLVED, "resolved", true);
 
-	OK(store_alerts_due(st, 5000, 100, &v, &n, &E));
+	OK(store_alerts_due(st, 5000, 100, &d, &n, &E));
 	assert_int_equal(n, 2);
-	assert_int_equal(v[0].id, o[1].alert_id);
-	assert_int_equal(v[1].id, o[0].alert_id);
-	alerts_free(v, n);
-	OK(store_alerts_due(st, 5000, 1, &v, &n, &E));
+	assert_int_equal(d[0].id, o[1].alert_id);
+	assert_int_equal(d[1].id, o[0].alert_id);
+	/* what the escalation plan and silences read */
+	assert_int_equal(d[0].state, ALERT_INITIATED);
+	assert_int_equal(d[0].occurred_at, a[1].occurred_at);
+	assert_string_equal(d[0].workflow, a[1].workflow);
+	assert_string_equal(d[0].step, "s");
+	if (a[1].error)
+		assert_string_equal(d[0].error, a[1].error);
+	else
+		assert_null(d[0].error);
+	alert_dues_free(d, n);
+	OK(store_alerts_due(st, 5000, 1, &d, &n, &E));
 	assert_int_equal(n, 1);
-	assert_int_equal(v[0].id, o[1].alert_id);
-	alerts_free(v, n);
-	OK(store_alerts_due(st, 999, 10, &v, &n, &E));
+	assert_int_equal(d[0].id, o[1].alert_id);
+	alert_dues_free(d, n);
+	OK(store_alerts_due(st, 999, 10, &d, &n, &E));
 	assert_int_equal(n, 0);
-	alerts_free(v, n);
-	OK(store_alerts_due(st, 1000, 10, &v, &n, &E)); /* due at exactly now */
+	alert_dues_free(d, n);
+	OK(store_alerts_due(st, 1000, 10, &d, &n, &E)); /* due at exactly now */
 	assert_int_equal(n, 1);
-	alerts_free(v, n);
+	alert_dues_free(d, n);
 
 	/* the due query reads the partial index on next_escalation_at */
 	char *plan = raw_query(
