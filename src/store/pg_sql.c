@@ -44,15 +44,15 @@ static const char *const pg_incident_find =
 static const char *const pg_alert_insert =
     "WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[],"
     " $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],"
-    " $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::text[])"
+    " $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::text[],"
+    " $17::int[])"
     " WITH ORDINALITY AS u(rule, workflow, step, step_index, instance_id, user_id, error,"
     " labels, group_key, occurred_at, at, next_escalation_at, abandon_after_ms, incident_id,"
-    " reopen_of, actor, ord)),"
+    " reopen_of, actor, state, ord)),"
     " ins AS (INSERT INTO alerts (rule, workflow, step, step_index, instance_id, user_id,"
     " state, error, labels, group_key, occurred_at, opened_at, updated_at,"
     " next_escalation_at, abandon_after_ms, incident_id, reopen_of)"
-    " SELECT rule, workflow, step, step_index, instance_id, user_id, " SQL_ALERT_INITIATED
-    ", error, labels,"
+    " SELECT rule, workflow, step, step_index, instance_id, user_id, state, error, labels,"
     " group_key, occurred_at, at, at, next_escalation_at, abandon_after_ms, incident_id,"
     " reopen_of FROM u ORDER BY ord ON CONFLICT DO NOTHING"
     " RETURNING id, rule, workflow, instance_id, step, error, reopen_of, opened_at),"
@@ -67,7 +67,7 @@ static const char *const pg_alert_insert =
     " DO UPDATE SET flaps = rule_flaps.flaps + excluded.flaps)"
     " SELECT id, rule, workflow, instance_id, step FROM ins";
 
-/* store_sql.alerts_insert: the ntodo alerts of p (16 parameters each: the last one, the
+/* store_sql.alerts_insert: the ntodo alerts of p (STORE_ALERT_NEW_PARAMS each: the 16th, the
  * opener named in the history rows, is the same for the whole batch) in one statement; res[t]
  * gets the id of alert todo[t] when it was created. The rows created are matched back by
  * their key in keys (what a join back to the input would do, at the cost of a hash probe
@@ -80,9 +80,10 @@ static int pg_alerts_insert(struct store *st, const struct store_param *p, size_
 	size_t *tpos = NULL;
 	int rc;
 	for (size_t t = 1; t < ntodo; t++)
-		if (strcmp(p[t * 16 + 15].s, p[15].s) != 0)
+		if (strcmp(p[t * STORE_ALERT_NEW_PARAMS + 15].s, p[15].s) != 0)
 			BUG("one batch of alerts opened by two actors");
-	rc = store__exec_set_rows(st, pg_alert_insert, p, 16, ntodo, &rows, err);
+	rc =
+	    store__exec_set_rows(st, pg_alert_insert, p, STORE_ALERT_NEW_PARAMS, ntodo, &rows, err);
 	if (rc || !rows.nrows)
 		goto out;
 	/* keys maps each first key to its index in the batch + 1; todo[t] is that index */

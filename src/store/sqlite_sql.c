@@ -29,8 +29,7 @@ static const char *const sql_incident_find =
 static const char *const sql_alert_insert =
     "INSERT INTO alerts (rule, workflow, step, step_index, instance_id, user_id, state,"
     " error, labels, group_key, occurred_at, opened_at, updated_at, next_escalation_at,"
-    " abandon_after_ms, incident_id, reopen_of) VALUES ($1, $2, $3, $4, $5, $6,"
-    " " SQL_ALERT_INITIATED ", $7, $8,"
+    " abandon_after_ms, incident_id, reopen_of) VALUES ($1, $2, $3, $4, $5, $6, $16, $7, $8,"
     " $9, $10, $11, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING RETURNING id";
 
 static const char *const sql_history_insert = STORE_HISTORY_INSERT;
@@ -75,26 +74,29 @@ static const char *const sql_incident_delta =
     " resolved_at = CASE WHEN state = " SQL_INCIDENT_OPEN " AND open_alerts + $3 = 0 THEN $2"
     " ELSE resolved_at END WHERE id = $1";
 
-/* The alerts of p (16 parameters each, see store_sql.alerts_insert) one by one, then the
+/* The alerts of p (STORE_ALERT_NEW_PARAMS each, see store_sql.alerts_insert) one by one, then the
  * history rows and flap counts of those created. */
 static int sqlite_alerts_insert(struct store *st, const struct store_param *p, size_t n,
                                 const size_t *todo, struct stmt_cache *keys, struct store_rows *res,
                                 struct sw_err *err)
 {
-	struct store_param *q = xcalloc(n * 15 + 1, sizeof(*q));
+	struct store_param *q = xcalloc(n * 16 + 1, sizeof(*q));
 	size_t nh = 0, nf = 0;
 	int rc;
 	(void)todo;
 	(void)keys;
-	for (size_t t = 0; t < n; t++)
-		memcpy(q + t * 15, p + t * 16, 15 * sizeof(*q));
-	rc = store__exec_many(st, sql_alert_insert, q, 15, n, res, err);
+	for (size_t t = 0; t < n; t++) {
+		const struct store_param *a = p + t * STORE_ALERT_NEW_PARAMS;
+		memcpy(q + t * 16, a, 15 * sizeof(*q));
+		q[t * 16 + 15] = a[16]; /* state */
+	}
+	rc = store__exec_many(st, sql_alert_insert, q, 16, n, res, err);
 	if (rc)
 		goto out;
 	free(q);
 	q = xcalloc(n * 7 + 1, sizeof(*q));
 	for (size_t t = 0; t < n; t++) {
-		const struct store_param *a = p + t * 16;
+		const struct store_param *a = p + t * STORE_ALERT_NEW_PARAMS;
 		struct store_param *h = q + nh * 7;
 		if (!res[t].nrows)
 			continue;
@@ -111,7 +113,7 @@ static int sqlite_alerts_insert(struct store *st, const struct store_param *p, s
 	if (rc)
 		goto out;
 	for (size_t t = 0; t < n; t++) {
-		const struct store_param *a = p + t * 16;
+		const struct store_param *a = p + t * STORE_ALERT_NEW_PARAMS;
 		if (!res[t].nrows || a[14].kind == SP_NULL)
 			continue;
 		q[nf * 2] = a[1];     /* workflow */

@@ -263,6 +263,9 @@ typedef int store_batch_fn(struct store *st, const char *sql, const struct store
  * in pg_sql.c). A statement marked "batch" is run by batch (one parameter set per item,
  * same parameters and rows in both dialects); the others by store__exec.
  */
+/* Parameters per alert of store_sql.alerts_insert. */
+#define STORE_ALERT_NEW_PARAMS 17
+
 struct store_sql {
 	/* How this dialect runs a batch. */
 	store_batch_fn *batch;
@@ -298,10 +301,12 @@ struct store_sql {
 	const char *recovery_mark;
 
 	/*
-	 * Insert the n alerts of p (16 parameters each: rule, workflow, step, step_index,
-	 * instance_id, user_id, error, labels, group_key, occurred_at, now, next_escalation_at,
-	 * abandon_after_ms, incident_id, reopen_of, opener; the opener is the same for the whole
-	 * batch), ON CONFLICT DO NOTHING, and write the history row ("opened" or "reopened") and
+	 * Insert the n alerts of p (STORE_ALERT_NEW_PARAMS each: rule, workflow, step,
+	 * step_index, instance_id, user_id, error, labels, group_key, occurred_at, now,
+	 * next_escalation_at, abandon_after_ms, incident_id, reopen_of, opener, state; the opener
+	 * is the same for the whole batch), ON CONFLICT DO NOTHING, and write the history row
+	 * ("opened" or "reopened", to INITIATED; a born-escalated alert's level rows are the
+	 * caller's) and
 	 * flap count of each alert created. res[t] gets the id of alert t when it was created.
 	 * keys maps "rule\x1fworkflow\x1finstance_id\x1fstep" of each alert to todo's index
 	 * in the caller's batch + 1 (todo[t] = that index of set t), for a dialect that matches

@@ -179,7 +179,57 @@ static int check_new(const struct alert_new *a, size_t i, struct sw_err *err)
 		       STORE_ERROR;
 	if (a->occurred_at == TIME_NULL)
 		return sw_err_set(err, "store: alert %zu: occurred_at is required", i), STORE_ERROR;
+	if (a->nlevels < 0 || a->nlevels > 3)
+		return sw_err_set(err, "store: alert %zu: %d levels", i, a->nlevels), STORE_ERROR;
+	for (int l = 0; l < a->nlevels; l++)
+		if (a->levels[l].from != (l ? a->levels[l - 1].to : ALERT_INITIATED) ||
+		    !alert_transition_allowed(a->levels[l].from, a->levels[l].to) ||
+		    !alert_state_open(a->levels[l].to) || !a->levels[l].reason)
+			return sw_err_set(err, "store: alert %zu: level %d is no escalation", i, l),
+			       STORE_ERROR;
 	return 0;
+}
+
+/* The state an alert opens in. */
+static enum alert_state born_state(const struct alert_new *a)
+{
+	return a->nlevels ? a->levels[a->nlevels - 1].to : ALERT_INITIATED;
+}
+
+/* The "escalated" history rows of the alerts created born escalated (one per level), by
+ * their opener, at now. */
+static int born_escalated_history(struct store *st, int64_t now, const struct alert_new *a,
+                                  const struct alert_opened *out, const size_t *todo, size_t ntodo,
+                                  struct sw_err *err)
+{
+	struct store_param *p;
+	size_t nh = 0;
+	int rc;
+	for (size_t t = 0; t < ntodo; t++)
+		if (out[todo[t]].created)
+			nh += (size_t)a[todo[t]].nlevels;
+	if (!nh)
+		return 0;
+	p = xcalloc(nh * 7, sizeof(*p));
+	nh = 0;
+	for (size_t t = 0; t < ntodo; t++) {
+		const struct alert_new *x = &a[todo[t]];
+		if (!out[todo[t]].created)
+			continue;
+		for (int l = 0; l < x->nlevels; l++) {
+			struct store_param *q = p + nh++ * 7;
+			q[0] = sp_int(out[todo[t]].alert_id);
+			q[1] = sp_int(now);
+			q[2] = sp_text(x->actor ? x->actor : "watcher");
+			q[3] = sp_text(ALERT_EVENT_ESCALATED);
+			q[4] = sp_text(x->levels[l].reason);
+			q[5] = sp_int(x->levels[l].from);
+			q[6] = sp_int(x->levels[l].to);
+		}
+	}
+	rc = st->be->sql->batch(st, st->be->sql->history_insert, p, 7, nh, NULL, err);
+	free(p);
+	return rc;
 }
 
 /* "rule\x1fworkflow\x1finstance\x1fstep": a batch-local key for duplicate detection. */
@@ -375,7 +425,7 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 	if (rc)
 		return rc;
 
-	p = xcalloc(n * 16, sizeof(*p));
+	p = xcalloc(n * STORE_ALERT_NEW_PARAMS, sizeof(*p));
 	res = xcalloc(n, sizeof(*res));
 	keystr = xcalloc(n, sizeof(*keystr));
 	todo = xcalloc(n, sizeof(*todo));
@@ -434,7 +484,7 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 	 * whole batch (every caller opens a batch on behalf of one actor) */
 	for (size_t t = 0; t < ntodo; t++) {
 		size_t i = todo[t];
-		struct store_param *q = p + t * 16;
+		struct store_param *q = p + t * STORE_ALERT_NEW_PARAMS;
 		const struct alert_new *x = &a[i];
 		out[i].incident_id = ginc[gidx[i]];
 		q[0] = sp_text(x->rule);
@@ -453,6 +503,7 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 		q[13] = sp_int(out[i].incident_id);
 		q[14] = out[i].reopen_of ? sp_int(out[i].reopen_of) : sp_text(NULL);
 		q[15] = sp_text(x->actor ? x->actor : "watcher");
+		q[16] = sp_int(born_state(x));
 	}
 	rc = st->be->sql->alerts_insert(st, p, ntodo, todo, &keys, res, err);
 	if (rc)
@@ -490,6 +541,9 @@ int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, 
 		out[i].created = false;
 		out[i].reopen_of = 0;
 	}
+	rc = born_escalated_history(st, now, a, out, todo, ntodo, err);
+	if (rc)
+		goto out;
 
 	/* 4. the touched incidents' counters (after fresh statistics: their probes of alerts
 	 * would be planned as scans of a table the planner still believes empty) */

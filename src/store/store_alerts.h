@@ -50,6 +50,15 @@ struct alert_new {
 	int64_t occurred_at;
 	int64_t next_escalation_at; /* TIME_NULL: never escalates */
 	int64_t abandon_after_ms;
+	/* Born escalated: the SLA levels already passed when the alert opens (a late detection,
+	 * as core/escalation.c's escalation_plan says), in order, each its own "escalated"
+	 * history row by the opener; the alert opens in the last one's `to` state, and
+	 * next_escalation_at is the time after it. nlevels 0: it opens INITIATED. */
+	int nlevels;
+	struct alert_level {
+		enum alert_state from, to;
+		const char *reason;
+	} levels[3];
 };
 struct alert_opened {
 	int64_t alert_id;
@@ -63,8 +72,9 @@ struct alert_opened {
  * (rule, workflow, instance_id, step), nothing changes and out[i] names it. Otherwise the
  * alert is inserted INITIATED with a history row (event "opened", or "reopened" with
  * reopen_of set to the newest closed alert of the same key, whose rule flap count rises),
- * and joined to the open incident of its group_key, created if there is none (incident
- * total_alerts, open_alerts and affected_users updated).
+ * or, born escalated (nlevels > 0), in its last level's state with one "escalated" row more
+ * per level, and joined to the open incident of its group_key, created if there is none
+ * (incident total_alerts, open_alerts, affected_users and level updated).
  */
 int store_alerts_open(struct store *st, int64_t now, const struct alert_new *a, size_t n,
                       struct alert_opened *out, struct sw_err *err);

@@ -623,6 +623,74 @@ static void test_steps_stuck(void **state)
 
 /* ---- opening --------------------------------------------------------------------------- */
 
+/* An alert born escalated (a late detection) is inserted at its level with one history row
+ * per level passed, its incident at that level; levels that are no escalation chain are
+ * refused before anything is written. */
+static void test_open_born_escalated(void **state)
+{
+	FX();
+	struct alert_new a[2] = {mk("failed", "b1", "bureau", 1, "u1", "born"),
+	                         mk("failed", "b2", "bureau", 1, "u2", "born")};
+	struct alert_opened o[2];
+	struct alert al;
+	struct alert_event *h;
+	struct incident inc;
+	size_t nh;
+	a[0].nlevels = 2;
+	a[0].levels[0] = (struct alert_level){ALERT_INITIATED, ALERT_P2, "sla P2 passed"};
+	a[0].levels[1] = (struct alert_level){ALERT_P2, ALERT_P1, "sla P1 passed"};
+	a[0].next_escalation_at = 9000;
+	OK(store_alerts_open(st, 7000, a, 2, o, &E));
+	assert_true(o[0].created && o[1].created);
+	OK(store_alert_get(st, o[0].alert_id, &al, &h, &nh, &E));
+	assert_int_equal(al.state, ALERT_P1);
+	assert_int_equal(al.next_escalation_at, 9000);
+	assert_int_equal(nh, 3);
+	assert_string_equal(h[0].event, "opened");
+	assert_int_equal(h[0].to_state, ALERT_INITIATED);
+	for (int l = 1; l <= 2; l++) {
+		assert_string_equal(h[l].event, "escalated");
+		assert_string_equal(h[l].actor, "watcher");
+		assert_int_equal(h[l].from_state, l - 1);
+		assert_int_equal(h[l].to_state, l);
+		assert_int_equal(h[l].at, 7000);
+	}
+	assert_string_equal(h[2].reason, "sla P1 passed");
+	alert_events_free(h, nh);
+	alert_release(&al);
+	OK(store_alert_get(st, o[1].alert_id, &al, &h, &nh, &E));
+	assert_int_equal(al.state, ALERT_INITIATED);
+	assert_int_equal(nh, 1);
+	alert_events_free(h, nh);
+	alert_release(&al);
+	OK(store_incident_get(st, o[0].incident_id, &inc, &E));
+	assert_int_equal(inc.level, ALERT_P1);
+	assert_int_equal(inc.open_alerts, 2);
+	incident_release(&inc);
+	/* opened again: the open alert is named, nothing written */
+	OK(store_alerts_open(st, 7100, a, 1, o, &E));
+	assert_false(o[0].created);
+	OK(store_alert_get(st, o[0].alert_id, &al, &h, &nh, &E));
+	assert_int_equal(nh, 3);
+	alert_events_free(h, nh);
+	alert_release(&al);
+
+	/* a chain that skips, goes back, closes or has no reason: refused */
+	struct alert_new bad = mk("failed", "b3", "bureau", 1, "u3", "born");
+	bad.nlevels = 1;
+	bad.levels[0] = (struct alert_level){ALERT_P2, ALERT_P1, "x"};
+	assert_int_equal(store_alerts_open(st, 7000, &bad, 1, o, &E), STORE_ERROR);
+	bad.levels[0] = (struct alert_level){ALERT_INITIATED, ALERT_RESOLVED, "x"};
+	assert_int_equal(store_alerts_open(st, 7000, &bad, 1, o, &E), STORE_ERROR);
+	bad.levels[0] = (struct alert_level){ALERT_INITIATED, ALERT_P2, NULL};
+	assert_int_equal(store_alerts_open(st, 7000, &bad, 1, o, &E), STORE_ERROR);
+	bad.nlevels = 4;
+	assert_int_equal(store_alerts_open(st, 7000, &bad, 1, o, &E), STORE_ERROR);
+	bad.nlevels = 0;
+	OK(store_alerts_open(st, 7000, &bad, 1, o, &E));
+	assert_true(o[0].created);
+}
+
 static void test_open_idempotent(void **state)
 {
 	FX();
@@ -2077,6 +2145,7 @@ static void test_bulk(void **state)
 	    cmocka_unit_test_setup_teardown(test_instance_progress, setup, teardown),              \
 	    cmocka_unit_test_setup_teardown(test_steps_stuck, setup, teardown),                    \
 	    cmocka_unit_test_setup_teardown(test_open_idempotent, setup, teardown),                \
+	    cmocka_unit_test_setup_teardown(test_open_born_escalated, setup, teardown),            \
 	    cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),                         \
 	    cmocka_unit_test_setup_teardown(test_incident_grouping, setup, teardown),              \
 	    cmocka_unit_test_setup_teardown(test_change_cas, setup, teardown),                     \

@@ -9,6 +9,8 @@
 #include "store/store_watermarks.h"
 #include "store/store_steps.h"
 #include "store/store_alerts.h"
+#include "store/store_incidents.h"
+#include "store/store_silences.h"
 #include "store/store_stats.h"
 #include "core/step.h"
 #include "tasks/tasks.h"
@@ -279,23 +281,61 @@ static void test_late_detection(void **state)
 	struct alert one;
 	size_t n, nh, esc = 0;
 	struct sw_err err = {""};
-	/* failed three hours before stepwatch first looks: past p0 (2h) */
+	struct incident inc;
+	char wf[] = "loan", st[] = "kyc", by[] = "ops";
+	struct silence pause = {.workflow = wf,
+	                        .step = st,
+	                        .starts_at = T0,
+	                        .ends_at = T0 + 5 * 60 * MIN,
+	                        .pause_escalation = true,
+	                        .created_by = by};
+	int64_t sid;
+	/* failed three hours before stepwatch first looks: past p0 (2h). The alert opens at
+	 * P0, each level passed its own row by the opener, and the validator has nothing left */
 	step(f, 7, "bureau_pull", "FAILED", "PARTNER_DOWN", T0, T0 + MIN, T0 + MIN);
 	run(f->watch, T0 + 3 * 60 * MIN);
-	run(f->validate, T0 + 3 * 60 * MIN);
 	n = alerts(f, &v);
 	assert_int_equal(n, 1);
 	assert_int_equal(v[0].state, ALERT_P0);
+	assert_true(v[0].next_escalation_at == TIME_NULL);
 	assert_int_equal(store_alert_get(f->st, v[0].id, &one, &h, &nh, &err), 0);
+	assert_int_equal(nh, 4);
 	for (size_t i = 0; i < nh; i++)
 		esc += !strcmp(h[i].event, "escalated");
 	assert_int_equal(esc, 3);
-	assert_int_equal(h[1].to_state, ALERT_P2);
-	assert_int_equal(h[2].to_state, ALERT_P1);
-	assert_int_equal(h[3].to_state, ALERT_P0);
+	assert_string_equal(h[0].event, "opened");
+	for (int l = 1; l <= 3; l++) {
+		assert_int_equal(h[l].from_state, l - 1);
+		assert_int_equal(h[l].to_state, l);
+		assert_string_equal(h[l].actor, "watcher");
+		assert_non_null(strstr(h[l].reason, "sla"));
+	}
+	alert_events_free(h, nh);
+	alert_release(&one);
+	/* its incident is at P0 at once */
+	assert_int_equal(store_incident_get(f->st, v[0].incident_id, &inc, &err), 0);
+	assert_int_equal(inc.level, ALERT_P0);
+	incident_release(&inc);
+	run(f->validate, T0 + 3 * 60 * MIN);
+	assert_int_equal(store_alert_get(f->st, v[0].id, &one, &h, &nh, &err), 0);
+	assert_int_equal(nh, 4); /* nothing left for the validator */
 	alert_events_free(h, nh);
 	alert_release(&one);
 	alerts_free(v, n);
+
+	/* a late failure of a step under a pause_escalation silence opens INITIATED; the
+	 * validator takes it up once the silence ends */
+	assert_int_equal(store_silence_create(f->st, T0, &pause, &sid, &err), 0);
+	step(f, 8, "kyc", "FAILED", "KYC_MISMATCH", T0, T0 + MIN, T0 + 2 * MIN);
+	run(f->watch, T0 + 3 * 60 * MIN + 1000);
+	n = alerts(f, &v);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].step, "kyc"))
+			assert_int_equal(v[i].state, ALERT_INITIATED);
+	alerts_free(v, n);
+	run(f->validate, T0 + 5 * 60 * MIN + 2000);
+	assert_int_equal(count_state(f, ALERT_P0), 2);
 }
 
 static void test_equal_timestamps_and_late_commit(void **state)
