@@ -107,10 +107,13 @@ out:
 	return rc;
 }
 
+/* Whether a user had an alert in the incident already: one probe of alerts_incident_idx
+ * (incident_id, state, user_id) per state (SQL_ALERT_EVERY_STATE), each an exact key. */
 static const char *const pg_user_seen =
-    "SELECT u.ord, (SELECT count(*) FROM (SELECT 1 FROM alerts a WHERE a.user_id = u.user_id"
-    " AND +a.incident_id = u.inc LIMIT u.lim) x) FROM unnest($1::bigint[], $2::text[],"
-    " $3::bigint[]) WITH ORDINALITY AS u(inc, user_id, lim, ord)";
+    "SELECT u.ord, (SELECT count(*) FROM (SELECT 1 FROM alerts a WHERE a.incident_id = u.inc"
+    " AND a.state IN (" SQL_ALERT_EVERY_STATE ") AND a.user_id = u.user_id LIMIT u.lim) x)"
+    " FROM unnest($1::bigint[], $2::text[], $3::bigint[]) WITH ORDINALITY"
+    " AS u(inc, user_id, lim, ord)";
 
 /* level: core/incident.c's incident_level, encoded here (test_store_rules checks both). */
 static const char *const pg_incident_add =

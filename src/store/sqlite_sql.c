@@ -39,9 +39,11 @@ static const char *const sql_flap =
     "INSERT INTO rule_flaps (workflow, rule, flaps) VALUES ($1, $2, 1)"
     " ON CONFLICT (workflow, rule) DO UPDATE SET flaps = rule_flaps.flaps + 1";
 
+/* Whether a user had an alert in the incident already: one probe of alerts_incident_idx
+ * (incident_id, state, user_id) per state (SQL_ALERT_EVERY_STATE), each an exact key. */
 static const char *const sql_user_seen =
-    "SELECT count(*) FROM (SELECT 1 FROM alerts WHERE user_id = $2 AND +incident_id = $1"
-    " LIMIT $3) x";
+    "SELECT count(*) FROM (SELECT 1 FROM alerts WHERE incident_id = $1"
+    " AND state IN (" SQL_ALERT_EVERY_STATE ") AND user_id = $2 LIMIT $3) x";
 
 /* level: core/incident.c's incident_level, encoded here (test_store_rules checks both). */
 static const char *const sql_incident_add =
