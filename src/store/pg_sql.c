@@ -15,15 +15,20 @@
 
 /* ---- alerts ----------------------------------------------------------------------------- */
 
+/* The alert of each key: the open one (alerts_open_key_idx), else the newest closed one
+ * (alerts_closed_key_idx). */
 static const char *const pg_key_lookup =
     "SELECT u.ord, l.id, l.state, l.incident_id"
     " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
     " WITH ORDINALITY AS u(rule, workflow, instance_id, step, ord)"
-    " CROSS JOIN LATERAL (SELECT a.id, a.state, a.incident_id FROM alerts a"
+    " CROSS JOIN LATERAL (SELECT k.id, k.state, k.incident_id FROM"
+    " (SELECT a.id, a.state, a.incident_id, 0 AS closed FROM alerts a"
     " WHERE a.workflow = u.workflow AND a.instance_id = u.instance_id AND a.step = u.step"
-    " AND a.rule = u.rule ORDER BY"
-    " CASE WHEN a.state < " SQL_ALERT_RESOLVED " THEN 0 ELSE 1 END, a.id DESC"
-    " LIMIT 1) l";
+    " AND a.rule = u.rule AND a.state < " SQL_ALERT_RESOLVED
+    " UNION ALL (SELECT a.id, a.state, a.incident_id, 1 FROM alerts a"
+    " WHERE a.workflow = u.workflow AND a.instance_id = u.instance_id AND a.step = u.step"
+    " AND a.rule = u.rule AND a.state >= " SQL_ALERT_RESOLVED " ORDER BY a.id DESC LIMIT 1))"
+    " k ORDER BY k.closed, k.id DESC LIMIT 1) l";
 
 static const char *const pg_incident_insert =
     "WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"

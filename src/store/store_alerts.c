@@ -856,13 +856,14 @@ static void filter_text(struct strbuf *sql, struct store_param *p, size_t *np, c
 
 /*
  * An alert list reads one index in id order, or a bounded set. Open alerts (a bounded set)
- * and closed ones (all ever stored) are indexed apart: alerts_closed_state_idx and
- * alerts_closed_user_idx hold closed alerts only, so a state filter adds the side it is on
- * ("state < 4" or "state >= 4", spelled as the partial indexes so both planners may use
- * them), and a user_id filter over both sides is two branches, each newest first: the open
- * alerts of the user (from an index of the open alerts) and the closed ones (along
- * alerts_closed_user_idx), merged. The open side of a state or user filter is sorted from
- * the open alerts (LIST_ORDER_OPEN). docs/internals/store.md has the plans.
+ * and closed ones (all ever stored) are indexed apart: alerts_closed_state_idx,
+ * alerts_closed_user_idx and alerts_closed_key_idx hold closed alerts only, so a state
+ * filter adds the side it is on ("state < 4" or "state >= 4", spelled as the partial
+ * indexes so both planners may use them), and a user_id or instance filter over both sides
+ * is two branches, each newest first: the open alerts (from alerts_open_key_idx for an
+ * instance, else from an index of the open alerts) and the closed ones (along
+ * alerts_closed_user_idx or alerts_closed_key_idx), merged. The open side of a state or user filter
+ * is sorted from the open alerts (LIST_ORDER_OPEN). docs/internals/store.md has the plans.
  */
 static void list_where(const struct alert_filter *f, const char *side, struct strbuf *sql,
                        struct store_param *p, size_t *np)
@@ -906,7 +907,7 @@ size_t store__alerts_list_sql(const struct alert_filter *f, size_t limit, struct
 		side = LIST_OPEN;
 	else if (f->state >= ALERT_RESOLVED)
 		side = LIST_CLOSED;
-	if (side || !f->user_id) {
+	if (side || !(f->user_id || (f->workflow && f->instance_id))) {
 		list_where(f, side, sql, p, &np);
 		p[np] = sp_int((int64_t)limit);
 		/* an open state: the bounded set of open alerts, sorted (LIST_ORDER_OPEN) */

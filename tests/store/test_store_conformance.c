@@ -1795,12 +1795,15 @@ static bool list_match(const struct alert *x, const struct alert_filter *f)
 	return (f->state < 0 || (int)x->state == f->state) &&
 	       (!f->open_only || x->state < ALERT_RESOLVED) &&
 	       (!f->user_id || !strcmp(x->user_id, f->user_id)) &&
-	       (!f->step || !strcmp(x->step, f->step)) && (!f->before_id || x->id < f->before_id);
+	       (!f->step || !strcmp(x->step, f->step)) &&
+	       (!f->workflow || !strcmp(x->workflow, f->workflow)) &&
+	       (!f->instance_id || !strcmp(x->instance_id, f->instance_id)) &&
+	       (!f->before_id || x->id < f->before_id);
 }
 
 /* The lists whose SQL reads open and closed alerts apart (a state on either side, a user
- * over both sides: two branches merged) give what a plain filter of every alert gives,
- * newest first, page by page, on both stores. */
+ * or an instance over both sides: two branches merged) give what a plain filter of every alert
+ * gives, newest first, page by page, on both stores. */
 static void test_lists_open_closed(void **state)
 {
 	FX();
@@ -1808,6 +1811,7 @@ static void test_lists_open_closed(void **state)
 		N = 40
 	};
 	char inst[N][16], user[N][16];
+	static const char *const steps[] = {"kyc", "bureau", "payout", "esign"};
 	struct alert_new a[N];
 	struct alert_opened o[N];
 	struct alert all[N];
@@ -1815,9 +1819,10 @@ static void test_lists_open_closed(void **state)
 	size_t nc = 0;
 
 	for (int i = 0; i < N; i++) {
-		snprintf(inst[i], sizeof(inst[i]), "i%d", i);
+		/* four alerts per instance, one per step */
+		snprintf(inst[i], sizeof(inst[i]), "i%d", i % 10);
 		snprintf(user[i], sizeof(user[i]), "u%d", i % 3);
-		a[i] = mk("failed", inst[i], i % 4 ? "bureau" : "kyc", 1, user[i], "g");
+		a[i] = mk("failed", inst[i], steps[i / 10], 1, user[i], "g");
 	}
 	OK(store_alerts_open(st, 500, a, N, o, &E));
 	/* every state on both sides, interleaved in id order */
@@ -1847,6 +1852,10 @@ static void test_lists_open_closed(void **state)
 	    {.state = ALERT_ABANDONED, .user_id = "u2"},
 	    {.state = -1, .open_only = true},
 	    {.state = -1, .user_id = "nobody"},
+	    {.state = -1, .workflow = "loan", .instance_id = "i7"},
+	    {.state = -1, .workflow = "loan", .instance_id = "i4", .user_id = "u1"},
+	    {.state = ALERT_RESOLVED, .workflow = "loan", .instance_id = "i3"},
+	    {.state = -1, .workflow = "card", .instance_id = "i3"},
 	};
 	for (size_t k = 0; k < ARRAY_SIZE(filters); k++) {
 		for (size_t limit = 1; limit <= 5; limit += 2) {
