@@ -40,9 +40,12 @@ int store_stats_funnel_step(struct store *st, const char *workflow, const char *
 	    " SUM(CASE WHEN s.status = " SQL_STEP_FAILED " THEN 1 ELSE 0 END),"
 	    " SUM(CASE WHEN s.status = " SQL_STEP_IN_PROGRESS
 	    " AND s.started_at <= $5 THEN 1 ELSE 0 END),"
+	    /* the step's abandoned alerts along alerts_closed_state_idx, each joined to its
+	     * instance ("|| ''": not a probe of alerts_closed_key_idx per instance, which
+	     * would read every instance of the range) */
 	    " (SELECT COUNT(DISTINCT a.instance_id) FROM alerts a"
 	    "   JOIN instances ai ON ai.workflow = a.workflow"
-	    "    AND ai.instance_id = a.instance_id"
+	    "    AND ai.instance_id = a.instance_id || ''"
 	    "  WHERE a.workflow = $1 AND a.step = $2 AND a.state = " SQL_ALERT_ABANDONED
 	    "    AND a.state >= " SQL_ALERT_RESOLVED "    AND COALESCE(ai.started_at, 0) >= $3"
 	    "    AND COALESCE(ai.started_at, 0) < $4)"
