@@ -1167,6 +1167,9 @@ out:
 	return rc;
 }
 
+/* The open alerts of a rule are read from an index of the open alerts and sorted
+ * (LIST_ORDER_OPEN, also in the cursor's test: SQLite would read every alert above after_id
+ * along the rowid). */
 int store_alerts_open_by_rule(struct store *st, const char *rule, int64_t after_id, size_t limit,
                               struct alert **out, size_t *n, struct sw_err *err)
 {
@@ -1177,12 +1180,13 @@ int store_alerts_open_by_rule(struct store *st, const char *rule, int64_t after_
 		return 0;
 	return alerts_query(st,
 	                    "SELECT " ALERT_COLS " FROM alerts a"
-	                    " WHERE a.rule = $1 AND a.state < " SQL_ALERT_RESOLVED " AND a.id > $2"
-	                    " ORDER BY a.id LIMIT $3",
+	                    " WHERE a.rule = $1 AND a.state < " SQL_ALERT_RESOLVED
+	                    " AND " LIST_ORDER_OPEN " > $2 ORDER BY " LIST_ORDER_OPEN " LIMIT $3",
 	                    p, 3, out, n, err);
 }
 
-/* The WHERE is core/lifecycle.c's lifecycle_alert_abandoned, encoded to select by index. */
+/* The WHERE is core/lifecycle.c's lifecycle_alert_abandoned, encoded to select by index: the
+ * open alerts from an index of the open alerts, sorted (LIST_ORDER_OPEN). */
 int store_alerts_abandonable(struct store *st, int64_t now, size_t limit, struct alert **out,
                              size_t *n, struct sw_err *err)
 {
@@ -1197,7 +1201,7 @@ int store_alerts_abandonable(struct store *st, int64_t now, size_t limit, struct
 	                    " AND i.instance_id = a.instance_id"
 	                    " WHERE a.state < " SQL_ALERT_RESOLVED " AND a.abandon_after_ms > 0"
 	                    " AND COALESCE(i.last_progress_at, a.occurred_at) + a.abandon_after_ms"
-	                    " <= $1 ORDER BY a.id LIMIT $2",
+	                    " <= $1 ORDER BY " LIST_ORDER_OPEN " LIMIT $2",
 	                    p, 2, out, n, err);
 }
 
