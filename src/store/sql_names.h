@@ -30,8 +30,8 @@ _Static_assert(ALERT_P0 + 1 == ALERT_RESOLVED && ALERT_ABANDONED > ALERT_RESOLVE
                "the open states are exactly those below RESOLVED");
 
 /* A closed alert (RESOLVED or ABANDONED) is one whose state is RESOLVED or above: statements
- * write "state >= " SQL_ALERT_RESOLVED, the predicate of alerts_closed_state_idx and
- * alerts_closed_user_idx. */
+ * write "state >= " SQL_ALERT_RESOLVED, the predicate of alerts_closed_state_idx,
+ * alerts_closed_user_idx and alerts_closed_key_idx. */
 
 /* Every state, for "state IN (...)": a lookup by (incident_id, user_id) whatever the state
  * probes alerts_incident_idx (incident_id, state, user_id) once per state, each an exact

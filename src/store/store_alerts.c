@@ -862,8 +862,8 @@ static void filter_text(struct strbuf *sql, struct store_param *p, size_t *np, c
  * indexes so both planners may use them), and a user_id or instance filter over both sides
  * is two branches, each newest first: the open alerts (from alerts_open_key_idx for an
  * instance, else from an index of the open alerts) and the closed ones (along
- * alerts_closed_user_idx or alerts_closed_key_idx), merged. The open side of a state or user filter
- * is sorted from the open alerts (LIST_ORDER_OPEN). docs/internals/store.md has the plans.
+ * alerts_closed_user_idx or alerts_closed_key_idx), merged. Open alerts selected by
+ * anything but a step are sorted (LIST_ORDER_OPEN). docs/internals/store.md has the plans.
  */
 static void list_where(const struct alert_filter *f, const char *side, struct strbuf *sql,
                        struct store_param *p, size_t *np)
@@ -901,18 +901,18 @@ size_t store__alerts_list_sql(const struct alert_filter *f, size_t limit, struct
                               struct store_param *p)
 {
 	size_t np = 0, nlimit;
-	const char *side = NULL;
+	bool open = f->open_only || (f->state >= 0 && f->state < ALERT_RESOLVED);
+	bool closed = f->state >= ALERT_RESOLVED;
 
-	if (f->open_only || (f->state >= 0 && f->state < ALERT_RESOLVED))
-		side = LIST_OPEN;
-	else if (f->state >= ALERT_RESOLVED)
-		side = LIST_CLOSED;
-	if (side || !(f->user_id || (f->workflow && f->instance_id))) {
-		list_where(f, side, sql, p, &np);
+	if (open || closed || !(f->user_id || (f->workflow && f->instance_id))) {
+		/* open alerts in id order: all of them (alerts_pkey backward, the dashboard's
+		 * list) or those of a step (alerts_open_step_idx); any other filter of open alerts
+		 * sorts the bounded set it selects */
+		bool by_id = !open || (f->state < 0 && !f->user_id && !f->rule && !f->instance_id &&
+		                       !f->incident_id && !f->workflow == !f->step);
+		list_where(f, open ? LIST_OPEN : closed ? LIST_CLOSED : NULL, sql, p, &np);
 		p[np] = sp_int((int64_t)limit);
-		/* an open state: the bounded set of open alerts, sorted (LIST_ORDER_OPEN) */
-		strbuf_addf(sql, " ORDER BY %s DESC LIMIT $%zu",
-		            f->state >= 0 && f->state < ALERT_RESOLVED ? LIST_ORDER_OPEN : "a.id",
+		strbuf_addf(sql, " ORDER BY %s DESC LIMIT $%zu", by_id ? "a.id" : LIST_ORDER_OPEN,
 		            ++np);
 		return np;
 	}

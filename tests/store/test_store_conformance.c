@@ -1798,6 +1798,8 @@ static bool list_match(const struct alert *x, const struct alert_filter *f)
 	       (!f->step || !strcmp(x->step, f->step)) &&
 	       (!f->workflow || !strcmp(x->workflow, f->workflow)) &&
 	       (!f->instance_id || !strcmp(x->instance_id, f->instance_id)) &&
+	       (!f->rule || !strcmp(x->rule, f->rule)) &&
+	       (!f->incident_id || x->incident_id == f->incident_id) &&
 	       (!f->before_id || x->id < f->before_id);
 }
 
@@ -1856,14 +1858,20 @@ static void test_lists_open_closed(void **state)
 	    {.state = -1, .workflow = "loan", .instance_id = "i4", .user_id = "u1"},
 	    {.state = ALERT_RESOLVED, .workflow = "loan", .instance_id = "i3"},
 	    {.state = -1, .workflow = "card", .instance_id = "i3"},
+	    {.state = -1, .open_only = true, .workflow = "loan", .step = "payout"},
+	    {.state = -1, .open_only = true, .rule = "failed"},
+	    {.state = -1, .open_only = true, .incident_id = -1},
+	    {.state = ALERT_P2, .workflow = "loan"},
 	};
 	for (size_t k = 0; k < ARRAY_SIZE(filters); k++) {
 		for (size_t limit = 1; limit <= 5; limit += 2) {
 			struct alert_filter fl = filters[k];
+			if (fl.incident_id < 0) /* the incident of the alerts */
+				fl.incident_id = o[0].incident_id;
 			size_t got = 0, want = 0;
 			fl.limit = limit;
 			for (int i = 0; i < N; i++)
-				want += list_match(&all[i], &filters[k]);
+				want += list_match(&all[i], &fl);
 			for (;;) {
 				struct alert *v;
 				size_t n;
@@ -1874,7 +1882,7 @@ static void test_lists_open_closed(void **state)
 					/* the next match below the cursor, newest first */
 					int64_t next = 0;
 					for (int i = 0; i < N; i++)
-						if (list_match(&all[i], &filters[k]) &&
+						if (list_match(&all[i], &fl) &&
 						    (!expect || all[i].id < expect) &&
 						    all[i].id > next)
 							next = all[i].id;
