@@ -15,15 +15,20 @@
 
 /* ---- alerts ----------------------------------------------------------------------------- */
 
+/* The alert of each key: the open one (alerts_open_key_idx), else the newest closed one
+ * (alerts_closed_key_idx). */
 static const char *const pg_key_lookup =
     "SELECT u.ord, l.id, l.state, l.incident_id"
     " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
     " WITH ORDINALITY AS u(rule, workflow, instance_id, step, ord)"
-    " CROSS JOIN LATERAL (SELECT a.id, a.state, a.incident_id FROM alerts a"
+    " CROSS JOIN LATERAL (SELECT k.id, k.state, k.incident_id FROM"
+    " (SELECT a.id, a.state, a.incident_id, 0 AS closed FROM alerts a"
     " WHERE a.workflow = u.workflow AND a.instance_id = u.instance_id AND a.step = u.step"
-    " AND a.rule = u.rule ORDER BY"
-    " CASE WHEN a.state < " SQL_ALERT_RESOLVED " THEN 0 ELSE 1 END, a.id DESC"
-    " LIMIT 1) l";
+    " AND a.rule = u.rule AND a.state < " SQL_ALERT_RESOLVED
+    " UNION ALL (SELECT a.id, a.state, a.incident_id, 1 FROM alerts a"
+    " WHERE a.workflow = u.workflow AND a.instance_id = u.instance_id AND a.step = u.step"
+    " AND a.rule = u.rule AND a.state >= " SQL_ALERT_RESOLVED " ORDER BY a.id DESC LIMIT 1))"
+    " k ORDER BY k.closed, k.id DESC LIMIT 1) l";
 
 static const char *const pg_incident_insert =
     "WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
@@ -108,10 +113,13 @@ out:
 	return rc;
 }
 
+/* Whether a user had an alert in the incident already: one probe of alerts_incident_idx
+ * (incident_id, state, user_id) per state (SQL_ALERT_EVERY_STATE), each an exact key. */
 static const char *const pg_user_seen =
-    "SELECT u.ord, (SELECT count(*) FROM (SELECT 1 FROM alerts a WHERE a.user_id = u.user_id"
-    " AND +a.incident_id = u.inc LIMIT u.lim) x) FROM unnest($1::bigint[], $2::text[],"
-    " $3::bigint[]) WITH ORDINALITY AS u(inc, user_id, lim, ord)";
+    "SELECT u.ord, (SELECT count(*) FROM (SELECT 1 FROM alerts a WHERE a.incident_id = u.inc"
+    " AND a.state IN (" SQL_ALERT_EVERY_STATE ") AND a.user_id = u.user_id LIMIT u.lim) x)"
+    " FROM unnest($1::bigint[], $2::text[], $3::bigint[]) WITH ORDINALITY"
+    " AS u(inc, user_id, lim, ord)";
 
 /* level: core/incident.c's incident_level, encoded here (test_store_rules checks both). */
 static const char *const pg_incident_add =

@@ -29,6 +29,17 @@ _Static_assert(ALERT_INITIATED == 0 && ALERT_P0 == 3 && ALERT_RESOLVED == 4 && A
 _Static_assert(ALERT_P0 + 1 == ALERT_RESOLVED && ALERT_ABANDONED > ALERT_RESOLVED,
                "the open states are exactly those below RESOLVED");
 
+/* A closed alert (RESOLVED or ABANDONED) is one whose state is RESOLVED or above: statements
+ * write "state >= " SQL_ALERT_RESOLVED, the predicate of alerts_closed_state_idx,
+ * alerts_closed_user_idx and alerts_closed_key_idx. */
+
+/* Every state, for "state IN (...)": a lookup by (incident_id, user_id) whatever the state
+ * probes alerts_incident_idx (incident_id, state, user_id) once per state, each an exact
+ * key (the CHECK of alerts.state admits no other value). */
+#define SQL_ALERT_EVERY_STATE "0, 1, 2, 3, 4, 5"
+_Static_assert(ALERT_STATE_COUNT == 6 && ALERT_INITIATED == 0,
+               "SQL_ALERT_EVERY_STATE lists every enum alert_state");
+
 /* enum step_status (core/step.h): instance_steps.status. */
 #define SQL_STEP_IN_PROGRESS "0"
 #define SQL_STEP_SUCCESS     "1"

@@ -11,10 +11,15 @@
 
 /* ---- alerts ----------------------------------------------------------------------------- */
 
+/* The alert of the key: the open one (alerts_open_key_idx), else the newest closed one
+ * (alerts_closed_key_idx). */
 static const char *const sql_key_lookup =
-    "SELECT id, state, incident_id FROM alerts"
-    " WHERE workflow = $2 AND instance_id = $3 AND step = $4 AND rule = $1"
-    " ORDER BY CASE WHEN state < " SQL_ALERT_RESOLVED " THEN 0 ELSE 1 END, id DESC LIMIT 1";
+    "SELECT id, state, incident_id FROM (SELECT id, state, incident_id, 0 AS closed"
+    " FROM alerts WHERE workflow = $2 AND instance_id = $3 AND step = $4 AND rule = $1"
+    " AND state < " SQL_ALERT_RESOLVED " UNION ALL SELECT * FROM (SELECT id, state,"
+    " incident_id, 1 FROM alerts WHERE workflow = $2 AND instance_id = $3 AND step = $4"
+    " AND rule = $1 AND state >= " SQL_ALERT_RESOLVED " ORDER BY id DESC LIMIT 1))"
+    " ORDER BY closed, id DESC LIMIT 1";
 
 static const char *const sql_incident_insert =
     "INSERT INTO incidents (group_key, workflow, step, rule, labels, state, level,"
@@ -38,9 +43,11 @@ static const char *const sql_flap =
     "INSERT INTO rule_flaps (workflow, rule, flaps) VALUES ($1, $2, 1)"
     " ON CONFLICT (workflow, rule) DO UPDATE SET flaps = rule_flaps.flaps + 1";
 
+/* Whether a user had an alert in the incident already: one probe of alerts_incident_idx
+ * (incident_id, state, user_id) per state (SQL_ALERT_EVERY_STATE), each an exact key. */
 static const char *const sql_user_seen =
-    "SELECT count(*) FROM (SELECT 1 FROM alerts WHERE user_id = $2 AND +incident_id = $1"
-    " LIMIT $3) x";
+    "SELECT count(*) FROM (SELECT 1 FROM alerts WHERE incident_id = $1"
+    " AND state IN (" SQL_ALERT_EVERY_STATE ") AND user_id = $2 LIMIT $3) x";
 
 /* level: core/incident.c's incident_level, encoded here (test_store_rules checks both). */
 static const char *const sql_incident_add =

@@ -532,10 +532,15 @@ int store_steps_stuck(struct store *st, const char *workflow, const char *step,
 	    "SELECT " STEP_COLS " FROM instance_steps s"
 	    " WHERE s.workflow = $1 AND s.step = $2 AND s.status = " SQL_STEP_IN_PROGRESS
 	    " AND s.started_at <= $3 AND s.updated_at > $5"
+	    /* an open stuck alert of the step (alerts_open_key_idx), or a closed one of this
+	     * episode (alerts_closed_key_idx) */
 	    " AND NOT EXISTS (SELECT 1 FROM alerts a"
-	    " WHERE a.rule = " SQL_RULE_STUCK " AND a.workflow = s.workflow"
-	    " AND a.instance_id = s.instance_id AND a.step = s.step"
-	    " AND (a.state < " SQL_ALERT_RESOLVED " OR a.occurred_at >= s.started_at))"
+	    " WHERE a.workflow = s.workflow AND a.instance_id = s.instance_id AND a.step = s.step"
+	    " AND a.rule = " SQL_RULE_STUCK " AND a.state < " SQL_ALERT_RESOLVED ")"
+	    " AND NOT EXISTS (SELECT 1 FROM alerts a"
+	    " WHERE a.workflow = s.workflow AND a.instance_id = s.instance_id AND a.step = s.step"
+	    " AND a.rule = " SQL_RULE_STUCK " AND a.state >= " SQL_ALERT_RESOLVED
+	    " AND a.occurred_at >= s.started_at)"
 	    " ORDER BY s.started_at, s.instance_id LIMIT $4",
 	    p, 5, &rows, NULL, err);
 	*out = NULL;

@@ -318,9 +318,9 @@ static int incidents_ensure(struct store *st, int64_t now, const struct alert_ne
  * its row (created ON CONFLICT, or read FOR UPDATE on PostgreSQL; one writer on SQLite),
  * so what was committed before is all there is. Counting every alert of the incident
  * instead would cost its size per call: quadratic over a large incident opened in batches.
- * The probe goes along alerts_user_idx (a user has few alerts; an incident may have
- * millions): "+incident_id" keeps either planner off alerts_incident_idx, whose user_id
- * column comes after state.
+ * The probe is one exact key of alerts_incident_idx (incident_id, state, user_id) per state
+ * ("state IN" every state, SQL_ALERT_EVERY_STATE): never a walk of the incident, which may
+ * hold millions of alerts, nor of all the user's alerts.
  */
 /* One created alert: its incident and user. */
 struct inc_user {
@@ -908,32 +908,81 @@ static void filter_text(struct strbuf *sql, struct store_param *p, size_t *np, c
 	strbuf_addf(sql, " AND %s = $%zu", col, ++*np);
 }
 
+/*
+ * An alert list reads one index in id order, or a bounded set. Open alerts (a bounded set)
+ * and closed ones (all ever stored) are indexed apart: alerts_closed_state_idx,
+ * alerts_closed_user_idx and alerts_closed_key_idx hold closed alerts only, so a state
+ * filter adds the side it is on ("state < 4" or "state >= 4", spelled as the partial
+ * indexes so both planners may use them), and a user_id or instance filter over both sides
+ * is two branches, each newest first: the open alerts (from alerts_open_key_idx for an
+ * instance, else from an index of the open alerts) and the closed ones (along
+ * alerts_closed_user_idx or alerts_closed_key_idx), merged. Open alerts selected by
+ * anything but a step are sorted (LIST_ORDER_OPEN). docs/internals/store.md has the plans.
+ */
+static void list_where(const struct alert_filter *f, const char *side, struct strbuf *sql,
+                       struct store_param *p, size_t *np)
+{
+	strbuf_addstr(sql, "SELECT " STORE_ALERT_COLS " FROM alerts a WHERE 1 = 1");
+	if (f->state >= 0) {
+		p[*np] = sp_int(f->state);
+		strbuf_addf(sql, " AND a.state = $%zu", ++*np);
+	}
+	if (side)
+		strbuf_addf(sql, " AND a.state %s", side);
+	filter_text(sql, p, np, "a.rule", f->rule);
+	filter_text(sql, p, np, "a.workflow", f->workflow);
+	filter_text(sql, p, np, "a.step", f->step);
+	filter_text(sql, p, np, "a.user_id", f->user_id);
+	filter_text(sql, p, np, "a.instance_id", f->instance_id);
+	if (f->incident_id) {
+		p[*np] = sp_int(f->incident_id);
+		strbuf_addf(sql, " AND a.incident_id = $%zu", ++*np);
+	}
+	if (f->before_id) {
+		p[*np] = sp_int(f->before_id);
+		strbuf_addf(sql, " AND a.id < $%zu", ++*np);
+	}
+}
+
+#define LIST_OPEN   "< " SQL_ALERT_RESOLVED
+#define LIST_CLOSED ">= " SQL_ALERT_RESOLVED
+/* The order of a list of open alerts found by something else than id: "+a.id" is not the
+ * primary key to either planner, so neither walks every newer alert in id order looking for
+ * the few that match; both read the open alerts from a partial index and sort them. */
+#define LIST_ORDER_OPEN "+a.id"
+
 size_t store__alerts_list_sql(const struct alert_filter *f, size_t limit, struct strbuf *sql,
                               struct store_param *p)
 {
-	size_t np = 0;
-	strbuf_addstr(sql, "SELECT " STORE_ALERT_COLS " FROM alerts a WHERE 1 = 1");
-	if (f->state >= 0) {
-		p[np] = sp_int(f->state);
-		strbuf_addf(sql, " AND a.state = $%zu", ++np);
+	size_t np = 0, nlimit;
+	bool open = f->open_only || (f->state >= 0 && f->state < ALERT_RESOLVED);
+	bool closed = f->state >= ALERT_RESOLVED;
+
+	if (open || closed || !(f->user_id || (f->workflow && f->instance_id))) {
+		/* open alerts in id order: all of them (alerts_pkey backward, the dashboard's
+		 * list) or those of a step (alerts_open_step_idx); any other filter of open alerts
+		 * sorts the bounded set it selects */
+		bool by_id = !open || (f->state < 0 && !f->user_id && !f->rule && !f->instance_id &&
+		                       !f->incident_id && !f->workflow == !f->step);
+		list_where(f, open ? LIST_OPEN : closed ? LIST_CLOSED : NULL, sql, p, &np);
+		p[np] = sp_int((int64_t)limit);
+		strbuf_addf(sql, " ORDER BY %s DESC LIMIT $%zu", by_id ? "a.id" : LIST_ORDER_OPEN,
+		            ++np);
+		return np;
 	}
-	if (f->open_only)
-		strbuf_addstr(sql, " AND a.state < " SQL_ALERT_RESOLVED);
-	filter_text(sql, p, &np, "a.rule", f->rule);
-	filter_text(sql, p, &np, "a.workflow", f->workflow);
-	filter_text(sql, p, &np, "a.step", f->step);
-	filter_text(sql, p, &np, "a.user_id", f->user_id);
-	filter_text(sql, p, &np, "a.instance_id", f->instance_id);
-	if (f->incident_id) {
-		p[np] = sp_int(f->incident_id);
-		strbuf_addf(sql, " AND a.incident_id = $%zu", ++np);
-	}
-	if (f->before_id) {
-		p[np] = sp_int(f->before_id);
-		strbuf_addf(sql, " AND a.id < $%zu", ++np);
-	}
-	p[np] = sp_int((int64_t)limit);
-	strbuf_addf(sql, " ORDER BY a.id DESC LIMIT $%zu", ++np);
+	/* the same parameters in both branches ($k is one value wherever it appears) */
+	strbuf_addstr(sql, "SELECT * FROM (");
+	list_where(f, LIST_OPEN, sql, p, &np);
+	nlimit = np + 1;
+	p[np++] = sp_int((int64_t)limit);
+	strbuf_addf(sql,
+	            " ORDER BY " LIST_ORDER_OPEN " DESC LIMIT $%zu) o UNION ALL SELECT * FROM (",
+	            nlimit);
+	np = 0;
+	list_where(f, LIST_CLOSED, sql, p, &np);
+	np++;
+	strbuf_addf(sql, " ORDER BY a.id DESC LIMIT $%zu) c ORDER BY id DESC LIMIT $%zu", nlimit,
+	            nlimit);
 	return np;
 }
 
@@ -1028,7 +1077,8 @@ int store_alerts_rearm(struct store *st, int64_t now, int64_t *n, struct sw_err 
 	struct store_param p[1] = {sp_int(now)};
 	int rc = store__exec(st,
 	                     "UPDATE alerts SET next_escalation_at = $1"
-	                     " WHERE state < " SQL_ALERT_P0 " AND (next_escalation_at IS NULL"
+	                     " WHERE state < " SQL_ALERT_P0 " AND state < " SQL_ALERT_RESOLVED
+	                     " AND (next_escalation_at IS NULL"
 	                     " OR next_escalation_at > $1) RETURNING id",
 	                     p, 1, &rows, NULL, err);
 	if (n)
@@ -1212,6 +1262,9 @@ out:
 	return rc;
 }
 
+/* The open alerts of a rule are read from an index of the open alerts and sorted
+ * (LIST_ORDER_OPEN, also in the cursor's test: SQLite would read every alert above after_id
+ * along the rowid). */
 int store_alerts_open_by_rule(struct store *st, const char *rule, int64_t after_id, size_t limit,
                               struct alert **out, size_t *n, struct sw_err *err)
 {
@@ -1222,12 +1275,13 @@ int store_alerts_open_by_rule(struct store *st, const char *rule, int64_t after_
 		return 0;
 	return alerts_query(st,
 	                    "SELECT " ALERT_COLS " FROM alerts a"
-	                    " WHERE a.rule = $1 AND a.state < " SQL_ALERT_RESOLVED " AND a.id > $2"
-	                    " ORDER BY a.id LIMIT $3",
+	                    " WHERE a.rule = $1 AND a.state < " SQL_ALERT_RESOLVED
+	                    " AND " LIST_ORDER_OPEN " > $2 ORDER BY " LIST_ORDER_OPEN " LIMIT $3",
 	                    p, 3, out, n, err);
 }
 
-/* The WHERE is core/lifecycle.c's lifecycle_alert_abandoned, encoded to select by index. */
+/* The WHERE is core/lifecycle.c's lifecycle_alert_abandoned, encoded to select by index: the
+ * open alerts from an index of the open alerts, sorted (LIST_ORDER_OPEN). */
 int store_alerts_abandonable(struct store *st, int64_t now, size_t limit, struct alert **out,
                              size_t *n, struct sw_err *err)
 {
@@ -1242,7 +1296,7 @@ int store_alerts_abandonable(struct store *st, int64_t now, size_t limit, struct
 	                    " AND i.instance_id = a.instance_id"
 	                    " WHERE a.state < " SQL_ALERT_RESOLVED " AND a.abandon_after_ms > 0"
 	                    " AND COALESCE(i.last_progress_at, a.occurred_at) + a.abandon_after_ms"
-	                    " <= $1 ORDER BY a.id LIMIT $2",
+	                    " <= $1 ORDER BY " LIST_ORDER_OPEN " LIMIT $2",
 	                    p, 2, out, n, err);
 }
 
@@ -1325,8 +1379,13 @@ int store_alert_counts(struct store *st, struct alert_counts *out, struct sw_err
 	struct store_rows rows = STORE_ROWS_INIT;
 	int rc;
 	memset(out, 0, sizeof(*out));
-	rc = store__exec(st, "SELECT state, count(*) FROM alerts GROUP BY state", NULL, 0, &rows,
-	                 NULL, err);
+	/* the open states from an index of the open alerts, the closed ones along
+	 * alerts_closed_state_idx (index only) */
+	rc = store__exec(st,
+	                 "SELECT state, count(*) FROM alerts WHERE state < " SQL_ALERT_RESOLVED
+	                 " GROUP BY state UNION ALL SELECT state, count(*) FROM alerts"
+	                 " WHERE state >= " SQL_ALERT_RESOLVED " GROUP BY state",
+	                 NULL, 0, &rows, NULL, err);
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < rows.nrows; i++) {
@@ -1338,7 +1397,7 @@ int store_alert_counts(struct store *st, struct alert_counts *out, struct sw_err
 	rc = store__exec(
 	    st,
 	    "SELECT (SELECT count(*) FROM alerts WHERE state = " SQL_ALERT_RESOLVED
-	    " AND resolved_by = " SQL_ACTOR_RESOLVER "),"
+	    " AND state >= " SQL_ALERT_RESOLVED " AND resolved_by = " SQL_ACTOR_RESOLVER "),"
 	    " (SELECT count(*) FROM incidents WHERE state = " SQL_INCIDENT_OPEN "),"
 	    " (SELECT count(DISTINCT user_id) FROM alerts WHERE state < " SQL_ALERT_RESOLVED ")",
 	    NULL, 0, &rows, NULL, err);

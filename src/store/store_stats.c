@@ -33,24 +33,27 @@ int store_stats_funnel_step(struct store *st, const char *workflow, const char *
 	                           sp_int(stuck_before == TIME_NULL ? INT64_MIN : stuck_before)};
 	int rc;
 	memset(out, 0, sizeof(*out));
-	rc =
-	    store__exec(st,
-	                "SELECT COUNT(*),"
-	                " SUM(CASE WHEN s.status = " SQL_STEP_SUCCESS " THEN 1 ELSE 0 END),"
-	                " SUM(CASE WHEN s.status = " SQL_STEP_FAILED " THEN 1 ELSE 0 END),"
-	                " SUM(CASE WHEN s.status = " SQL_STEP_IN_PROGRESS
-	                " AND s.started_at <= $5 THEN 1 ELSE 0 END),"
-	                " (SELECT COUNT(DISTINCT a.instance_id) FROM alerts a"
-	                "   JOIN instances ai ON ai.workflow = a.workflow"
-	                "    AND ai.instance_id = a.instance_id"
-	                "  WHERE a.workflow = $1 AND a.step = $2 AND a.state = " SQL_ALERT_ABANDONED
-	                "    AND COALESCE(ai.started_at, 0) >= $3"
-	                "    AND COALESCE(ai.started_at, 0) < $4)"
-	                " FROM instance_steps s JOIN instances i ON i.workflow = s.workflow"
-	                "  AND i.instance_id = s.instance_id"
-	                " WHERE s.workflow = $1 AND s.step = $2"
-	                "  AND COALESCE(i.started_at, 0) >= $3 AND COALESCE(i.started_at, 0) < $4",
-	                p, 5, &rows, NULL, err);
+	rc = store__exec(
+	    st,
+	    "SELECT COUNT(*),"
+	    " SUM(CASE WHEN s.status = " SQL_STEP_SUCCESS " THEN 1 ELSE 0 END),"
+	    " SUM(CASE WHEN s.status = " SQL_STEP_FAILED " THEN 1 ELSE 0 END),"
+	    " SUM(CASE WHEN s.status = " SQL_STEP_IN_PROGRESS
+	    " AND s.started_at <= $5 THEN 1 ELSE 0 END),"
+	    /* the step's abandoned alerts along alerts_closed_state_idx, each joined to its
+	     * instance ("|| ''": not a probe of alerts_closed_key_idx per instance, which
+	     * would read every instance of the range) */
+	    " (SELECT COUNT(DISTINCT a.instance_id) FROM alerts a"
+	    "   JOIN instances ai ON ai.workflow = a.workflow"
+	    "    AND ai.instance_id = a.instance_id || ''"
+	    "  WHERE a.workflow = $1 AND a.step = $2 AND a.state = " SQL_ALERT_ABANDONED
+	    "    AND a.state >= " SQL_ALERT_RESOLVED "    AND COALESCE(ai.started_at, 0) >= $3"
+	    "    AND COALESCE(ai.started_at, 0) < $4)"
+	    " FROM instance_steps s JOIN instances i ON i.workflow = s.workflow"
+	    "  AND i.instance_id = s.instance_id"
+	    " WHERE s.workflow = $1 AND s.step = $2"
+	    "  AND COALESCE(i.started_at, 0) >= $3 AND COALESCE(i.started_at, 0) < $4",
+	    p, 5, &rows, NULL, err);
 	if (!rc && rows.nrows == 1) {
 		out->entered = store_rows_int(&rows, 0, 0, 0);
 		out->succeeded = store_rows_int(&rows, 0, 1, 0);
