@@ -173,7 +173,7 @@ fi
 
 {
   echo "# lifecycle benchmark $(date -u +%FT%TZ): $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load $(cut -d' ' -f1-3 /proc/loadavg), $(psql --version | head -1), store=$STORE, ${SW_BIN:-$(git -C "$root" rev-parse --short HEAD)}"
-  echo "# B=$B background rows; SLA p2/p1/p0 = 2/4/6 s; stepwatch poll 100ms; driver polls every 20 ms"
+  echo "# B=$B background rows; SLA p2/p1/p0 = 2/4/6 s; stepwatch poll 100ms; driver polls every 20 ms (index probes, a count confirms)"
   echo "# *_s: end to end as the anchor measures; proc_*: the stepwatch task's own run time for those K"
   echo "# rss_mb: peak RSS of serve (VmHWM); first_read_s: serve start -> watermark at the newest history row (caught up)"
   printf '%-7s %9s %11s %10s %7s %12s %14s %13s %13s\n' K detect_s escalate_s resolve_s rss_mb proc_detect proc_escalate proc_resolve first_read_s
