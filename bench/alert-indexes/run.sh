@@ -13,12 +13,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 LEVELS=${LEVELS:-"7 9"}
 ROUNDS=${ROUNDS:-3}
-svc=$(mktemp -d /tmp/swai.XXXXXX)
-work=$(mktemp -d /tmp/swai-sql.XXXXXX)
-trap '"$root/scripts/test-services" stop "$svc" || true; rm -rf "$svc" "$work"' EXIT
-"$root/scripts/test-services" start "$svc"
-. "$svc/env"
-P=${STEPWATCH_TEST_PG%/*}
+. "$here/../services.sh"
+bench_services swai
 
 ins() {
   echo "SET client_min_messages = warning;"

@@ -12,12 +12,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 LEVELS=${LEVELS:-"6 7"}
 ROUNDS=${ROUNDS:-2}
-svc=$(mktemp -d /tmp/swaw.XXXXXX)
-work=$(mktemp -d /tmp/swaw-sql.XXXXXX)
-trap '"$root/scripts/test-services" stop "$svc" || true; rm -rf "$svc" "$work"' EXIT
-"$root/scripts/test-services" start "$svc"
-. "$svc/env"
-P=${STEPWATCH_TEST_PG%/*}
+. "$here/../services.sh"
+bench_services swaw
 
 # batches: $1 = to_state, $2 = history rows per alert
 gen() {

@@ -225,6 +225,11 @@ struct store {
 /* sw_err_set, returning code. */
 int store__err(struct sw_err *err, int code, const char *fmt, ...) SW_PRINTF(3, 4);
 
+/* Run a query whose rows fn decodes straight from the backend's buffer (no copied result
+ * set); a failure inside a transaction marks it failed, as store__exec does. */
+int store__query(struct store *st, const char *sql, const struct store_param *p, size_t np,
+                 int (*fn)(void *arg, const struct store_cell *cells, size_t ncols), void *arg,
+                 struct sw_err *err);
 /* Run one statement (see store_backend.exec); a database error inside a transaction marks
  * it failed, so its commit rolls back instead. */
 int store__exec(struct store *st, const char *sql, const struct store_param *p, size_t np,

@@ -98,6 +98,16 @@ int store_ping(struct store *st, struct sw_err *err)
 
 /* ---- transactions ---------------------------------------------------------------------- */
 
+int store__query(struct store *st, const char *sql, const struct store_param *p, size_t np,
+                 int (*fn)(void *arg, const struct store_cell *cells, size_t ncols), void *arg,
+                 struct sw_err *err)
+{
+	int rc = st->be->query(st->conn, sql, p, np, fn, arg, err);
+	if (rc && st->depth)
+		st->tx_failed = true;
+	return rc;
+}
+
 int store__exec(struct store *st, const char *sql, const struct store_param *p, size_t np,
                 struct store_rows *rows, int64_t *changes, struct sw_err *err)
 {

@@ -141,9 +141,7 @@ static int alerts_query(struct store *st, const char *sql, const struct store_pa
                         struct alert **out, size_t *n, struct sw_err *err)
 {
 	struct alerts_scan sc = {0};
-	int rc = st->be->query(st->conn, sql, p, np, alerts_scan_row, &sc, err);
-	if (rc && st->depth)
-		st->tx_failed = true;
+	int rc = store__query(st, sql, p, np, alerts_scan_row, &sc, err);
 	if (rc) {
 		alerts_free(sc.v, sc.n);
 		*out = NULL;
@@ -1043,21 +1041,18 @@ int store_alerts_due(struct store *st, int64_t now, size_t limit, struct alert_d
 	*n = 0;
 	if (limit == 0)
 		return 0;
-	rc = st->be->query(st->conn,
-	                   "SELECT a.id, a.state, a.occurred_at, a.workflow, a.step, a.error"
-	                   " FROM alerts a WHERE a.state < " SQL_ALERT_RESOLVED
-	                   " AND a.next_escalation_at <= $1"
-	                   " ORDER BY a.next_escalation_at, a.id LIMIT $2",
-	                   p, 2, dues_scan_row, &sc, err);
-	if (rc && st->depth)
-		st->tx_failed = true;
-	if (rc) {
+	rc = store__query(st,
+	                  "SELECT a.id, a.state, a.occurred_at, a.workflow, a.step, a.error"
+	                  " FROM alerts a WHERE a.state < " SQL_ALERT_RESOLVED
+	                  " AND a.next_escalation_at <= $1"
+	                  " ORDER BY a.next_escalation_at, a.id LIMIT $2",
+	                  p, 2, dues_scan_row, &sc, err);
+	if (rc)
 		alert_dues_free(sc.v, sc.n);
-		return rc;
-	}
-	*out = sc.v ? sc.v : xcalloc(1, sizeof(**out));
-	*n = sc.n;
-	return 0;
+	else
+		*out = sc.v ? sc.v : xcalloc(1, sizeof(**out));
+	*n = rc ? 0 : sc.n;
+	return rc;
 }
 
 int store_alerts_next_escalation(struct store *st, int64_t *at, struct sw_err *err)

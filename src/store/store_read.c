@@ -119,16 +119,6 @@ void store__alert_due_from_cells(const struct store_cell *c, struct alert_due *o
 	out->error = dup_or_null(cell_str(&c[5], b[2]));
 }
 
-static int query(struct store *st, const char *sql, const struct store_param *p, size_t np,
-                 int (*fn)(void *arg, const struct store_cell *cells, size_t ncols), void *arg,
-                 struct sw_err *err)
-{
-	int rc = st->be->query(st->conn, sql, p, np, fn, arg, err);
-	if (rc && st->depth)
-		st->tx_failed = true;
-	return rc;
-}
-
 /* ---- the list -------------------------------------------------------------------------- */
 
 struct list_scan {
@@ -173,7 +163,7 @@ int store_alerts_list_visit(struct store *st, const struct alert_filter *f,
 	strbuf_grow(&sql, 512);
 	/* one more than the page: whether there is a next one */
 	np = store__alerts_list_sql(f, f->limit + 1, &sql, p);
-	rc = query(st, sql.buf, p, np, list_row, &ls, err);
+	rc = store__query(st, sql.buf, p, np, list_row, &ls, err);
 	strbuf_release(&sql);
 	if (!rc && more)
 		*more = ls.more;
@@ -224,15 +214,16 @@ int store_alert_get_visit(struct store *st, int64_t id, const struct alert_visit
 	struct get_scan gs = {v, false, false};
 	int rc;
 	if (v->event)
-		rc = query(st,
-		           "SELECT " VISIT_ALERT_COLS ", h.id, h.at, h.actor, h.event, h.reason,"
-		           " h.from_state, h.to_state FROM alerts a"
-		           " LEFT JOIN alert_history h ON h.alert_id = a.id"
-		           " WHERE a.id = $1 ORDER BY h.id",
-		           p, 1, get_row, &gs, err);
+		rc = store__query(st,
+		                  "SELECT " VISIT_ALERT_COLS
+		                  ", h.id, h.at, h.actor, h.event, h.reason,"
+		                  " h.from_state, h.to_state FROM alerts a"
+		                  " LEFT JOIN alert_history h ON h.alert_id = a.id"
+		                  " WHERE a.id = $1 ORDER BY h.id",
+		                  p, 1, get_row, &gs, err);
 	else
-		rc = query(st, "SELECT " VISIT_ALERT_COLS " FROM alerts a WHERE a.id = $1", p, 1,
-		           get_row, &gs, err);
+		rc = store__query(st, "SELECT " VISIT_ALERT_COLS " FROM alerts a WHERE a.id = $1",
+		                  p, 1, get_row, &gs, err);
 	if (!rc && !gs.found)
 		rc = store__err(err, STORE_ENOTFOUND, "alert %" PRId64 " not found", id);
 	return rc;

@@ -1,0 +1,12 @@
+# bench/services.sh - sourced by the SQL benches: a throwaway PostgreSQL (and Redis) of
+# scripts/test-services in a temp dir, stopped with the temp dirs when the script exits.
+# Usage: bench_services TAG  -> sets svc, work (a scratch dir), P (the server's URL without
+# a database) and the STEPWATCH_TEST_* variables of the services' env file.
+bench_services() {
+  svc=$(mktemp -d "/tmp/$1.XXXXXX")
+  work=$(mktemp -d "/tmp/$1-sql.XXXXXX")
+  trap '"$root/scripts/test-services" stop "$svc" || true; rm -rf "$svc" "$work"' EXIT
+  "$root/scripts/test-services" start "$svc"
+  . "$svc/env"
+  P=${STEPWATCH_TEST_PG%/*}
+}
