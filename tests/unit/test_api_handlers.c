@@ -227,6 +227,35 @@ static void test_ingest(void **state)
 	assert_int_equal(jint(r.json, "new"), 1);
 	assert_int_equal(jint(r.json, "alerts_opened"), 0);
 	apitest_res_release(&r);
+	/* a failure 5 h old (past p0: 4h) opens at P0, each level passed its own history row
+	 * by the pusher */
+	time_format_rfc3339(time_now_ms() - 5 * 3600000LL, t, sizeof(t));
+	snprintf(body, sizeof(body),
+	         "[{\"workflow\":\"kyc_flow\",\"instance_id\":79,\"user_id\":90,\"step\":\"start\","
+	         "\"status\":\"FAILED\",\"error\":\"X\",\"started_at\":\"%s\","
+	         "\"updated_at\":\"%s\"}]",
+	         t, t);
+	assert_int_equal(
+	    CALL("POST", "/api/v1/step-records", "/api/v1/step-records", RESPONDER, body), 200);
+	assert_int_equal(jint(r.json, "alerts_opened"), 1);
+	apitest_res_release(&r);
+	assert_int_equal(CALL("GET", "/api/v1/users/{user_id}", "/api/v1/users/90", VIEWER, NULL),
+	                 200);
+	id = jint(json_array_get(json_object_get(r.json, "alerts"), 0), "id");
+	apitest_res_release(&r);
+	snprintf(path, sizeof(path), "/api/v1/alerts/%" PRId64, id);
+	assert_int_equal(CALL("GET", "/api/v1/alerts/{id}", path, VIEWER, NULL), 200);
+	assert_string_equal(jstr(r.json, "state"), "ESCALATION_P0");
+	{
+		json_t *h = json_object_get(r.json, "history");
+		assert_int_equal(json_array_size(h), 4);
+		for (size_t k = 1; k < 4; k++) {
+			assert_string_equal(jstr(json_array_get(h, k), "event"), "escalated");
+			assert_string_equal(jstr(json_array_get(h, k), "actor"), "api:rob");
+		}
+		assert_string_equal(jstr(json_array_get(h, 3), "to"), "ESCALATION_P0");
+	}
+	apitest_res_release(&r);
 	/* viewer may not push */
 	assert_int_equal(CALL("POST", "/api/v1/step-records", "/api/v1/step-records", VIEWER, "[]"),
 	                 403);
