@@ -122,16 +122,21 @@ static char *decode(const char *s, size_t len)
 	return out;
 }
 
-/* Replace every occurrence of secret (slen > 0) in msg with "***", within cap. */
+/* Replace every occurrence of secret in msg with "***", within cap. An empty secret (a
+ * password of "%00..." decodes to one) matches nothing: memmem would find it everywhere. */
 static void scrub_one(char *msg, size_t cap, const char *secret, size_t slen)
 {
 	struct strbuf sb = STRBUF_INIT;
 	const char *p = msg, *hit;
+	size_t left = strlen(msg);
 	bool any = false;
 
-	while ((hit = memmem(p, strlen(p), secret, slen))) {
+	if (!slen)
+		return;
+	while ((hit = memmem(p, left, secret, slen))) {
 		strbuf_add(&sb, p, (size_t)(hit - p));
 		strbuf_addstr(&sb, "***");
+		left -= (size_t)(hit - p) + slen;
 		p = hit + slen;
 		any = true;
 	}

@@ -66,6 +66,13 @@ static void test_scrub(void **state)
 	             "token \"***\" twice ***");
 	expect_scrub("postgresql://app@h/db", "nothing to do", "nothing to do");
 	expect_scrub(NULL, "nothing to do", "nothing to do");
+	/* a secret that decodes to an empty string ("%00...") masks its raw form and leaves the
+	 * rest alone (it looped forever: an empty needle matches everywhere) */
+	expect_scrub("postgresql://app:%00@h/db", "near \"%00\" here", "near \"***\" here");
+	expect_scrub("postgresql://app@h/db?password=%00x", "near %00x and x", "near *** and x");
+	expect_scrub("password=%00", "%%%%% ' ~!z@", "%%%%% ' ~!z@");
+	/* a one-byte secret in a message full of it: every one masked */
+	expect_scrub("password=%", "%a%b%c%", "***a***b***c***");
 }
 
 int main(void)
