@@ -127,13 +127,25 @@ static int64_t push_failures(struct fx *f, const char *prefix, int n, const char
 	return opened;
 }
 
+/* One kyc_flow "start" record of instance inst and user, failed ago_ms before now. */
+static void kyc_start_record(char *body, size_t n, int inst, int user, const char *status,
+                             int64_t ago_ms)
+{
+	char t[40];
+	time_format_rfc3339(time_now_ms() - ago_ms, t, sizeof(t));
+	snprintf(body, n,
+	         "[{\"workflow\":\"kyc_flow\",\"instance_id\":%d,\"user_id\":%d,\"step\":\"start\","
+	         "\"status\":\"%s\",\"error\":\"X\",\"started_at\":\"%s\",\"updated_at\":\"%s\"}]",
+	         inst, user, status, t, t);
+}
+
 /* ---- tests ----------------------------------------------------------------------------- */
 
 static void test_ingest(void **state)
 {
 	FX();
 	struct strbuf sb = STRBUF_INIT;
-	char t[40], body[512], path[64];
+	char body[512], path[64];
 	int64_t id;
 	assert_int_equal(push_failures(f, "in", 3, "TIMEOUT"), 3);
 	/* the same again: nothing new, nothing opened */
@@ -194,12 +206,7 @@ static void test_ingest(void **state)
 	assert_non_null(strstr(r.body.buf, "item 0: field 'started_at' is required"));
 	apitest_res_release(&r);
 	/* integer ids become strings */
-	time_format_rfc3339(time_now_ms() - 60000, t, sizeof(t));
-	snprintf(body, sizeof(body),
-	         "[{\"workflow\":\"kyc_flow\",\"instance_id\":77,\"user_id\":88,\"step\":\"start\","
-	         "\"status\":\"failed\",\"error\":\"X\",\"started_at\":\"%s\","
-	         "\"updated_at\":\"%s\"}]",
-	         t, t);
+	kyc_start_record(body, sizeof(body), 77, 88, "failed", 60000);
 	assert_int_equal(
 	    CALL("POST", "/api/v1/step-records", "/api/v1/step-records", RESPONDER, body), 200);
 	apitest_res_release(&r);
@@ -216,12 +223,7 @@ static void test_ingest(void **state)
 	                    "api:rob");
 	apitest_res_release(&r);
 	/* a failure older than abandon_after (7d by default) is history: stored, no alert */
-	time_format_rfc3339(time_now_ms() - 8 * 86400000LL, t, sizeof(t));
-	snprintf(body, sizeof(body),
-	         "[{\"workflow\":\"kyc_flow\",\"instance_id\":78,\"user_id\":89,\"step\":\"start\","
-	         "\"status\":\"FAILED\",\"error\":\"X\",\"started_at\":\"%s\","
-	         "\"updated_at\":\"%s\"}]",
-	         t, t);
+	kyc_start_record(body, sizeof(body), 78, 89, "FAILED", 8 * 86400000LL);
 	assert_int_equal(
 	    CALL("POST", "/api/v1/step-records", "/api/v1/step-records", RESPONDER, body), 200);
 	assert_int_equal(jint(r.json, "new"), 1);
@@ -229,12 +231,7 @@ static void test_ingest(void **state)
 	apitest_res_release(&r);
 	/* a failure 5 h old (past p0: 4h) opens at P0, each level passed its own history row
 	 * by the pusher */
-	time_format_rfc3339(time_now_ms() - 5 * 3600000LL, t, sizeof(t));
-	snprintf(body, sizeof(body),
-	         "[{\"workflow\":\"kyc_flow\",\"instance_id\":79,\"user_id\":90,\"step\":\"start\","
-	         "\"status\":\"FAILED\",\"error\":\"X\",\"started_at\":\"%s\","
-	         "\"updated_at\":\"%s\"}]",
-	         t, t);
+	kyc_start_record(body, sizeof(body), 79, 90, "FAILED", 5 * 3600000LL);
 	assert_int_equal(
 	    CALL("POST", "/api/v1/step-records", "/api/v1/step-records", RESPONDER, body), 200);
 	assert_int_equal(jint(r.json, "alerts_opened"), 1);
