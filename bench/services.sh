@@ -10,3 +10,13 @@ bench_services() {
   . "$svc/env"
   P=${STEPWATCH_TEST_PG%/*}
 }
+
+# bench_store_at LEVEL: a database mLEVEL on that server holding the store's PostgreSQL
+# schema of every migration up to number LEVEL (to compare two migration levels).
+bench_store_at() {
+  psql -XAtq "$STEPWATCH_TEST_PG" -c "CREATE DATABASE m$1"
+  for f in "$root"/src/store/migrations/postgres/*.sql; do
+    v=$(basename "$f" | cut -c1-4)
+    if [ "$((10#$v))" -le "$1" ]; then psql -XAtq -v ON_ERROR_STOP=1 "$P/m$1" -f "$f"; fi
+  done
+}

@@ -76,18 +76,11 @@ ins >"$work/ins.sql"
   echo '\timing on'
   change 3 4 NULL "'resolver'" resolved
 } >"$work/res.sql"
-mk() {
-  psql -XAtq "$STEPWATCH_TEST_PG" -c "CREATE DATABASE m$1"
-  for f in "$root"/src/store/migrations/postgres/*.sql; do
-    v=$(basename "$f" | cut -c1-4)
-    if [ "$((10#$v))" -le "$1" ]; then psql -XAtq -v ON_ERROR_STOP=1 "$P/m$1" -f "$f"; fi
-  done
-}
 sum() {
   psql -XAt "$P/$1" -f "$2" 2>&1 | awk '/^[AUH]$/ {m = $1} /^Time:/ {s[m] += $2}
     END {if (s["A"]) printf "%5.0f", s["A"]; else printf "update %5.0f  history %5.0f", s["U"], s["H"]}'
 }
-for l in $LEVELS; do mk "$l"; done
+for l in $LEVELS; do bench_store_at "$l"; done
 echo "# alert index cost $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(psql --version | head -1)"
 for r in $(seq "$ROUNDS"); do
   for l in $LEVELS; do

@@ -47,19 +47,12 @@ SQL
 }
 gen 3 3 >"$work/esc.sql"
 gen 4 1 >"$work/res.sql"
-mk() {
-  psql -XAtq "$STEPWATCH_TEST_PG" -c "CREATE DATABASE m$1"
-  for f in "$root"/src/store/migrations/postgres/*.sql; do
-    v=$(basename "$f" | cut -c1-4)
-    if [ "$((10#$v))" -le "$1" ]; then psql -XAtq -v ON_ERROR_STOP=1 "$P/m$1" -f "$f"; fi
-  done
-}
 run() {
   psql -XAtq "$P/$1" -f "$here/setup.sql" >/dev/null 2>&1
   psql -XAt "$P/$1" -f "$2" 2>&1 | awk '/^UPD/ {m = "u"} /^HIST/ {m = "h"} /^Time:/ {s[m] += $2}
     END {printf "update %5.0f ms  history %5.0f ms", s["u"], s["h"]}'
 }
-for l in $LEVELS; do mk "$l"; done
+for l in $LEVELS; do bench_store_at "$l"; done
 echo "# alert writes $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg), $(psql --version | head -1)"
 for r in $(seq "$ROUNDS"); do
   for what in esc res; do
