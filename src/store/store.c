@@ -475,8 +475,9 @@ int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
 	rc = store__enter(st, err);
 	if (rc)
 		return rc;
+	if (current)
+		memset(current, 0, n * sizeof(*current));
 	cur = current ? current : xcalloc(n, sizeof(*cur));
-	memset(cur, 0, n * sizeof(*cur));
 	rc = q->steps_upsert(st, workflow, recs, n, cur, err);
 	/* the instance summaries, from every record: the merge only moves forward (earliest
 	 * start, latest progress, furthest step), so a record read again changes nothing and a
