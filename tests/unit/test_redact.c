@@ -47,7 +47,8 @@ static void expect_scrub(const char *url, const char *msg, const char *want)
 	snprintf(buf, sizeof(buf), "%s", msg);
 	sw_scrub_secrets(url, buf, sizeof(buf));
 	if (strcmp(buf, want))
-		fail_msg("scrub %s of %s: got '%s', want '%s'", msg, url, buf, want);
+		fail_msg("scrub %s of %s: got '%s', want '%s'", msg, url ? url : "(null)", buf,
+		         want);
 }
 
 static void test_scrub(void **state)
