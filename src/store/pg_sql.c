@@ -208,21 +208,32 @@ static const char *const pg_step_upsert =
     " RETURNING instance_id, step";
 
 /* The merge is core/instance.c's instance_summary_merge, encoded for a set-based upsert. */
-static const char *const pg_instance_upsert =
-    "INSERT INTO instances AS t (workflow, instance_id, user_id, started_at, last_progress_at,"
-    " max_step_index, completed_at, labels, touched)"
-    " SELECT $1::text, u.*, txid_current() FROM unnest($2::text[], $3::text[], $4::bigint[],"
-    " $5::bigint[], $6::int[], $7::bigint[], $8::text[]) AS u"
-    " ON CONFLICT (workflow, instance_id) DO UPDATE SET touched = excluded.touched,"
-    " user_id = CASE WHEN excluded.last_progress_at >= t.last_progress_at"
-    " THEN COALESCE(excluded.user_id, t.user_id) ELSE t.user_id END,"
-    " started_at = CASE WHEN t.started_at IS NULL OR excluded.started_at < t.started_at"
-    " THEN excluded.started_at ELSE t.started_at END,"
-    " last_progress_at = GREATEST(excluded.last_progress_at, t.last_progress_at),"
-    " max_step_index = GREATEST(excluded.max_step_index, t.max_step_index),"
-    " completed_at = COALESCE(t.completed_at, excluded.completed_at),"
-    " labels = CASE WHEN excluded.last_progress_at >= t.last_progress_at"
-    " THEN COALESCE(excluded.labels, t.labels) ELSE t.labels END";
+#define PG_INSTANCE_UPSERT                                                                        \
+	"INSERT INTO instances AS t (workflow, instance_id, user_id, started_at,"                 \
+	" last_progress_at, max_step_index, completed_at, labels, touched)"                       \
+	" SELECT $1::text, u.*, txid_current() FROM unnest($2::text[], $3::text[], $4::bigint[]," \
+	" $5::bigint[], $6::int[], $7::bigint[], $8::text[]) AS u"                                \
+	" ON CONFLICT (workflow, instance_id) DO UPDATE SET touched = excluded.touched,"          \
+	" user_id = CASE WHEN excluded.last_progress_at >= t.last_progress_at"                    \
+	" THEN COALESCE(excluded.user_id, t.user_id) ELSE t.user_id END,"                         \
+	" started_at = CASE WHEN t.started_at IS NULL OR excluded.started_at < t.started_at"      \
+	" THEN excluded.started_at ELSE t.started_at END,"                                        \
+	" last_progress_at = GREATEST(excluded.last_progress_at, t.last_progress_at),"            \
+	" max_step_index = GREATEST(excluded.max_step_index, t.max_step_index),"                  \
+	" completed_at = COALESCE(t.completed_at, excluded.completed_at),"                        \
+	" labels = CASE WHEN excluded.last_progress_at >= t.last_progress_at"                     \
+	" THEN COALESCE(excluded.labels, t.labels) ELSE t.labels END"
+static const char *const pg_instance_upsert = PG_INSTANCE_UPSERT;
+/* The same, writing a row only when the fold changes one of its columns. */
+static const char *const pg_instance_upsert_if = PG_INSTANCE_UPSERT
+    " WHERE excluded.last_progress_at > t.last_progress_at"
+    " OR excluded.max_step_index > t.max_step_index"
+    " OR (excluded.started_at IS NOT NULL"
+    " AND (t.started_at IS NULL OR excluded.started_at < t.started_at))"
+    " OR (t.completed_at IS NULL AND excluded.completed_at IS NOT NULL)"
+    " OR (excluded.last_progress_at >= t.last_progress_at AND ("
+    "(excluded.user_id IS NOT NULL AND excluded.user_id IS DISTINCT FROM t.user_id)"
+    " OR (excluded.labels IS NOT NULL AND excluded.labels IS DISTINCT FROM t.labels)))";
 
 /* "instance\x1fstep": batch-local keys to map RETURNING rows back */
 static char *rec_key(const char *instance_id, const char *step)
@@ -307,7 +318,8 @@ static int pg_steps_upsert(struct store *st, const char *workflow, const struct 
 
 /* Phase 2 (store_sql.instances_upsert): the instances (one per aggregate, keys unique). */
 static int pg_instances_upsert(struct store *st, const char *workflow,
-                               const struct instance_summary *aggs, size_t n, struct sw_err *err)
+                               const struct instance_summary *aggs, size_t n, bool if_changed,
+                               struct sw_err *err)
 {
 	struct pg_cols a;
 	struct store_param p[8];
@@ -327,7 +339,8 @@ static int pg_instances_upsert(struct store *st, const char *workflow,
 	}
 	p[0] = sp_text(workflow);
 	pg_cols_params(&a, p + 1);
-	rc = store__exec(st, pg_instance_upsert, p, 8, NULL, NULL, err);
+	rc = store__exec(st, if_changed ? pg_instance_upsert_if : pg_instance_upsert, p, 8, NULL,
+	                 NULL, err);
 	pg_cols_release(&a);
 	return rc;
 }

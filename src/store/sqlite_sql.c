@@ -157,23 +157,34 @@ static const char *const sql_step_upsert =
     " RETURNING step";
 
 /* The merge is core/instance.c's instance_summary_merge, encoded per row. */
-static const char *const sql_instance_upsert =
-    "INSERT INTO instances (workflow, instance_id, user_id, started_at, last_progress_at, "
-    "max_step_index, completed_at, labels, touched) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-    " (SELECT COALESCE(max(touched), 0) + 1 FROM instances WHERE workflow = $1))"
-    " ON CONFLICT (workflow, instance_id) DO UPDATE SET touched = excluded.touched,"
-    " user_id = CASE WHEN excluded.last_progress_at >= instances.last_progress_at"
-    " THEN COALESCE(excluded.user_id, instances.user_id) ELSE instances.user_id END,"
-    " started_at = CASE WHEN instances.started_at IS NULL"
-    " OR excluded.started_at < instances.started_at"
-    " THEN excluded.started_at ELSE instances.started_at END,"
-    " last_progress_at = CASE WHEN excluded.last_progress_at > instances.last_progress_at"
-    " THEN excluded.last_progress_at ELSE instances.last_progress_at END,"
-    " max_step_index = CASE WHEN excluded.max_step_index > instances.max_step_index"
-    " THEN excluded.max_step_index ELSE instances.max_step_index END,"
-    " completed_at = COALESCE(instances.completed_at, excluded.completed_at),"
-    " labels = CASE WHEN excluded.last_progress_at >= instances.last_progress_at"
-    " THEN COALESCE(excluded.labels, instances.labels) ELSE instances.labels END";
+#define SQL_INSTANCE_UPSERT                                                                      \
+	"INSERT INTO instances (workflow, instance_id, user_id, started_at, last_progress_at, "  \
+	"max_step_index, completed_at, labels, touched) VALUES ($1, $2, $3, $4, $5, $6, $7, $8," \
+	" (SELECT COALESCE(max(touched), 0) + 1 FROM instances WHERE workflow = $1))"            \
+	" ON CONFLICT (workflow, instance_id) DO UPDATE SET touched = excluded.touched,"         \
+	" user_id = CASE WHEN excluded.last_progress_at >= instances.last_progress_at"           \
+	" THEN COALESCE(excluded.user_id, instances.user_id) ELSE instances.user_id END,"        \
+	" started_at = CASE WHEN instances.started_at IS NULL"                                   \
+	" OR excluded.started_at < instances.started_at"                                         \
+	" THEN excluded.started_at ELSE instances.started_at END,"                               \
+	" last_progress_at = CASE WHEN excluded.last_progress_at > instances.last_progress_at"   \
+	" THEN excluded.last_progress_at ELSE instances.last_progress_at END,"                   \
+	" max_step_index = CASE WHEN excluded.max_step_index > instances.max_step_index"         \
+	" THEN excluded.max_step_index ELSE instances.max_step_index END,"                       \
+	" completed_at = COALESCE(instances.completed_at, excluded.completed_at),"               \
+	" labels = CASE WHEN excluded.last_progress_at >= instances.last_progress_at"            \
+	" THEN COALESCE(excluded.labels, instances.labels) ELSE instances.labels END"
+static const char *const sql_instance_upsert = SQL_INSTANCE_UPSERT;
+/* The same, writing a row only when the fold changes one of its columns. */
+static const char *const sql_instance_upsert_if = SQL_INSTANCE_UPSERT
+    " WHERE excluded.last_progress_at > instances.last_progress_at"
+    " OR excluded.max_step_index > instances.max_step_index"
+    " OR (excluded.started_at IS NOT NULL AND (instances.started_at IS NULL"
+    " OR excluded.started_at < instances.started_at))"
+    " OR (instances.completed_at IS NULL AND excluded.completed_at IS NOT NULL)"
+    " OR (excluded.last_progress_at >= instances.last_progress_at AND ("
+    "(excluded.user_id IS NOT NULL AND excluded.user_id IS NOT instances.user_id)"
+    " OR (excluded.labels IS NOT NULL AND excluded.labels IS NOT instances.labels)))";
 
 /* Phase 1 (store_sql.steps_upsert): one upsert per record, in batch order. */
 static int sqlite_steps_upsert(struct store *st, const char *workflow,
@@ -210,7 +221,7 @@ static int sqlite_steps_upsert(struct store *st, const char *workflow,
 
 /* Phase 2 (store_sql.instances_upsert): one upsert per instance. */
 static int sqlite_instances_upsert(struct store *st, const char *workflow,
-                                   const struct instance_summary *aggs, size_t n,
+                                   const struct instance_summary *aggs, size_t n, bool if_changed,
                                    struct sw_err *err)
 {
 	struct store_param *p = xcalloc(n * 8 + 1, sizeof(*p));
@@ -227,7 +238,8 @@ static int sqlite_instances_upsert(struct store *st, const char *workflow,
 		q[6] = sp_time(g->completed_at);
 		q[7] = sp_text(g->labels_json);
 	}
-	rc = store__exec_many(st, sql_instance_upsert, p, 8, n, NULL, err);
+	rc = store__exec_many(st, if_changed ? sql_instance_upsert_if : sql_instance_upsert, p, 8,
+	                      n, NULL, err);
 	free(p);
 	return rc;
 }

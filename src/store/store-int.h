@@ -327,9 +327,13 @@ struct store_sql {
 	 * stored, did not). */
 	int (*steps_upsert)(struct store *st, const char *workflow, const struct step_record *recs,
 	                    size_t n, bool *cur, struct sw_err *err);
-	/* Phase 2: fold the summaries aggs[0..n) (distinct instances) into the instances. */
+	/* Phase 2: fold the summaries aggs[0..n) (distinct instances) into the instances and
+	 * move their change mark (`touched`, what the resolver follows). if_changed: none of
+	 * these instances' records changed a step, so a row is written only when the fold
+	 * changes it (a re-read record changes nothing: no write, no resolver check). */
 	int (*instances_upsert)(struct store *st, const char *workflow,
-	                        const struct instance_summary *aggs, size_t n, struct sw_err *err);
+	                        const struct instance_summary *aggs, size_t n, bool if_changed,
+	                        struct sw_err *err);
 
 	/* After writing `added` rows to table (in one batch, or since its last ANALYZE): refresh
 	 * the planner's statistics when they are stale (PostgreSQL), or nothing. 1 when it

@@ -436,20 +436,46 @@ static int check_record(const struct step_record *r, size_t i, int n_steps, stru
 
 /* Fold record r into the per-instance summaries of the batch (found through map): the rule is
  * core/instance.c's instance_summary_add. */
-static void agg_add(struct instance_summary **aggs, size_t *naggs, size_t *alloc,
-                    struct stmt_cache *map, const struct step_record *r, int n_steps)
+static bool *agg_add(struct instance_summary **aggs, size_t *naggs, size_t *alloc,
+                     struct stmt_cache *map, const struct step_record *r, int n_steps, bool *chg,
+                     bool current)
 {
 	struct instance_summary *g;
 	uintptr_t slot = (uintptr_t)stmt_cache_get(map, r->instance_id);
 	if (!slot) {
+		size_t had = *alloc;
 		ALLOC_GROW(*aggs, *naggs + 1, *alloc);
+		if (*alloc != had) { /* chg[i]: instance i has a record that changed its step */
+			chg = xreallocarray(chg, *alloc, sizeof(*chg));
+			memset(chg + had, 0, (*alloc - had) * sizeof(*chg));
+		}
 		g = &(*aggs)[(*naggs)++];
 		instance_summary_init(g, r->instance_id);
 		stmt_cache_put(map, r->instance_id, (void *)(uintptr_t)*naggs);
+		slot = *naggs;
 	} else {
 		g = &(*aggs)[slot - 1];
 	}
+	chg[slot - 1] = chg[slot - 1] || current;
 	instance_summary_add(g, r, n_steps);
+	return chg;
+}
+
+/* Reorder aggs[0..n) so those with chg come first (the order within each part is kept);
+ * how many do. */
+static size_t partition_changed(struct instance_summary *aggs, const bool *chg, size_t n)
+{
+	struct instance_summary *tmp = xcalloc(n + 1, sizeof(*tmp));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (chg[i])
+			tmp[k++] = aggs[i];
+	for (size_t i = 0, j = k; i < n; i++)
+		if (!chg[i])
+			tmp[j++] = aggs[i];
+	memcpy(aggs, tmp, n * sizeof(*aggs));
+	free(tmp);
+	return k;
 }
 
 /* The two phases of an ingest, each the dialect's (store_sql: one statement per record on
@@ -459,7 +485,7 @@ int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
 {
 	const struct store_sql *q = st->be->sql;
 	struct instance_summary *aggs = NULL;
-	bool *cur = NULL;
+	bool *cur = NULL, *chg = NULL;
 	size_t naggs = 0, aalloc = 0, ncur = 0;
 	struct stmt_cache map = {0};
 	int rc = 0;
@@ -481,13 +507,20 @@ int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
 	rc = q->steps_upsert(st, workflow, recs, n, cur, err);
 	/* the instance summaries, from every record: the merge only moves forward (earliest
 	 * start, latest progress, furthest step), so a record read again changes nothing and a
-	 * late-committing older one may still bring an earlier start */
+	 * late-committing older one may still bring an earlier start. The instances with a
+	 * record that changed a step are written (and marked for the resolver); the others
+	 * only where the fold changes the row */
 	for (size_t i = 0; !rc && i < n; i++) {
 		ncur += cur[i];
-		agg_add(&aggs, &naggs, &aalloc, &map, &recs[i], n_steps);
+		chg = agg_add(&aggs, &naggs, &aalloc, &map, &recs[i], n_steps, chg, cur[i]);
 	}
-	if (!rc)
-		rc = q->instances_upsert(st, workflow, aggs, naggs, err);
+	if (!rc) {
+		size_t nchg = partition_changed(aggs, chg, naggs);
+		rc = q->instances_upsert(st, workflow, aggs, nchg, false, err);
+		if (!rc && nchg < naggs)
+			rc =
+			    q->instances_upsert(st, workflow, aggs + nchg, naggs - nchg, true, err);
+	}
 	/* nothing later in the transaction reads these two: their statistics are looked at
 	 * once it commits, so what it makes visible (the alerts) does not wait for an ANALYZE */
 	if (!rc) {
@@ -497,6 +530,7 @@ int store_steps_ingest(struct store *st, const char *workflow, int n_steps,
 	if (cur != current)
 		free(cur);
 	free(aggs);
+	free(chg);
 	stmt_cache_clear(&map, NULL);
 	return store__leave(st, rc, err);
 }

@@ -7,6 +7,7 @@
 #include "tasks/tasks.h"
 #include "store/store.h"
 #include "source/source.h"
+#include "util/siphash.h"
 
 struct task {
 	enum task_kind kind;
@@ -21,10 +22,13 @@ struct task {
 	const struct sw_source *source_cfg;
 	struct task_stats stats;
 	bool armed; /* validate: every open alert was re-armed under this config */
-	/* watch_steps: sorted keys of the records the last committed run read (all within the
-	 * overlap window), so a re-read of the window skips them before the store */
-	char **seen;
+	/* watch_steps: the records the last committed run read (all within the overlap
+	 * window), as sorted 128-bit SipHash values of their identity under seen_key (random
+	 * per task: no one who writes source rows can make two collide), so a re-read of the
+	 * window skips them before the store; 16 bytes a record */
+	struct sip128 *seen;
 	size_t nseen;
+	unsigned char seen_key[SIPHASH_KEY_LEN];
 	char *wmkey; /* watch_steps: "workflow:<name>" */
 	/* watch_steps: the cursor (a raw updated_at) where a run that spent its time budget
 	 * stopped; the next run goes on from it, as that run would have, instead of re-reading

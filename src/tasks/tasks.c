@@ -5,6 +5,8 @@
 #include "util/log.h"
 #include "tasks/tasks-int.h"
 #include "store/store_alerts.h"
+#include <time.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -23,6 +25,23 @@ static int64_t resolve_every_ms(const struct sw_config *cfg)
 	return every;
 }
 
+/* The key of a watcher's seen set: random; should the kernel refuse, the clock, the pid and
+ * an address (weaker against a chosen collision, still a working set). */
+static void seen_key_init(unsigned char key[SIPHASH_KEY_LEN])
+{
+	struct timespec ts;
+	uint64_t a, b;
+	if (siphash_random_key(key) == 0)
+		return;
+	log_warn("no random bytes from the kernel; the seen set's key falls back to the clock",
+	         "errno=%d", errno);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	a = (uint64_t)ts.tv_sec * 1000000007u ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 32;
+	b = (uint64_t)(uintptr_t)key ^ (uint64_t)clock() << 17;
+	memcpy(key, &a, 8);
+	memcpy(key + 8, &b, 8);
+}
+
 struct task *task_new(enum task_kind kind, const struct task_env *env, const void *target)
 {
 	struct task *t = xcalloc(1, sizeof(*t));
@@ -36,6 +55,7 @@ struct task *task_new(enum task_kind kind, const struct task_env *env, const voi
 		t->component = xasprintf("workflow:%s", t->wf->name);
 		t->every_ms = t->wf->poll_ms;
 		t->source_cfg = t->wf->source;
+		seen_key_init(t->seen_key);
 		break;
 	case TASK_WATCH_CUSTOM:
 		t->watcher = target;
@@ -76,8 +96,6 @@ void task_free(struct task *t)
 		store_close(t->store);
 	if (t->source)
 		source_close(t->source);
-	for (size_t i = 0; i < t->nseen; i++)
-		free(t->seen[i]);
 	free(t->seen);
 	free(t->wmkey);
 	free(t->resume);

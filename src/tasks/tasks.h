@@ -111,6 +111,9 @@ struct task_stats {
 	int64_t runs, failures;
 	int64_t rows_read, rows_rejected, alerts_opened, alerts_changed;
 	int64_t source_reads; /* watch_steps: queries of the source (pages, tie reads) */
+	/* watch_steps: records of a re-read overlap window that the last run had read, skipped
+	 * before the store (the seen set) */
+	int64_t rows_skipped;
 };
 void task_stats(const struct task *t, struct task_stats *out);
 

@@ -464,10 +464,24 @@ static void test_ingest_dedupe(void **state)
 	assert_false(cur[1]);
 	assert_true(cur[2]);
 	assert_true(cur[3]);
-	/* read again (the watermark overlap): nothing new */
+	/* read again (the watermark overlap): nothing new, and no instance written or marked
+	 * changed for the resolver */
+	int64_t marks = raw_int(f, "SELECT sum(touched) FROM instances");
 	OK(store_steps_ingest(st, "loan", 3, r, 4, cur, &E));
 	for (int i = 0; i < 4; i++)
 		assert_false(cur[i]);
+	assert_int_equal(raw_int(f, "SELECT sum(touched) FROM instances"), marks);
+	/* an older record that changes no step but brings an earlier start: the instance moves */
+	struct step_record early = rec("i2", "u2", "kyc", 0, STEP_IN_PROGRESS, 120, 140);
+	OK(store_steps_ingest(st, "loan", 3, &early, 1, cur, &E));
+	assert_false(cur[0]);
+	assert_int_equal(raw_int(f, "SELECT started_at FROM instances WHERE instance_id = 'i2'"),
+	                 120);
+	assert_true(raw_int(f, "SELECT touched FROM instances WHERE instance_id = 'i2'") >
+	            raw_int(f, "SELECT touched FROM instances WHERE instance_id = 'i1'"));
+	marks = raw_int(f, "SELECT sum(touched) FROM instances");
+	OK(store_steps_ingest(st, "loan", 3, &early, 1, cur, &E)); /* and again: nothing */
+	assert_int_equal(raw_int(f, "SELECT sum(touched) FROM instances"), marks);
 
 	/* i2's kyc succeeds at 300; then a late transaction commits IN_PROGRESS at 250 */
 	struct step_record later[2] = {

@@ -5,6 +5,7 @@
  */
 #include "helpers.h"
 #include "util/sha256.h"
+#include "util/siphash.h"
 #include "api/auth.h"
 #include "api/query.h"
 #include "api/router.h"
@@ -15,6 +16,45 @@ static void hex(const unsigned char *h, char *out)
 {
 	for (int i = 0; i < SHA256_LEN; i++)
 		snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+/* SipHash-2-4-128 reference vectors: key 00..0f, message 00..(len-1) */
+static void test_siphash_vectors(void **state)
+{
+	static const struct {
+		size_t len;
+		const char *out;
+	} v[] = {
+	    {0, "a3817f04ba25a8e66df67214c7550293"},  {1, "da87c1d86b99af44347659119b22fc45"},
+	    {7, "a1f1ebbed8dbc153c0b84aa61ff08239"},  {8, "3b62a9ba6258f5610f83e264f31497b4"},
+	    {15, "5493e99933b0a8117e08ec0f97cfc3d9"}, {16, "6ee2a4ca67b054bbfd3315bf85230577"},
+	    {63, "5150d1772f50834a503e069a973fbd7c"},
+	};
+	unsigned char key[SIPHASH_KEY_LEN], msg[64], k2[SIPHASH_KEY_LEN];
+	(void)state;
+	for (int i = 0; i < 16; i++)
+		key[i] = (unsigned char)i;
+	for (int i = 0; i < 64; i++)
+		msg[i] = (unsigned char)i;
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		struct sip128 h = siphash128(key, msg, v[i].len);
+		char x[33];
+		for (int b = 0; b < 16; b++)
+			snprintf(
+			    x + 2 * b, 3, "%02x",
+			    (unsigned)((b < 8 ? h.lo >> (8 * b) : h.hi >> (8 * (b - 8))) & 0xff));
+		assert_string_equal(x, v[i].out);
+	}
+	/* a random key: two draws differ, and the hash follows the key */
+	assert_int_equal(siphash_random_key(key), 0);
+	assert_int_equal(siphash_random_key(k2), 0);
+	assert_memory_not_equal(key, k2, SIPHASH_KEY_LEN);
+	{
+		struct sip128 a = siphash128(key, "abc", 3), b = siphash128(k2, "abc", 3);
+		struct sip128 c = siphash128(key, "abc", 3);
+		assert_int_not_equal(sip128_cmp(&a, &b), 0);
+		assert_int_equal(sip128_cmp(&a, &c), 0);
+	}
 }
 
 static void test_sha256_vectors(void **state)
@@ -456,9 +496,13 @@ static void test_split_listen(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sha256_vectors), cmocka_unit_test(test_auth),
-	    cmocka_unit_test(test_query_parse),    cmocka_unit_test(test_query_limit_cursor),
-	    cmocka_unit_test(test_router),         cmocka_unit_test(test_json_decoder),
+	    cmocka_unit_test(test_sha256_vectors),
+	    cmocka_unit_test(test_siphash_vectors),
+	    cmocka_unit_test(test_auth),
+	    cmocka_unit_test(test_query_parse),
+	    cmocka_unit_test(test_query_limit_cursor),
+	    cmocka_unit_test(test_router),
+	    cmocka_unit_test(test_json_decoder),
 	    cmocka_unit_test(test_split_listen),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

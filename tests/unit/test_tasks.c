@@ -673,6 +673,14 @@ static void test_paging_tie_larger_than_page(void **state)
 	assert_int_equal(count_state(f, -1), 42);
 	assert_int_equal(store_watermark_get(f->st, "workflow:loan", &wm, NULL, &err), 0);
 	assert_int_equal(wm, big_tie(41));
+	/* a run within the overlap (10 s) reads the window again (the last 4 rows) and skips
+	 * them before the store: the last run read them */
+	assert_int_equal(ts.rows_skipped, 0);
+	run(f->watch, T0 + 10 * MIN + 1000);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 42 + 4);
+	assert_int_equal(ts.rows_skipped, 4);
+	assert_int_equal(count_state(f, -1), 42);
 	/* a later run reads the overlap again and adds nothing */
 	failed_rows(f, 300, 30, exact_tie);
 	run(f->watch, T0 + 11 * MIN);
