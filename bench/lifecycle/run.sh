@@ -19,6 +19,7 @@
 #        store and the source databases, without bind values, no plans
 #        SW_BIN=path: run that stepwatch binary instead of building this tree (before/after)
 #        PAGE_SIZE=n: the workflow's page_size (default: stepwatch's, 5000)
+#        OVERLAP=10s: the workflow's overlap (default 2s here; stepwatch's own default is 10s)
 #        OUT=file: write the table there instead of bench/results/lifecycle[-sqlite].txt
 #        LATENCY_S=30 [RATE=1000]: after the K runs, a fresh start on B rows and single failures
 #        one at a time under RATE healthy records/s for LATENCY_S s: detection p50/p99/max
@@ -97,7 +98,7 @@ workflows:
   loan:
     source: lendx
     poll: 100ms
-    overlap: 2s
+    overlap: ${OVERLAP:-2s}
 ${PAGE_SIZE:+    page_size: $PAGE_SIZE}
     steps_query: |
       SELECT journey_id AS instance_id, customer_ref AS user_id, stage AS step,

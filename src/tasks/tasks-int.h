@@ -22,12 +22,13 @@ struct task {
 	const struct sw_source *source_cfg;
 	struct task_stats stats;
 	bool armed; /* validate: every open alert was re-armed under this config */
-	/* watch_steps: the records the last committed run read (all within the overlap
-	 * window), as sorted 128-bit SipHash values of their identity under seen_key (random
-	 * per task: no one who writes source rows can make two collide), so a re-read of the
-	 * window skips them before the store; 16 bytes a record */
+	/* watch_steps: the rows the last committed run read (all within the overlap window),
+	 * as 128-bit SipHash values of their identity under seen_key (random per task: no one
+	 * who writes source rows can make two collide) in an open-addressing table of
+	 * seen_mask + 1 slots (none when 0), so a re-read of the window skips them before
+	 * they are parsed or sent to the store; 32 bytes or less a row */
 	struct sip128 *seen;
-	size_t nseen;
+	size_t nseen, seen_mask;
 	unsigned char seen_key[SIPHASH_KEY_LEN];
 	char *wmkey; /* watch_steps: "workflow:<name>" */
 	/* watch_steps: the cursor (a raw updated_at) where a run that spent its time budget

@@ -462,18 +462,28 @@ static struct sip128 seen_hash(const struct task *t, struct strbuf *sb)
 	return h;
 }
 
-/* A record's identity in the store (instance, step, status, updated_at), unambiguous. */
-static struct sip128 record_key(const struct task *t, struct strbuf *sb,
-                                const struct step_record *r)
+/* The seen set is an open-addressing table of the hashes (linear probing, at most two
+ * thirds full): the hashes are uniform already, so the low bits pick the slot. {0, 0} marks an
+ * empty slot; a key that is {0, 0} (one chance in 2^128) is stored as {0, 1}. */
+static struct sip128 seen_slot_key(struct sip128 k)
 {
-	strbuf_addf(sb, "%zu:%s%zu:%s%d:%" PRId64, strlen(r->instance_id), r->instance_id,
-	            strlen(r->step), r->step, (int)r->status, r->updated_at);
-	return seen_hash(t, sb);
+	if (!k.lo && !k.hi)
+		k.lo = 1;
+	return k;
 }
 
 static bool seen_before(const struct task *t, const struct sip128 *key)
 {
-	return t->nseen && bsearch(key, t->seen, t->nseen, sizeof(*t->seen), sip128_cmp);
+	struct sip128 k = seen_slot_key(*key);
+	if (!t->seen_mask)
+		return false;
+	for (size_t i = k.lo & t->seen_mask;; i = (i + 1) & t->seen_mask) {
+		const struct sip128 *e = &t->seen[i];
+		if (e->lo == k.lo && e->hi == k.hi)
+			return true;
+		if (!e->lo && !e->hi)
+			return false;
+	}
 }
 
 /* The keys a run read that the next run's overlap window will read again. */
@@ -483,15 +493,22 @@ struct seen_next {
 		struct sip128 key;
 	} * v;
 	size_t n, alloc;
+	int64_t min_ms; /* the oldest key's time (INT64_MAX: none) */
 };
 
 /* Drop the keys older than since: the next run does not read them again. */
 static void seen_next_prune(struct seen_next *s, int64_t since)
 {
 	size_t k = 0;
+	if (!s->n || s->min_ms >= since) /* nothing to drop (a tie read again, say) */
+		return;
+	s->min_ms = INT64_MAX;
 	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i].ms >= since)
+		if (s->v[i].ms >= since) {
+			if (s->v[i].ms < s->min_ms)
+				s->min_ms = s->v[i].ms;
 			s->v[k++] = s->v[i];
+		}
 	s->n = k;
 }
 
@@ -504,14 +521,24 @@ static void seen_next_release(struct seen_next *s)
 /* After a run that read up to its end: its window's keys become the set the next run skips. */
 static void seen_replace(struct task *t, struct seen_next *s)
 {
+	size_t slots = 1;
 	free(t->seen);
 	t->seen = NULL;
+	t->seen_mask = 0;
 	t->nseen = s->n;
 	if (s->n) {
-		t->seen = xcalloc(s->n, sizeof(*t->seen));
-		for (size_t i = 0; i < s->n; i++)
-			t->seen[i] = s->v[i].key;
-		qsort(t->seen, s->n, sizeof(*t->seen), sip128_cmp);
+		while (slots < s->n + s->n / 2 + 1) /* at most two thirds full */
+			slots *= 2;
+		t->seen = xcalloc(slots, sizeof(*t->seen));
+		t->seen_mask = slots - 1;
+		for (size_t j = 0; j < s->n; j++) {
+			struct sip128 k = seen_slot_key(s->v[j].key);
+			size_t i = k.lo & t->seen_mask;
+			while ((t->seen[i].lo || t->seen[i].hi) &&
+			       (t->seen[i].lo != k.lo || t->seen[i].hi != k.hi))
+				i = (i + 1) & t->seen_mask;
+			t->seen[i] = k;
+		}
 	}
 	seen_next_release(s);
 }
@@ -537,9 +564,10 @@ static int64_t page_clock(int64_t now, const struct run *run)
 }
 
 /* The most keys kept for the next run's overlap window: 48 pages' worth, so that a burst
- * of that many records at once is re-read from the source without a store round trip for
- * each until its window is final. Memory: 24 bytes a key while a run reads, 16 once kept;
- * with the default page of 5,000, at most 9.6 MB for the next run's keys and the last's. */
+ * of that many records at once is re-read from the source without a parse and a store
+ * round trip for each until its window is final. Memory: 24 bytes a key while a run reads,
+ * the table 16 bytes a slot at most two thirds full: with the default page of 5,000, at
+ * most 5.8 MB for the next run's keys and 8.4 MB for the last run's. */
 static size_t seen_cap(const struct run *r)
 {
 	return r->page * 48 > 20000 ? r->page * 48 : 20000;
@@ -558,21 +586,27 @@ static void seen_keep(struct run *run, int64_t ms, struct sip128 key)
 		s->alloc = s->alloc ? (s->alloc * 2 < cap ? s->alloc * 2 : cap) : 256;
 		s->v = xreallocarray(s->v, s->alloc, sizeof(*s->v));
 	}
-	run->next.v[run->next.n].ms = ms;
-	run->next.v[run->next.n++].key = key;
+	if (!s->n || ms < s->min_ms)
+		s->min_ms = ms;
+	s->v[s->n].ms = ms;
+	s->v[s->n++].key = key;
 }
 
-/* A refused row's identity: its raw instance_id, step, status and updated_at cells (the
- * row read again in the overlap window has the same ones), marked apart from records. */
-static struct sip128 refused_key(const struct task *t, struct strbuf *sb,
-                                 const struct source_rows *rs, size_t r, const int *col)
+/* A row's identity: its raw instance_id, step, status and updated_at cells, as the source
+ * returned them (a row read again in the overlap window has the same ones), so a re-read
+ * row is recognized before it is parsed. Each cell is its length (0: NULL, else length + 1)
+ * and its bytes: no two different rows build the same bytes. */
+static struct sip128 row_key(const struct task *t, struct strbuf *sb, const struct source_rows *rs,
+                             size_t r, const int *col)
 {
 	static const int which[] = {0, 2, 3, 4};
-	strbuf_addch(sb, '!');
 	for (size_t k = 0; k < ARRAY_SIZE(which); k++) {
 		const char *v =
 		    col[which[k]] >= 0 ? source_cell(rs, r, (size_t)col[which[k]]) : NULL;
-		strbuf_addf(sb, "%zu:%s", v ? strlen(v) : 0, v ? v : "");
+		size_t len = v ? strlen(v) + 1 : 0;
+		strbuf_add(sb, &len, sizeof(len));
+		if (v)
+			strbuf_add(sb, v, len - 1);
 	}
 	return seen_hash(t, sb);
 }
@@ -605,9 +639,8 @@ static int ingest_page(struct task *t, int64_t now, struct run *run, const struc
 	struct arena a = ARENA_INIT;
 	struct strbuf sb = STRBUF_INIT; /* a record's identity, hashed for the seen set */
 	struct step_record *recs = arena_calloc(&a, nuse + 1, sizeof(*recs));
-	struct step_record *todo = arena_calloc(&a, nuse + 1, sizeof(*todo));
 	const char *first_reject = NULL;
-	size_t nrecs = 0, ntodo = 0, rejected = 0, opened = 0;
+	size_t nrecs = 0, rejected = 0, opened = 0;
 	int64_t wm_ms = TIME_NULL;
 	bool move, in_tx = false;
 	int rc = -1;
@@ -616,24 +649,32 @@ static int ingest_page(struct task *t, int64_t now, struct run *run, const struc
 	if (wm_raw && time_parse(wm_raw, &wm_ms) < 0)
 		wm_ms = TIME_NULL;
 	move = wm_ms != TIME_NULL && (run->wm == TIME_NULL || wm_ms > run->wm);
+	/* the overlap window is re-read every run: a row the last complete run read (and
+	 * stored, or refused) is skipped before it is parsed, which is what the store's dedupe
+	 * would do, without the parse and the store round trip per re-read row */
 	for (size_t r = 0; r < nuse; r++) {
 		char *labels = NULL;
-		const char *why =
-		    parse_row(wf, rs, r, run->col, run->segcol, &recs[nrecs], &labels);
+		struct sip128 key = row_key(t, &sb, rs, r, run->col);
+		const char *why;
+		int64_t at;
+		if (seen_before(t, &key)) {
+			at = cell_time(rs, r, run->col[4]);
+			seen_keep(run, at != TIME_NULL && at != STEP_TIME_BAD ? at : run->wm, key);
+			t->stats.rows_skipped++;
+			continue;
+		}
+		why = parse_row(wf, rs, r, run->col, run->segcol, &recs[nrecs], &labels);
 		if (labels)
 			arena_defer(&a, free, labels);
 		if (why) {
-			/* refused once per row: a re-read of the overlap window finds it again */
-			struct sip128 key = refused_key(t, &sb, rs, r, run->col);
-			int64_t at = cell_time(rs, r, run->col[4]);
-			bool again = seen_before(t, &key);
+			/* refused once per row: a re-read of the overlap window skips it */
+			at = cell_time(rs, r, run->col[4]);
 			seen_keep(run, at != TIME_NULL && at != STEP_TIME_BAD ? at : run->wm, key);
-			if (again)
-				continue;
 			if (!rejected++)
 				first_reject = why;
 			continue;
 		}
+		seen_keep(run, recs[nrecs].updated_at, key);
 		nrecs++;
 	}
 	t->stats.rows_read += (int64_t)nuse;
@@ -642,23 +683,12 @@ static int ingest_page(struct task *t, int64_t now, struct run *run, const struc
 	if (rejected)
 		log_warn("rejected step records", "workflow=%s rejected=%zu first_reason=%s",
 		         wf->name, rejected, first_reject);
-	/* the overlap window is re-read every run: records the last complete run already
-	 * stored are skipped here, which is what the store's dedupe would do, without the
-	 * cost of one index probe per re-read record */
-	for (size_t i = 0; i < nrecs; i++) {
-		struct sip128 key = record_key(t, &sb, &recs[i]);
-		if (!seen_before(t, &key))
-			todo[ntodo++] = recs[i];
-		else
-			t->stats.rows_skipped++;
-		seen_keep(run, recs[i].updated_at, key);
-	}
-	if (ntodo || move) {
+	if (nrecs || move) {
 		/* records, alerts and the watermark move together or not at all */
 		if (store_tx_begin(t->store, err) < 0)
 			goto out;
 		in_tx = true;
-		if (tasks_ingest(t->store, &a, wf, todo, ntodo, now, "watcher", NULL, &opened,
+		if (tasks_ingest(t->store, &a, wf, recs, nrecs, now, "watcher", NULL, &opened,
 		                 err) < 0)
 			goto out;
 		if (move && store_watermark_set(t->store, t->wmkey, wm_ms, wm_raw, now, err) < 0)
@@ -669,7 +699,7 @@ static int ingest_page(struct task *t, int64_t now, struct run *run, const struc
 		/* counted (and logged) only once committed: a rolled-back run opened nothing */
 		t->stats.alerts_opened += (int64_t)opened;
 		run->opened += (int64_t)opened;
-		t->ingested = t->ingested || ntodo > 0;
+		t->ingested = t->ingested || nrecs > 0;
 		if (move)
 			run->wm = wm_ms;
 	}
@@ -913,7 +943,8 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 			budget_spent = true;
 			break;
 		}
-		if (time_mono_ms() - t->backlog_log >= PROGRESS_LOG_MS) {
+		if (t->backlog && time_mono_ms() - t->backlog_log >= PROGRESS_LOG_MS) {
+			/* (a re-read of a large overlap window is no backlog: the watermark stays) */
 			char ts[40];
 			t->backlog_log = time_mono_ms();
 			log_info("reading backlog",
