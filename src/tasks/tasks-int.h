@@ -25,10 +25,10 @@ struct task {
 	/* watch_steps: the rows the last committed run read (all within the overlap window),
 	 * as 128-bit SipHash values of their identity under seen_key (random per task: no one
 	 * who writes source rows can make two collide) in an open-addressing table of
-	 * seen_mask + 1 slots (none when 0), so a re-read of the window skips them before
-	 * they are parsed or sent to the store; 32 bytes or less a row */
+	 * seen_slots slots (none when 0), so a re-read of the window skips them before
+	 * they are parsed or sent to the store; 24 bytes a row */
 	struct sip128 *seen;
-	size_t nseen, seen_mask;
+	size_t nseen, seen_slots;
 	unsigned char seen_key[SIPHASH_KEY_LEN];
 	char *wmkey; /* watch_steps: "workflow:<name>" */
 	/* watch_steps: the cursor (a raw updated_at) where a run that spent its time budget

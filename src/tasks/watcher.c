@@ -463,8 +463,8 @@ static struct sip128 seen_hash(const struct task *t, struct strbuf *sb)
 }
 
 /* The seen set is an open-addressing table of the hashes (linear probing, at most two
- * thirds full): the hashes are uniform already, so the low bits pick the slot. {0, 0} marks an
- * empty slot; a key that is {0, 0} (one chance in 2^128) is stored as {0, 1}. */
+ * thirds full): the hashes are uniform already, so lo modulo the size picks the slot. {0, 0} marks
+ * an empty slot; a key that is {0, 0} (one chance in 2^128) is stored as {0, 1}. */
 static struct sip128 seen_slot_key(struct sip128 k)
 {
 	if (!k.lo && !k.hi)
@@ -475,9 +475,9 @@ static struct sip128 seen_slot_key(struct sip128 k)
 static bool seen_before(const struct task *t, const struct sip128 *key)
 {
 	struct sip128 k = seen_slot_key(*key);
-	if (!t->seen_mask)
+	if (!t->seen_slots)
 		return false;
-	for (size_t i = k.lo & t->seen_mask;; i = (i + 1) & t->seen_mask) {
+	for (size_t i = k.lo % t->seen_slots;; i = i + 1 == t->seen_slots ? 0 : i + 1) {
 		const struct sip128 *e = &t->seen[i];
 		if (e->lo == k.lo && e->hi == k.hi)
 			return true;
@@ -521,22 +521,19 @@ static void seen_next_release(struct seen_next *s)
 /* After a run that read up to its end: its window's keys become the set the next run skips. */
 static void seen_replace(struct task *t, struct seen_next *s)
 {
-	size_t slots = 1;
 	free(t->seen);
 	t->seen = NULL;
-	t->seen_mask = 0;
+	t->seen_slots = 0;
 	t->nseen = s->n;
 	if (s->n) {
-		while (slots < s->n + s->n / 2 + 1) /* at most two thirds full */
-			slots *= 2;
-		t->seen = xcalloc(slots, sizeof(*t->seen));
-		t->seen_mask = slots - 1;
+		t->seen_slots = s->n + s->n / 2 + 1; /* at most two thirds full */
+		t->seen = xcalloc(t->seen_slots, sizeof(*t->seen));
 		for (size_t j = 0; j < s->n; j++) {
 			struct sip128 k = seen_slot_key(s->v[j].key);
-			size_t i = k.lo & t->seen_mask;
+			size_t i = k.lo % t->seen_slots;
 			while ((t->seen[i].lo || t->seen[i].hi) &&
 			       (t->seen[i].lo != k.lo || t->seen[i].hi != k.hi))
-				i = (i + 1) & t->seen_mask;
+				i = i + 1 == t->seen_slots ? 0 : i + 1;
 			t->seen[i] = k;
 		}
 	}
@@ -563,14 +560,14 @@ static int64_t page_clock(int64_t now, const struct run *run)
 	return now + (time_mono_ms() - run->t0) / 1000 * 1000;
 }
 
-/* The most keys kept for the next run's overlap window: 48 pages' worth, so that a burst
+/* The most keys kept for the next run's overlap window: 32 pages' worth, so that a burst
  * of that many records at once is re-read from the source without a parse and a store
  * round trip for each until its window is final. Memory: 24 bytes a key while a run reads,
- * the table 16 bytes a slot at most two thirds full: with the default page of 5,000, at
- * most 5.8 MB for the next run's keys and 8.4 MB for the last run's. */
+ * the table 16 bytes a slot, two thirds full: with the default page of 5,000, at most
+ * 3.8 MB for the next run's keys and 3.8 MB for the last run's. */
 static size_t seen_cap(const struct run *r)
 {
-	return r->page * 48 > 20000 ? r->page * 48 : 20000;
+	return r->page * 32 > 20000 ? r->page * 32 : 20000;
 }
 
 /* Keep key (a row read at ms) for the next run's overlap window; past the cap it is
@@ -944,7 +941,8 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 			break;
 		}
 		if (t->backlog && time_mono_ms() - t->backlog_log >= PROGRESS_LOG_MS) {
-			/* (a re-read of a large overlap window is no backlog: the watermark stays) */
+			/* (a re-read of a large overlap window is no backlog: the watermark stays)
+			 */
 			char ts[40];
 			t->backlog_log = time_mono_ms();
 			log_info("reading backlog",
