@@ -225,15 +225,8 @@ static const char *const pg_step_upsert =
 	" THEN COALESCE(excluded.labels, t.labels) ELSE t.labels END"
 static const char *const pg_instance_upsert = PG_INSTANCE_UPSERT;
 /* The same, writing a row only when the fold changes one of its columns. */
-static const char *const pg_instance_upsert_if = PG_INSTANCE_UPSERT
-    " WHERE excluded.last_progress_at > t.last_progress_at"
-    " OR excluded.max_step_index > t.max_step_index"
-    " OR (excluded.started_at IS NOT NULL"
-    " AND (t.started_at IS NULL OR excluded.started_at < t.started_at))"
-    " OR (t.completed_at IS NULL AND excluded.completed_at IS NOT NULL)"
-    " OR (excluded.last_progress_at >= t.last_progress_at AND ("
-    "(excluded.user_id IS NOT NULL AND excluded.user_id IS DISTINCT FROM t.user_id)"
-    " OR (excluded.labels IS NOT NULL AND excluded.labels IS DISTINCT FROM t.labels)))";
+static const char *const pg_instance_upsert_if =
+    PG_INSTANCE_UPSERT SQL_INSTANCE_FOLD_CHANGES("t", "IS DISTINCT FROM");
 
 /* "instance\x1fstep": batch-local keys to map RETURNING rows back */
 static char *rec_key(const char *instance_id, const char *step)

@@ -176,15 +176,8 @@ static const char *const sql_step_upsert =
 	" THEN COALESCE(excluded.labels, instances.labels) ELSE instances.labels END"
 static const char *const sql_instance_upsert = SQL_INSTANCE_UPSERT;
 /* The same, writing a row only when the fold changes one of its columns. */
-static const char *const sql_instance_upsert_if = SQL_INSTANCE_UPSERT
-    " WHERE excluded.last_progress_at > instances.last_progress_at"
-    " OR excluded.max_step_index > instances.max_step_index"
-    " OR (excluded.started_at IS NOT NULL AND (instances.started_at IS NULL"
-    " OR excluded.started_at < instances.started_at))"
-    " OR (instances.completed_at IS NULL AND excluded.completed_at IS NOT NULL)"
-    " OR (excluded.last_progress_at >= instances.last_progress_at AND ("
-    "(excluded.user_id IS NOT NULL AND excluded.user_id IS NOT instances.user_id)"
-    " OR (excluded.labels IS NOT NULL AND excluded.labels IS NOT instances.labels)))";
+static const char *const sql_instance_upsert_if =
+    SQL_INSTANCE_UPSERT SQL_INSTANCE_FOLD_CHANGES("instances", "IS NOT");
 
 /* Phase 1 (store_sql.steps_upsert): one upsert per record, in batch order. */
 static int sqlite_steps_upsert(struct store *st, const char *workflow,

@@ -271,6 +271,19 @@ typedef int store_batch_fn(struct store *st, const char *sql, const struct store
 /* Parameters per alert of store_sql.alerts_insert. */
 #define STORE_ALERT_NEW_PARAMS 17
 
+/* The WHERE of an instances upsert that writes a row only when folding the new summary
+ * (excluded) into the stored one (table T) changes a column (core/instance.c's merge); NE
+ * is the dialect's null-safe "differs from". */
+#define SQL_INSTANCE_FOLD_CHANGES(T, NE)                                           \
+	" WHERE excluded.last_progress_at > " T ".last_progress_at"                \
+	" OR excluded.max_step_index > " T ".max_step_index"                       \
+	" OR (excluded.started_at IS NOT NULL AND (" T ".started_at IS NULL"       \
+	" OR excluded.started_at < " T ".started_at))"                             \
+	" OR (" T ".completed_at IS NULL AND excluded.completed_at IS NOT NULL)"   \
+	" OR (excluded.last_progress_at >= " T ".last_progress_at AND ("           \
+	"(excluded.user_id IS NOT NULL AND excluded.user_id " NE " " T ".user_id)" \
+	" OR (excluded.labels IS NOT NULL AND excluded.labels " NE " " T ".labels)))"
+
 struct store_sql {
 	/* How this dialect runs a batch. */
 	store_batch_fn *batch;

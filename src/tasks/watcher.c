@@ -621,13 +621,42 @@ static int64_t window_low(const struct task *t, int64_t wm)
 	return wm - t->wf->overlap_ms;
 }
 
-/* Is this run a read of the overlap window (every overlap / 4), or one past the watermark
- * only? The first run, and every run without overlap, is a window read. */
+/* Does this run read the overlap window after the rows past the watermark? Every
+ * overlap / 4, and the first run after a start. */
 static bool window_due(const struct task *t, int64_t now, int64_t wm)
 {
 	if (t->wf->overlap_ms <= 0 || wm == TIME_NULL || t->win_done_at == TIME_NULL)
 		return true;
 	return now - t->win_done_at >= t->wf->overlap_ms / 4;
+}
+
+/* A read of the overlap window begins, at the watermark wm (raw text raw): remembered
+ * until it completes, over budgeted runs. */
+static void window_begin(struct task *t, int64_t now, int64_t wm, const char *raw)
+{
+	t->win_open = true;
+	free(t->win_raw);
+	t->win_raw = raw ? xstrdup(raw) : NULL;
+	t->win_wm = raw ? wm : TIME_NULL;
+	t->win_at = now;
+}
+
+/* :since of a window read: where the last complete one started, minus overlap (everything
+ * before it is read), or the final watermark when later (*cursor then holds a copy). raw:
+ * the watermark's text, whose style the bound time takes. */
+static void window_since(const struct task *t, int64_t wm, const char *raw, char **cursor,
+                         char *buf, size_t n, struct source_param *since)
+{
+	int64_t low = window_low(t, wm);
+	if (t->final_raw && t->final_wm <= wm && t->final_wm > low) {
+		/* the window up to final_wm is final: read on from there */
+		char *c = xstrdup(t->final_raw);
+		free(*cursor);
+		*cursor = c;
+		raw_param(t, "since", *cursor, since);
+	} else {
+		source_time_param(t->source, "since", low, raw, buf, n, since);
+	}
 }
 
 /* Keep key (a row read at ms) for the next run's overlap window; past the cap it is
@@ -894,7 +923,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	char *wm_raw = NULL, *probe = NULL, *cursor = NULL, *sql = NULL, sincebuf[64];
 	int64_t t0 = time_mono_ms(), wm0;
 	int64_t budget = t->env->run_budget_ms;
-	bool budget_spent = false, starts_window = false;
+	bool budget_spent = false, starts_window = false, window_after = false, pass_done = false;
 	int rc = -1;
 
 	memset(&run, 0, sizeof(run));
@@ -919,35 +948,27 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		rc = -1;
 	}
 	wm0 = run.wm;
+	if (t->win_prev_wm == TIME_NULL)
+		/* since this process started, no window read has completed: what the store
+		 * holds is read up to its watermark, and complete up to it minus overlap */
+		t->win_prev_wm = run.wm;
 	since_param(t, now, run.wm, wm_raw, probe, sincebuf, sizeof(sincebuf), &since);
 	if (t->resume && run.wm != TIME_NULL) {
 		/* the last run stopped on its budget: go on from where it was */
 		cursor = t->resume;
 		raw_param(t, "since", cursor, &since);
-	} else if (window_due(t, now, run.wm)) {
-		int64_t low = window_low(t, run.wm);
+	} else if (run.wm == TIME_NULL || wf->overlap_ms <= 0) {
+		/* the first read (from the backfill), or no overlap: one pass, from :since */
 		free(t->resume);
-		/* a read of the overlap window starts: from where the last one started, minus
-		 * overlap (everything before is read), or from the final watermark if later */
-		t->win_open = starts_window = true;
-		free(t->win_raw);
-		t->win_raw = wm_raw ? xstrdup(wm_raw) : NULL;
-		t->win_wm = wm_raw ? run.wm : TIME_NULL;
-		t->win_at = now;
-		if (wf->overlap_ms > 0 && run.wm != TIME_NULL && t->final_raw &&
-		    t->final_wm <= run.wm && t->final_wm > low) {
-			/* the window up to final_wm is final: read on from there */
-			cursor = xstrdup(t->final_raw);
-			raw_param(t, "since", cursor, &since);
-		} else if (wf->overlap_ms > 0 && run.wm != TIME_NULL &&
-		           low < run.wm - wf->overlap_ms) {
-			source_time_param(t->source, "since", low, wm_raw, sincebuf,
-			                  sizeof(sincebuf), &since);
+		if (run.wm == TIME_NULL) {
+			window_begin(t, now, TIME_NULL, NULL);
+			starts_window = true;
 		}
 	} else {
-		/* between window reads: only the rows past the watermark (a late commit behind it
-		 * is read by the next window read) */
+		/* the rows past the watermark first (a late commit behind it is read by the next
+		 * window read); then, every overlap / 4, the window */
 		free(t->resume);
+		window_after = window_due(t, now, run.wm);
 		cursor = xstrdup(wm_raw);
 		raw_param(t, "since", cursor, &since);
 	}
@@ -956,6 +977,15 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	sql = page_sql(wf->steps_query, (int)run.page, false, true);
 	for (;;) {
 		struct source_rows rs = {0};
+		if (window_after && pass_done) {
+			/* past the watermark is read: now the window, which skips those rows too */
+			window_after = pass_done = false;
+			starts_window = true;
+			seen_update(t, &run.next, false, window_low(t, run.wm), seen_cap(&run));
+			window_begin(t, now, run.wm, cursor);
+			window_since(t, run.wm, cursor, &cursor, sincebuf, sizeof(sincebuf),
+			             &since);
+		}
 		size_t n, use;
 		const char *last = NULL, *next = NULL;
 		int prc;
@@ -999,8 +1029,12 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		/* a backlog is new rows past the run's first watermark, not a re-read of the
 		 * overlap window (a tie of many rows in it fills pages again every run) */
 		progress(t, now, &run, n == run.page && run.wm != wm0);
-		if (n < run.page || !next)
-			break;
+		if (n < run.page || !next) {
+			if (!window_after)
+				break;
+			pass_done = true;
+			continue;
+		}
 		if (!t->backlog && run.wm != wm0) {
 			t->backlog = true;
 			t->backlog_t0 = t0;
