@@ -22,15 +22,12 @@ struct task {
 	const struct sw_source *source_cfg;
 	struct task_stats stats;
 	bool armed; /* validate: every open alert was re-armed under this config */
-	/* watch_steps: the rows read since the window the next read of the overlap window
-	 * starts from, as 128-bit SipHash values of their identity under seen_key (random per
-	 * task: no one who writes source rows can make two collide) with the time of each, in
-	 * an open-addressing table of seen_slots slots (none when 0), so a re-read of the
-	 * window skips them before they are parsed or sent to the store */
-	struct seen_slot {
-		int64_t ms;
-		struct sip128 key; /* {0, 0}: an empty slot */
-	} * seen;
+	/* watch_steps: the rows the last committed run read (all within the overlap window),
+	 * as 128-bit SipHash values of their identity under seen_key (random per task: no one
+	 * who writes source rows can make two collide) in an open-addressing table of
+	 * seen_slots slots (none when 0), so a re-read of the window skips them before
+	 * they are parsed or sent to the store; 24 bytes a row */
+	struct sip128 *seen;
 	size_t nseen, seen_slots;
 	unsigned char seen_key[SIPHASH_KEY_LEN];
 	char *wmkey; /* watch_steps: "workflow:<name>" */
@@ -47,14 +44,6 @@ struct task {
 	 * no more (not kept over a restart: the first runs re-read the window as before) */
 	int64_t wm_val, wm_at, win_wm, win_at, final_wm;
 	char *win_raw, *final_raw;
-	/* watch_steps: the overlap window is read again every overlap / 4, the runs between
-	 * read only past the watermark (a late commit is read by the next window read).
-	 * win_open: a window read is in progress (over budgeted runs); win_prev_wm: the
-	 * watermark the last complete window read started from (TIME_NULL: none since the
-	 * start), so everything at or before win_prev_wm - overlap has been read; win_done_at:
-	 * when that read started */
-	bool win_open;
-	int64_t win_prev_wm, win_done_at;
 	/* watch_steps: a tie read that failed part way: its updated_at (raw) and the tie-order
 	 * key of the last row of its last committed batch; the next read of that tie goes on
 	 * after it (NULL tie_at: none) */

@@ -45,7 +45,7 @@ static void seen_key_init(unsigned char key[SIPHASH_KEY_LEN])
 struct task *task_new(enum task_kind kind, const struct task_env *env, const void *target)
 {
 	struct task *t = xcalloc(1, sizeof(*t));
-	t->wm_val = t->win_wm = t->final_wm = t->win_prev_wm = t->win_done_at = TIME_NULL;
+	t->wm_val = t->win_wm = t->final_wm = TIME_NULL;
 	t->kind = kind;
 	t->env = env;
 	switch (kind) {

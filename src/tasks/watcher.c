@@ -463,18 +463,13 @@ static struct sip128 seen_hash(const struct task *t, struct strbuf *sb)
 }
 
 /* The seen set is an open-addressing table of the hashes (linear probing, at most two
- * thirds full): the hashes are uniform already, so lo modulo the size picks the slot.
- * {0, 0} marks an empty slot; a key that is {0, 0} (one chance in 2^128) is kept as {0, 1}. */
+ * thirds full): the hashes are uniform already, so lo modulo the size picks the slot. {0, 0} marks
+ * an empty slot; a key that is {0, 0} (one chance in 2^128) is stored as {0, 1}. */
 static struct sip128 seen_slot_key(struct sip128 k)
 {
 	if (!k.lo && !k.hi)
 		k.lo = 1;
 	return k;
-}
-
-static bool slot_used(const struct seen_slot *e)
-{
-	return e->key.lo || e->key.hi;
 }
 
 static bool seen_before(const struct task *t, const struct sip128 *key)
@@ -483,27 +478,12 @@ static bool seen_before(const struct task *t, const struct sip128 *key)
 	if (!t->seen_slots)
 		return false;
 	for (size_t i = k.lo % t->seen_slots;; i = i + 1 == t->seen_slots ? 0 : i + 1) {
-		const struct seen_slot *e = &t->seen[i];
-		if (e->key.lo == k.lo && e->key.hi == k.hi)
+		const struct sip128 *e = &t->seen[i];
+		if (e->lo == k.lo && e->hi == k.hi)
 			return true;
-		if (!slot_used(e))
+		if (!e->lo && !e->hi)
 			return false;
 	}
-}
-
-/* Put (ms, key) in a table of nslots; false when the key is there already. */
-static bool seen_put(struct seen_slot *tab, size_t nslots, int64_t ms, struct sip128 key)
-{
-	struct sip128 k = seen_slot_key(key);
-	size_t i = k.lo % nslots;
-	while (slot_used(&tab[i])) {
-		if (tab[i].key.lo == k.lo && tab[i].key.hi == k.hi)
-			return false;
-		i = i + 1 == nslots ? 0 : i + 1;
-	}
-	tab[i].ms = ms;
-	tab[i].key = k;
-	return true;
 }
 
 /* The keys a run read that the next run's overlap window will read again. */
@@ -538,44 +518,25 @@ static void seen_next_release(struct seen_next *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/*
- * After a run: the set the next runs skip. A run that began a read of the window replaces
- * it with the keys it read (the window read reads all of what is kept); any other run (one
- * that read only past the watermark, or went on with a read its budget cut) adds its keys
- * to those kept at or after keep_since, the next window read's start. At most cap keys,
- * the run's first.
- */
-static void seen_update(struct task *t, struct seen_next *s, bool replace, int64_t keep_since,
-                        size_t cap)
+/* After a run that read up to its end: its window's keys become the set the next run skips. */
+static void seen_replace(struct task *t, struct seen_next *s)
 {
-	struct seen_slot *prev = t->seen;
-	size_t nprev = t->seen_slots, old = 0, total, kept = 0;
-
-	if (replace) { /* nothing of it is kept: give it back first */
-		free(prev);
-		prev = NULL;
-		nprev = 0;
-	}
-	for (size_t i = 0; i < nprev; i++)
-		old += slot_used(&prev[i]) && prev[i].ms >= keep_since;
-	if (s->n + old > cap)
-		old = cap > s->n ? cap - s->n : 0;
-	total = s->n + old;
+	free(t->seen);
 	t->seen = NULL;
 	t->seen_slots = 0;
-	if (total) {
-		t->seen_slots = total + total / 2 + 1; /* at most two thirds full */
+	t->nseen = s->n;
+	if (s->n) {
+		t->seen_slots = s->n + s->n / 2 + 1; /* at most two thirds full */
 		t->seen = xcalloc(t->seen_slots, sizeof(*t->seen));
-		for (size_t j = 0; j < s->n; j++)
-			kept += seen_put(t->seen, t->seen_slots, s->v[j].ms, s->v[j].key);
-		for (size_t i = 0; old && i < nprev; i++)
-			if (slot_used(&prev[i]) && prev[i].ms >= keep_since) {
-				kept += seen_put(t->seen, t->seen_slots, prev[i].ms, prev[i].key);
-				old--;
-			}
+		for (size_t j = 0; j < s->n; j++) {
+			struct sip128 k = seen_slot_key(s->v[j].key);
+			size_t i = k.lo % t->seen_slots;
+			while ((t->seen[i].lo || t->seen[i].hi) &&
+			       (t->seen[i].lo != k.lo || t->seen[i].hi != k.hi))
+				i = i + 1 == t->seen_slots ? 0 : i + 1;
+			t->seen[i] = k;
+		}
 	}
-	t->nseen = kept;
-	free(prev);
 	seen_next_release(s);
 }
 
@@ -607,56 +568,6 @@ static int64_t page_clock(int64_t now, const struct run *run)
 static size_t seen_cap(const struct run *r)
 {
 	return r->page * 32 > 20000 ? r->page * 32 : 20000;
-}
-
-/* Where the next read of the overlap window starts at the earliest: the watermark the last
- * complete window read started from, or the run's, minus overlap. Keys older than that are
- * not read again. */
-static int64_t window_low(const struct task *t, int64_t wm)
-{
-	if (wm == TIME_NULL)
-		return INT64_MIN;
-	if (t->win_prev_wm != TIME_NULL && t->win_prev_wm < wm)
-		wm = t->win_prev_wm;
-	return wm - t->wf->overlap_ms;
-}
-
-/* Does this run read the overlap window after the rows past the watermark? Every
- * overlap / 4, and the first run after a start. */
-static bool window_due(const struct task *t, int64_t now, int64_t wm)
-{
-	if (t->wf->overlap_ms <= 0 || wm == TIME_NULL || t->win_done_at == TIME_NULL)
-		return true;
-	return now - t->win_done_at >= t->wf->overlap_ms / 4;
-}
-
-/* A read of the overlap window begins, at the watermark wm (raw text raw): remembered
- * until it completes, over budgeted runs. */
-static void window_begin(struct task *t, int64_t now, int64_t wm, const char *raw)
-{
-	t->win_open = true;
-	free(t->win_raw);
-	t->win_raw = raw ? xstrdup(raw) : NULL;
-	t->win_wm = raw ? wm : TIME_NULL;
-	t->win_at = now;
-}
-
-/* :since of a window read: where the last complete one started, minus overlap (everything
- * before it is read), or the final watermark when later (*cursor then holds a copy). raw:
- * the watermark's text, whose style the bound time takes. */
-static void window_since(const struct task *t, int64_t wm, const char *raw, char **cursor,
-                         char *buf, size_t n, struct source_param *since)
-{
-	int64_t low = window_low(t, wm);
-	if (t->final_raw && t->final_wm <= wm && t->final_wm > low) {
-		/* the window up to final_wm is final: read on from there */
-		char *c = xstrdup(t->final_raw);
-		free(*cursor);
-		*cursor = c;
-		raw_param(t, "since", *cursor, since);
-	} else {
-		source_time_param(t->source, "since", low, raw, buf, n, since);
-	}
 }
 
 /* Keep key (a row read at ms) for the next run's overlap window; past the cap it is
@@ -790,7 +701,7 @@ static int ingest_page(struct task *t, int64_t now, struct run *run, const struc
 			run->wm = wm_ms;
 	}
 	if (run->wm != TIME_NULL)
-		seen_next_prune(&run->next, window_low(t, run->wm));
+		seen_next_prune(&run->next, run->wm - wf->overlap_ms);
 	rc = 0;
 out:
 	if (in_tx)
@@ -923,7 +834,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	char *wm_raw = NULL, *probe = NULL, *cursor = NULL, *sql = NULL, sincebuf[64];
 	int64_t t0 = time_mono_ms(), wm0;
 	int64_t budget = t->env->run_budget_ms;
-	bool budget_spent = false, starts_window = false, window_after = false, pass_done = false;
+	bool budget_spent = false;
 	int rc = -1;
 
 	memset(&run, 0, sizeof(run));
@@ -948,44 +859,30 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		rc = -1;
 	}
 	wm0 = run.wm;
-	if (t->win_prev_wm == TIME_NULL)
-		/* since this process started, no window read has completed: what the store
-		 * holds is read up to its watermark, and complete up to it minus overlap */
-		t->win_prev_wm = run.wm;
 	since_param(t, now, run.wm, wm_raw, probe, sincebuf, sizeof(sincebuf), &since);
 	if (t->resume && run.wm != TIME_NULL) {
 		/* the last run stopped on its budget: go on from where it was */
 		cursor = t->resume;
 		raw_param(t, "since", cursor, &since);
-	} else if (run.wm == TIME_NULL || wf->overlap_ms <= 0) {
-		/* the first read (from the backfill), or no overlap: one pass, from :since */
-		free(t->resume);
-		if (run.wm == TIME_NULL) {
-			window_begin(t, now, TIME_NULL, NULL);
-			starts_window = true;
-		}
 	} else {
-		/* the rows past the watermark first (a late commit behind it is read by the next
-		 * window read); then, every overlap / 4, the window */
 		free(t->resume);
-		window_after = window_due(t, now, run.wm);
-		cursor = xstrdup(wm_raw);
-		raw_param(t, "since", cursor, &since);
+		/* a read of the overlap window starts */
+		free(t->win_raw);
+		t->win_raw = wm_raw ? xstrdup(wm_raw) : NULL;
+		t->win_wm = wm_raw ? run.wm : TIME_NULL;
+		t->win_at = now;
+		if (wf->overlap_ms > 0 && run.wm != TIME_NULL && t->final_raw &&
+		    t->final_wm <= run.wm && t->final_wm > run.wm - wf->overlap_ms) {
+			/* the window up to final_wm is final: read on from there */
+			cursor = xstrdup(t->final_raw);
+			raw_param(t, "since", cursor, &since);
+		}
 	}
 	t->resume = NULL;
 	run.page = wf->page_size > 0 ? (size_t)wf->page_size : 5000;
 	sql = page_sql(wf->steps_query, (int)run.page, false, true);
 	for (;;) {
 		struct source_rows rs = {0};
-		if (window_after && pass_done) {
-			/* past the watermark is read: now the window, which skips those rows too */
-			window_after = pass_done = false;
-			starts_window = true;
-			seen_update(t, &run.next, false, window_low(t, run.wm), seen_cap(&run));
-			window_begin(t, now, run.wm, cursor);
-			window_since(t, run.wm, cursor, &cursor, sincebuf, sizeof(sincebuf),
-			             &since);
-		}
 		size_t n, use;
 		const char *last = NULL, *next = NULL;
 		int prc;
@@ -1029,12 +926,8 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		/* a backlog is new rows past the run's first watermark, not a re-read of the
 		 * overlap window (a tie of many rows in it fills pages again every run) */
 		progress(t, now, &run, n == run.page && run.wm != wm0);
-		if (n < run.page || !next) {
-			if (!window_after)
-				break;
-			pass_done = true;
-			continue;
-		}
+		if (n < run.page || !next)
+			break;
 		if (!t->backlog && run.wm != wm0) {
 			t->backlog = true;
 			t->backlog_t0 = t0;
@@ -1075,24 +968,17 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		         time_format_rfc3339(run.wm, ts, sizeof(ts)));
 		t->backlog = false;
 	}
-	if (!budget_spent && t->win_open) {
-		/* a read of the window is complete: everything at or before its starting
-		 * watermark minus overlap is read */
-		t->win_open = false;
-		t->win_prev_wm = t->win_wm;
-		t->win_done_at = t->win_at;
-		if (t->win_wm != TIME_NULL && t->win_wm == t->wm_val &&
-		    t->win_at >= t->wm_at + wf->overlap_ms && t->win_raw) {
-			/* it began `overlap` after its watermark was first seen: all that will
-			 * ever be at or before that watermark is read */
-			free(t->final_raw);
-			t->final_raw = t->win_raw;
-			t->final_wm = t->win_wm;
-			t->win_raw = NULL;
-			t->win_wm = TIME_NULL;
-		}
+	seen_replace(t, &run.next);
+	if (!budget_spent && t->win_wm != TIME_NULL && t->win_wm == t->wm_val &&
+	    t->win_at >= t->wm_at + wf->overlap_ms && t->win_raw) {
+		/* this read of the window began `overlap` after its watermark was first seen:
+		 * all that will ever be at or before it is read */
+		free(t->final_raw);
+		t->final_raw = t->win_raw;
+		t->final_wm = t->win_wm;
+		t->win_raw = NULL;
+		t->win_wm = TIME_NULL;
 	}
-	seen_update(t, &run.next, starts_window, window_low(t, run.wm), seen_cap(&run));
 	if (run.wm != t->wm_val) {
 		t->wm_val = run.wm;
 		t->wm_at = now + (time_mono_ms() - t0);

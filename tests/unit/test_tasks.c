@@ -354,14 +354,9 @@ static void test_equal_timestamps_and_late_commit(void **state)
 	step(f, 13, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t, t);
 	/* and a transaction that commits late with an older updated_at, inside the overlap */
 	step(f, 14, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t - 5000, t - 5000);
-	/* a run less than overlap / 4 (2.5 s) after the last read of the window reads only past
-	 * the watermark: both are behind it */
 	run(f->watch, t + 2000);
-	assert_int_equal(count_state(f, -1), 3);
-	/* the next read of the window finds them */
-	run(f->watch, t + 3500);
 	assert_int_equal(count_state(f, -1), 5);
-	run(f->watch, t + 6000);
+	run(f->watch, t + 3000);
 	assert_int_equal(count_state(f, -1), 5);
 	assert_int_equal(store_watermark_get(f->st, "workflow:loan", &wm, &wm_raw, &err), 0);
 	assert_int_equal(wm, t);
@@ -678,14 +673,10 @@ static void test_paging_tie_larger_than_page(void **state)
 	assert_int_equal(count_state(f, -1), 42);
 	assert_int_equal(store_watermark_get(f->st, "workflow:loan", &wm, NULL, &err), 0);
 	assert_int_equal(wm, big_tie(41));
-	/* a run 1 s later reads past the watermark only (nothing); one overlap / 4 (2.5 s)
-	 * after the last window read reads the window again (the last 4 rows) and skips them
-	 * before the store: the last run read them */
+	/* a run within the overlap (10 s) reads the window again (the last 4 rows) and skips
+	 * them before the store: the last run read them */
 	assert_int_equal(ts.rows_skipped, 0);
 	run(f->watch, T0 + 10 * MIN + 1000);
-	task_stats(f->watch, &ts);
-	assert_int_equal(ts.rows_read, 42);
-	run(f->watch, T0 + 10 * MIN + 2500);
 	task_stats(f->watch, &ts);
 	assert_int_equal(ts.rows_read, 42 + 4);
 	assert_int_equal(ts.rows_skipped, 4);
@@ -731,12 +722,10 @@ static void test_paging_tie_resumes_after_failure(void **state)
 	run(f->watch, T0 + 10 * MIN + 1000);
 	task_stats(f->watch, &ts2);
 	assert_int_equal(count_state(f, -1), 42);
-	/* past the watermark first: the 15 rows after the tie's last committed page and the
-	 * last 4 (a restart of the tie would read all 35), in two pages and one tie query;
-	 * then the first window read since the start: the 3 rows before the tie, the tie and
-	 * the last 4 again (three pages, one tie query), adding nothing */
-	assert_int_equal(ts2.rows_read - ts.rows_read, 15 + 4 + 3 + 35 + 4);
-	assert_int_equal(ts2.source_reads - ts.source_reads, 3 + 4);
+	/* the 3 rows before the tie, the 15 after its last committed page, the last 4 (a
+	 * restart of the tie would read all 35); three pages and one tie query */
+	assert_int_equal(ts2.rows_read - ts.rows_read, 3 + 15 + 4);
+	assert_int_equal(ts2.source_reads - ts.source_reads, 4);
 	assert_int_equal(store_watermark_get(f->st, "workflow:loan", &wm, NULL, &err), 0);
 	assert_int_equal(wm, big_tie(41));
 	free(path);
@@ -794,8 +783,7 @@ static void test_paging_budget_resumes(void **state)
 	assert_int_equal(ts.alerts_opened, 43);
 }
 
-/* The overlap window is re-read every overlap / 4 (2.5 s), and the runs between read only
- * past the watermark, until a read of the window starts `overlap` (10 s) after its
+/* The overlap window is re-read until a read of it starts `overlap` (10 s) after its
  * watermark was first seen; after that it is final and not read again (a burst at one
  * timestamp was re-read on every poll for as long as the source stayed quiet). */
 static void test_overlap_window_final(void **state)
@@ -808,71 +796,30 @@ static void test_overlap_window_final(void **state)
 	run(f->watch, t + 1000);
 	task_stats(f->watch, &ts);
 	assert_int_equal(ts.rows_read, 3);
-	/* a late commit inside the overlap: not read by the next poll (past the watermark
-	 * only), read by the next read of the window */
+	/* a late commit inside the overlap: read */
 	step(f, 13, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t - 5000, t - 5000);
 	run(f->watch, t + 2000);
 	task_stats(f->watch, &ts);
-	assert_int_equal(ts.rows_read, 3);
-	run(f->watch, t + 3500);
-	task_stats(f->watch, &ts);
 	assert_int_equal(ts.rows_read, 7);
 	assert_int_equal(count_state(f, -1), 4);
-	run(f->watch, t + 4000);
-	task_stats(f->watch, &ts);
-	assert_int_equal(ts.rows_read, 7);
 	/* the first read 10 s after the watermark was seen reads the window once more */
-	run(f->watch, t + 11500);
+	run(f->watch, t + 12000);
 	task_stats(f->watch, &ts);
 	assert_int_equal(ts.rows_read, 11);
 	/* then it is final: nothing is read while the source is quiet */
-	run(f->watch, t + 14500);
-	run(f->watch, t + 17500);
+	run(f->watch, t + 13000);
+	run(f->watch, t + 14000);
 	task_stats(f->watch, &ts);
 	assert_int_equal(ts.rows_read, 11);
 	/* new rows move the watermark; a late commit after the final watermark but inside the
-	 * new window is still read (by the window read after it), the final part is not read
-	 * again */
+	 * new window is still read, the final part is not read again */
 	step(f, 14, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t + 8000, t + 8000);
-	run(f->watch, t + 18000);
+	run(f->watch, t + 15000);
 	step(f, 15, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t + 3000, t + 3000);
-	run(f->watch, t + 19000);
-	task_stats(f->watch, &ts);
-	assert_int_equal(ts.rows_read, 11 + 1);
-	run(f->watch, t + 20500);
+	run(f->watch, t + 16000);
 	task_stats(f->watch, &ts);
 	assert_int_equal(ts.rows_read, 11 + 1 + 2);
 	assert_int_equal(count_state(f, -1), 6);
-}
-
-/* Under a steady stream a window read starts from where the last window read started,
- * minus overlap, not from the watermark minus overlap: the runs between read only past the
- * watermark, so a row that commits late between two window reads may already be behind the
- * watermark minus overlap when the next one starts. */
-static void test_overlap_window_under_traffic(void **state)
-{
-	struct fx *f = *state;
-	struct task_stats ts;
-	int64_t t = T0 + 5 * MIN;
-	int id = 100;
-	/* one row a second, each read by the run 100 ms later; window reads at +0.1, +3.1,
-	 * +6.1, +9.1, +12.1 s (every 2.5 s or more), the runs between past the watermark only */
-	for (int k = 0; k < 16; k++) {
-		step(f, id++, "kyc", "SUCCESS", NULL, t - MIN, t + k * 1000, t + k * 1000);
-		run(f->watch, t + k * 1000 + 100);
-		if (k == 10) {
-			/* a 9.3 s transaction stamped +0.8 s commits after the run at +10.1 s: the
-			 * window read at +12.1 s starts with the watermark at +11 s (minus overlap:
-			 * +1 s, after the row), but the one before started at +8 s: it reads from -2 s */
-			step(f, id++, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t + 800, t + 800);
-		}
-	}
-	assert_int_equal(count_state(f, -1), 1);
-	task_stats(f->watch, &ts);
-	/* 17 rows; the window reads re-read each row a few times, not every poll (16 runs, each
-	 * re-reading the 10 s behind the watermark, would read over 100) */
-	assert_true(ts.rows_read >= 17);
-	assert_true(ts.rows_read < 90);
 }
 
 static void test_first_start_old_history(void **state)
@@ -1129,7 +1076,6 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_paging_tie_resumes_after_failure, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_paging_budget_resumes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overlap_window_final, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_overlap_window_under_traffic, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_first_start_old_history, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck_closed_not_reopened, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watcher_refuses_what_push_refuses, setup,
