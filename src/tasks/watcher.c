@@ -463,8 +463,8 @@ static struct sip128 seen_hash(const struct task *t, struct strbuf *sb)
 }
 
 /* The seen set is an open-addressing table of the hashes (linear probing, at most two
- * thirds full): the hashes are uniform already, so lo modulo the size picks the slot. {0, 0} marks
- * an empty slot; a key that is {0, 0} (one chance in 2^128) is stored as {0, 1}. */
+ * thirds full): the hashes are uniform already, so lo modulo the size picks the slot.
+ * {0, 0} marks an empty slot; a key that is {0, 0} (one chance in 2^128) is stored as {0, 1}. */
 static struct sip128 seen_slot_key(struct sip128 k)
 {
 	if (!k.lo && !k.hi)
@@ -472,18 +472,23 @@ static struct sip128 seen_slot_key(struct sip128 k)
 	return k;
 }
 
+/* The slot of k in a table of n slots: where it is, or the empty slot it would go in. */
+static size_t seen_probe(const struct sip128 *tab, size_t n, struct sip128 k)
+{
+	size_t i = k.lo % n;
+	while ((tab[i].lo || tab[i].hi) && (tab[i].lo != k.lo || tab[i].hi != k.hi))
+		i = i + 1 == n ? 0 : i + 1;
+	return i;
+}
+
 static bool seen_before(const struct task *t, const struct sip128 *key)
 {
 	struct sip128 k = seen_slot_key(*key);
+	const struct sip128 *e;
 	if (!t->seen_slots)
 		return false;
-	for (size_t i = k.lo % t->seen_slots;; i = i + 1 == t->seen_slots ? 0 : i + 1) {
-		const struct sip128 *e = &t->seen[i];
-		if (e->lo == k.lo && e->hi == k.hi)
-			return true;
-		if (!e->lo && !e->hi)
-			return false;
-	}
+	e = &t->seen[seen_probe(t->seen, t->seen_slots, k)];
+	return e->lo == k.lo && e->hi == k.hi;
 }
 
 /* The keys a run read that the next run's overlap window will read again. */
@@ -530,11 +535,7 @@ static void seen_replace(struct task *t, struct seen_next *s)
 		t->seen = xcalloc(t->seen_slots, sizeof(*t->seen));
 		for (size_t j = 0; j < s->n; j++) {
 			struct sip128 k = seen_slot_key(s->v[j].key);
-			size_t i = k.lo % t->seen_slots;
-			while ((t->seen[i].lo || t->seen[i].hi) &&
-			       (t->seen[i].lo != k.lo || t->seen[i].hi != k.hi))
-				i = i + 1 == t->seen_slots ? 0 : i + 1;
-			t->seen[i] = k;
+			t->seen[seen_probe(t->seen, t->seen_slots, k)] = k;
 		}
 	}
 	seen_next_release(s);
