@@ -66,6 +66,7 @@ pgbase=${STEPWATCH_TEST_PG%/*}
 
 rows=()
 lat=""
+reread=""
 # the K runs, then (LATENCY_S > 0) one more fresh start for the detection latency
 for K in $KS ${LATENCY_S:+latency}; do
   psql -XAtq "$STEPWATCH_TEST_PG" -c "DROP DATABASE IF EXISTS lendx" -c "DROP DATABASE IF EXISTS swstore" \
@@ -121,6 +122,13 @@ YAML
   if [ "$K" = latency ]; then
     lat=$(/usr/bin/python3 "$here/driver.py" latency --seconds "$LATENCY_S" --rate "${RATE:-1000}" \
       --pid "$swpid")
+    # what the watcher asked of the source: rows it read (/metrics), less the B history
+    # rows of the first start, per record the driver wrote
+    port=$(sed -n 's/.*msg="http listening".* port=\([0-9]*\).*/\1/p' "$log" | head -1)
+    read_rows=$(curl -fsS "http://127.0.0.1:$port/metrics" |
+      awk '/^stepwatch_watcher_rows_read_total/ { print $NF }')
+    reread=$(awk -v r="${read_rows:-0}" -v b="$B" -v n="$(( ${RATE:-1000} * LATENCY_S ))" \
+      'BEGIN { printf "%.1f", (r - b) / n }')
     kill -TERM "$swpid"; wait "$swpid" || true; swpid=""
     continue
   fi
@@ -209,9 +217,10 @@ fi
     echo
     echo "# detection latency of single failures (commit -> alert visible, driver polls every 5 ms)"
     echo "# under a steady background of ${RATE:-1000} healthy records/s, for ${LATENCY_S} s; poll 100ms"
-    printf '%-9s %8s %8s %8s %11s\n' failures p50_ms p99_ms max_ms undetected
+    echo "# reads_per_record: rows the watcher read from the source per record written (overlap ${OVERLAP:-2s})"
+    printf '%-9s %8s %8s %8s %11s %16s\n' failures p50_ms p99_ms max_ms undetected reads_per_record
     IFS=$'\t' read -r ln l50 l99 lmax lmiss <<<"$lat"
-    printf '%-9s %8s %8s %8s %11s\n' "$ln" "$l50" "$l99" "$lmax" "$lmiss"
+    printf '%-9s %8s %8s %8s %11s %16s\n' "$ln" "$l50" "$l99" "$lmax" "$lmiss" "$reread"
   fi
   if [ -n "$ref" ]; then
     echo

@@ -22,28 +22,39 @@ struct task {
 	const struct sw_source *source_cfg;
 	struct task_stats stats;
 	bool armed; /* validate: every open alert was re-armed under this config */
-	/* watch_steps: the rows the last committed run read (all within the overlap window),
-	 * as 128-bit SipHash values of their identity under seen_key (random per task: no one
-	 * who writes source rows can make two collide) in an open-addressing table of
-	 * seen_slots slots (none when 0), so a re-read of the window skips them before
-	 * they are parsed or sent to the store; 24 bytes a row */
-	struct sip128 *seen;
+	/* watch_steps: the rows read past `fin` (below), which a later read of the overlap
+	 * window reads again, as 128-bit SipHash values of their identity under seen_key
+	 * (random per task: no one who writes source rows can make two collide) with their
+	 * updated_at, in an open-addressing table of seen_slots slots (none when 0), nseen in
+	 * use; seen_mix picks the slot (drawn again at each rebuild), seen_fin is fin as of
+	 * the last rebuild. A re-read row is skipped before it is parsed or sent to the store */
+	struct seen_slot {
+		int64_t ms;
+		struct sip128 key; /* {0, 0}: an empty slot */
+	} * seen;
 	size_t nseen, seen_slots;
+	uint64_t seen_mix, seen_draws;
+	int64_t seen_fin;
 	unsigned char seen_key[SIPHASH_KEY_LEN];
-	char *wmkey; /* watch_steps: "workflow:<name>" */
+	char *wmkey;  /* watch_steps: "workflow:<name>" */
+	char *finkey; /* watch_steps: "final:workflow:<name>", where fin is stored */
 	/* watch_steps: the cursor (a raw updated_at) where a run that spent its time budget
-	 * stopped; the next run goes on from it, as that run would have, instead of re-reading
-	 * from the watermark minus overlap (which could hold more than one run can read) */
+	 * stopped; the next run goes on from it, as that run would have (resume_chained: and
+	 * as a read that reaches back to fin, see below) */
 	char *resume;
-	/* watch_steps, the overlap window's end: a transaction commits within `overlap` (the
-	 * documented bound), so once a read of the window started `overlap` after the watermark
-	 * was first seen, nothing at or before that watermark can still appear. wm_val: the
-	 * watermark as of the last run, wm_at when it was first seen (the run's end, its
-	 * clock); win_*: the watermark, raw text and start time of the window read in progress
-	 * (kept over budgeted runs); final_*: the latest watermark whose window is final, read
-	 * no more (not kept over a restart: the first runs re-read the window as before) */
-	int64_t wm_val, wm_at, win_wm, win_at, final_wm;
-	char *win_raw, *final_raw;
+	bool resume_chained;
+	/* watch_steps, the overlap window (docs/internals/tasks.md): a transaction commits
+	 * within `overlap` of its updated_at, by the source's clock.
+	 * fin: every row whose updated_at is at or before fin has been read since it became
+	 * visible, so no read needs to go back past it (fin_known: loaded from the store,
+	 * fin_stored: the value there);
+	 * src_off: the source's clock is at least the run's clock plus src_off (from the
+	 * newest updated_at read and when; INT64_MIN: nothing read yet), src_probed: the
+	 * newest row was asked for once since the start;
+	 * win_at: when the last read from fin (a read of the window) began; one begins every
+	 * overlap / 4 while fin is behind the watermark, the runs between read past it only */
+	bool fin_known, src_probed;
+	int64_t fin, fin_stored, src_off, win_at;
 	/* watch_steps: a tie read that failed part way: its updated_at (raw) and the tie-order
 	 * key of the last row of its last committed batch; the next read of that tie goes on
 	 * after it (NULL tie_at: none) */

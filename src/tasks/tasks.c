@@ -45,7 +45,9 @@ static void seen_key_init(unsigned char key[SIPHASH_KEY_LEN])
 struct task *task_new(enum task_kind kind, const struct task_env *env, const void *target)
 {
 	struct task *t = xcalloc(1, sizeof(*t));
-	t->wm_val = t->win_wm = t->final_wm = TIME_NULL;
+	t->fin = t->fin_stored = t->seen_fin = INT64_MIN;
+	t->src_off = INT64_MIN;
+	t->win_at = TIME_NULL;
 	t->kind = kind;
 	t->env = env;
 	switch (kind) {
@@ -99,8 +101,7 @@ void task_free(struct task *t)
 	free(t->seen);
 	free(t->wmkey);
 	free(t->resume);
-	free(t->win_raw);
-	free(t->final_raw);
+	free(t->finkey);
 	free(t->tie_at);
 	for (size_t k = 0; k < 3; k++)
 		free(t->tie_key[k]);

@@ -369,29 +369,22 @@ static void raw_param(const struct task *t, const char *name, const char *raw,
 	source_raw_param(t->source, name, raw, p);
 }
 
-/* :since of a run's first page: the watermark minus overlap (its raw text when there is no
- * overlap), or before the first read now - backfill (the epoch when backfill is 0). probe:
- * an updated_at of the source (where the source needs one, its style is learned from it),
- * or NULL. The source writes the time in its own notation (source_time_param). */
+/* :since of a run's first page when it is not a read of the window: the watermark's raw
+ * text, or before the first read now - backfill (the epoch when backfill is 0). probe: an
+ * updated_at of the source (where the source needs one, its style is learned from it), or
+ * NULL. The source writes a time in its own notation (source_time_param). */
 static void since_param(const struct task *t, int64_t now, int64_t wm, const char *raw,
                         const char *probe, char *buf, size_t n, struct source_param *p)
 {
-	const char *style_of = raw;
 	if (wm == TIME_NULL && t->wf->backfill_ms > 0 &&
 	    (probe || !source_time_needs_probe(t->source))) {
-		wm = now - t->wf->backfill_ms;
-		style_of = probe;
-	} else if (wm == TIME_NULL) {
-		source_time_param(t->source, "since", TIME_NULL, NULL, buf, n, p);
-		return;
-	} else if (t->wf->overlap_ms <= 0 && raw && strlen(raw) < n) {
+		source_time_param(t->source, "since", now - t->wf->backfill_ms, probe, buf, n, p);
+	} else if (wm == TIME_NULL || !raw || strlen(raw) >= n) {
+		source_time_param(t->source, "since", wm, raw, buf, n, p);
+	} else {
 		snprintf(buf, n, "%s", raw);
 		raw_param(t, "since", buf, p);
-		return;
-	} else {
-		wm -= t->wf->overlap_ms;
 	}
-	source_time_param(t->source, "since", wm, style_of, buf, n, p);
 }
 
 /* Open "stuck" alerts for steps IN_PROGRESS longer than stuck_after: the store reads the
@@ -463,8 +456,10 @@ static struct sip128 seen_hash(const struct task *t, struct strbuf *sb)
 }
 
 /* The seen set is an open-addressing table of the hashes (linear probing, at most two
- * thirds full): the hashes are uniform already, so lo modulo the size picks the slot.
- * {0, 0} marks an empty slot; a key that is {0, 0} (one chance in 2^128) is stored as {0, 1}. */
+ * thirds full). {0, 0} marks an empty slot; a key that is {0, 0} (one chance in 2^128) is
+ * kept as {0, 1}. The slot is lo ^ hi * mix modulo the size, mix drawn again at every
+ * rebuild: a table filled in the slot order of another under the same function would pile
+ * its keys into runs that grow at every rebuild. */
 static struct sip128 seen_slot_key(struct sip128 k)
 {
 	if (!k.lo && !k.hi)
@@ -472,50 +467,49 @@ static struct sip128 seen_slot_key(struct sip128 k)
 	return k;
 }
 
-/* The slot of k in a table of n slots: where it is, or the empty slot it would go in. */
-static size_t seen_probe(const struct sip128 *tab, size_t n, struct sip128 k)
+static bool slot_used(const struct seen_slot *e)
 {
-	size_t i = k.lo % n;
-	while ((tab[i].lo || tab[i].hi) && (tab[i].lo != k.lo || tab[i].hi != k.hi))
+	return e->key.lo || e->key.hi;
+}
+
+/* The slot of k in a table of n slots: where it is, or the empty slot it would go in. */
+static size_t seen_probe(const struct seen_slot *tab, size_t n, uint64_t mix, struct sip128 k)
+{
+	size_t i = (size_t)((k.lo ^ k.hi * mix) % n);
+	while (slot_used(&tab[i]) && (tab[i].key.lo != k.lo || tab[i].key.hi != k.hi))
 		i = i + 1 == n ? 0 : i + 1;
 	return i;
 }
 
-static bool seen_before(const struct task *t, const struct sip128 *key)
+static bool seen_before(const struct task *t, struct sip128 key)
 {
-	struct sip128 k = seen_slot_key(*key);
-	const struct sip128 *e;
 	if (!t->seen_slots)
 		return false;
-	e = &t->seen[seen_probe(t->seen, t->seen_slots, k)];
-	return e->lo == k.lo && e->hi == k.hi;
+	key = seen_slot_key(key);
+	return slot_used(&t->seen[seen_probe(t->seen, t->seen_slots, t->seen_mix, key)]);
 }
 
-/* The keys a run read that the next run's overlap window will read again. */
+/* Put a key in the table (there is room: at most two thirds full). */
+static void seen_put(struct task *t, int64_t ms, struct sip128 key)
+{
+	struct seen_slot *e;
+	key = seen_slot_key(key);
+	e = &t->seen[seen_probe(t->seen, t->seen_slots, t->seen_mix, key)];
+	if (!slot_used(e)) {
+		e->key = key;
+		e->ms = ms;
+		t->nseen++;
+	}
+}
+
+/* The keys of one page, added to the table once the page is committed. */
 struct seen_next {
 	struct seen_key {
 		int64_t ms;
 		struct sip128 key;
 	} * v;
 	size_t n, alloc;
-	int64_t min_ms; /* the oldest key's time (INT64_MAX: none) */
 };
-
-/* Drop the keys older than since: the next run does not read them again. */
-static void seen_next_prune(struct seen_next *s, int64_t since)
-{
-	size_t k = 0;
-	if (!s->n || s->min_ms >= since) /* nothing to drop (a tie read again, say) */
-		return;
-	s->min_ms = INT64_MAX;
-	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i].ms >= since) {
-			if (s->v[i].ms < s->min_ms)
-				s->min_ms = s->v[i].ms;
-			s->v[k++] = s->v[i];
-		}
-	s->n = k;
-}
 
 static void seen_next_release(struct seen_next *s)
 {
@@ -523,32 +517,71 @@ static void seen_next_release(struct seen_next *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* After a run that read up to its end: its window's keys become the set the next run skips. */
-static void seen_replace(struct task *t, struct seen_next *s)
+/*
+ * Rebuild the table with room for `more` keys: what is at or before fin is dropped (no read
+ * goes back past fin), the live keys are kept, at most cap in all, in twice the slots they
+ * need (so rebuilds are rare) but no more than cap needs.
+ */
+static void seen_rebuild(struct task *t, size_t more, size_t cap)
 {
-	free(t->seen);
-	t->seen = NULL;
-	t->seen_slots = 0;
-	t->nseen = s->n;
-	if (s->n) {
-		t->seen_slots = s->n + s->n / 2 + 1; /* at most two thirds full */
-		t->seen = xcalloc(t->seen_slots, sizeof(*t->seen));
-		for (size_t j = 0; j < s->n; j++) {
-			struct sip128 k = seen_slot_key(s->v[j].key);
-			t->seen[seen_probe(t->seen, t->seen_slots, k)] = k;
-		}
+	struct seen_slot *old = t->seen;
+	size_t nold = t->seen_slots, live = 0, want;
+	struct sip128 draw;
+
+	for (size_t i = 0; i < nold; i++)
+		live += slot_used(&old[i]) && old[i].ms > t->fin;
+	want = (live + more) * 2;
+	if (want > cap)
+		want = cap;
+	if (want < live)
+		live = want;
+	t->seen_draws++;
+	draw = siphash128(t->seen_key, &t->seen_draws, sizeof(t->seen_draws));
+	t->seen_mix = draw.lo | 1;
+	t->seen_slots = want + want / 2 + 1; /* at most two thirds full */
+	t->seen = xcalloc(t->seen_slots, sizeof(*t->seen));
+	t->nseen = 0;
+	t->seen_fin = t->fin;
+	for (size_t i = 0; i < nold && t->nseen < live; i++)
+		if (slot_used(&old[i]) && old[i].ms > t->fin)
+			seen_put(t, old[i].ms, old[i].key);
+	free(old);
+}
+
+/* After a committed page: its keys join the table, those past fin (a later read of the
+ * window reads them again). Past the cap, or with no room the next rebuild could make,
+ * a key is dropped: its row, read again, goes to the store's dedupe instead. */
+static void seen_add(struct task *t, struct seen_next *s, size_t cap)
+{
+	size_t room = t->seen_slots * 2 / 3 > t->nseen ? t->seen_slots * 2 / 3 - t->nseen : 0;
+	size_t more = 0;
+	for (size_t j = 0; j < s->n; j++)
+		more += s->v[j].ms > t->fin;
+	if (more > room && (t->seen_slots < cap + cap / 2 + 1 || t->seen_fin != t->fin)) {
+		seen_rebuild(t, more, cap);
+		room = t->seen_slots * 2 / 3 > t->nseen ? t->seen_slots * 2 / 3 - t->nseen : 0;
 	}
-	seen_next_release(s);
+	for (size_t j = 0; j < s->n && room; j++)
+		if (s->v[j].ms > t->fin) {
+			size_t before = t->nseen;
+			seen_put(t, s->v[j].ms, s->v[j].key);
+			room -= t->nseen - before;
+		}
+	s->n = 0;
 }
 
 /* What one run of watch_steps carries from page to page. */
 struct run {
 	int col[8], *segcol;
-	int64_t wm;  /* the stored watermark */
-	size_t page; /* rows per page */
-	struct seen_next next;
+	int64_t wm;            /* the stored watermark */
+	size_t page;           /* rows per page */
+	struct seen_next next; /* the keys of the page being ingested */
 	int64_t rows, opened;
 	int64_t t0; /* monotonic start of the run */
+	/* the run's reads reach back to fin without a gap, so what each page reads that was
+	 * visible when it was asked for moves fin (till a page leaves part of its range
+	 * unproven) */
+	bool chained;
 };
 
 /* The clock of a page: the run's, advanced by the whole seconds the run has taken. A run
@@ -561,31 +594,47 @@ static int64_t page_clock(int64_t now, const struct run *run)
 	return now + (time_mono_ms() - run->t0) / 1000 * 1000;
 }
 
-/* The most keys kept for the next run's overlap window: 32 pages' worth, so that a burst
- * of that many records at once is re-read from the source without a parse and a store
- * round trip for each until its window is final. Memory: 24 bytes a key while a run reads,
- * the table 16 bytes a slot, two thirds full: with the default page of 5,000, at most
- * 3.8 MB for the next run's keys and 3.8 MB for the last run's. */
+/* The run's clock to the millisecond, for what the source's clock is known to be. */
+static int64_t run_clock(int64_t now, const struct run *run)
+{
+	return now + (time_mono_ms() - run->t0);
+}
+
+/* A row with updated_at ms was read at `at`: the source's clock was at ms or later then. */
+static void src_seen(struct task *t, int64_t ms, int64_t at)
+{
+	if (ms == TIME_NULL || ms == STEP_TIME_BAD)
+		return;
+	if (t->src_off == INT64_MIN || ms - at > t->src_off)
+		t->src_off = ms - at;
+}
+
+/* The latest updated_at every row of which is visible at `at` (INT64_MIN: none known): the
+ * source's clock is at least at + src_off, and a row commits within overlap of its time. */
+static int64_t visible_by(const struct task *t, int64_t at)
+{
+	if (t->src_off == INT64_MIN)
+		return INT64_MIN;
+	return at + t->src_off - t->wf->overlap_ms;
+}
+
+/* The most keys the table keeps: 32 pages' worth, so that a burst of that many records at
+ * once is re-read from the source without a parse and a store round trip for each until
+ * fin passes it. Memory: 24 bytes a slot, two thirds full: with the default page of 5,000,
+ * at most 5.8 MB, and 24 bytes a row of the page being ingested. */
 static size_t seen_cap(const struct run *r)
 {
 	return r->page * 32 > 20000 ? r->page * 32 : 20000;
 }
 
-/* Keep key (a row read at ms) for the next run's overlap window; past the cap it is
- * dropped (a re-read record then goes to the store's dedupe instead). */
+/* Keep key (a row read at ms) for the table once its page is committed. */
 static void seen_keep(struct run *run, int64_t ms, struct sip128 key)
 {
 	struct seen_next *s = &run->next;
-	size_t cap = seen_cap(run);
-	if (s->n >= cap)
-		return;
 	if (s->n == s->alloc) {
-		/* doubling, but never past the cap */
-		s->alloc = s->alloc ? (s->alloc * 2 < cap ? s->alloc * 2 : cap) : 256;
+		s->alloc = s->alloc ? s->alloc * 2 : 256;
 		s->v = xreallocarray(s->v, s->alloc, sizeof(*s->v));
 	}
-	if (!s->n || ms < s->min_ms)
-		s->min_ms = ms;
 	s->v[s->n].ms = ms;
 	s->v[s->n++].key = key;
 }
@@ -627,10 +676,11 @@ static int find_cols(const struct sw_workflow *wf, const struct source_rows *rs,
 
 /*
  * Ingest rows [0, nuse) of one page and, when wm_raw is not NULL and later than the stored
- * watermark, move the watermark to it, all in one transaction.
+ * watermark, move the watermark to it, all in one transaction; fin: what the page proves
+ * read (INT64_MIN: nothing), stored with it when the page writes anything.
  */
 static int ingest_page(struct task *t, int64_t now, struct run *run, const struct source_rows *rs,
-                       size_t nuse, const char *wm_raw, struct sw_err *err)
+                       size_t nuse, const char *wm_raw, int64_t fin, struct sw_err *err)
 {
 	const struct sw_workflow *wf = t->wf;
 	/* one page, one lifetime: its records, their labels and the ingest's temporaries */
@@ -647,17 +697,18 @@ static int ingest_page(struct task *t, int64_t now, struct run *run, const struc
 	if (wm_raw && time_parse(wm_raw, &wm_ms) < 0)
 		wm_ms = TIME_NULL;
 	move = wm_ms != TIME_NULL && (run->wm == TIME_NULL || wm_ms > run->wm);
-	/* the overlap window is re-read every run: a row the last complete run read (and
-	 * stored, or refused) is skipped before it is parsed, which is what the store's dedupe
-	 * would do, without the parse and the store round trip per re-read row */
+	if (fin < t->fin)
+		fin = t->fin;
+	run->next.n = 0;
+	/* a read of the overlap window reads rows again: one already read (and stored, or
+	 * refused) is skipped before it is parsed, which is what the store's dedupe would do,
+	 * without the parse and the store round trip per re-read row */
 	for (size_t r = 0; r < nuse; r++) {
 		char *labels = NULL;
 		struct sip128 key = row_key(t, &sb, rs, r, run->col);
 		const char *why;
 		int64_t at;
-		if (seen_before(t, &key)) {
-			at = cell_time(rs, r, run->col[4]);
-			seen_keep(run, at != TIME_NULL && at != STEP_TIME_BAD ? at : run->wm, key);
+		if (seen_before(t, key)) {
 			t->stats.rows_skipped++;
 			continue;
 		}
@@ -691,9 +742,14 @@ static int ingest_page(struct task *t, int64_t now, struct run *run, const struc
 			goto out;
 		if (move && store_watermark_set(t->store, t->wmkey, wm_ms, wm_raw, now, err) < 0)
 			goto out;
+		if (fin > t->fin_stored &&
+		    store_watermark_set(t->store, t->finkey, fin, NULL, now, err) < 0)
+			goto out;
 		if (store_tx_commit(t->store, err) < 0)
 			goto out;
 		in_tx = false;
+		if (fin > t->fin_stored)
+			t->fin_stored = fin;
 		/* counted (and logged) only once committed: a rolled-back run opened nothing */
 		t->stats.alerts_opened += (int64_t)opened;
 		run->opened += (int64_t)opened;
@@ -701,8 +757,9 @@ static int ingest_page(struct task *t, int64_t now, struct run *run, const struc
 		if (move)
 			run->wm = wm_ms;
 	}
-	if (run->wm != TIME_NULL)
-		seen_next_prune(&run->next, run->wm - wf->overlap_ms);
+	t->fin = fin;
+	if (wf->overlap_ms > 0) /* else nothing is read twice */
+		seen_add(t, &run->next, seen_cap(run));
 	rc = 0;
 out:
 	if (in_tx)
@@ -745,7 +802,7 @@ static int tie_batch(void *ctx, const struct source_rows *rs, struct sw_err *err
 	static const int cols[3] = {0, 2, 3}; /* instance_id, step, status */
 
 	if (find_cols(t->wf, rs, tr->run, err) < 0 ||
-	    ingest_page(t, tr->now, tr->run, rs, rs->nrows, NULL, err) < 0)
+	    ingest_page(t, tr->now, tr->run, rs, rs->nrows, NULL, INT64_MIN, err) < 0)
 		return -1;
 	for (size_t k = 0; k < 3; k++) {
 		int c = tr->run->col[cols[k]];
@@ -761,10 +818,11 @@ static int tie_batch(void *ctx, const struct source_rows *rs, struct sw_err *err
  * Read the rows whose updated_at is `at` (a full page of them was just read) in one
  * streamed query in the tie order, a page at a time, each page committed on its own; then
  * move the watermark to `at`. After a failure part way the next read of the same tie goes
- * on after the last committed page. since: the :since of the page that returned them.
+ * on after the last committed page. since: the :since of the page that returned them; fin:
+ * what the whole tie proves read, stored with the watermark.
  */
 static int read_tie(struct task *t, int64_t now, struct run *run, const struct source_param *since,
-                    const char *at, struct sw_err *err)
+                    const char *at, int64_t fin, struct sw_err *err)
 {
 	static const char *const names[3] = {"sw_ki", "sw_ks", "sw_kt"};
 	struct source_param p[5];
@@ -791,7 +849,7 @@ static int read_tie(struct task *t, int64_t now, struct run *run, const struct s
 	free(sql);
 	/* the whole tie is in: the watermark moves past it */
 	if (rc == 0)
-		rc = ingest_page(t, now, run, NULL, 0, at, err);
+		rc = ingest_page(t, now, run, NULL, 0, at, fin, err);
 	if (rc == 0)
 		tie_forget(t);
 	return rc < 0 ? -1 : 0;
@@ -825,6 +883,70 @@ static char *probe_style(struct task *t, struct sw_err *err, int *rc)
 	return raw;
 }
 
+/* The newest updated_at past :since (one row, one column), asked once after a start: the
+ * source's clock is at least that, so a catch-up of rows older than it by `overlap` needs
+ * no second read. */
+static char *newest_sql(const char *q)
+{
+	size_t len = strlen(q);
+	while (len && (isspace((unsigned char)q[len - 1]) || q[len - 1] == ';'))
+		len--;
+	return xasprintf(
+	    "SELECT sw_page.updated_at FROM (\n%.*s\n) sw_page"
+	    " WHERE sw_page.updated_at > :since ORDER BY sw_page.updated_at DESC LIMIT 1",
+	    (int)len, q);
+}
+
+static int probe_newest(struct task *t, int64_t now, const struct run *run,
+                        const struct source_param *since, struct sw_err *err)
+{
+	struct source_rows rs = {0};
+	char *sql = newest_sql(t->wf->steps_query);
+	int rc;
+	t->stats.source_reads++;
+	rc = source_query(t->source, sql, since, 1, &rs, err);
+	free(sql);
+	if (!rc && rs.nrows && rs.ncols)
+		src_seen(t, cell_time(&rs, 0, 0), run_clock(now, run));
+	source_rows_release(&rs);
+	return rc;
+}
+
+/* fin after a start: as stored; else, past a watermark stored by a version that read the
+ * window at every run, the watermark minus overlap (where its next run would have read
+ * from); else (the first read) the start of the backfill, before which nothing is read. */
+static int load_fin(struct task *t, int64_t now, int64_t wm, struct sw_err *err)
+{
+	int64_t v;
+	if (store_watermark_get(t->store, t->finkey, &v, NULL, err) < 0)
+		return -1;
+	if (v != TIME_NULL)
+		t->fin = t->fin_stored = v;
+	else if (wm != TIME_NULL)
+		t->fin = wm - t->wf->overlap_ms;
+	else
+		t->fin = t->wf->backfill_ms > 0 ? now - t->wf->backfill_ms : INT64_MIN;
+	t->fin_known = true;
+	return 0;
+}
+
+/* Does this run read from fin (the window) rather than from the watermark? While fin is
+ * behind the watermark, every overlap / 4 (and in the first run after a start). */
+static bool window_due(const struct task *t, int64_t now, int64_t wm)
+{
+	if (t->fin > wm)
+		return false;
+	return t->win_at == TIME_NULL || now < t->win_at ||
+	       now - t->win_at >= t->wf->overlap_ms / 4;
+}
+
+/* The time of a raw updated_at, INT64_MIN when it does not parse. */
+static int64_t raw_time(const char *raw)
+{
+	int64_t ms;
+	return raw && time_parse(raw, &ms) == 0 ? ms : INT64_MIN;
+}
+
 #define PROGRESS_LOG_MS 5000
 
 int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
@@ -835,7 +957,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	char *wm_raw = NULL, *probe = NULL, *cursor = NULL, *sql = NULL, sincebuf[64];
 	int64_t t0 = time_mono_ms(), wm0;
 	int64_t budget = t->env->run_budget_ms;
-	bool budget_spent = false;
+	bool budget_spent = false, overlap = wf->overlap_ms > 0;
 	int rc = -1;
 
 	memset(&run, 0, sizeof(run));
@@ -844,8 +966,10 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		goto out;
 	if (!wf->steps_query) /* push-only: records come over the API */
 		return open_stuck(t, now, err);
-	if (!t->wmkey)
+	if (!t->wmkey) {
 		t->wmkey = xasprintf("workflow:%s", wf->name);
+		t->finkey = xasprintf("final:workflow:%s", wf->name);
+	}
 	if (task__source(t, err) < 0)
 		goto out;
 	if (store_watermark_get(t->store, t->wmkey, &run.wm, &wm_raw, err) < 0)
@@ -860,32 +984,50 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		rc = -1;
 	}
 	wm0 = run.wm;
+	if (overlap && !t->fin_known && load_fin(t, now, run.wm, err) < 0)
+		goto out;
+	src_seen(t, run.wm, now); /* read once, so the source's clock is past it */
 	since_param(t, now, run.wm, wm_raw, probe, sincebuf, sizeof(sincebuf), &since);
 	if (t->resume && run.wm != TIME_NULL) {
 		/* the last run stopped on its budget: go on from where it was */
 		cursor = t->resume;
 		raw_param(t, "since", cursor, &since);
+		run.chained = t->resume_chained;
 	} else {
 		free(t->resume);
-		/* a read of the overlap window starts */
-		free(t->win_raw);
-		t->win_raw = wm_raw ? xstrdup(wm_raw) : NULL;
-		t->win_wm = wm_raw ? run.wm : TIME_NULL;
-		t->win_at = now;
-		if (wf->overlap_ms > 0 && run.wm != TIME_NULL && t->final_raw &&
-		    t->final_wm <= run.wm && t->final_wm > run.wm - wf->overlap_ms) {
-			/* the window up to final_wm is final: read on from there */
-			cursor = xstrdup(t->final_raw);
-			raw_param(t, "since", cursor, &since);
+		if (!overlap || run.wm == TIME_NULL) {
+			/* no overlap, or the first read: from :since (the backfill's start, fin) */
+			run.chained = overlap;
+		} else if (window_due(t, now, run.wm)) {
+			/* a read of the window: from fin (the seen set skips what was read since)
+			 */
+			t->win_at = now;
+			source_time_param(t->source, "since", t->fin, wm_raw, sincebuf,
+			                  sizeof(sincebuf), &since);
+			run.chained = true;
+		} else {
+			/* past the watermark only (a late commit behind it waits for the next
+			 * read of the window); chained when fin is past it, to the millisecond */
+			run.chained = t->fin > run.wm;
 		}
 	}
 	t->resume = NULL;
+	if (overlap && !t->src_probed) {
+		if (probe_newest(t, now, &run, &since, err) < 0) {
+			columns_error(t, err);
+			goto out;
+		}
+		t->src_probed = true;
+	}
 	run.page = wf->page_size > 0 ? (size_t)wf->page_size : 5000;
 	sql = page_sql(wf->steps_query, (int)run.page, false, true);
 	for (;;) {
 		struct source_rows rs = {0};
 		size_t n, use;
 		const char *last = NULL, *next = NULL;
+		/* what this page proves read: the rows of its range visible when it was asked
+		 * for (those at or before vis), when the run reaches back to fin */
+		int64_t vis = visible_by(t, run_clock(now, &run)), top, fin = INT64_MIN;
 		int prc;
 		t->stats.source_reads++;
 		if (source_query(t->source, sql, &since, 1, &rs, err) < 0) {
@@ -897,8 +1039,10 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 			goto out;
 		}
 		n = use = rs.nrows;
-		if (n)
+		if (n) {
 			last = source_cell(&rs, n - 1, (size_t)run.col[4]);
+			src_seen(t, cell_time(&rs, n - 1, run.col[4]), run_clock(now, &run));
+		}
 		next = last;
 		if (n == run.page && last) {
 			/* a full page: rows of its last updated_at may go on past it; leave them
@@ -908,12 +1052,19 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 				use--;
 			next = use ? source_cell(&rs, use - 1, (size_t)run.col[4]) : NULL;
 		}
+		/* the page's range ends at its last row read whole, or nowhere (a short page
+		 * read all there was) */
+		top = n < run.page || !last ? INT64_MAX : raw_time(use ? next : last);
+		if (overlap && run.chained) {
+			fin = top < vis ? top : vis;
+			run.chained = fin == top; /* past vis the range is not proven */
+		}
 		if (use || !n) {
-			prc = ingest_page(t, now, &run, &rs, use, next, err);
+			prc = ingest_page(t, now, &run, &rs, use, next, fin, err);
 		} else {
 			/* the whole page shares one updated_at: read all of it again in a
 			 * total order (this page's order among equal times is arbitrary) */
-			prc = read_tie(t, now, &run, &since, last, err);
+			prc = read_tie(t, now, &run, &since, last, fin, err);
 			next = last;
 		}
 		if (prc == 0 && next) {
@@ -969,23 +1120,9 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		         time_format_rfc3339(run.wm, ts, sizeof(ts)));
 		t->backlog = false;
 	}
-	seen_replace(t, &run.next);
-	if (!budget_spent && t->win_wm != TIME_NULL && t->win_wm == t->wm_val &&
-	    t->win_at >= t->wm_at + wf->overlap_ms && t->win_raw) {
-		/* this read of the window began `overlap` after its watermark was first seen:
-		 * all that will ever be at or before it is read */
-		free(t->final_raw);
-		t->final_raw = t->win_raw;
-		t->final_wm = t->win_wm;
-		t->win_raw = NULL;
-		t->win_wm = TIME_NULL;
-	}
-	if (run.wm != t->wm_val) {
-		t->wm_val = run.wm;
-		t->wm_at = now + (time_mono_ms() - t0);
-	}
 	if (budget_spent) {
 		t->resume = cursor;
+		t->resume_chained = run.chained;
 		cursor = NULL;
 		t->again = true;
 	} else if (open_stuck(t, now, err) < 0) {

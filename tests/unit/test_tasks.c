@@ -667,14 +667,16 @@ static void test_paging_tie_larger_than_page(void **state)
 	run(f->watch, T0 + 10 * MIN);
 	task_stats(f->watch, &ts);
 	assert_int_equal(ts.rows_read, 42);
-	/* pages of 3 + 7, then 10 of the tie, then the last 4; the tie (35 rows, 4 pages) is
-	 * read in one streamed query, not one query per page */
-	assert_int_equal(ts.source_reads, 4);
+	/* the newest row (asked once after a start), pages of 3 + 7, then 10 of the tie,
+	 * then the last 4; the tie (35 rows, 4 pages) is read in one streamed query, not one
+	 * query per page */
+	assert_int_equal(ts.source_reads, 1 + 4);
 	assert_int_equal(count_state(f, -1), 42);
 	assert_int_equal(store_watermark_get(f->st, "workflow:loan", &wm, NULL, &err), 0);
 	assert_int_equal(wm, big_tie(41));
-	/* a run within the overlap (10 s) reads the window again (the last 4 rows) and skips
-	 * them before the store: the last run read them */
+	/* the next run reads the window again (the last 4 rows: the newest was seen at the
+	 * first run, so everything 10 s older was visible then) and skips them before the
+	 * store: the last run read them */
 	assert_int_equal(ts.rows_skipped, 0);
 	run(f->watch, T0 + 10 * MIN + 1000);
 	task_stats(f->watch, &ts);
@@ -722,10 +724,12 @@ static void test_paging_tie_resumes_after_failure(void **state)
 	run(f->watch, T0 + 10 * MIN + 1000);
 	task_stats(f->watch, &ts2);
 	assert_int_equal(count_state(f, -1), 42);
-	/* the 3 rows before the tie, the 15 after its last committed page, the last 4 (a
-	 * restart of the tie would read all 35); three pages and one tie query */
-	assert_int_equal(ts2.rows_read - ts.rows_read, 3 + 15 + 4);
-	assert_int_equal(ts2.source_reads - ts.source_reads, 4);
+	/* the 15 after the tie's last committed page and the last 4 (a restart of the tie
+	 * would read all 35); not the 3 rows before the tie: the first run's page proved them
+	 * read (they were visible when it asked), so the read goes on from there. Two pages
+	 * (the first all of the tie) and one tie query */
+	assert_int_equal(ts2.rows_read - ts.rows_read, 15 + 4);
+	assert_int_equal(ts2.source_reads - ts.source_reads, 3);
 	assert_int_equal(store_watermark_get(f->st, "workflow:loan", &wm, NULL, &err), 0);
 	assert_int_equal(wm, big_tie(41));
 	free(path);
@@ -811,15 +815,89 @@ static void test_overlap_window_final(void **state)
 	run(f->watch, t + 14000);
 	task_stats(f->watch, &ts);
 	assert_int_equal(ts.rows_read, 11);
-	/* new rows move the watermark; a late commit after the final watermark but inside the
-	 * new window is still read, the final part is not read again */
+	/* new rows move the watermark; a late commit behind the new watermark (within
+	 * overlap of its updated_at) is still read, the final part is not read again */
 	step(f, 14, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t + 8000, t + 8000);
 	run(f->watch, t + 15000);
-	step(f, 15, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t + 3000, t + 3000);
+	step(f, 15, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t + 6000, t + 6000);
 	run(f->watch, t + 16000);
 	task_stats(f->watch, &ts);
 	assert_int_equal(ts.rows_read, 11 + 1 + 2);
 	assert_int_equal(count_state(f, -1), 6);
+}
+
+/* Reads past the watermark at every poll, and reads the window behind it again every
+ * overlap / 4 (2.5 s) from fin, not at every poll: a late commit behind the watermark is
+ * read by the next read of the window, and the runs between read only the new rows. */
+static void test_window_read_every_quarter_overlap(void **state)
+{
+	struct fx *f = *state;
+	struct task_stats ts;
+	int64_t t = T0 + 5 * MIN;
+	for (int i = 10; i < 13; i++)
+		step(f, i, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t, t);
+	run(f->watch, t + 1000); /* the first read */
+	run(f->watch, t + 2000); /* the first read of the window: skips the 3 rows */
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 6);
+	assert_int_equal(ts.rows_skipped, 3);
+	step(f, 20, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t + 2500, t + 2500);
+	run(f->watch, t + 3000); /* 1 s after the window read: the new row only */
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 7);
+	step(f, 21, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t + 3500, t + 3500);
+	/* a transaction that commits late, 2.5 s after its updated_at, behind the watermark */
+	step(f, 22, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t + 1000, t + 1000);
+	run(f->watch, t + 4000);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 8);
+	assert_int_equal(count_state(f, -1), 5);
+	/* 3 s after the last read of the window: read again, from fin; the late row is in */
+	run(f->watch, t + 5000);
+	task_stats(f->watch, &ts);
+	assert_int_equal(ts.rows_read, 8 + 6);
+	assert_int_equal(ts.rows_skipped, 3 + 5);
+	assert_int_equal(count_state(f, -1), 6);
+}
+
+/* A restart after an outage reads the catch-up once: its pages are older than the newest
+ * row by more than overlap, so they were visible when asked for and fin follows them; the
+ * next read of the window goes back to fin only (the last 10 s of rows), and a late commit
+ * there is still read. fin is stored with the pages. */
+static void test_restart_catch_up_read_once(void **state)
+{
+	struct fx *f = *state;
+	struct task_stats ts;
+	struct sw_err err = {""};
+	int64_t t = T0 + 5 * MIN, fin;
+	for (int i = 10; i < 13; i++)
+		step(f, i, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t, t);
+	run(f->watch, t + 1000);
+	assert_int_equal(store_watermark_get(f->st, "final:workflow:loan", &fin, NULL, &err), 0);
+	assert_true(fin >= t - 10000 && fin < t - 9000); /* newest seen 1 s late, minus 10 s */
+	/* stopped; 25 rows come in over 24 s, a minute later; started again */
+	task_free(f->watch);
+	f->watch = task_new(TASK_WATCH_STEPS, &f->env, &f->cfg->workflows[0]);
+	for (int i = 0; i < 25; i++)
+		step(f, 100 + i, "kyc", "FAILED", "KYC_MISMATCH", t, t + MIN + i * 1000,
+		     t + MIN + i * 1000);
+	run(f->watch, t + 2 * MIN);
+	task_stats(f->watch, &ts);
+	/* from the stored fin: the 3 rows at t again (the store's dedupe drops them), the 25 */
+	assert_int_equal(ts.rows_read, 3 + 25);
+	assert_int_equal(count_state(f, -1), 28);
+	assert_int_equal(store_watermark_get(f->st, "final:workflow:loan", &fin, NULL, &err), 0);
+	/* the newest row (t + 84 s) was asked for at t + 120 s: everything up to t + 74 s was
+	 * visible then, and the pages read it */
+	assert_true(fin >= t + 74000 && fin < t + 75000);
+	/* a late commit within overlap of its time, behind the watermark */
+	step(f, 200, "kyc", "FAILED", "KYC_MISMATCH", t, t + 80000, t + 80000);
+	run(f->watch, t + 2 * MIN + 3000);
+	task_stats(f->watch, &ts);
+	/* the window from fin: the 10 rows after t + 74 s (skipped) and the late one */
+	assert_int_equal(ts.rows_read, 28 + 11);
+	assert_int_equal(ts.rows_skipped, 10);
+	assert_int_equal(count_state(f, -1), 29);
 }
 
 static void test_first_start_old_history(void **state)
@@ -1076,6 +1154,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_paging_tie_resumes_after_failure, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_paging_budget_resumes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overlap_window_final, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_window_read_every_quarter_overlap, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_restart_catch_up_read_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_first_start_old_history, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck_closed_not_reopened, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watcher_refuses_what_push_refuses, setup,
