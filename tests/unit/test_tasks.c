@@ -787,6 +787,14 @@ static void test_paging_budget_resumes(void **state)
 	assert_int_equal(ts.alerts_opened, 43);
 }
 
+/* Three failures at t, read by the watcher's first run at t + 1 s. */
+static void three_read_at(struct fx *f, int64_t t)
+{
+	for (int i = 10; i < 13; i++)
+		step(f, i, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t, t);
+	run(f->watch, t + 1000);
+}
+
 /* The overlap window is re-read until a read of it starts `overlap` (10 s) after its
  * watermark was first seen; after that it is final and not read again (a burst at one
  * timestamp was re-read on every poll for as long as the source stayed quiet). */
@@ -795,9 +803,7 @@ static void test_overlap_window_final(void **state)
 	struct fx *f = *state;
 	struct task_stats ts;
 	int64_t t = T0 + 5 * MIN;
-	for (int i = 10; i < 13; i++)
-		step(f, i, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t, t);
-	run(f->watch, t + 1000);
+	three_read_at(f, t);
 	task_stats(f->watch, &ts);
 	assert_int_equal(ts.rows_read, 3);
 	/* a late commit inside the overlap: read */
@@ -834,9 +840,7 @@ static void test_window_read_every_quarter_overlap(void **state)
 	struct fx *f = *state;
 	struct task_stats ts;
 	int64_t t = T0 + 5 * MIN;
-	for (int i = 10; i < 13; i++)
-		step(f, i, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t, t);
-	run(f->watch, t + 1000); /* the first read */
+	three_read_at(f, t);     /* the first read */
 	run(f->watch, t + 2000); /* the first read of the window: skips the 3 rows */
 	task_stats(f->watch, &ts);
 	assert_int_equal(ts.rows_read, 6);
@@ -870,9 +874,7 @@ static void test_restart_catch_up_read_once(void **state)
 	struct task_stats ts;
 	struct sw_err err = {""};
 	int64_t t = T0 + 5 * MIN, fin;
-	for (int i = 10; i < 13; i++)
-		step(f, i, "kyc", "FAILED", "KYC_MISMATCH", t - MIN, t, t);
-	run(f->watch, t + 1000);
+	three_read_at(f, t);
 	assert_int_equal(store_watermark_get(f->st, "final:workflow:loan", &fin, NULL, &err), 0);
 	assert_true(fin >= t - 10000 && fin < t - 9000); /* newest seen 1 s late, minus 10 s */
 	/* stopped; 25 rows come in over 24 s, a minute later; started again */
