@@ -141,6 +141,23 @@ int api_metrics(struct api_req *req, struct api_resp *resp)
 		if (he[i].has_progress)
 			sample(&sb, "stepwatch_watcher_rows_read_total", "component", he[i].name,
 			       (double)he[i].rows_read);
+	family(&sb, "stepwatch_watcher_rows_skipped_total", "counter",
+	       "Step records read again behind the watermark and skipped, read before (part of "
+	       "rows_read).");
+	for (size_t i = 0; i < nh; i++)
+		if (he[i].has_progress)
+			sample(&sb, "stepwatch_watcher_rows_skipped_total", "component", he[i].name,
+			       (double)he[i].rows_skipped);
+	family(&sb, "stepwatch_watcher_window_seconds", "gauge",
+	       "How far behind the watermark the point is before which every step record is "
+	       "known read (what the next read of the overlap window goes back over; 0 when "
+	       "none is needed).");
+	for (size_t i = 0; i < nh; i++)
+		if (he[i].has_progress && he[i].watermark != TIME_NULL && he[i].final != TIME_NULL)
+			sample(&sb, "stepwatch_watcher_window_seconds", "component", he[i].name,
+			       he[i].final >= he[i].watermark
+			           ? 0.0
+			           : (double)(he[i].watermark - he[i].final) / 1000.0);
 	family(&sb, "stepwatch_watcher_lag_seconds", "gauge",
 	       "How far a workflow's watermark is behind now (the newest step record read).");
 	for (size_t i = 0; i < nh; i++)

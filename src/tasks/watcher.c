@@ -772,9 +772,15 @@ out:
 /* The watcher's progress, for /readyz, /metrics and the log. */
 static void progress(struct task *t, int64_t now, const struct run *run, bool catching_up)
 {
+	struct health_reading r = {
+	    t->stats.rows_read,
+	    t->stats.rows_skipped,
+	    run->wm,
+	    t->fin_known && t->fin != INT64_MIN ? t->fin : TIME_NULL,
+	    catching_up,
+	};
 	if (t->env->health)
-		health_progress(t->env->health, t->component, t->stats.rows_read, run->wm,
-		                catching_up, now);
+		health_progress(t->env->health, t->component, &r, now);
 }
 
 static void tie_forget(struct task *t)

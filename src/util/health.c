@@ -64,8 +64,8 @@ void health_set(struct health *h, const char *name, bool ok, const char *message
 	pthread_mutex_unlock(&h->lock);
 }
 
-void health_progress(struct health *h, const char *name, int64_t rows_read, int64_t watermark,
-                     bool catching_up, int64_t now)
+void health_progress(struct health *h, const char *name, const struct health_reading *r,
+                     int64_t now)
 {
 	struct health_entry *e;
 	bool created;
@@ -76,9 +76,11 @@ void health_progress(struct health *h, const char *name, int64_t rows_read, int6
 		e->since = now;
 	}
 	e->has_progress = true;
-	e->rows_read = rows_read;
-	e->watermark = watermark;
-	e->catching_up = catching_up;
+	e->rows_read = r->rows_read;
+	e->rows_skipped = r->rows_skipped;
+	e->watermark = r->watermark;
+	e->final = r->final;
+	e->catching_up = r->catching_up;
 	pthread_mutex_unlock(&h->lock);
 }
 

@@ -21,10 +21,18 @@ struct health_entry {
 	int64_t since;   /* when it entered this state */
 	int64_t last_ok; /* last successful run, TIME_NULL if never */
 	/* a workflow's watcher only (has_progress): step records read since the process
-	 * started, its watermark (TIME_NULL before the first), and whether it is reading a
-	 * backlog (its last page was full) */
+	 * started, and of those the ones read again behind the watermark and skipped (read
+	 * before), its watermark (TIME_NULL before the first), the point before which every
+	 * row is known read (final; TIME_NULL: none), and whether it is reading a backlog (its
+	 * last page was full) */
 	bool has_progress, catching_up;
-	int64_t rows_read, watermark;
+	int64_t rows_read, rows_skipped, watermark, final;
+};
+
+/* What a watcher reports of its reading (health_progress). */
+struct health_reading {
+	int64_t rows_read, rows_skipped, watermark, final;
+	bool catching_up;
 };
 
 struct health *health_new(void);
@@ -32,8 +40,8 @@ void health_free(struct health *h);
 /* Record the outcome of a run of component name at now; message only when !ok. */
 void health_set(struct health *h, const char *name, bool ok, const char *message, int64_t now);
 /* Record a watcher's reading progress (entry created if missing, as healthy). */
-void health_progress(struct health *h, const char *name, int64_t rows_read, int64_t watermark,
-                     bool catching_up, int64_t now);
+void health_progress(struct health *h, const char *name, const struct health_reading *r,
+                     int64_t now);
 /* A copy of every entry, sorted by name; free with health_entries_free. */
 size_t health_snapshot(struct health *h, struct health_entry **out);
 void health_entries_free(struct health_entry *v, size_t n);

@@ -108,19 +108,30 @@ YAML
   grep -q 'msg="caught up" workflow=loan rows=' "$T/serve-$kind.log" && ok "[$kind] caught-up log" ||
     fail "[$kind] no caught-up log line"
   log "[$kind] /readyz showed catching_up=true during the read: $seen_catching"
-  # a live tie larger than a page, then the overlap window re-read every poll: one read of
-  # new rows, not a backlog (nor a "caught up" line) per re-read
+  # a live tie larger than a page, then the overlap window read again (every overlap/4):
+  # one read of new rows, not a backlog (nor a "caught up" line) per re-read
   local before after
   before=$(grep -c 'msg="caught up"' "$T/serve-$kind.log" || true)
   q "$SRC" "INSERT INTO loan_steps SELECT 'lt' || i, 'u' || i, 'kyc', 'SUCCESS', NULL, now(), now(), now()
               FROM generate_series(1, 250) i"
   wait_eq 20 "[$kind] a live tie of 250 rows stored" 20510 sq "$kind" "$store" "SELECT count(*) FROM instances"
-  sleep 3 # the overlap (2s) re-read at every poll (200ms)
+  sleep 3 # the overlap (2s), read again every 0.5 s
   after=$(grep -c 'msg="caught up"' "$T/serve-$kind.log" || true)
   [ $((after - before)) -le 1 ] && ok "[$kind] re-reads of the overlap window are no backlog ($((after - before)) caught-up lines)" ||
     fail "[$kind] $((after - before)) caught-up lines for one live tie re-read in the overlap window"
   curl -s "http://127.0.0.1:$port/readyz" | grep -q '"catching_up": *false' &&
     ok "[$kind] not catching up after the tie" || fail "[$kind] /readyz catching_up after the tie"
+  # the tie was read again by reads of the window (every overlap/4) and skipped; once the
+  # source is quiet for overlap, nothing behind the watermark is left to read again
+  metric() {
+    curl -s "http://127.0.0.1:$port/metrics" |
+      awk -v m="$1{component=\"workflow:loan\"}" '$1 == m { print $2 }'
+  }
+  wait_eq 10 "[$kind] /metrics window behind the watermark once quiet" 0 metric stepwatch_watcher_window_seconds
+  local skipped
+  skipped=$(metric stepwatch_watcher_rows_skipped_total)
+  [ "${skipped:-0}" -ge 250 ] && ok "[$kind] /metrics rows skipped on re-read: $skipped" ||
+    fail "[$kind] /metrics rows_skipped_total '$skipped', want the 250-row tie at least"
   kill -TERM "$pid"
   wait "$pid" 2>/dev/null || rc=$?
   expect_eq "$rc" 0 "[$kind] serve exit code after SIGTERM"
