@@ -205,7 +205,7 @@ static const char *const pg_step_upsert =
     " labels = COALESCE(excluded.labels, t.labels)"
     " WHERE excluded.updated_at > t.updated_at"
     " OR (excluded.updated_at = t.updated_at AND excluded.status > t.status)"
-    " RETURNING instance_id, step";
+    " RETURNING instance_id, step, xmax = 0"; /* xmax 0: inserted, not updated */
 
 /* The merge is core/instance.c's instance_summary_merge, encoded for a set-based upsert. */
 #define PG_INSTANCE_UPSERT                                                                        \
@@ -223,10 +223,13 @@ static const char *const pg_step_upsert =
 	" completed_at = COALESCE(t.completed_at, excluded.completed_at),"                        \
 	" labels = CASE WHEN excluded.last_progress_at >= t.last_progress_at"                     \
 	" THEN COALESCE(excluded.labels, t.labels) ELSE t.labels END"
-static const char *const pg_instance_upsert = PG_INSTANCE_UPSERT;
+/* ... and how many rows it inserted (xmax 0: not an update) */
+#define PG_INSTANCE_INSERTED " RETURNING xmax = 0 AS ins) SELECT count(*) FILTER (WHERE ins) FROM w"
+static const char *const pg_instance_upsert = "WITH w AS (" PG_INSTANCE_UPSERT PG_INSTANCE_INSERTED;
 /* The same, writing a row only when the fold changes one of its columns. */
 static const char *const pg_instance_upsert_if =
-    PG_INSTANCE_UPSERT SQL_INSTANCE_FOLD_CHANGES("t", "IS DISTINCT FROM");
+    "WITH w AS (" PG_INSTANCE_UPSERT SQL_INSTANCE_FOLD_CHANGES("t", "IS DISTINCT FROM")
+        PG_INSTANCE_INSERTED;
 
 /* "instance\x1fstep": batch-local keys to map RETURNING rows back */
 static char *rec_key(const char *instance_id, const char *step)
@@ -242,7 +245,7 @@ static char *rec_key(const char *instance_id, const char *step)
  * key has records (before: a new statement at every repeated key, in batch order).
  * cur[k] = record k became current. */
 static int pg_steps_upsert(struct store *st, const char *workflow, const struct step_record *recs,
-                           size_t n, bool *cur, struct sw_err *err)
+                           size_t n, bool *cur, size_t *added, struct sw_err *err)
 {
 	struct pg_cols a;
 	struct store_param p[11];
@@ -266,6 +269,7 @@ static int pg_steps_upsert(struct store *st, const char *workflow, const struct 
 	}
 	free(count);
 	stmt_cache_clear(&seen, NULL);
+	*added = 0;
 	pg_cols_init(&a, 10);
 	for (uint32_t j = 0; !rc && j < nranks; j++) {
 		struct store_rows rows = STORE_ROWS_INIT;
@@ -298,6 +302,7 @@ static int pg_steps_upsert(struct store *st, const char *workflow, const struct 
 			if (!at)
 				BUG("instance_steps returned a step that was not sent");
 			cur[at - 1] = true;
+			*added += !strcmp(store_rows_text(&rows, i, 2), "t");
 		}
 		store_rows_release(&rows);
 		stmt_cache_clear(&map, NULL);
@@ -312,11 +317,13 @@ static int pg_steps_upsert(struct store *st, const char *workflow, const struct 
 /* Phase 2 (store_sql.instances_upsert): the instances (one per aggregate, keys unique). */
 static int pg_instances_upsert(struct store *st, const char *workflow,
                                const struct instance_summary *aggs, size_t n, bool if_changed,
-                               struct sw_err *err)
+                               size_t *added, struct sw_err *err)
 {
+	struct store_rows rows = STORE_ROWS_INIT;
 	struct pg_cols a;
 	struct store_param p[8];
 	int rc;
+	*added = 0;
 	if (!n)
 		return 0;
 	pg_cols_init(&a, 7);
@@ -332,8 +339,11 @@ static int pg_instances_upsert(struct store *st, const char *workflow,
 	}
 	p[0] = sp_text(workflow);
 	pg_cols_params(&a, p + 1);
-	rc = store__exec(st, if_changed ? pg_instance_upsert_if : pg_instance_upsert, p, 8, NULL,
+	rc = store__exec(st, if_changed ? pg_instance_upsert_if : pg_instance_upsert, p, 8, &rows,
 	                 NULL, err);
+	if (!rc)
+		*added = (size_t)store_rows_int(&rows, 0, 0, 0);
+	store_rows_release(&rows);
 	pg_cols_release(&a);
 	return rc;
 }

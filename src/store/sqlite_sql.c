@@ -181,7 +181,7 @@ static const char *const sql_instance_upsert_if =
 
 /* Phase 1 (store_sql.steps_upsert): one upsert per record, in batch order. */
 static int sqlite_steps_upsert(struct store *st, const char *workflow,
-                               const struct step_record *recs, size_t n, bool *cur,
+                               const struct step_record *recs, size_t n, bool *cur, size_t *added,
                                struct sw_err *err)
 {
 	struct store_param *p = xcalloc(n * 11 + 1, sizeof(*p));
@@ -203,6 +203,7 @@ static int sqlite_steps_upsert(struct store *st, const char *workflow,
 		q[10] = sp_text(r->labels_json);
 	}
 	rc = store__exec_many(st, sql_step_upsert, p, 11, n, res, err);
+	*added = 0; /* SQLite keeps no statistics to refresh (sqlite_analyze_if_stale) */
 	for (size_t k = 0; k < n; k++) {
 		cur[k] = !rc && res[k].nrows > 0;
 		store_rows_release(&res[k]);
@@ -215,10 +216,11 @@ static int sqlite_steps_upsert(struct store *st, const char *workflow,
 /* Phase 2 (store_sql.instances_upsert): one upsert per instance. */
 static int sqlite_instances_upsert(struct store *st, const char *workflow,
                                    const struct instance_summary *aggs, size_t n, bool if_changed,
-                                   struct sw_err *err)
+                                   size_t *added, struct sw_err *err)
 {
 	struct store_param *p = xcalloc(n * 8 + 1, sizeof(*p));
 	int rc;
+	*added = 0; /* no statistics to refresh */
 	for (size_t i = 0; i < n; i++) {
 		const struct instance_summary *g = &aggs[i];
 		struct store_param *q = p + i * 8;

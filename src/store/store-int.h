@@ -337,16 +337,18 @@ struct store_sql {
 	/* Ingest, phase 1: upsert the current step states of the records recs[0..n), in order
 	 * ("the latest updated_at wins, a tie to the further status"); cur[i] = record i
 	 * became its step's current state (a record read again, or older than the state
-	 * stored, did not). */
+	 * stored, did not). *added: the rows it inserted (new steps), what the planner's
+	 * statistics follow; a dialect that keeps none may count every row written. */
 	int (*steps_upsert)(struct store *st, const char *workflow, const struct step_record *recs,
-	                    size_t n, bool *cur, struct sw_err *err);
+	                    size_t n, bool *cur, size_t *added, struct sw_err *err);
 	/* Phase 2: fold the summaries aggs[0..n) (distinct instances) into the instances and
 	 * move their change mark (`touched`, what the resolver follows). if_changed: none of
 	 * these instances' records changed a step, so a row is written only when the fold
-	 * changes it (a re-read record changes nothing: no write, no resolver check). */
+	 * changes it (a re-read record changes nothing: no write, no resolver check).
+	 * *added: the rows it inserted (new instances), as for steps_upsert. */
 	int (*instances_upsert)(struct store *st, const char *workflow,
 	                        const struct instance_summary *aggs, size_t n, bool if_changed,
-	                        struct sw_err *err);
+	                        size_t *added, struct sw_err *err);
 
 	/* After writing `added` rows to table (in one batch, or since its last ANALYZE): refresh
 	 * the planner's statistics when they are stale (PostgreSQL), or nothing. 1 when it
