@@ -8,6 +8,7 @@
 #   a FAILED record 2 hours old: an alert with its real occurred_at, escalated late to P0;
 #   a record older than backfill: not read;
 #   a failure committed while the backlog is read: detected once the reading reaches it;
+#   a transaction that commits after a later row was read: found by a read of the window;
 #   /readyz and /metrics show the rows read and the watermark lag; the log says "caught up".
 . "$(dirname "$0")/lib.bash"
 
@@ -132,6 +133,24 @@ YAML
   skipped=$(metric stepwatch_watcher_rows_skipped_total)
   [ "${skipped:-0}" -ge 250 ] && ok "[$kind] /metrics rows skipped on re-read: $skipped" ||
     fail "[$kind] /metrics rows_skipped_total '$skipped', want the 250-row tie at least"
+  # a transaction that commits 1.2 s after its updated_at (now() is when it began), after a
+  # later row was read: behind the watermark, found by the next read of the window (every
+  # overlap/4 = 0.5 s), not by the reads past the watermark
+  local late_pid
+  (
+    echo "BEGIN; INSERT INTO loan_steps VALUES ('late1', 'u-late', 'kyc', 'FAILED', 'LATE',
+          now(), now(), now());"
+    sleep 1.2
+    echo "COMMIT;"
+  ) | psql -XAtq -v ON_ERROR_STOP=1 "$SRC" >/dev/null &
+  late_pid=$!
+  sleep 0.3
+  q "$SRC" "INSERT INTO loan_steps VALUES ('after1', 'u-a', 'kyc', 'SUCCESS', NULL, now(), now(), now())"
+  wait_eq 10 "[$kind] a row after the open transaction's is read" 1 \
+    sq "$kind" "$store" "SELECT count(*) FROM instances WHERE instance_id = 'after1'"
+  wait "$late_pid" || fail "[$kind] the late transaction did not commit"
+  wait_eq 5 "[$kind] the late commit behind the watermark opens its alert" 1 \
+    sq "$kind" "$store" "SELECT count(*) FROM alerts WHERE instance_id = 'late1'"
   kill -TERM "$pid"
   wait "$pid" 2>/dev/null || rc=$?
   expect_eq "$rc" 0 "[$kind] serve exit code after SIGTERM"
