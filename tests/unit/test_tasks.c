@@ -902,6 +902,40 @@ static void test_restart_catch_up_read_once(void **state)
 	assert_int_equal(count_state(f, -1), 29);
 }
 
+/* What `overlap` promises, checked at random: rows whose transactions commit up to 9 s after
+ * their updated_at (overlap 10 s; the clock the test advances is the source's), at random
+ * times, runs at random times in between: every row is read once the source has been
+ * quiet, none twice into an alert, and each row is read a bounded number of times (the
+ * window every 2.5 s, not every run). A fixed seed: a failure reproduces. */
+static void test_window_random_late_commits(void **state)
+{
+	struct fx *f = *state;
+	struct task_stats ts;
+	uint64_t x = 0x9e3779b97f4a7c15u; /* xorshift64 */
+	int64_t now = T0 + 10 * MIN;
+	int rows = 0;
+#define RND(n) (x ^= x << 13, x ^= x >> 7, x ^= x << 17, (int64_t)(x % (uint64_t)(n)))
+	for (int i = 0; i < 400; i++) {
+		now += RND(600);
+		for (int k = RND(4); k > 0; k--, rows++) {
+			int64_t u = now - RND(9000); /* committed now, up to 9 s after its time */
+			step(f, 1000 + rows, "kyc", "FAILED", "LATE", u - MIN, u, u);
+		}
+		if (RND(2))
+			run(f->watch, now);
+	}
+#undef RND
+	for (int i = 0; i < 14; i++) /* quiet for the overlap and more */
+		run(f->watch, now + (i + 1) * 1000);
+	task_stats(f->watch, &ts);
+	assert_true(rows > 400);
+	assert_int_equal(count_state(f, -1), rows);
+	assert_int_equal(ts.alerts_opened, rows);
+	/* a row is read once past the watermark, then by the reads of the window in the
+	 * 10 s (+ 2.5 s) it stays behind fin: about 6 times; every run would be about 30 */
+	assert_true(ts.rows_read <= 8 * rows);
+}
+
 static void test_first_start_old_history(void **state)
 {
 	struct fx *f = *state;
@@ -1159,6 +1193,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_window_read_every_quarter_overlap, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_restart_catch_up_read_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_window_random_late_commits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_first_start_old_history, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck_closed_not_reopened, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watcher_refuses_what_push_refuses, setup,
