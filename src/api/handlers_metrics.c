@@ -49,6 +49,59 @@ static void sample(struct strbuf *sb, const char *name, const char *label, const
 	strbuf_addf(sb, " %.17g\n", v);
 }
 
+/* The watchers' reading, one value per workflow (health entries with progress): false
+ * when the entry has none (no watermark yet, say). */
+typedef bool reading_fn(const struct health_entry *e, int64_t now, double *v);
+
+static bool rows_read_of(const struct health_entry *e, int64_t now, double *v)
+{
+	(void)now;
+	*v = (double)e->rows_read;
+	return true;
+}
+
+static bool rows_skipped_of(const struct health_entry *e, int64_t now, double *v)
+{
+	(void)now;
+	*v = (double)e->rows_skipped;
+	return true;
+}
+
+static bool window_of(const struct health_entry *e, int64_t now, double *v)
+{
+	(void)now;
+	if (e->watermark == TIME_NULL || e->final == TIME_NULL)
+		return false;
+	*v = e->final >= e->watermark ? 0.0 : (double)(e->watermark - e->final) / 1000.0;
+	return true;
+}
+
+static bool lag_of(const struct health_entry *e, int64_t now, double *v)
+{
+	if (e->watermark == TIME_NULL)
+		return false;
+	*v = (double)(now - e->watermark) / 1000.0;
+	return true;
+}
+
+static bool catching_up_of(const struct health_entry *e, int64_t now, double *v)
+{
+	(void)now;
+	*v = e->catching_up;
+	return true;
+}
+
+static void watcher_family(struct strbuf *sb, const char *name, const char *type, const char *help,
+                           const struct health_entry *he, size_t nh, int64_t now, reading_fn *value)
+{
+	family(sb, name, type, help);
+	for (size_t i = 0; i < nh; i++) {
+		double v;
+		if (he[i].has_progress && value(&he[i], now, &v))
+			sample(sb, name, "component", he[i].name, v);
+	}
+}
+
 int api_metrics(struct api_req *req, struct api_resp *resp)
 {
 	struct api_app *app = req->app;
@@ -135,41 +188,26 @@ int api_metrics(struct api_req *req, struct api_resp *resp)
 	       "1 when the component's last run succeeded (workflow, watcher, task), else 0.");
 	for (size_t i = 0; i < nh; i++)
 		sample(&sb, "stepwatch_component_healthy", "component", he[i].name, he[i].ok);
-	family(&sb, "stepwatch_watcher_rows_read_total", "counter",
-	       "Step records a workflow's watcher has read since this process started.");
-	for (size_t i = 0; i < nh; i++)
-		if (he[i].has_progress)
-			sample(&sb, "stepwatch_watcher_rows_read_total", "component", he[i].name,
-			       (double)he[i].rows_read);
-	family(&sb, "stepwatch_watcher_rows_skipped_total", "counter",
-	       "Step records read again behind the watermark and skipped, read before (part of "
-	       "rows_read).");
-	for (size_t i = 0; i < nh; i++)
-		if (he[i].has_progress)
-			sample(&sb, "stepwatch_watcher_rows_skipped_total", "component", he[i].name,
-			       (double)he[i].rows_skipped);
-	family(&sb, "stepwatch_watcher_window_seconds", "gauge",
-	       "How far behind the watermark the point is before which every step record is "
-	       "known read (what the next read of the overlap window goes back over; 0 when "
-	       "none is needed).");
-	for (size_t i = 0; i < nh; i++)
-		if (he[i].has_progress && he[i].watermark != TIME_NULL && he[i].final != TIME_NULL)
-			sample(&sb, "stepwatch_watcher_window_seconds", "component", he[i].name,
-			       he[i].final >= he[i].watermark
-			           ? 0.0
-			           : (double)(he[i].watermark - he[i].final) / 1000.0);
-	family(&sb, "stepwatch_watcher_lag_seconds", "gauge",
-	       "How far a workflow's watermark is behind now (the newest step record read).");
-	for (size_t i = 0; i < nh; i++)
-		if (he[i].has_progress && he[i].watermark != TIME_NULL)
-			sample(&sb, "stepwatch_watcher_lag_seconds", "component", he[i].name,
-			       (double)(api_now(req) - he[i].watermark) / 1000.0);
-	family(&sb, "stepwatch_watcher_catching_up", "gauge",
-	       "1 while a workflow's watcher reads a backlog (its last page was full), else 0.");
-	for (size_t i = 0; i < nh; i++)
-		if (he[i].has_progress)
-			sample(&sb, "stepwatch_watcher_catching_up", "component", he[i].name,
-			       he[i].catching_up);
+	watcher_family(&sb, "stepwatch_watcher_rows_read_total", "counter",
+	               "Step records a workflow's watcher has read since this process started.", he,
+	               nh, api_now(req), rows_read_of);
+	watcher_family(&sb, "stepwatch_watcher_rows_skipped_total", "counter",
+	               "Step records read again behind the watermark and skipped, read before "
+	               "(part of rows_read).",
+	               he, nh, api_now(req), rows_skipped_of);
+	watcher_family(&sb, "stepwatch_watcher_window_seconds", "gauge",
+	               "How far behind the watermark the point is before which every step record "
+	               "is known read (what the next read of the overlap window goes back over; 0 "
+	               "when none is needed).",
+	               he, nh, api_now(req), window_of);
+	watcher_family(
+	    &sb, "stepwatch_watcher_lag_seconds", "gauge",
+	    "How far a workflow's watermark is behind now (the newest step record read).", he, nh,
+	    api_now(req), lag_of);
+	watcher_family(
+	    &sb, "stepwatch_watcher_catching_up", "gauge",
+	    "1 while a workflow's watcher reads a backlog (its last page was full), else 0.", he,
+	    nh, api_now(req), catching_up_of);
 	health_entries_free(he, nh);
 
 	nj = app->job_stats(app->host, &js);
