@@ -38,7 +38,9 @@ asuser() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@";
 free_port() {
   local p
   for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 40000))
+    # below the kernel's ephemeral range (32768-60999): a port free now cannot be taken
+    # by a client connection's local end before the server binds it
+    p=$((10000 + RANDOM % 22768))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
   done
   return 1
@@ -84,9 +86,13 @@ pgp_stop() { asuser "$PGBIN/pg_ctl" -D "$PGP_DIR/data" -m "${1:-fast}" -w -t 60 
 
 # rp_init: a private Redis; sets RP_PORT, RP_URL; rp_stop / rp_start restart it on that port
 rp_init() {
-  RP_PORT=$(free_port)
-  RP_URL="redis://127.0.0.1:$RP_PORT/0"
-  rp_start
+  local try
+  for try in 1 2 3; do # a port taken between the pick and the bind: another one
+    RP_PORT=$(free_port)
+    RP_URL="redis://127.0.0.1:$RP_PORT/0"
+    rp_start && return 0
+  done
+  return 1
 }
 rp_start() {
   local try
