@@ -341,19 +341,26 @@ static const char *parse_row(const struct sw_workflow *wf, const struct source_r
 
 /* tie: all the rows whose updated_at is :sw_at, in the tie order (read streamed), after the
  * key (:sw_ki, :sw_ks, :sw_kt) unless first (resuming a tie read that failed part way) */
-static char *page_sql(const char *q, int limit, bool tie, bool first)
+/* The length of a query without its trailing blanks and `;`, to wrap it as a subquery. */
+static int query_len(const char *q)
 {
 	size_t len = strlen(q);
 	while (len && (isspace((unsigned char)q[len - 1]) || q[len - 1] == ';'))
 		len--;
+	return (int)len;
+}
+
+static char *page_sql(const char *q, int limit, bool tie, bool first)
+{
+	int len = query_len(q);
 	if (tie)
 		return xasprintf(
 		    "SELECT * FROM (\n%.*s\n) sw_page WHERE sw_page.updated_at = :sw_at%s"
 		    " ORDER BY " TIE_KEY,
-		    (int)len, q, first ? "" : " AND (" TIE_KEY ") > (:sw_ki, :sw_ks, :sw_kt)");
+		    len, q, first ? "" : " AND (" TIE_KEY ") > (:sw_ki, :sw_ks, :sw_kt)");
 	return xasprintf("SELECT * FROM (\n%.*s\n) sw_page WHERE sw_page.updated_at > :since"
 	                 " ORDER BY sw_page.updated_at LIMIT %d",
-	                 (int)len, q, limit);
+	                 len, q, limit);
 }
 
 char *tasks_steps_page_sql(const struct sw_workflow *wf)
@@ -894,13 +901,11 @@ static char *probe_style(struct task *t, struct sw_err *err, int *rc)
  * no second read. */
 static char *newest_sql(const char *q)
 {
-	size_t len = strlen(q);
-	while (len && (isspace((unsigned char)q[len - 1]) || q[len - 1] == ';'))
-		len--;
+	int len = query_len(q);
 	return xasprintf(
 	    "SELECT sw_page.updated_at FROM (\n%.*s\n) sw_page"
 	    " WHERE sw_page.updated_at > :since ORDER BY sw_page.updated_at DESC LIMIT 1",
-	    (int)len, q);
+	    len, q);
 }
 
 static int probe_newest(struct task *t, int64_t now, const struct run *run,
@@ -1244,17 +1249,15 @@ int task__watch_custom(struct task *t, int64_t now, struct sw_err *err)
 {
 	const struct sw_watcher *w = t->watcher;
 	size_t page = w->workflow->page_size > 0 ? (size_t)w->workflow->page_size : 5000;
-	size_t len = strlen(w->detect);
+	int len = query_len(w->detect);
 	if (task__store(t, now, err) < 0 || task__source(t, err) < 0)
 		return -1;
-	while (len && (isspace((unsigned char)w->detect[len - 1]) || w->detect[len - 1] == ';'))
-		len--;
 	for (size_t off = 0;; off += page) {
 		struct source_rows rs = {0};
 		char *sql =
 		    xasprintf("SELECT * FROM (\n%.*s\n) sw_page ORDER BY"
 		              " sw_page.instance_id, sw_page.occurred_at LIMIT %zu OFFSET %zu",
-		              (int)len, w->detect, page, off);
+		              len, w->detect, page, off);
 		int rc = source_query(t->source, sql, NULL, 0, &rs, err);
 		size_t n = rs.nrows;
 		free(sql);
