@@ -147,9 +147,13 @@ static const char *const pg_history_insert =
     " $7::int[]) WITH ORDINALITY"
     " AS u(alert_id, at, actor, event, reason, from_state, to_state, ord) ORDER BY ord";
 
-/* level and closing: core/incident.c's incident_level and incident_closes, encoded here. */
+/* level and closing: core/incident.c's incident_level and incident_closes, encoded here; the
+ * closed counts grow by the alerts closed (0010_closed_counts.sql). */
 static const char *const pg_incident_delta =
     "UPDATE incidents i SET open_alerts = i.open_alerts + u.delta,"
+    " resolved_alerts = i.resolved_alerts + u.resolved,"
+    " abandoned_alerts = i.abandoned_alerts + u.abandoned,"
+    " self_resolved_alerts = i.self_resolved_alerts + u.self_resolved,"
     " level = COALESCE((SELECT state FROM alerts WHERE incident_id = i.id"
     " AND state < " SQL_ALERT_RESOLVED " ORDER BY state DESC LIMIT 1), i.level), updated_at = u.at,"
     " state = CASE WHEN i.state = " SQL_INCIDENT_OPEN
@@ -157,7 +161,8 @@ static const char *const pg_incident_delta =
     " resolved_at = CASE WHEN i.state = " SQL_INCIDENT_OPEN
     " AND i.open_alerts + u.delta = 0 THEN u.at"
     " ELSE i.resolved_at END"
-    " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, at, delta)"
+    " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[],"
+    " $6::bigint[]) AS u(id, at, delta, resolved, abandoned, self_resolved)"
     " WHERE i.id = u.id";
 
 /*

@@ -71,9 +71,12 @@ static const char *const sql_alert_cas =
  * incident's alerts instead would cost its size per call: quadratic over a large incident
  * worked through in batches.
  */
-/* level and closing: core/incident.c's incident_level and incident_closes, encoded here. */
+/* level and closing: core/incident.c's incident_level and incident_closes, encoded here; the
+ * closed counts grow by the alerts closed (0010_closed_counts.sql). */
 static const char *const sql_incident_delta =
-    "UPDATE incidents SET open_alerts = open_alerts + $3,"
+    "UPDATE incidents SET open_alerts = open_alerts + $3, resolved_alerts = resolved_alerts + $4,"
+    " abandoned_alerts = abandoned_alerts + $5,"
+    " self_resolved_alerts = self_resolved_alerts + $6,"
     " level = COALESCE((SELECT state FROM alerts WHERE incident_id = $1"
     " AND state < " SQL_ALERT_RESOLVED " ORDER BY state DESC LIMIT 1), level), updated_at = $2,"
     " state = CASE WHEN state = " SQL_INCIDENT_OPEN

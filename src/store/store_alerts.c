@@ -589,8 +589,10 @@ static bool change_is_rearm(const struct alert_change *c)
 }
 
 /* (incident, delta of open alerts) of one applied change. */
+/* An incident's share of a batch of state changes: open_alerts moves by delta; the closed
+ * counts (0010_closed_counts.sql) grow by the alerts that closed, by how. */
 struct inc_delta {
-	int64_t id, delta;
+	int64_t id, delta, resolved, abandoned, self_resolved;
 };
 
 static int cmp_inc_delta(const void *x, const void *y)
@@ -703,9 +705,12 @@ int store_alerts_change(struct store *st, int64_t now, const struct alert_change
 	for (size_t i = 0; i < n; i++) {
 		if (applied)
 			applied[i] = false;
-		if ((!change_is_rearm(&c[i]) && (!c[i].event || !c[i].actor)) ||
-		    (unsigned)c[i].from >= ALERT_STATE_COUNT ||
-		    (unsigned)c[i].to >= ALERT_STATE_COUNT)
+		/* core's transitions only: a closed alert never changes state again, which the
+		 * closed counts of its incident rely on */
+		if ((unsigned)c[i].from >= ALERT_STATE_COUNT ||
+		    (unsigned)c[i].to >= ALERT_STATE_COUNT ||
+		    (!change_is_rearm(&c[i]) &&
+		     (!c[i].event || !c[i].actor || !alert_transition_allowed(c[i].from, c[i].to))))
 			return sw_err_set(err, "store: change %zu: bad states, event or actor", i),
 			       STORE_ERROR;
 	}
@@ -738,6 +743,10 @@ int store_alerts_change(struct store *st, int64_t now, const struct alert_change
 		q[6] = sp_int(c[i].to);
 		d[nd].id = inc[i];
 		d[nd].delta = incident_open_delta(c[i].from, c[i].to);
+		d[nd].resolved = c[i].to == ALERT_RESOLVED;
+		d[nd].abandoned = c[i].to == ALERT_ABANDONED;
+		d[nd].self_resolved = c[i].to == ALERT_RESOLVED && c[i].resolved_by &&
+		                      !strcmp(c[i].resolved_by, ALERT_ACTOR_RESOLVER);
 		nd++;
 		nh++;
 	}
@@ -757,19 +766,26 @@ int store_alerts_change(struct store *st, int64_t now, const struct alert_change
 		size_t u = 0;
 		qsort(d, nd, sizeof(*d), cmp_inc_delta);
 		for (size_t i = 0; i < nd; i++) {
-			if (u && d[u - 1].id == d[i].id)
+			if (u && d[u - 1].id == d[i].id) {
 				d[u - 1].delta += d[i].delta;
-			else
+				d[u - 1].resolved += d[i].resolved;
+				d[u - 1].abandoned += d[i].abandoned;
+				d[u - 1].self_resolved += d[i].self_resolved;
+			} else
 				d[u++] = d[i];
 		}
 		nd = u;
 	}
 	for (size_t i = 0; i < nd; i++) {
-		p[i * 3] = sp_int(d[i].id);
-		p[i * 3 + 1] = sp_int(now);
-		p[i * 3 + 2] = sp_int(d[i].delta);
+		struct store_param *q = p + i * 6;
+		q[0] = sp_int(d[i].id);
+		q[1] = sp_int(now);
+		q[2] = sp_int(d[i].delta);
+		q[3] = sp_int(d[i].resolved);
+		q[4] = sp_int(d[i].abandoned);
+		q[5] = sp_int(d[i].self_resolved);
 	}
-	rc = st->be->sql->batch(st, st->be->sql->incident_delta, p, 3, nd, NULL, err);
+	rc = st->be->sql->batch(st, st->be->sql->incident_delta, p, 6, nd, NULL, err);
 	if (!rc && applied)
 		memcpy(applied, done, n * sizeof(*applied));
 out:
@@ -1369,17 +1385,19 @@ int store_incidents_list(struct store *st, const struct incident_filter *f, stru
 
 /* ---- counts ---------------------------------------------------------------------------- */
 
+/*
+ * The open alerts are counted from the partial indexes that hold them (a bounded set); the
+ * closed ones, every alert ever closed, from the counts their incidents keep as they close
+ * (0010_closed_counts.sql): a scan of incidents, never of the history of alerts.
+ */
 int store_alert_counts(struct store *st, struct alert_counts *out, struct sw_err *err)
 {
 	struct store_rows rows = STORE_ROWS_INIT;
 	int rc;
 	memset(out, 0, sizeof(*out));
-	/* the open states from an index of the open alerts, the closed ones along
-	 * alerts_closed_state_idx (index only) */
 	rc = store__exec(st,
 	                 "SELECT state, count(*) FROM alerts WHERE state < " SQL_ALERT_RESOLVED
-	                 " GROUP BY state UNION ALL SELECT state, count(*) FROM alerts"
-	                 " WHERE state >= " SQL_ALERT_RESOLVED " GROUP BY state",
+	                 " GROUP BY state",
 	                 NULL, 0, &rows, NULL, err);
 	if (rc)
 		goto out;
@@ -1391,16 +1409,19 @@ int store_alert_counts(struct store *st, struct alert_counts *out, struct sw_err
 	store_rows_release(&rows);
 	rc = store__exec(
 	    st,
-	    "SELECT (SELECT count(*) FROM alerts WHERE state = " SQL_ALERT_RESOLVED
-	    " AND state >= " SQL_ALERT_RESOLVED " AND resolved_by = " SQL_ACTOR_RESOLVER "),"
-	    " (SELECT count(*) FROM incidents WHERE state = " SQL_INCIDENT_OPEN "),"
-	    " (SELECT count(DISTINCT user_id) FROM alerts WHERE state < " SQL_ALERT_RESOLVED ")",
+	    "SELECT COALESCE(SUM(resolved_alerts), 0), COALESCE(SUM(abandoned_alerts), 0),"
+	    " COALESCE(SUM(self_resolved_alerts), 0),"
+	    " COALESCE(SUM(CASE WHEN state = " SQL_INCIDENT_OPEN " THEN 1 ELSE 0 END), 0),"
+	    " (SELECT count(DISTINCT user_id) FROM alerts WHERE state < " SQL_ALERT_RESOLVED ")"
+	    " FROM incidents",
 	    NULL, 0, &rows, NULL, err);
 	if (rc)
 		goto out;
-	out->resolved_by_resolver = store_rows_int(&rows, 0, 0, 0);
-	out->open_incidents = store_rows_int(&rows, 0, 1, 0);
-	out->affected_users_open = store_rows_int(&rows, 0, 2, 0);
+	out->by_state[ALERT_RESOLVED] = store_rows_int(&rows, 0, 0, 0);
+	out->by_state[ALERT_ABANDONED] = store_rows_int(&rows, 0, 1, 0);
+	out->resolved_by_resolver = store_rows_int(&rows, 0, 2, 0);
+	out->open_incidents = store_rows_int(&rows, 0, 3, 0);
+	out->affected_users_open = store_rows_int(&rows, 0, 4, 0);
 out:
 	store_rows_release(&rows);
 	return rc;

@@ -1401,6 +1401,42 @@ static void assert_incident_counts(const struct fx *f, struct store *st, int64_t
 		assert_int_equal(in.level, raw_int(f, sql));
 	assert_int_equal(in.open, in.open_alerts > 0 || in.total_alerts == 0);
 	incident_release(&in);
+	/* the closed counts (0010_closed_counts.sql) */
+	snprintf(sql, sizeof(sql),
+	         "SELECT (SELECT count(*) FROM alerts WHERE incident_id = %" PRId64
+	         " AND state = 4) - resolved_alerts FROM incidents WHERE id = %" PRId64,
+	         id, id);
+	assert_int_equal(raw_int(f, sql), 0);
+	snprintf(sql, sizeof(sql),
+	         "SELECT (SELECT count(*) FROM alerts WHERE incident_id = %" PRId64
+	         " AND state = 5) - abandoned_alerts FROM incidents WHERE id = %" PRId64,
+	         id, id);
+	assert_int_equal(raw_int(f, sql), 0);
+	snprintf(sql, sizeof(sql),
+	         "SELECT (SELECT count(*) FROM alerts WHERE incident_id = %" PRId64
+	         " AND state = 4 AND resolved_by = 'resolver') - self_resolved_alerts"
+	         " FROM incidents WHERE id = %" PRId64,
+	         id, id);
+	assert_int_equal(raw_int(f, sql), 0);
+}
+
+/* store_alert_counts equals a count of the alerts, state by state. */
+static void assert_alert_counts(const struct fx *f, struct store *st)
+{
+	struct alert_counts c;
+	char sql[128];
+	OK(store_alert_counts(st, &c, &E));
+	for (int s = 0; s < ALERT_STATE_COUNT; s++) {
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM alerts WHERE state = %d", s);
+		assert_int_equal(c.by_state[s], raw_int(f, sql));
+	}
+	assert_int_equal(c.resolved_by_resolver,
+	                 raw_int(f, "SELECT count(*) FROM alerts WHERE state = 4"
+	                            " AND resolved_by = 'resolver'"));
+	assert_int_equal(c.open_incidents,
+	                 raw_int(f, "SELECT count(*) FROM incidents WHERE state = 'OPEN'"));
+	assert_int_equal(c.affected_users_open,
+	                 raw_int(f, "SELECT count(DISTINCT user_id) FROM alerts WHERE state < 4"));
 }
 
 /* Changes of one alert that follow each other apply as one update of its row, with a
@@ -1429,11 +1465,10 @@ static void test_change_chains(void **state)
 	    {o[0].alert_id, ALERT_P2, ALERT_P1, "escalated", "validator", "p1", 6000, NULL},
 	    {o[1].alert_id, ALERT_P2, ALERT_P1, "escalated", "validator", "p1", 6000, NULL},
 	    {o[0].alert_id, ALERT_P1, ALERT_P0, "escalated", "validator", "p0", TIME_NULL, NULL},
-	    /* c3: resolved, then opened again: the chain stops at RESOLVED */
-	    {o[2].alert_id, ALERT_INITIATED, ALERT_RESOLVED, "resolved", "resolver", NULL,
-	     TIME_NULL, "resolver"},
-	    {o[2].alert_id, ALERT_RESOLVED, ALERT_P2, "escalated", "validator", "again", 7000,
-	     NULL},
+	    /* c3: escalated, then resolved: the chain ends at RESOLVED */
+	    {o[2].alert_id, ALERT_INITIATED, ALERT_P2, "escalated", "validator", "p2", 5000, NULL},
+	    {o[2].alert_id, ALERT_P2, ALERT_RESOLVED, "resolved", "resolver", NULL, TIME_NULL,
+	     "resolver"},
 	    /* c4: a re-arm after an escalation: one row update, one history row */
 	    {o[3].alert_id, ALERT_INITIATED, ALERT_P2, "escalated", "validator", "p2", 5000, NULL},
 	    {o[3].alert_id, ALERT_P2, ALERT_P2, NULL, NULL, NULL, 8000, NULL},
@@ -1441,8 +1476,8 @@ static void test_change_chains(void **state)
 	OK(store_alerts_change(st, 3000, c, 9, applied, &E));
 	for (int i = 0; i < 9; i++)
 		assert_int_equal(applied[i], i != 1);
-	/* c1: one update; c2: the failed try updates nothing, then one; c3: two; c4: one */
-	assert_int_equal(raw_int(f, "SELECT n FROM upd_count"), 5);
+	/* c1: one update; c2: the failed try updates nothing, then one; c3: one; c4: one */
+	assert_int_equal(raw_int(f, "SELECT n FROM upd_count"), 4);
 
 	OK(store_alert_get(st, o[0].alert_id, &al, &h, &nh, &E));
 	assert_int_equal(al.state, ALERT_P0);
@@ -1465,14 +1500,28 @@ static void test_change_chains(void **state)
 	alert_events_free(h, nh);
 
 	OK(store_alert_get(st, o[2].alert_id, &al, &h, &nh, &E));
-	assert_int_equal(al.state, ALERT_P2);
-	assert_int_equal(al.resolved_at, 3000); /* set when it passed RESOLVED, kept after */
+	assert_int_equal(al.state, ALERT_RESOLVED);
+	assert_int_equal(al.resolved_at, 3000);
 	assert_string_equal(al.resolved_by, "resolver");
 	assert_int_equal(nh, 3);
-	assert_int_equal(h[1].to_state, ALERT_RESOLVED);
-	assert_int_equal(h[2].from_state, ALERT_RESOLVED);
+	assert_int_equal(h[1].to_state, ALERT_P2);
+	assert_int_equal(h[2].from_state, ALERT_P2);
+	assert_int_equal(h[2].to_state, ALERT_RESOLVED);
 	alert_release(&al);
 	alert_events_free(h, nh);
+	/* a closed alert never changes state again: a change out of RESOLVED is refused
+	 * whole, before anything is written */
+	{
+		struct alert_change again[2] = {{o[1].alert_id, ALERT_P1, ALERT_P0, "escalated",
+		                                 "validator", "p0", TIME_NULL, NULL},
+		                                {o[2].alert_id, ALERT_RESOLVED, ALERT_P2,
+		                                 "escalated", "validator", "again", 7000, NULL}};
+		assert_int_equal(store_alerts_change(st, 3500, again, 2, applied, &E), STORE_ERROR);
+		assert_false(applied[0] || applied[1]);
+		OK(store_alert_get(st, o[1].alert_id, &al, NULL, NULL, &E));
+		assert_int_equal(al.state, ALERT_P1);
+		alert_release(&al);
+	}
 
 	OK(store_alert_get(st, o[3].alert_id, &al, &h, &nh, &E));
 	assert_int_equal(al.state, ALERT_P2);
@@ -1518,8 +1567,16 @@ static void test_incident_counters(void **state)
 		c[nc++] = (struct alert_change){o[i].alert_id, ALERT_INITIATED, ALERT_RESOLVED,
 		                                "resolved",    "resolver",      NULL,
 		                                TIME_NULL,     "resolver"};
+	/* closed three ways: by the resolver (above), by a person, and abandoned after an
+	 * escalation earlier in the batch */
+	c[nc++] = (struct alert_change){o[5].alert_id, ALERT_INITIATED, ALERT_RESOLVED,
+	                                "resolved",    "user:ops",      NULL,
+	                                TIME_NULL,     "user:ops"};
+	c[nc++] = (struct alert_change){o[8].alert_id, ALERT_P2, ALERT_ABANDONED, "abandoned",
+	                                "expirer",     NULL,     TIME_NULL,       NULL};
 	OK(store_alerts_change(st, 2000, c, nc, NULL, &E));
 	assert_incident_counts(f, st, inc);
+	assert_alert_counts(f, st);
 	/* a resolved alert's key opens again: a reopen in the same incident */
 	OK(store_alerts_open(st, 3000, &a[1], 1, &o[1], &E));
 	assert_true(o[1].created && o[1].reopen_of);
@@ -1538,6 +1595,7 @@ static void test_incident_counters(void **state)
 	}
 	OK(store_alerts_change(st, 4000, c, nc, NULL, &E));
 	assert_incident_counts(f, st, inc);
+	assert_alert_counts(f, st);
 
 	/* the new-user probe goes along alerts_incident_idx (incident_id, state, user_id) with
 	 * user_id in the index condition: on a large incident one exact key per state (the
@@ -2038,6 +2096,47 @@ static void test_counts(void **state)
 	assert_int_equal(c.affected_users_open, 1);
 }
 
+/* 0010 on a store that already holds closed alerts (as 0009 left it): the closed counts of
+ * each incident are taken from its alerts, and kept from there on. */
+static void test_closed_counts_upgrade(void **state)
+{
+	FX();
+	static const char *const undo[] = {
+	    "ALTER TABLE incidents DROP COLUMN resolved_alerts",
+	    "ALTER TABLE incidents DROP COLUMN abandoned_alerts",
+	    "ALTER TABLE incidents DROP COLUMN self_resolved_alerts",
+	    "DELETE FROM schema_migrations WHERE version = 10",
+	};
+	struct alert_new a[4] = {mk("failed", "q1", "bureau", 1, "u1", "ga"),
+	                         mk("failed", "q2", "bureau", 1, "u2", "ga"),
+	                         mk("failed", "q3", "bureau", 1, "u3", "gb"),
+	                         mk("failed", "q4", "bureau", 1, "u4", "gb")};
+	struct alert_opened o[4];
+	struct alert_change man = {0,    ALERT_INITIATED, ALERT_RESOLVED, "resolved", "user:asha",
+	                           NULL, TIME_NULL,       "user:asha"};
+	int applied = 0;
+
+	OK(store_alerts_open(st, 500, a, 4, o, &E));
+	change1(st, o[1].alert_id, ALERT_INITIATED, ALERT_RESOLVED, "resolved", true);
+	change1(st, o[2].alert_id, ALERT_INITIATED, ALERT_ABANDONED, "abandoned", true);
+	man.alert_id = o[0].alert_id;
+	OK(store_alerts_change(st, 600, &man, 1, NULL, &E));
+	for (size_t i = 0; i < sizeof(undo) / sizeof(undo[0]); i++) {
+		char *r = raw_query(f, undo[i]);
+		assert_non_null(r);
+		free(r);
+	}
+	OK(store_migrate(st, &applied, &E));
+	assert_int_equal(applied, 1);
+	assert_incident_counts(f, st, o[0].incident_id);
+	assert_incident_counts(f, st, o[2].incident_id);
+	assert_alert_counts(f, st);
+	/* and they move with the next close */
+	change1(st, o[3].alert_id, ALERT_INITIATED, ALERT_RESOLVED, "resolved", true);
+	assert_incident_counts(f, st, o[2].incident_id);
+	assert_alert_counts(f, st);
+}
+
 /* Quotes, SQL metacharacters and unicode go in and come back byte for byte. */
 static void test_hostile_input(void **state)
 {
@@ -2314,6 +2413,7 @@ static void test_bulk(void **state)
 	    cmocka_unit_test_setup_teardown(test_abandonable, setup, teardown),                    \
 	    cmocka_unit_test_setup_teardown(test_lists, setup, teardown),                          \
 	    cmocka_unit_test_setup_teardown(test_counts, setup, teardown),                         \
+	    cmocka_unit_test_setup_teardown(test_closed_counts_upgrade, setup, teardown),          \
 	    cmocka_unit_test_setup_teardown(test_hostile_input, setup, teardown),                  \
 	    cmocka_unit_test_setup_teardown(test_race_open, setup, teardown),                      \
 	    cmocka_unit_test_setup_teardown(test_bulk, setup, teardown)
