@@ -40,15 +40,14 @@ int store_stats_funnel_step(struct store *st, const char *workflow, const char *
 	    " SUM(CASE WHEN s.status = " SQL_STEP_FAILED " THEN 1 ELSE 0 END),"
 	    " SUM(CASE WHEN s.status = " SQL_STEP_IN_PROGRESS
 	    " AND s.started_at <= $5 THEN 1 ELSE 0 END),"
-	    /* the step's abandoned alerts along alerts_closed_state_idx, each joined to its
-	     * instance ("|| ''": not a probe of alerts_closed_key_idx per instance, which
-	     * would read every instance of the range) */
-	    " (SELECT COUNT(DISTINCT a.instance_id) FROM alerts a"
-	    "   JOIN instances ai ON ai.workflow = a.workflow"
-	    "    AND ai.instance_id = a.instance_id || ''"
-	    "  WHERE a.workflow = $1 AND a.step = $2 AND a.state = " SQL_ALERT_ABANDONED
-	    "    AND a.state >= " SQL_ALERT_RESOLVED "    AND COALESCE(ai.started_at, 0) >= $3"
-	    "    AND COALESCE(ai.started_at, 0) < $4)"
+	    /* the instances of the range (instances_started_idx) abandoned at the step: a
+	     * probe of alerts_closed_key_idx each. Before 0011 this walked every abandoned
+	     * alert of the step ever stored, the range having no index */
+	    " (SELECT COUNT(*) FROM instances ai WHERE ai.workflow = $1"
+	    "   AND COALESCE(ai.started_at, 0) >= $3 AND COALESCE(ai.started_at, 0) < $4"
+	    "   AND EXISTS (SELECT 1 FROM alerts a WHERE a.workflow = ai.workflow"
+	    "    AND a.instance_id = ai.instance_id AND a.step = $2"
+	    "    AND a.state = " SQL_ALERT_ABANDONED " AND a.state >= " SQL_ALERT_RESOLVED "))"
 	    " FROM instance_steps s JOIN instances i ON i.workflow = s.workflow"
 	    "  AND i.instance_id = s.instance_id"
 	    " WHERE s.workflow = $1 AND s.step = $2"
@@ -79,7 +78,8 @@ int store_stats_durations(struct store *st, const char *workflow, const char *st
 		                 "SELECT completed_at - started_at FROM instances"
 		                 " WHERE workflow = $1 AND completed_at IS NOT NULL"
 		                 "  AND started_at IS NOT NULL"
-		                 "  AND started_at >= $2 AND started_at < $3",
+		                 "  AND COALESCE(started_at, 0) >= $2"
+		                 "  AND COALESCE(started_at, 0) < $3",
 		                 p, 3, &rows, NULL, err);
 	else
 		rc = store__exec(

@@ -2137,6 +2137,43 @@ static void test_closed_counts_upgrade(void **state)
 	assert_alert_counts(f, st);
 }
 
+/* The stats' ranges are read through an index (0011): the instances of [from, to) by
+ * COALESCE(started_at, 0), as store_stats.c writes it, and the alerts by opened_at; the
+ * abandoned of a funnel step by a probe per instance. Before, each read the whole
+ * workflow whatever the range. */
+static void test_stats_ranges_indexed(void **state)
+{
+	FX();
+	static const struct {
+		const char *sql, *index;
+	} reads[] = {
+	    {"SELECT count(*) FROM instances WHERE workflow = 'w'"
+	     " AND COALESCE(started_at, 0) >= 10 AND COALESCE(started_at, 0) < 20",
+	     "instances_started_idx"},
+	    {"SELECT count(*) FROM alerts WHERE opened_at >= 10 AND opened_at < 20",
+	     "alerts_opened_idx"},
+	    {"SELECT count(*) FROM instances ai WHERE ai.workflow = 'w'"
+	     " AND COALESCE(ai.started_at, 0) >= 10 AND COALESCE(ai.started_at, 0) < 20"
+	     " AND EXISTS (SELECT 1 FROM alerts a WHERE a.workflow = ai.workflow"
+	     " AND a.instance_id = ai.instance_id AND a.step = 's' AND a.state = 5"
+	     " AND a.state >= 4)",
+	     "alerts_closed_key_idx"},
+	};
+	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+		char sql[512];
+		char *plan;
+		snprintf(sql, sizeof(sql), "%s%s",
+		         f->pg ? "SET enable_seqscan = off; SET enable_bitmapscan = off; EXPLAIN "
+		               : "EXPLAIN QUERY PLAN ",
+		         reads[i].sql);
+		plan = raw_query(f, sql);
+		assert_non_null(plan);
+		if (!strstr(plan, reads[i].index))
+			fail_msg("%s does not use %s:\n%s", reads[i].sql, reads[i].index, plan);
+		free(plan);
+	}
+}
+
 /* Quotes, SQL metacharacters and unicode go in and come back byte for byte. */
 static void test_hostile_input(void **state)
 {
@@ -2414,6 +2451,7 @@ static void test_bulk(void **state)
 	    cmocka_unit_test_setup_teardown(test_lists, setup, teardown),                          \
 	    cmocka_unit_test_setup_teardown(test_counts, setup, teardown),                         \
 	    cmocka_unit_test_setup_teardown(test_closed_counts_upgrade, setup, teardown),          \
+	    cmocka_unit_test_setup_teardown(test_stats_ranges_indexed, setup, teardown),           \
 	    cmocka_unit_test_setup_teardown(test_hostile_input, setup, teardown),                  \
 	    cmocka_unit_test_setup_teardown(test_race_open, setup, teardown),                      \
 	    cmocka_unit_test_setup_teardown(test_bulk, setup, teardown)

@@ -374,17 +374,18 @@ static void pg_schema(const char *url, struct lines *out)
 	PQclear(r);
 
 	/* indexes created as such, not those behind a primary key or unique constraint */
-	r = pg_rows(c,
-	            "SELECT t.relname, i.relname, x.indisunique,"
-	            " (SELECT string_agg(pg_get_indexdef(x.indexrelid, k, true), ', ' ORDER BY k)"
-	            " FROM generate_series(1, x.indnkeyatts) k),"
-	            " pg_get_expr(x.indpred, x.indrelid)"
-	            " FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid"
-	            " JOIN pg_class t ON t.oid = x.indrelid"
-	            " JOIN pg_namespace n ON n.oid = t.relnamespace"
-	            " WHERE n.nspname = current_schema() AND NOT EXISTS (SELECT 1"
-	            " FROM pg_constraint k WHERE k.conindid = x.indexrelid"
-	            " AND k.contype IN ('p', 'u', 'x'))");
+	r = pg_rows(c, "SELECT t.relname, i.relname, x.indisunique,"
+	               /* an expression column reads "<expr>", as SQLite's catalog gives it */
+	               " (SELECT string_agg(CASE WHEN x.indkey[k - 1] = 0 THEN '<expr>'"
+	               " ELSE pg_get_indexdef(x.indexrelid, k, true) END, ', ' ORDER BY k)"
+	               " FROM generate_series(1, x.indnkeyatts) k),"
+	               " pg_get_expr(x.indpred, x.indrelid)"
+	               " FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid"
+	               " JOIN pg_class t ON t.oid = x.indrelid"
+	               " JOIN pg_namespace n ON n.oid = t.relnamespace"
+	               " WHERE n.nspname = current_schema() AND NOT EXISTS (SELECT 1"
+	               " FROM pg_constraint k WHERE k.conindid = x.indexrelid"
+	               " AND k.contype IN ('p', 'u', 'x'))");
 	for (int i = 0; i < PQntuples(r); i++) {
 		char *pred = PQgetisnull(r, i, 4) ? NULL : norm_pred(PQgetvalue(r, i, 4));
 		char *cols = norm_pred(PQgetvalue(r, i, 3)); /* lower case, as SQLite's */
