@@ -9,4 +9,11 @@
 -- The expression is the one the statements use (store_stats.c): an instance without
 -- started_at counts as started at 0.
 CREATE INDEX instances_started_idx ON instances (workflow, (COALESCE(started_at, 0)));
-CREATE INDEX alerts_opened_idx ON alerts (opened_at);
+-- alerts_opened_idx is a BRIN index here: alerts are appended in about the order they open,
+-- so the block ranges of an opened_at range are few, and the index is a few kB. A B-tree
+-- took an entry at every write of an alert (no update of alerts is HOT: state is indexed),
+-- and an escalation pass of 100,000 alerts went from 1.8x to 2.3-2.5x the anchor's floor.
+-- A BRIN entry is written only when a new version falls outside its block range's
+-- summary. SQLite's 0011 has a B-tree: SQLite rewrites only the entries of the indexes
+-- whose columns an UPDATE changes, and opened_at never changes.
+CREATE INDEX alerts_opened_idx ON alerts USING brin (opened_at) WITH (autosummarize = on);
