@@ -253,6 +253,14 @@ static int sqlite_analyze_if_stale(struct store *st, const char *table, size_t a
 	return 1;
 }
 
+/* store_sql.exec_planned: SQLite plans a statement without its values (no STAT4) either
+ * way. */
+static int sqlite_exec_planned(struct store *st, const char *sql, const struct store_param *p,
+                               size_t np, struct store_rows *rows, struct sw_err *err)
+{
+	return store__exec(st, sql, p, np, rows, NULL, err);
+}
+
 const struct store_sql store_sql_sqlite = {
     .batch = store__exec_many,
     .batch_by_index = store__exec_many,
@@ -271,4 +279,5 @@ const struct store_sql store_sql_sqlite = {
     .steps_upsert = sqlite_steps_upsert,
     .instances_upsert = sqlite_instances_upsert,
     .analyze_if_stale = sqlite_analyze_if_stale,
+    .exec_planned = sqlite_exec_planned,
 };

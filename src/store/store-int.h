@@ -355,6 +355,12 @@ struct store_sql {
 	 * analyzed the table (its count starts again), 0 when not, < 0 on error. */
 	int (*analyze_if_stale)(struct store *st, const char *table, size_t added,
 	                        struct sw_err *err);
+
+	/* A read whose best plan depends on its values (a day of instances, or every one):
+	 * planned for them at each execution, never from a cached generic plan (PostgreSQL),
+	 * or as any other read (SQLite plans without the values either way). */
+	int (*exec_planned)(struct store *st, const char *sql, const struct store_param *p,
+	                    size_t np, struct store_rows *rows, struct sw_err *err);
 };
 
 extern const struct store_sql store_sql_sqlite;

@@ -23,6 +23,14 @@ static int64_t hi_of(int64_t to)
 	return to == TIME_NULL ? INT64_MAX : to;
 }
 
+/* Every read here selects a range the caller chose, from a day to all of history: each is
+ * planned for its values (store_sql.exec_planned). */
+static int range_read(struct store *st, const char *sql, const struct store_param *p, size_t np,
+                      struct store_rows *rows, struct sw_err *err)
+{
+	return st->be->sql->exec_planned(st, sql, p, np, rows, err);
+}
+
 int store_stats_funnel_step(struct store *st, const char *workflow, const char *step, int64_t from,
                             int64_t to, int64_t stuck_before, struct funnel_step *out,
                             struct sw_err *err)
@@ -33,7 +41,7 @@ int store_stats_funnel_step(struct store *st, const char *workflow, const char *
 	                           sp_int(stuck_before == TIME_NULL ? INT64_MIN : stuck_before)};
 	int rc;
 	memset(out, 0, sizeof(*out));
-	rc = store__exec(
+	rc = range_read(
 	    st,
 	    "SELECT COUNT(*),"
 	    " SUM(CASE WHEN s.status = " SQL_STEP_SUCCESS " THEN 1 ELSE 0 END),"
@@ -52,7 +60,7 @@ int store_stats_funnel_step(struct store *st, const char *workflow, const char *
 	    "  AND i.instance_id = s.instance_id"
 	    " WHERE s.workflow = $1 AND s.step = $2"
 	    "  AND COALESCE(i.started_at, 0) >= $3 AND COALESCE(i.started_at, 0) < $4",
-	    p, 5, &rows, NULL, err);
+	    p, 5, &rows, err);
 	if (!rc && rows.nrows == 1) {
 		out->entered = store_rows_int(&rows, 0, 0, 0);
 		out->succeeded = store_rows_int(&rows, 0, 1, 0);
@@ -74,15 +82,15 @@ int store_stats_durations(struct store *st, const char *workflow, const char *st
 	*out = NULL;
 	*n = 0;
 	if (!step)
-		rc = store__exec(st,
-		                 "SELECT completed_at - started_at FROM instances"
-		                 " WHERE workflow = $1 AND completed_at IS NOT NULL"
-		                 "  AND started_at IS NOT NULL"
-		                 "  AND COALESCE(started_at, 0) >= $2"
-		                 "  AND COALESCE(started_at, 0) < $3",
-		                 p, 3, &rows, NULL, err);
+		rc = range_read(st,
+		                "SELECT completed_at - started_at FROM instances"
+		                " WHERE workflow = $1 AND completed_at IS NOT NULL"
+		                "  AND started_at IS NOT NULL"
+		                "  AND COALESCE(started_at, 0) >= $2"
+		                "  AND COALESCE(started_at, 0) < $3",
+		                p, 3, &rows, err);
 	else
-		rc = store__exec(
+		rc = range_read(
 		    st,
 		    "SELECT s.finished_at - s.started_at FROM instance_steps s"
 		    " JOIN instances i ON i.workflow = s.workflow"
@@ -91,7 +99,7 @@ int store_stats_durations(struct store *st, const char *workflow, const char *st
 		    "  AND s.started_at IS NOT NULL AND s.finished_at IS NOT NULL"
 		    "  AND COALESCE(i.started_at, 0) >= $2"
 		    "  AND COALESCE(i.started_at, 0) < $3",
-		    p, 4, &rows, NULL, err);
+		    p, 4, &rows, err);
 	if (!rc) {
 		*out = xcalloc(rows.nrows ? rows.nrows : 1, sizeof(**out));
 		for (size_t i = 0; i < rows.nrows; i++)
@@ -137,13 +145,13 @@ int store_stats_segments(struct store *st, const char *workflow, const char *by,
 	int rc;
 	*out = NULL;
 	*n = 0;
-	rc = store__exec(st,
-	                 "SELECT labels, COUNT(*),"
-	                 " SUM(CASE WHEN completed_at IS NOT NULL THEN 1 ELSE 0 END)"
-	                 " FROM instances WHERE workflow = $1"
-	                 "  AND COALESCE(started_at, 0) >= $2 AND COALESCE(started_at, 0) < $3"
-	                 " GROUP BY labels",
-	                 p, 3, &rows, NULL, err);
+	rc = range_read(st,
+	                "SELECT labels, COUNT(*),"
+	                " SUM(CASE WHEN completed_at IS NOT NULL THEN 1 ELSE 0 END)"
+	                " FROM instances WHERE workflow = $1"
+	                "  AND COALESCE(started_at, 0) >= $2 AND COALESCE(started_at, 0) < $3"
+	                " GROUP BY labels",
+	                p, 3, &rows, err);
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < rows.nrows; i++) {
@@ -179,8 +187,7 @@ int store_stats_alerts(struct store *st, int64_t from, int64_t to, struct alert_
 	struct store_param p[2] = {sp_int(lo_of(from)), sp_int(hi_of(to))};
 	int rc;
 	memset(out, 0, sizeof(*out));
-	rc =
-	    store__exec(st,
+	rc = range_read(st,
 	                "SELECT COUNT(*),"
 	                " SUM(CASE WHEN state = " SQL_ALERT_RESOLVED
 	                " AND resolved_by = " SQL_ACTOR_RESOLVER " THEN 1 ELSE 0 END),"
@@ -194,7 +201,7 @@ int store_stats_alerts(struct store *st, int64_t from, int64_t to, struct alert_
 	                " AND resolved_at IS NOT NULL THEN resolved_at - opened_at"
 	                "  ELSE 0 END)"
 	                " FROM alerts WHERE opened_at >= $1 AND opened_at < $2",
-	                p, 2, &rows, NULL, err);
+	                p, 2, &rows, err);
 	if (rc)
 		goto out;
 	if (rows.nrows == 1) {
@@ -207,13 +214,13 @@ int store_stats_alerts(struct store *st, int64_t from, int64_t to, struct alert_
 		out->resolve_ms_sum = store_rows_int(&rows, 0, 6, 0);
 	}
 	store_rows_release(&rows);
-	rc = store__exec(st,
-	                 "SELECT h.to_state, COUNT(*) FROM alert_history h"
-	                 " JOIN alerts a ON a.id = h.alert_id"
-	                 " WHERE h.event = " SQL_EVENT_ESCALATED
-	                 " AND a.opened_at >= $1 AND a.opened_at < $2"
-	                 " GROUP BY h.to_state",
-	                 p, 2, &rows, NULL, err);
+	rc = range_read(st,
+	                "SELECT h.to_state, COUNT(*) FROM alert_history h"
+	                " JOIN alerts a ON a.id = h.alert_id"
+	                " WHERE h.event = " SQL_EVENT_ESCALATED
+	                " AND a.opened_at >= $1 AND a.opened_at < $2"
+	                " GROUP BY h.to_state",
+	                p, 2, &rows, err);
 	for (size_t i = 0; !rc && i < rows.nrows; i++) {
 		int64_t s = store_rows_int(&rows, i, 0, -1);
 		if (s >= ALERT_P2 && s <= ALERT_P0)
