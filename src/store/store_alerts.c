@@ -595,6 +595,25 @@ struct inc_delta {
 	int64_t id, delta, resolved, abandoned, self_resolved;
 };
 
+/* Incident inc's share of applied change c. */
+static struct inc_delta inc_delta_of(int64_t inc, const struct alert_change *c)
+{
+	struct inc_delta d = {inc, incident_open_delta(c->from, c->to), 0, 0, 0};
+	d.resolved = c->to == ALERT_RESOLVED;
+	d.abandoned = c->to == ALERT_ABANDONED;
+	d.self_resolved =
+	    d.resolved && c->resolved_by && !strcmp(c->resolved_by, ALERT_ACTOR_RESOLVER);
+	return d;
+}
+
+static void inc_delta_merge(struct inc_delta *into, const struct inc_delta *d)
+{
+	into->delta += d->delta;
+	into->resolved += d->resolved;
+	into->abandoned += d->abandoned;
+	into->self_resolved += d->self_resolved;
+}
+
 static int cmp_inc_delta(const void *x, const void *y)
 {
 	const struct inc_delta *a = x, *b = y;
@@ -741,13 +760,7 @@ int store_alerts_change(struct store *st, int64_t now, const struct alert_change
 		q[4] = sp_text(c[i].reason);
 		q[5] = sp_int(c[i].from);
 		q[6] = sp_int(c[i].to);
-		d[nd].id = inc[i];
-		d[nd].delta = incident_open_delta(c[i].from, c[i].to);
-		d[nd].resolved = c[i].to == ALERT_RESOLVED;
-		d[nd].abandoned = c[i].to == ALERT_ABANDONED;
-		d[nd].self_resolved = c[i].to == ALERT_RESOLVED && c[i].resolved_by &&
-		                      !strcmp(c[i].resolved_by, ALERT_ACTOR_RESOLVER);
-		nd++;
+		d[nd++] = inc_delta_of(inc[i], &c[i]);
 		nh++;
 	}
 	rc = st->be->sql->batch(st, st->be->sql->history_insert, p, 7, nh, NULL, err);
@@ -766,12 +779,9 @@ int store_alerts_change(struct store *st, int64_t now, const struct alert_change
 		size_t u = 0;
 		qsort(d, nd, sizeof(*d), cmp_inc_delta);
 		for (size_t i = 0; i < nd; i++) {
-			if (u && d[u - 1].id == d[i].id) {
-				d[u - 1].delta += d[i].delta;
-				d[u - 1].resolved += d[i].resolved;
-				d[u - 1].abandoned += d[i].abandoned;
-				d[u - 1].self_resolved += d[i].self_resolved;
-			} else
+			if (u && d[u - 1].id == d[i].id)
+				inc_delta_merge(&d[u - 1], &d[i]);
+			else
 				d[u++] = d[i];
 		}
 		nd = u;
