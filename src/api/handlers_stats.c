@@ -80,7 +80,9 @@ int api_stats_funnel(struct api_req *req, struct api_resp *resp)
 	const struct sw_workflow *wf;
 	struct sw_err err = {""};
 	struct store *st;
-	int64_t from, to, now;
+	int64_t from, to, now, *stuck_before;
+	const char **names;
+	struct funnel_step *fss;
 	json_t *o = NULL, *steps;
 	int rc = -1;
 
@@ -94,16 +96,23 @@ int api_stats_funnel(struct api_req *req, struct api_resp *resp)
 	steps = json_array();
 	o = json_pack("{s:s, s:o, s:o, s:o}", "workflow", wf->name, "from", api_time_json(from),
 	              "to", api_time_json(to), "steps", steps);
+	names = arena_calloc(req->arena, wf->n_steps + 1, sizeof(*names));
+	stuck_before = arena_calloc(req->arena, wf->n_steps + 1, sizeof(*stuck_before));
+	fss = arena_calloc(req->arena, wf->n_steps + 1, sizeof(*fss));
+	for (size_t i = 0; i < wf->n_steps; i++) {
+		int64_t stuck = wf->steps[i].policy.stuck_after_ms;
+		names[i] = wf->steps[i].name;
+		stuck_before[i] = stuck > 0 ? now - stuck : TIME_NULL;
+	}
+	rc =
+	    store_stats_funnel(st, wf->name, names, stuck_before, wf->n_steps, from, to, fss, &err);
+	if (rc) {
+		api_store_fail(resp, rc, &err);
+		goto out;
+	}
 	for (size_t i = 0; i < wf->n_steps; i++) {
 		const struct sw_step *s = &wf->steps[i];
-		int64_t stuck = s->policy.stuck_after_ms;
-		struct funnel_step fs;
-		rc = store_stats_funnel_step(st, wf->name, s->name, from, to,
-		                             stuck > 0 ? now - stuck : TIME_NULL, &fs, &err);
-		if (rc) {
-			api_store_fail(resp, rc, &err);
-			goto out;
-		}
+		const struct funnel_step fs = fss[i];
 		json_array_append_new(
 		    steps,
 		    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:f}", "step", s->name, "entered",

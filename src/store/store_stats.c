@@ -31,45 +31,106 @@ static int range_read(struct store *st, const char *sql, const struct store_para
 	return st->be->sql->exec_planned(st, sql, p, np, rows, err);
 }
 
+/* The index of step name in steps[0..n), or n. */
+static size_t step_at(const char *const *steps, size_t n, const char *name)
+{
+	size_t i = 0;
+	while (name && i < n && strcmp(steps[i], name))
+		i++;
+	return name ? i : n;
+}
+
+/*
+ * The funnel of steps[0..n) in two reads of the instances of the range
+ * (instances_started_idx): their step rows (instance_steps_pkey, one probe per instance for
+ * every step), grouped by step, and their ABANDONED alerts (alerts_closed_key_idx, one probe
+ * per instance), grouped by step. A read per step read the range once per step. Each step's
+ * stuck threshold is a CASE over the steps; the steps are parameters ($4, $6, ...) named
+ * again in the IN lists.
+ */
+int store_stats_funnel(struct store *st, const char *workflow, const char *const *steps,
+                       const int64_t *stuck_before, size_t n, int64_t from, int64_t to,
+                       struct funnel_step *out, struct sw_err *err)
+{
+	struct store_rows rows = STORE_ROWS_INIT;
+	struct strbuf sql = STRBUF_INIT, in = STRBUF_INIT;
+	struct store_param *p = xcalloc(3 + 2 * n, sizeof(*p));
+	size_t np = 3;
+	int rc = 0;
+
+	memset(out, 0, n * sizeof(*out));
+	if (!n)
+		goto out;
+	p[0] = sp_text(workflow);
+	p[1] = sp_int(lo_of(from));
+	p[2] = sp_int(hi_of(to));
+	strbuf_addstr(&sql, "SELECT s.step, COUNT(*),"
+	                    " SUM(CASE WHEN s.status = " SQL_STEP_SUCCESS " THEN 1 ELSE 0 END),"
+	                    " SUM(CASE WHEN s.status = " SQL_STEP_FAILED " THEN 1 ELSE 0 END),"
+	                    " SUM(CASE WHEN s.status = " SQL_STEP_IN_PROGRESS
+	                    " AND s.started_at <= CASE s.step");
+	for (size_t k = 0; k < n; k++) {
+		p[np] = sp_text(steps[k]);
+		p[np + 1] = sp_int(stuck_before[k] == TIME_NULL ? INT64_MIN : stuck_before[k]);
+		strbuf_addf(&sql, " WHEN $%zu THEN CAST($%zu AS BIGINT)", np + 1, np + 2);
+		strbuf_addf(&in, "%s$%zu", k ? ", " : "", np + 1);
+		np += 2;
+	}
+	strbuf_addf(&sql,
+	            " END THEN 1 ELSE 0 END)"
+	            " FROM instances i JOIN instance_steps s ON s.workflow = i.workflow"
+	            "  AND s.instance_id = i.instance_id"
+	            " WHERE i.workflow = $1"
+	            "  AND COALESCE(i.started_at, 0) >= $2 AND COALESCE(i.started_at, 0) < $3"
+	            "  AND s.step IN (%s) GROUP BY s.step",
+	            in.buf);
+	rc = range_read(st, sql.buf, p, np, &rows, err);
+	for (size_t r = 0; !rc && r < rows.nrows; r++) {
+		size_t k = step_at(steps, n, store_rows_text(&rows, r, 0));
+		if (k == n)
+			continue;
+		out[k].entered = store_rows_int(&rows, r, 1, 0);
+		out[k].succeeded = store_rows_int(&rows, r, 2, 0);
+		out[k].failed = store_rows_int(&rows, r, 3, 0);
+		out[k].stuck = store_rows_int(&rows, r, 4, 0);
+	}
+	store_rows_release(&rows);
+	if (rc)
+		goto out;
+	/* the same range, the steps alone as $4.. */
+	strbuf_reset(&sql);
+	strbuf_reset(&in);
+	for (size_t k = 0; k < n; k++) {
+		p[3 + k] = sp_text(steps[k]);
+		strbuf_addf(&in, "%s$%zu", k ? ", " : "", 4 + k);
+	}
+	strbuf_addf(&sql,
+	            "SELECT a.step, COUNT(DISTINCT a.instance_id) FROM instances i"
+	            " JOIN alerts a ON a.workflow = i.workflow AND a.instance_id = i.instance_id"
+	            " WHERE i.workflow = $1"
+	            "  AND COALESCE(i.started_at, 0) >= $2 AND COALESCE(i.started_at, 0) < $3"
+	            "  AND a.step IN (%s) AND a.state = " SQL_ALERT_ABANDONED
+	            "  AND a.state >= " SQL_ALERT_RESOLVED " GROUP BY a.step",
+	            in.buf);
+	rc = range_read(st, sql.buf, p, 3 + n, &rows, err);
+	for (size_t r = 0; !rc && r < rows.nrows; r++) {
+		size_t k = step_at(steps, n, store_rows_text(&rows, r, 0));
+		if (k < n)
+			out[k].abandoned = store_rows_int(&rows, r, 1, 0);
+	}
+	store_rows_release(&rows);
+out:
+	strbuf_release(&sql);
+	strbuf_release(&in);
+	free(p);
+	return rc;
+}
+
 int store_stats_funnel_step(struct store *st, const char *workflow, const char *step, int64_t from,
                             int64_t to, int64_t stuck_before, struct funnel_step *out,
                             struct sw_err *err)
 {
-	struct store_rows rows = STORE_ROWS_INIT;
-	struct store_param p[5] = {sp_text(workflow), sp_text(step), sp_int(lo_of(from)),
-	                           sp_int(hi_of(to)),
-	                           sp_int(stuck_before == TIME_NULL ? INT64_MIN : stuck_before)};
-	int rc;
-	memset(out, 0, sizeof(*out));
-	rc = range_read(
-	    st,
-	    "SELECT COUNT(*),"
-	    " SUM(CASE WHEN s.status = " SQL_STEP_SUCCESS " THEN 1 ELSE 0 END),"
-	    " SUM(CASE WHEN s.status = " SQL_STEP_FAILED " THEN 1 ELSE 0 END),"
-	    " SUM(CASE WHEN s.status = " SQL_STEP_IN_PROGRESS
-	    " AND s.started_at <= $5 THEN 1 ELSE 0 END),"
-	    /* the instances of the range (instances_started_idx) abandoned at the step: a
-	     * probe of alerts_closed_key_idx each. Before 0011 this walked every abandoned
-	     * alert of the step ever stored, the range having no index */
-	    " (SELECT COUNT(*) FROM instances ai WHERE ai.workflow = $1"
-	    "   AND COALESCE(ai.started_at, 0) >= $3 AND COALESCE(ai.started_at, 0) < $4"
-	    "   AND EXISTS (SELECT 1 FROM alerts a WHERE a.workflow = ai.workflow"
-	    "    AND a.instance_id = ai.instance_id AND a.step = $2"
-	    "    AND a.state = " SQL_ALERT_ABANDONED " AND a.state >= " SQL_ALERT_RESOLVED "))"
-	    " FROM instance_steps s JOIN instances i ON i.workflow = s.workflow"
-	    "  AND i.instance_id = s.instance_id"
-	    " WHERE s.workflow = $1 AND s.step = $2"
-	    "  AND COALESCE(i.started_at, 0) >= $3 AND COALESCE(i.started_at, 0) < $4",
-	    p, 5, &rows, err);
-	if (!rc && rows.nrows == 1) {
-		out->entered = store_rows_int(&rows, 0, 0, 0);
-		out->succeeded = store_rows_int(&rows, 0, 1, 0);
-		out->failed = store_rows_int(&rows, 0, 2, 0);
-		out->stuck = store_rows_int(&rows, 0, 3, 0);
-		out->abandoned = store_rows_int(&rows, 0, 4, 0);
-	}
-	store_rows_release(&rows);
-	return rc;
+	return store_stats_funnel(st, workflow, &step, &stuck_before, 1, from, to, out, err);
 }
 
 int store_stats_durations(struct store *st, const char *workflow, const char *step, int64_t from,

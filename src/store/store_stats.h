@@ -33,7 +33,12 @@ struct funnel_step {
 	int64_t stuck;     /* ... IN_PROGRESS since stuck_before or earlier (0 if disabled) */
 	int64_t abandoned; /* ... with an ABANDONED alert at the step */
 };
-/* The funnel row of one step; stuck_before TIME_NULL: stuck detection off (stuck = 0). */
+/* The funnel rows of steps[0..n) into out[0..n), in one pass over the range;
+ * stuck_before[k] TIME_NULL: stuck detection off for steps[k] (stuck = 0). */
+int store_stats_funnel(struct store *st, const char *workflow, const char *const *steps,
+                       const int64_t *stuck_before, size_t n, int64_t from, int64_t to,
+                       struct funnel_step *out, struct sw_err *err);
+/* The funnel row of one step. */
 int store_stats_funnel_step(struct store *st, const char *workflow, const char *step, int64_t from,
                             int64_t to, int64_t stuck_before, struct funnel_step *out,
                             struct sw_err *err);

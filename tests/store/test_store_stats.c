@@ -128,6 +128,34 @@ static void test_funnel(void **state)
 	/* unknown workflow or step: zeros */
 	OK(store_stats_funnel_step(st, "nope", "kyc", TIME_NULL, TIME_NULL, TIME_NULL, &fs, &E));
 	assert_int_equal(fs.entered, 0);
+
+	/* every step at once, each with its own stuck threshold (and an unknown step, and
+	 * one with stuck detection off), over each range: the rows of one step at a time */
+	{
+		const char *steps[] = {"bureau_pull", "kyc", "nope", "underwriting"};
+		const int64_t stuck[] = {T0 + 30 * MIN, T0 + 60 * MIN, T0, TIME_NULL};
+		const int64_t ranges[][2] = {{TIME_NULL, TIME_NULL},
+		                             {T0, T0 + 100 * MIN},
+		                             {T0 + 100 * MIN, TIME_NULL},
+		                             {T0 + 500 * MIN, TIME_NULL}};
+		struct funnel_step all[4], one;
+		for (size_t r = 0; r < 4; r++) {
+			OK(store_stats_funnel(st, "loan", steps, stuck, 4, ranges[r][0],
+			                      ranges[r][1], all, &E));
+			for (size_t k = 0; k < 4; k++) {
+				OK(store_stats_funnel_step(st, "loan", steps[k], ranges[r][0],
+				                           ranges[r][1], stuck[k], &one, &E));
+				assert_memory_equal(&all[k], &one, sizeof(one));
+			}
+		}
+		OK(store_stats_funnel(st, "loan", steps, stuck, 4, TIME_NULL, TIME_NULL, all, &E));
+		assert_int_equal(all[0].abandoned, 1);
+		assert_int_equal(all[0].stuck, 1);
+		assert_int_equal(all[1].stuck, 1);
+		assert_int_equal(all[2].entered, 0);
+		assert_int_equal(all[3].entered, 1);
+		OK(store_stats_funnel(st, "loan", steps, stuck, 0, TIME_NULL, TIME_NULL, all, &E));
+	}
 }
 
 static int cmp(const void *a, const void *b)
