@@ -588,7 +588,6 @@ static bool change_is_rearm(const struct alert_change *c)
 	return c->from == c->to && !c->event;
 }
 
-/* (incident, delta of open alerts) of one applied change. */
 /* An incident's share of a batch of state changes: open_alerts moves by delta; the closed
  * counts (0010_closed_counts.sql) grow by the alerts that closed, by how. */
 struct inc_delta {
