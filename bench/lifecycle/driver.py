@@ -156,7 +156,7 @@ def run(args):
         res["detect"] = "timeout"
     hwm["detect"] = rss_kb(args.pid, "VmHWM:")
     phase["detect"] = poll.phase_peak()
-    if res["detect"] != "timeout":
+    if res["detect"] != "timeout" and not args.detect_only:
         t_p0 = poll.scalar("SELECT max(occurred_at) FROM alerts") / 1000.0 + args.p0
         if poll.wait("SELECT count(*) FROM alerts WHERE state = 3", k, max(t_p0, time.time()),
                      probe="SELECT 1 - count(*) FROM (SELECT 1 FROM alerts WHERE state < 3"
@@ -285,6 +285,8 @@ def main():
     r.add_argument("--K", type=int, default=1000)
     r.add_argument("--p0", type=float, default=6.0)
     r.add_argument("--timeout", type=float, default=300.0)
+    r.add_argument("--detect-only", action="store_true",
+                   help="stop after detect (escalate and resolve print 'skipped')")
     r.add_argument("--pid", type=int, required=True)
     r.set_defaults(func=run)
     lt = sub.add_parser("latency")

@@ -20,6 +20,10 @@
 #        SW_BIN=path: run that stepwatch binary instead of building this tree (before/after)
 #        PAGE_SIZE=n: the workflow's page_size (default: stepwatch's, 5000)
 #        OVERLAP=10s: the workflow's overlap (default 2s here; stepwatch's own default is 10s)
+#        SLA="2 4 6": the p2, p1 and p0 SLAs in seconds; DETECT_ONLY=1: stop each K after
+#        detect. SLA="600 1200 1800" DETECT_ONLY=1 times the watcher's path alone, with no
+#        escalation sharing the store during detect (the default SLA passes P2 and P1 while
+#        K = 100,000 is being detected)
 #        OUT=file: write the table there instead of bench/results/lifecycle[-sqlite].txt
 #        LATENCY_S=30 [RATE=1000]: after the K runs, a fresh start on B rows and single failures
 #        one at a time under RATE healthy records/s for LATENCY_S s: detection p50/p99/max
@@ -32,6 +36,7 @@ KS=${KS:-"1000 10000"}
 REF_KS=${REF_KS:-$(for k in $KS; do if [ "$k" -le 10000 ]; then printf '%s ' "$k"; fi; done)}
 REF_KS=${REF_KS:-1000}
 B=${B:-100000}
+read -r p2 p1 p0 <<<"${SLA:-2 4 6}"
 STORE=${STORE:-pg}
 out=$root/bench/results/lifecycle.txt
 [ "$STORE" = sqlite ] && out=$root/bench/results/lifecycle-sqlite.txt
@@ -111,7 +116,7 @@ ${PAGE_SIZE:+    page_size: $PAGE_SIZE}
     steps: [PAN_VERIFY, CIBIL, AA_FETCH, UW, MANDATE, ESIGN, PAYOUT]
     segments: [channel, lender]
     defaults:
-      sla: { p2: 2s, p1: 4s, p0: 6s }
+      sla: { p2: ${p2}s, p1: ${p1}s, p0: ${p0}s }
       stuck_after: 1h
       abandon_after: 7d
       group_by: [error]
@@ -132,8 +137,8 @@ YAML
     kill -TERM "$swpid"; wait "$swpid" || true; swpid=""
     continue
   fi
-  row=$(/usr/bin/python3 "$here/driver.py" run --K "$K" --p0 6 --pid "$swpid" \
-    --timeout "${PHASE_TIMEOUT:-300}")
+  row=$(/usr/bin/python3 "$here/driver.py" run --K "$K" --p0 "$p0" --pid "$swpid" \
+    --timeout "${PHASE_TIMEOUT:-300}" ${DETECT_ONLY:+--detect-only})
   kill -TERM "$swpid"; wait "$swpid" || true; swpid=""
   # each task's own processing time for the K alerts, from its "task run" lines
   proc=$(awk -v k="$K" '
@@ -152,7 +157,7 @@ YAML
     }
     END { printf "%.4f\t%.4f\t%.4f", det / 1000, esc / 1000, res / 1000 }' "$log")
   # the floor: the anchor's set-based statements on the same lendx rows, same PostgreSQL
-  psql -X -d "$LENDX_URL" -v p2=2 -v p1=4 -v p0=6 -f "$anchors/lendx/lower_bound.sql" >"$svc/lb-$K.txt"
+  psql -X -d "$LENDX_URL" -v p2=$p2 -v p1=$p1 -v p0=$p0 -f "$anchors/lendx/lower_bound.sql" >"$svc/lb-$K.txt"
   lb=$(awk '/^LB_(DETECT|ESCALATE|RESOLVE)$/ {m = $1}
             /^Time:/ && m {t[m] = $2 / 1000; m = ""}
             END {printf "%.4f\t%.4f\t%.4f", t["LB_DETECT"], t["LB_ESCALATE"], t["LB_RESOLVE"]}' "$svc/lb-$K.txt")
@@ -162,7 +167,7 @@ YAML
   for f in "$root"/src/store/migrations/postgres/*.sql; do
     PGOPTIONS="-c search_path=mf" psql -XAtq -v ON_ERROR_STOP=1 "$LENDX_URL" -f "$f" >/dev/null
   done
-  psql -X -d "$LENDX_URL" -v p2=2 -v p1=4 -v p0=6 -f "$here/model_floor.sql" >"$svc/mf-$K.txt"
+  psql -X -d "$LENDX_URL" -v p2=$p2 -v p1=$p1 -v p0=$p0 -f "$here/model_floor.sql" >"$svc/mf-$K.txt"
   mf=$(awk '/^MF_(DETECT|ESCALATE|RESOLVE)$/ {m = $1}
             /^MF_CHECK/ {m = ""}
             /^Time:/ && m {t[m] += $2 / 1000}
@@ -182,7 +187,7 @@ fi
 
 {
   echo "# lifecycle benchmark $(date -u +%FT%TZ): $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load $(cut -d' ' -f1-3 /proc/loadavg), $(psql --version | head -1), store=$STORE, ${SW_BIN:-$(git -C "$root" rev-parse --short HEAD)}"
-  echo "# B=$B background rows; SLA p2/p1/p0 = 2/4/6 s; stepwatch poll 100ms; driver polls every 20 ms (index probes, a count confirms)"
+  echo "# B=$B background rows; SLA p2/p1/p0 = $p2/$p1/$p0 s; stepwatch poll 100ms; driver polls every 20 ms (index probes, a count confirms)"
   echo "# *_s: end to end as the anchor measures; proc_*: the stepwatch task's own run time for those K"
   echo "# rss_mb: peak RSS of serve (VmHWM); first_read_s: serve start -> watermark at the newest history row (caught up)"
   printf '%-7s %9s %11s %10s %7s %12s %14s %13s %13s\n' K detect_s escalate_s resolve_s rss_mb proc_detect proc_escalate proc_resolve first_read_s

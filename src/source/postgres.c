@@ -478,6 +478,7 @@ static int pg_stream(struct source *src, struct pg *pg, const char *rsql, const 
 	PQclear(res);
 	for (;;) {
 		size_t n;
+		int f;
 		if (!PQsendQuery(pg->conn, fetch)) {
 			pg_set_err(src, pg, NULL, err);
 			goto out;
@@ -487,9 +488,11 @@ static int pg_stream(struct source *src, struct pg *pg, const char *rsql, const 
 		if (pg_read_rows(src, pg, b, err))
 			goto out;
 		n = b->nrows;
-		if (source__rows_flush(b, stream, err))
+		f = source__rows_flush(b, stream, err);
+		if (f < 0)
 			goto out;
-		if (n < stream->batch_rows)
+		/* stopped by the consumer (the cursor closes with the transaction), or done */
+		if (f > 0 || n < stream->batch_rows)
 			break;
 	}
 	rc = 0;

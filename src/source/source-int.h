@@ -135,7 +135,7 @@ int source__rows_end_row(struct source_rows_builder *b, const struct source *src
 void source__rows_finish(struct source_rows_builder *b, struct source_rows *out);
 void source__rows_release(struct source_rows_builder *b);
 /* Hand the rows built so far (if any) to stream->fn and start the next batch with the same
- * columns; returns fn's result. */
+ * columns; -1 when fn failed, 1 when it stops the stream, else 0. */
 int source__rows_flush(struct source_rows_builder *b, const struct source_stream *stream,
                        struct sw_err *err);
 

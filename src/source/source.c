@@ -115,7 +115,7 @@ int source__rows_flush(struct source_rows_builder *b, const struct source_stream
 		source__rows_add_col(b, rs.cols[i]);
 	rc = stream->fn(stream->ctx, &rs, err);
 	source_rows_release(&rs);
-	return rc < 0 ? -1 : 0;
+	return rc < 0 ? -1 : rc > 0; /* 1: the consumer stops the stream */
 }
 
 int source_rows_col(const struct source_rows *rs, const char *name)

@@ -75,7 +75,9 @@ typedef int (*source_batch_fn)(void *ctx, const struct source_rows *batch, struc
  * PostgreSQL reads through a cursor (DECLARE ... NO SCROLL CURSOR, then FETCH batch_rows)
  * in the one transaction, so statement_timeout bounds each FETCH, not the time fn takes;
  * SQLite steps one statement, its timeout counted afresh after each fn call. Batches fn
- * accepted before a failure stay accepted: the caller decides what they mean.
+ * accepted before a failure stay accepted: the caller decides what they mean. fn returns
+ * 0 to go on, < 0 to fail the query (err set), > 0 to stop there: the rest is not read and
+ * the query returns 0.
  */
 int source_query_each(struct source *src, const char *sql, const struct source_param *params,
                       size_t nparams, size_t batch_rows, source_batch_fn fn, void *ctx,

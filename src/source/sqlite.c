@@ -339,8 +339,11 @@ static int sq_query(struct source *src, const char *sql, const struct source_cal
 		if (source__rows_end_row(&b, src, err))
 			goto out;
 		if (stream && b.nrows >= stream->batch_rows) {
-			if (source__rows_flush(&b, stream, err))
+			int f = source__rows_flush(&b, stream, err);
+			if (f < 0)
 				goto out;
+			if (f > 0)
+				goto done; /* stopped by the consumer */
 			/* the timeout bounds the reading, not the consumer */
 			sq->deadline = time_mono_ms() + src->timeout_ms;
 		}
@@ -349,7 +352,7 @@ static int sq_query(struct source *src, const char *sql, const struct source_cal
 		sq_err(src, sq, step, err);
 		goto out;
 	}
-	if (stream && source__rows_flush(&b, stream, err))
+	if (stream && source__rows_flush(&b, stream, err) < 0)
 		goto out;
 done:
 	source__rows_finish(&b, out);

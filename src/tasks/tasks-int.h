@@ -55,10 +55,21 @@ struct task {
 	 * overlap / 4 while fin is behind the watermark, the runs between read past it only */
 	bool fin_known, src_probed;
 	int64_t fin, fin_stored, src_off, win_at;
-	/* watch_steps: a tie read that failed part way: its updated_at (raw) and the tie-order
-	 * key of the last row of its last committed batch; the next read of that tie goes on
-	 * after it (NULL tie_at: none) */
-	char *tie_at, *tie_key[3];
+	/* watch_steps: a read of the window that spent its slice (WINDOW_SLICE_MS) re-reading
+	 * rows at or behind the watermark stops there (win_cut; win_resume: its cursor, a raw
+	 * updated_at, or NULL: fin; win_resume_chained: as resume_chained); the next run reads
+	 * past the watermark only (win_fresh: done), and the one after goes on with the
+	 * window. A burst re-read whole held back the rows that came after it */
+	char *win_resume;
+	bool win_cut, win_resume_chained, win_fresh;
+	/* watch_steps: a tie read that stopped part way (it failed, or the window's slice was
+	 * spent): its updated_at (raw) and the tie-order key of the last row of its last
+	 * committed batch; the next read of that tie goes on after it (NULL at: none). The
+	 * window keeps its own (win_tie): a tie read past the watermark between two slices
+	 * does not make the window start its tie again */
+	struct tie_resume {
+		char *at, *key[3];
+	} tie, win_tie;
 	/* watch_steps: reading a backlog (a run read a full page and more), over one or more
 	 * runs: since when (monotonic ms), rows and alerts so far, the last progress log */
 	bool backlog;

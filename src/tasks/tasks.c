@@ -101,10 +101,14 @@ void task_free(struct task *t)
 	free(t->seen);
 	free(t->wmkey);
 	free(t->resume);
+	free(t->win_resume);
 	free(t->finkey);
-	free(t->tie_at);
-	for (size_t k = 0; k < 3; k++)
-		free(t->tie_key[k]);
+	free(t->tie.at);
+	free(t->win_tie.at);
+	for (size_t k = 0; k < 3; k++) {
+		free(t->tie.key[k]);
+		free(t->win_tie.key[k]);
+	}
 	free(t->marks);
 	free(t->name);
 	free(t->component);

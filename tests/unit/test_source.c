@@ -823,6 +823,7 @@ static void test_sqlite_read_only(void **state)
 struct seen_rows {
 	size_t batches, rows, max_batch;
 	size_t fail_at; /* fail when this batch (1-based) arrives; 0: never */
+	size_t stop_at; /* stop the stream after this batch (1-based); 0: never */
 	long next;      /* the next n expected */
 };
 
@@ -839,7 +840,7 @@ static int seen_batch(void *ctx, const struct source_rows *b, struct sw_err *err
 	s->rows += b->nrows;
 	if (b->nrows > s->max_batch)
 		s->max_batch = b->nrows;
-	return 0;
+	return s->batches == s->stop_at;
 }
 
 /* n = 1..30 in order (the recursion's); abs() overflows at n = :bad (a failure while rows are being
@@ -875,6 +876,18 @@ static void check_stream(struct source *src, const char *bad_number)
 	assert_int_equal(source_query_each(src, stream_sql, none, 1, 7, seen_batch, &s, &err), -1);
 	assert_string_equal(err.msg, "consumer refused batch 3");
 	assert_int_equal(s.rows, 14);
+	/* the consumer stops after the second batch: the query succeeds with the 14 rows it
+	 * took, the rest unread, and the session is clean for the next query */
+	memset(&s, 0, sizeof(s));
+	s.next = 1;
+	s.stop_at = 2;
+	if (source_query_each(src, stream_sql, none, 1, 7, seen_batch, &s, &err))
+		fail_msg("stopped stream: %s", err.msg);
+	assert_int_equal(s.batches, 2);
+	assert_int_equal(s.rows, 14);
+	query_ok(src, "SELECT 2 AS two", NULL, 0, &rows);
+	assert_string_equal(source_cell(&rows, 0, 0), "2");
+	source_rows_release(&rows);
 	/* the source fails at row 15: reported, and no row of the failed batch was handed on */
 	memset(&s, 0, sizeof(s));
 	s.next = 1;
