@@ -1,7 +1,10 @@
 /*
  * watcher.c - the watch_steps and watch_custom tasks: read the source, open alerts.
  *
- * DESIGN: watch_steps reads `steps_query` with :since = watermark - overlap. Rows are
+ * DESIGN: watch_steps reads `steps_query` in pages past its watermark; every overlap / 4 a
+ * run reads the overlap window instead, from fin (the point before which every row is known
+ * read since it became visible), and lets newer rows in after a slice of re-reading what it
+ * read before (docs/internals/tasks.md, "Reading the window"). Rows are
  * validated one by one (a bad row is rejected and counted, never fatal), sorted by
  * updated_at, and handed to store_steps_ingest, which drops records already seen (same
  * instance, step, status, updated_at) and says which new record became its step's current
