@@ -794,63 +794,50 @@ static int64_t burst_at(int i)
 	return T0 + 5 * MIN + i * 10; /* 35 rows (3.5 pages) in 0.35 s */
 }
 
-/* A read of the window that is re-reading a burst when its slice is spent lets the rows past
- * the watermark in before it goes on: a failure committed after a burst of 3.5 pages is read
- * by the run after the window's first page, not after the whole burst was read again (the
- * budget of 1 ms makes the slice every page). The window still reads everything once. */
-static void test_window_slice_lets_new_rows_in(void **state)
+/* A read of the window that is re-reading what it read before when its slice is spent lets
+ * the rows past the watermark in before it goes on. 35 failures at upd(i) (t + upd(0) at
+ * most), read whole at t + 1 s; a failure committed after them; from t + 2 s with a budget
+ * of 1 ms (the slice spent at every page or batch): the window's first run re-reads
+ * first_skipped of them, the next run reads the new failure, the window goes on where it
+ * stopped and reads every row once more, none parsed again. */
+static void window_slice_case(struct fx *f, int64_t (*upd)(int), int64_t t, int first_skipped)
 {
-	struct fx *f = *state;
 	struct task_stats ts;
-	int64_t t = T0 + 5 * MIN;
-	failed_rows(f, 500, 35, burst_at);
-	run(f->watch, t + 1000); /* the first read, whole */
+	failed_rows(f, 500, 35, upd);
+	run(f->watch, t + 1000);
 	assert_int_equal(count_state(f, -1), 35);
 	f->env.run_budget_ms = 1;
 	step(f, 600, "kyc", "FAILED", "KYC_MISMATCH", t, t + 1500, t + 1500);
-	/* the window, from fin: one page of the burst (its last row is left to the next page,
-	 * which may hold more of its time), skipped */
 	run(f->watch, t + 2000);
 	task_stats(f->watch, &ts);
-	assert_int_equal(ts.rows_skipped, 9);
+	assert_int_equal(ts.rows_skipped, first_skipped);
 	assert_int_equal(count_state(f, -1), 35);
 	run(f->watch, t + 2100); /* past the watermark: the new failure */
 	assert_int_equal(count_state(f, -1), 36);
 	task_stats(f->watch, &ts);
-	assert_int_equal(ts.rows_skipped, 9);
-	for (int i = 0; i < 8; i++) /* the window goes on, a page a slice, to its end */
+	assert_int_equal(ts.rows_skipped, first_skipped);
+	for (int i = 0; i < 12; i++) /* a page or a batch a slice, a fresh read between */
 		run(f->watch, t + 2200 + i * 100);
 	task_stats(f->watch, &ts);
-	assert_int_equal(ts.rows_skipped, 36); /* each row once more, none parsed again */
+	assert_int_equal(ts.rows_skipped, 35 + 1);
 	assert_int_equal(ts.alerts_opened, 36);
 	assert_int_equal(count_state(f, -1), 36);
 }
 
-/* The same when the window re-reads a tie (35 rows at one updated_at, 3.5 pages): it stops
- * after the batch that spends its slice, the rows past the watermark come in, and the
- * window goes on in the tie after that batch, not from its start. */
+/* A burst of 3.5 pages: the window stops after its first page (9 rows: the last row of a
+ * full page is left to the next, which may hold more of its time), not after the whole
+ * burst was read again. */
+static void test_window_slice_lets_new_rows_in(void **state)
+{
+	window_slice_case(*state, burst_at, T0 + 5 * MIN, 9);
+}
+
+/* A tie of 3.5 pages (35 rows at one updated_at): the window's first page is all the tie, read
+ * again as a tie; it stops after one batch of it and goes on in the tie after that batch,
+ * not from its start. */
 static void test_window_slice_in_a_tie(void **state)
 {
-	struct fx *f = *state;
-	struct task_stats ts;
-	failed_rows(f, 200, 35, tie_at_50s);
-	run(f->watch, T0 + 51000); /* the first read, whole */
-	assert_int_equal(count_state(f, -1), 35);
-	f->env.run_budget_ms = 1;
-	step(f, 600, "kyc", "FAILED", "KYC_MISMATCH", T0, T0 + 51500, T0 + 51500);
-	/* the window: its first page is all the tie, read again as a tie: one batch of it */
-	run(f->watch, T0 + 52000);
-	task_stats(f->watch, &ts);
-	assert_int_equal(ts.rows_skipped, 10);
-	assert_int_equal(count_state(f, -1), 35);
-	run(f->watch, T0 + 52100); /* past the watermark: the new failure */
-	assert_int_equal(count_state(f, -1), 36);
-	for (int i = 0; i < 12; i++) /* a batch or a page a slice, a fresh read between */
-		run(f->watch, T0 + 52200 + i * 100);
-	task_stats(f->watch, &ts);
-	/* the tie once more in all, the new row once */
-	assert_int_equal(ts.rows_skipped, 35 + 1);
-	assert_int_equal(ts.alerts_opened, 36);
+	window_slice_case(*state, tie_at_50s, T0 + 50000, 10);
 }
 
 /* Three failures at t, read by the watcher's first run at t + 1 s. */
