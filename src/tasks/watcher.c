@@ -850,7 +850,6 @@ static bool tie_resumes(const struct tie_resume *r, const char *at)
  * :since of the page that returned them; fin: what the whole tie proves read, stored with
  * the watermark.
  */
-
 static int read_tie(struct task *t, int64_t now, struct run *run, const struct source_param *since,
                     const char *at, int64_t fin, bool window, int64_t cut_at, struct sw_err *err)
 {
@@ -987,7 +986,7 @@ static int64_t raw_time(const char *raw)
 #define PROGRESS_LOG_MS 5000
 
 /* How long a read of the window may go on re-reading rows at or behind the watermark before
- * it lets a read past the watermark in: a quarter of the run's budget (250 ms under a
+ * it lets a read past the watermark in: a tenth of the run's budget (100 ms under a
  * runtime). Re-reading a burst of 200,000 rows after it, whole, took 0.85 s, and the rows
  * committed meanwhile waited for it. */
 #define WINDOW_SLICE_MS(budget) ((budget) / 10)
