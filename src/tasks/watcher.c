@@ -997,7 +997,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	struct run run;
 	struct source_param since;
 	char *wm_raw = NULL, *probe = NULL, *cursor = NULL, *sql = NULL, sincebuf[64];
-	int64_t t0 = time_mono_ms(), wm0;
+	int64_t t0 = time_mono_ms(), wm0, slice_end;
 	int64_t budget = t->env->run_budget_ms;
 	bool budget_spent = false, window_cut = false, window = false, overlap = wf->overlap_ms > 0;
 	int rc = -1;
@@ -1080,6 +1080,8 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 	}
 	run.page = wf->page_size > 0 ? (size_t)wf->page_size : 5000;
 	sql = page_sql(wf->steps_query, (int)run.page, false, true);
+	/* a read of the window re-reading what it read before stops here (0: never) */
+	slice_end = window && budget > 0 ? t0 + WINDOW_SLICE_MS(budget) : 0;
 	for (;;) {
 		struct source_rows rs = {0};
 		size_t n, use;
@@ -1126,9 +1128,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 			 * total order (this page's order among equal times is arbitrary); a
 			 * read of the window re-reading a tie at or behind the watermark stops
 			 * in it when its slice is spent, and goes on in it next time */
-			int64_t cut_at = window && budget > 0 && raw_time(last) <= wm0
-			                     ? t0 + WINDOW_SLICE_MS(budget)
-			                     : 0;
+			int64_t cut_at = slice_end && raw_time(last) <= wm0 ? slice_end : 0;
 			prc = read_tie(t, now, &run, &since, last, fin, window, cut_at, err);
 			next = last;
 		}
@@ -1152,8 +1152,7 @@ int task__watch_steps(struct task *t, int64_t now, struct sw_err *err)
 		progress(t, now, &run, n == run.page && run.wm != wm0);
 		if (n < run.page || !next)
 			break;
-		if (window && budget > 0 && time_mono_ms() - t0 >= WINDOW_SLICE_MS(budget) &&
-		    raw_time(cursor) <= wm0) {
+		if (slice_end && time_mono_ms() >= slice_end && raw_time(cursor) <= wm0) {
 			/* still re-reading what was read before: let the rows past the
 			 * watermark in before the rest of the window */
 			window_cut = true;
